@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+
+	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/gateway"
+	"github.com/junctionhq/junction/internal/hub"
+	"github.com/junctionhq/junction/services/router"
+)
+
+// connect opens the NATS connection a component runs on and ensures the
+// topology, so components can start in any order.
+func connect(ctx context.Context, cfg hub.Config, name string) (*nats.Conn, jetstream.JetStream, error) {
+	if cfg.NATSURL == "" {
+		return nil, nil, fmt.Errorf("%w: --nats-url (or JUNCTION_NATS_URL) is required: this component runs against an external NATS; `junction serve` embeds one", errUsage)
+	}
+	nc, err := nats.Connect(cfg.NATSURL, nats.Name(name), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", cfg.NATSURL, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	if err := topology.Ensure(ctx, js, topology.Options{Replicas: cfg.Replicas}); err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
+}
+
+func newRouterCmd() *cobra.Command {
+	var f hubFlags
+	cmd := &cobra.Command{
+		Use:   "router",
+		Short: "Run a router against an external NATS (replicas share one consumer)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			logger, err := newLogger(cfg.LogLevel)
+			if err != nil {
+				return err
+			}
+			nc, js, err := connect(cmd.Context(), cfg, "junction-router")
+			if err != nil {
+				return err
+			}
+			defer nc.Drain()
+			r, err := router.New(js, router.Options{Logger: logger.With("component", "router")})
+			if err != nil {
+				return err
+			}
+			logger.Info("router started", "nats", nc.ConnectedUrl())
+			return r.Run(cmd.Context())
+		},
+	}
+	f.register(cmd.Flags(), false)
+	return cmd
+}
+
+func newGatewayCmd() *cobra.Command {
+	var f hubFlags
+	cmd := &cobra.Command{
+		Use:   "gateway",
+		Short: "Run the gateway (gRPC and REST) against an external NATS",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			logger, err := newLogger(cfg.LogLevel)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			nc, js, err := connect(ctx, cfg, "junction-gateway")
+			if err != nil {
+				return err
+			}
+			defer nc.Drain()
+			gw, err := gateway.New(ctx, gateway.Config{JS: js, Logger: logger.With("component", "gateway"), Version: hub.Version})
+			if err != nil {
+				return err
+			}
+			grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
+			if err != nil {
+				return fmt.Errorf("grpc-addr: %w", err)
+			}
+			rest, err := gateway.RESTHandler(ctx, grpcLis.Addr().String())
+			if err != nil {
+				return err
+			}
+			srv := gateway.NewGRPCServer(gw)
+			httpSrv := &http.Server{Addr: cfg.HTTPAddr, Handler: rest, ReadHeaderTimeout: 10 * time.Second}
+			logger.Info("gateway started", "grpc", grpcLis.Addr().String(), "http", cfg.HTTPAddr)
+			g, gctx := errgroup.WithContext(ctx)
+			g.Go(func() error {
+				if err := srv.Serve(grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+					return err
+				}
+				return nil
+			})
+			g.Go(func() error {
+				if err := httpSrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					return err
+				}
+				return nil
+			})
+			g.Go(func() error {
+				<-gctx.Done()
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+				defer cancel()
+				_ = httpSrv.Shutdown(sctx)
+				srv.GracefulStop()
+				return nil
+			})
+			return g.Wait()
+		},
+	}
+	f.register(cmd.Flags(), false)
+	return cmd
+}

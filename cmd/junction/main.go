@@ -1,0 +1,60 @@
+// Command junction is the Junction platform binary: `junction serve` runs
+// the whole hub in one process, `junction router` and `junction gateway` run
+// one component against an external NATS, and `junction routes|events` are
+// the CLI client, which talks to the gateway over gRPC.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/junctionhq/junction/internal/cli"
+	"github.com/junctionhq/junction/internal/hub"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd()
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "junction",
+		Short:         "Junction connects SaaS apps through one event hub",
+		Long:          "Junction is a hub-and-spoke integration platform on NATS JetStream.\nRun the hub with `junction serve`; manage routes with `junction routes`.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       hub.Version,
+	}
+	root.AddCommand(newServeCmd(), newRouterCmd(), newGatewayCmd())
+	root.AddCommand(cli.Commands()...)
+	return root
+}
+
+// newLogger builds the process logger: JSON unless stderr is a terminal.
+func newLogger(level string) (*slog.Logger, error) {
+	l, err := hub.ParseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+}
+
+// errUsage marks configuration mistakes.
+var errUsage = errors.New("usage")

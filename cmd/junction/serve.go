@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/junctionhq/junction/internal/hub"
+)
+
+// hubFlags binds the flags shared by serve and the component commands onto
+// a Config, applied after the file and the environment.
+type hubFlags struct {
+	config   string
+	dataDir  string
+	httpAddr string
+	grpcAddr string
+	natsAddr string
+	natsURL  string
+	sync     string
+	logLevel string
+}
+
+func (f *hubFlags) register(fs *pflag.FlagSet, embedded bool) {
+	fs.StringVarP(&f.config, "config", "c", "", "YAML config file (env JUNCTION_CONFIG)")
+	fs.StringVar(&f.httpAddr, "http-addr", hub.DefaultHTTPAddr, "REST, webhooks and health listen address (env JUNCTION_HTTP_ADDR)")
+	fs.StringVar(&f.grpcAddr, "grpc-addr", hub.DefaultGRPCAddr, "gRPC listen address (env JUNCTION_GRPC_ADDR)")
+	fs.StringVar(&f.natsURL, "nats-url", "", "use this NATS instead of the embedded one (env JUNCTION_NATS_URL)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (env JUNCTION_LOG_LEVEL)")
+	if embedded {
+		fs.StringVar(&f.dataDir, "data-dir", hub.DefaultDataDir, "embedded NATS file store (env JUNCTION_DATA_DIR)")
+		fs.StringVar(&f.natsAddr, "nats-addr", hub.DefaultNATSAddr, "embedded NATS listen address (env JUNCTION_NATS_ADDR)")
+		fs.StringVar(&f.sync, "sync", "default", "JetStream flush: default, always, or an interval like 1s (env JUNCTION_SYNC)")
+	}
+}
+
+// load reads file and env, then applies the flags the user set.
+func (f *hubFlags) load(fs *pflag.FlagSet) (hub.Config, error) {
+	path := f.config
+	if path == "" {
+		path = os.Getenv("JUNCTION_CONFIG")
+	}
+	cfg, err := hub.Load(path, os.Getenv)
+	if err != nil {
+		return cfg, err
+	}
+	set := map[string]*string{
+		"data-dir": &cfg.DataDir, "http-addr": &cfg.HTTPAddr, "grpc-addr": &cfg.GRPCAddr,
+		"nats-addr": &cfg.NATSAddr, "nats-url": &cfg.NATSURL, "sync": &cfg.Sync, "log-level": &cfg.LogLevel,
+	}
+	vals := map[string]string{
+		"data-dir": f.dataDir, "http-addr": f.httpAddr, "grpc-addr": f.grpcAddr,
+		"nats-addr": f.natsAddr, "nats-url": f.natsURL, "sync": f.sync, "log-level": f.logLevel,
+	}
+	for name, field := range set {
+		if fs.Changed(name) {
+			*field = vals[name]
+		}
+	}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("%w: invalid configuration:\n%w", errUsage, err)
+	}
+	return cfg, nil
+}
+
+func newServeCmd() *cobra.Command {
+	var f hubFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the whole hub in one process: NATS, router, gateway, webhook adapter",
+		Long: `serve runs NATS with JetStream (embedded, file store under --data-dir),
+the router, the gateway (gRPC and REST) and the built-in generic webhook
+adapter in one process. With --nats-url it uses that NATS instead.
+SIGINT or SIGTERM drains in-flight work and exits.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			logger, err := newLogger(cfg.LogLevel)
+			if err != nil {
+				return err
+			}
+			h, err := hub.New(cmd.Context(), cfg, logger)
+			if err != nil {
+				return err
+			}
+			a := h.Addrs()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "junction %s ready\n", hub.Version)
+			fmt.Fprintf(out, "  REST      http://%s/v1  (OpenAPI at /openapi.json)\n", a.HTTP)
+			fmt.Fprintf(out, "  webhooks  http://%s/webhooks/<source>\n", a.HTTP)
+			fmt.Fprintf(out, "  health    http://%s/healthz  http://%s/readyz\n", a.HTTP, a.HTTP)
+			fmt.Fprintf(out, "  gRPC      %s\n", a.GRPC)
+			fmt.Fprintf(out, "  NATS      %s\n", a.NATS)
+			if cfg.NATSURL == "" {
+				fmt.Fprintf(out, "  data      %s\n", cfg.DataDir)
+			}
+			return h.Run(cmd.Context())
+		},
+	}
+	f.register(cmd.Flags(), true)
+	return cmd
+}

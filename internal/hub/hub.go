@@ -1,0 +1,297 @@
+// Package hub assembles the all-in-one Junction process that `junction
+// serve` runs: NATS with JetStream (embedded, or an external one named by
+// NATSURL), the stream topology, the router, the gateway (gRPC and REST) and
+// the built-in generic webhook adapter, sharing one HTTP listener for REST,
+// webhooks and health.
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+
+	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/webhook"
+	"github.com/junctionhq/junction/gateway"
+	"github.com/junctionhq/junction/internal/natsserver"
+	"github.com/junctionhq/junction/services/router"
+)
+
+// Version is the platform version reported by the gateway and adapters.
+var Version = "0.1.0-dev"
+
+// shutdownTimeout bounds each graceful stop step.
+const shutdownTimeout = 20 * time.Second
+
+// Hub is a started all-in-one Junction. New binds every listener, so
+// Addrs is valid before Run.
+type Hub struct {
+	cfg    Config
+	logger *slog.Logger
+
+	ns *server.Server // nil with an external NATS
+	nc *nats.Conn
+	js jetstream.JetStream
+
+	httpLis net.Listener
+	grpcLis net.Listener
+
+	router  *router.Router
+	gateway *gateway.Server
+	grpcSrv *grpc.Server
+	runner  *sdk.Runner
+	httpSrv *http.Server
+}
+
+// Addrs are where a hub listens.
+type Addrs struct {
+	HTTP string // REST, webhooks, health
+	GRPC string // gRPC API
+	NATS string // NATS client URL
+}
+
+// New starts NATS (or connects to it), ensures the topology and binds the
+// listeners. Call Run to serve; Run stops everything New started. On error
+// everything already started is stopped.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (h *Hub, err error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	h = &Hub{cfg: cfg, logger: logger}
+	defer func() {
+		if err != nil {
+			h.close()
+		}
+	}()
+
+	natsURL := cfg.NATSURL
+	if natsURL == "" {
+		always, interval, _ := cfg.syncPolicy()
+		h.ns, err = natsserver.Start(natsserver.Options{
+			Addr:         cfg.NATSAddr,
+			StoreDir:     filepath.Join(cfg.DataDir, "jetstream"),
+			SyncAlways:   always,
+			SyncInterval: interval,
+		}, logger)
+		if err != nil {
+			return nil, err
+		}
+		natsURL = h.ns.ClientURL()
+	}
+	h.nc, err = nats.Connect(natsURL,
+		nats.Name("junction-serve"),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(false),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s: %w", natsURL, err)
+	}
+	h.js, err = jetstream.New(h.nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if err := topology.Ensure(ctx, h.js, topology.Options{Replicas: cfg.Replicas}); err != nil {
+		return nil, err
+	}
+
+	h.router, err = router.New(h.js, router.Options{Logger: logger.With("component", "router")})
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	h.gateway, err = gateway.New(ctx, gateway.Config{JS: h.js, Logger: logger.With("component", "gateway"), Version: Version})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	adapter, err := webhook.New(cfg.Webhook)
+	if err != nil {
+		return nil, fmt.Errorf("webhook adapter: %w", err)
+	}
+	h.runner, err = sdk.NewRunner(webhook.Spec, adapter, h.nc, sdk.RunnerOptions{
+		Config: sdk.Config{Instance: "serve", Concurrency: 16, HeartbeatEvery: 10 * time.Second},
+		Logger: logger.With("component", "adapter", "app", webhook.Spec.App),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("webhook adapter: %w", err)
+	}
+
+	if h.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		return nil, fmt.Errorf("grpc_addr: %w", err)
+	}
+	if h.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("http_addr: %w", err)
+	}
+	h.grpcSrv = gateway.NewGRPCServer(h.gateway)
+	rest, err := gateway.RESTHandler(ctx, h.grpcLis.Addr().String())
+	if err != nil {
+		return nil, fmt.Errorf("rest: %w", err)
+	}
+	h.httpSrv = &http.Server{
+		Handler:           h.mux(rest),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	return h, nil
+}
+
+// Addrs returns where the hub listens.
+func (h *Hub) Addrs() Addrs {
+	a := Addrs{HTTP: h.httpLis.Addr().String(), GRPC: h.grpcLis.Addr().String(), NATS: h.nc.ConnectedUrl()}
+	if h.ns != nil {
+		a.NATS = h.ns.ClientURL()
+	}
+	return a
+}
+
+// mux routes the shared HTTP listener: REST and OpenAPI to the gateway,
+// webhooks to the built-in adapter, and the hub's own health endpoints.
+func (h *Hub) mux(rest http.Handler) http.Handler {
+	m := http.NewServeMux()
+	m.Handle("/v1/", rest)
+	m.Handle("/openapi.json", rest)
+	m.Handle("/openapi", rest)
+	m.Handle("/webhooks/", h.runner.Handler())
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := h.Ready(); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	return m
+}
+
+// Ready reports whether every component can do its work.
+func (h *Hub) Ready() error {
+	var errs []error
+	if !h.nc.IsConnected() {
+		errs = append(errs, errors.New("nats: not connected"))
+	}
+	if err := h.router.Ready(); err != nil {
+		errs = append(errs, fmt.Errorf("router: %w", err))
+	}
+	if err := h.runner.Ready(); err != nil {
+		errs = append(errs, fmt.Errorf("webhook adapter: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully: it stops
+// taking webhooks and API calls (waiting for those in flight, so every
+// answered webhook is stored), lets the router and the adapter finish the
+// messages they hold, drains the NATS connection and stops the embedded
+// server, which flushes its store. It returns nil after a clean stop.
+func (h *Hub) Run(ctx context.Context) error {
+	defer h.close()
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+
+	g, gctx := errgroup.WithContext(work)
+	g.Go(func() error { return h.router.Run(gctx) })
+	g.Go(func() error { return h.runner.Run(gctx) })
+	g.Go(func() error {
+		if err := h.grpcSrv.Serve(h.grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return fmt.Errorf("grpc: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := h.httpSrv.Serve(h.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		select {
+		case <-ctx.Done():
+		case <-gctx.Done():
+		}
+		h.logger.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		defer cancel()
+		// Intake first: in-flight webhook handlers finish, so each one
+		// answered 2xx was stored.
+		if err := h.httpSrv.Shutdown(sctx); err != nil {
+			h.logger.Warn("http shutdown incomplete", "error", err)
+		}
+		stopGRPC(sctx, h.grpcSrv)
+		// Then the consumers: cancelling their context makes them finish
+		// what they hold and return.
+		stopWork()
+		return nil
+	})
+	err := g.Wait()
+	if err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// stopGRPC stops gracefully, forcing the stop when ctx ends first.
+func stopGRPC(ctx context.Context, s *grpc.Server) {
+	done := make(chan struct{})
+	go func() { s.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.Stop()
+		<-done
+	}
+}
+
+// close releases what New started, in reverse order.
+func (h *Hub) close() {
+	if h.httpLis != nil {
+		h.httpLis.Close()
+	}
+	if h.grpcLis != nil {
+		h.grpcLis.Close()
+	}
+	if h.nc != nil {
+		if err := h.nc.Drain(); err != nil {
+			h.nc.Close()
+		}
+		deadline := time.Now().Add(shutdownTimeout)
+		for !h.nc.IsClosed() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if h.ns != nil {
+		h.ns.Shutdown()
+		h.ns.WaitForShutdown()
+	}
+}
+
+// ParseLevel maps a level name onto slog's levels.
+func ParseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+		return 0, fmt.Errorf("log_level: %q must be debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
