@@ -1,0 +1,249 @@
+package sdk
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/junctionhq/junction/adapters/sdk/topology"
+	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+)
+
+// SpecVersion is the CloudEvents spec version filled into events that have
+// none.
+const SpecVersion = "1.0"
+
+// MaxEventIDLen is the longest event id accepted, in bytes.
+const MaxEventIDLen = 256
+
+// openTimeout bounds the set-up calls of constructors that take no context.
+const openTimeout = 10 * time.Second
+
+var extensionNameRe = regexp.MustCompile(`^[a-z0-9]{1,20}$`)
+
+// Publisher stores events on the EVENTS stream, exactly once per source and
+// id: the idempotency bucket remembers every id for the topology's TTL, and
+// Nats-Msg-Id covers a crash between storing an event and recording its id.
+// It is safe for concurrent use.
+type Publisher struct {
+	js     jetstream.JetStream
+	kv     jetstream.KeyValue
+	stream jetstream.Stream
+	now    func() time.Time
+}
+
+// PublishResult says what [Publisher.Publish] stored.
+type PublishResult struct {
+	// Sequence is the EVENTS stream sequence the event is stored at.
+	Sequence uint64
+	// Duplicate is true when an event with the same source and id was
+	// already stored; nothing was published.
+	Duplicate bool
+	// Event is the event as stored: for a duplicate, the first one.
+	Event *junctionv1.Event
+}
+
+// NewPublisher returns a Publisher on js. It opens the EVENTS stream and the
+// idempotency bucket, which topology.Ensure (or `junction serve`) creates.
+func NewPublisher(js jetstream.JetStream) (*Publisher, error) {
+	if js == nil {
+		return nil, errors.New("new publisher: jetstream is nil")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
+	stream, err := js.Stream(ctx, topology.EventsStream)
+	if err != nil {
+		return nil, fmt.Errorf("open stream %s (is the hub topology created?): %w", topology.EventsStream, err)
+	}
+	kv, err := js.KeyValue(ctx, topology.IdempotencyBucket)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s (is the hub topology created?): %w", topology.IdempotencyBucket, err)
+	}
+	return &Publisher{js: js, kv: kv, stream: stream, now: time.Now}, nil
+}
+
+// Publish stores e on the EVENTS stream under
+// junction.events.<source>.<type> and returns once it is stored and its id
+// recorded. e itself is not modified; the result holds the stored copy with
+// id (when empty, a random "evt_..." id), time, receive_time and
+// spec_version filled in.
+//
+// An event whose source and id were published before is not stored again:
+// the result has Duplicate set and the first event and its sequence.
+// Invalid events are rejected with an error wrapping [ErrInvalidEvent];
+// failures to store wrap [ErrUnavailable] and are safe to retry.
+func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (PublishResult, error) {
+	if e == nil {
+		return PublishResult{}, fmt.Errorf("%w: event is nil", ErrInvalidEvent)
+	}
+	ev := proto.CloneOf(e)
+	now := p.now()
+	if ev.GetId() == "" {
+		ev.Id = NewEventID()
+	}
+	if ev.GetTime() == nil {
+		ev.Time = timestamppb.New(now)
+	}
+	if ev.GetReceiveTime() == nil {
+		ev.ReceiveTime = timestamppb.New(now)
+	}
+	if ev.GetSpecVersion() == "" {
+		ev.SpecVersion = SpecVersion
+	}
+	if err := ValidateEvent(ev); err != nil {
+		return PublishResult{}, err
+	}
+	data, err := proto.Marshal(ev)
+	if err != nil {
+		return PublishResult{}, fmt.Errorf("%w: encode: %w", ErrInvalidEvent, err)
+	}
+	if limit := p.js.Conn().MaxPayload(); limit > 0 && int64(len(data))+1024 > limit {
+		return PublishResult{}, fmt.Errorf("%w: event is %d bytes encoded, the hub accepts at most %d: keep the payload smaller", ErrInvalidEvent, len(data), limit-1024)
+	}
+
+	key := topology.IdempotencyKey(ev.GetSource(), ev.GetId())
+	entry, err := p.kv.Get(ctx, key)
+	switch {
+	case err == nil:
+		seq, perr := strconv.ParseUint(string(entry.Value()), 10, 64)
+		if perr != nil {
+			return PublishResult{}, fmt.Errorf("%w: idempotency key %s holds %q, not a sequence", ErrUnavailable, key, entry.Value())
+		}
+		return p.duplicate(ctx, seq, ev)
+	case !errors.Is(err, jetstream.ErrKeyNotFound):
+		return PublishResult{}, fmt.Errorf("%w: look up event id: %w", ErrUnavailable, err)
+	}
+
+	msg := nats.NewMsg(topology.EventSubject(ev.GetSource(), ev.GetType()))
+	msg.Data = data
+	msg.Header.Set(jetstream.MsgIDHeader, topology.EventMsgID(ev.GetSource(), ev.GetId()))
+	msg.Header.Set(topology.HeaderContentType, topology.ContentTypeEvent)
+	msg.Header.Set(topology.HeaderEventID, ev.GetId())
+	msg.Header.Set(topology.HeaderEventSource, ev.GetSource())
+	msg.Header.Set(topology.HeaderEventType, ev.GetType())
+	ack, err := p.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.EventsStream))
+	if err != nil {
+		return PublishResult{}, fmt.Errorf("%w: publish event: %w", ErrUnavailable, err)
+	}
+	if _, err := p.kv.Put(ctx, key, []byte(strconv.FormatUint(ack.Sequence, 10))); err != nil {
+		return PublishResult{}, fmt.Errorf("%w: record event id: %w", ErrUnavailable, err)
+	}
+	if ack.Duplicate {
+		return p.duplicate(ctx, ack.Sequence, ev)
+	}
+	return PublishResult{Sequence: ack.Sequence, Event: ev}, nil
+}
+
+// duplicate answers for an event already stored at seq. When the stored
+// message is gone (aged out of the stream), the submitted event stands in.
+func (p *Publisher) duplicate(ctx context.Context, seq uint64, submitted *junctionv1.Event) (PublishResult, error) {
+	raw, err := p.stream.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return PublishResult{Sequence: seq, Duplicate: true, Event: submitted}, nil
+	}
+	if err != nil {
+		return PublishResult{}, fmt.Errorf("%w: read stored event %d: %w", ErrUnavailable, seq, err)
+	}
+	stored := &junctionv1.Event{}
+	if err := proto.Unmarshal(raw.Data, stored); err != nil {
+		return PublishResult{}, fmt.Errorf("%w: stored event %d: %w", ErrMalformed, seq, err)
+	}
+	return PublishResult{Sequence: seq, Duplicate: true, Event: stored}, nil
+}
+
+// ValidateEvent checks what the hub requires of an event before it is
+// stored: a source that is a subject token, a dot-separated type, a
+// non-empty printable id, CloudEvents extension names. Errors wrap
+// [ErrInvalidEvent] and say what to fix.
+func ValidateEvent(e *junctionv1.Event) error {
+	if e == nil {
+		return fmt.Errorf("%w: event is nil", ErrInvalidEvent)
+	}
+	if err := topology.ValidToken(e.GetSource()); err != nil {
+		return fmt.Errorf("%w: source: %w", ErrInvalidEvent, err)
+	}
+	if err := topology.ValidType(e.GetType()); err != nil {
+		return fmt.Errorf("%w: type: %w", ErrInvalidEvent, err)
+	}
+	id := e.GetId()
+	switch {
+	case id == "":
+		return fmt.Errorf("%w: id is empty", ErrInvalidEvent)
+	case len(id) > MaxEventIDLen:
+		return fmt.Errorf("%w: id is %d bytes, at most %d are allowed", ErrInvalidEvent, len(id), MaxEventIDLen)
+	case !utf8.ValidString(id) || hasControl(id):
+		return fmt.Errorf("%w: id %q must be valid UTF-8 without control characters", ErrInvalidEvent, id)
+	}
+	for name := range e.GetExtensions() {
+		if !extensionNameRe.MatchString(name) {
+			return fmt.Errorf("%w: extension name %q must be 1 to 20 lowercase letters or digits (CloudEvents)", ErrInvalidEvent, name)
+		}
+	}
+	return nil
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// crockford is Crockford's base32 alphabet in lower case.
+const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
+
+// NewEventID returns a new random event id, "evt_" and 26 characters: a
+// millisecond timestamp and 80 random bits in Crockford base32, so ids sort
+// by creation time.
+func NewEventID() string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	_, _ = rand.Read(b[6:])
+	// 128 bits as 26 base32 digits, the first carrying the top 3 bits.
+	hi := binary.BigEndian.Uint64(b[:8])
+	lo := binary.BigEndian.Uint64(b[8:])
+	var out [26]byte
+	for i := 25; i >= 0; i-- {
+		out[i] = crockford[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return "evt_" + string(out[:])
+}
+
+// DecodeEvent decodes an event stored on the EVENTS stream.
+func DecodeEvent(msg jetstream.Msg) (*junctionv1.Event, error) {
+	if ct := msg.Headers().Get(topology.HeaderContentType); ct != "" && ct != topology.ContentTypeEvent {
+		return nil, fmt.Errorf("%w: %s: content type %q is not an event", ErrMalformed, msg.Subject(), ct)
+	}
+	e := &junctionv1.Event{}
+	if err := proto.Unmarshal(msg.Data(), e); err != nil {
+		return nil, fmt.Errorf("%w: %s: decode event: %w", ErrMalformed, msg.Subject(), err)
+	}
+	return e, nil
+}
+
+// DecodeDelivery decodes a delivery stored on the DELIVERIES or DLQ stream.
+func DecodeDelivery(msg jetstream.Msg) (*junctionv1.Delivery, error) {
+	if ct := msg.Headers().Get(topology.HeaderContentType); ct != "" && ct != topology.ContentTypeDelivery {
+		return nil, fmt.Errorf("%w: %s: content type %q is not a delivery", ErrMalformed, msg.Subject(), ct)
+	}
+	d := &junctionv1.Delivery{}
+	if err := proto.Unmarshal(msg.Data(), d); err != nil {
+		return nil, fmt.Errorf("%w: %s: decode delivery: %w", ErrMalformed, msg.Subject(), err)
+	}
+	return d, nil
+}

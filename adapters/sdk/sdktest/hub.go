@@ -1,0 +1,225 @@
+// Package sdktest runs a real, embedded Junction hub for tests: a
+// nats-server with JetStream on a random loopback port and a temporary
+// store, with the hub's streams and buckets created.
+//
+//	hub := sdktest.NewHub(t)
+//	pub, _ := sdk.NewPublisher(hub.JS)
+package sdktest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/junctionhq/junction/adapters/sdk/topology"
+	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+)
+
+// Hub is an embedded hub: a nats-server with JetStream and the topology
+// created, and one client connection to it.
+type Hub struct {
+	// Server is the embedded nats-server.
+	Server *server.Server
+	// URL is the server's client URL, nats://127.0.0.1:<port>.
+	URL string
+	// NC is a connection to the server.
+	NC *nats.Conn
+	// JS is the JetStream API on NC.
+	JS jetstream.JetStream
+}
+
+// NewHub starts a hub for t, stopped and removed by t.Cleanup.
+func NewHub(t testing.TB) *Hub {
+	t.Helper()
+	h, stop, err := start(t.TempDir())
+	if err != nil {
+		t.Fatalf("sdktest: %v", err)
+	}
+	t.Cleanup(stop)
+	return h
+}
+
+// Start starts a hub outside a test (an Example, a TestMain, a demo) in a
+// new temporary directory. Call stop to shut it down and remove the
+// directory.
+func Start() (h *Hub, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "junction-hub-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("sdktest: store dir: %w", err)
+	}
+	h, stopHub, err := start(dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("sdktest: %w", err)
+	}
+	return h, func() {
+		stopHub()
+		_ = os.RemoveAll(dir)
+	}, nil
+}
+
+func start(storeDir string) (*Hub, func(), error) {
+	ns, err := server.NewServer(&server.Options{
+		Host:      "127.0.0.1",
+		Port:      server.RANDOM_PORT,
+		JetStream: true,
+		StoreDir:  storeDir,
+		NoSigs:    true,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("new server: %w", err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		return nil, nil, errors.New("nats-server not ready within 10s")
+	}
+	stopServer := func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	}
+	nc, err := nats.Connect(ns.ClientURL(), nats.Name("sdktest"))
+	if err != nil {
+		stopServer()
+		return nil, nil, fmt.Errorf("connect: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		stopServer()
+		return nil, nil, fmt.Errorf("jetstream: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := topology.Ensure(ctx, js, topology.Options{}); err != nil {
+		nc.Close()
+		stopServer()
+		return nil, nil, err
+	}
+	h := &Hub{Server: ns, URL: ns.ClientURL(), NC: nc, JS: js}
+	return h, func() {
+		nc.Close()
+		stopServer()
+	}, nil
+}
+
+// Connect returns another connection to the hub, closed at t's cleanup.
+func (h *Hub) Connect(t testing.TB) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(h.URL, nats.Name("sdktest-"+t.Name()))
+	if err != nil {
+		t.Fatalf("sdktest: connect to %s: %v", h.URL, err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// PublishDelivery stores d on the DELIVERIES stream under
+// junction.deliveries.<destination>.<route_id>, as the router would, and
+// waits for the ack.
+func (h *Hub) PublishDelivery(t testing.TB, d *junctionv1.Delivery) {
+	t.Helper()
+	data, err := proto.Marshal(d)
+	if err != nil {
+		t.Fatalf("sdktest: encode delivery: %v", err)
+	}
+	msg := nats.NewMsg(topology.DeliverySubject(d.GetDestination(), d.GetRouteId()))
+	msg.Data = data
+	msg.Header.Set(topology.HeaderContentType, topology.ContentTypeDelivery)
+	if d.GetId() != "" {
+		msg.Header.Set(jetstream.MsgIDHeader, d.GetId())
+		msg.Header.Set(topology.HeaderDeliveryID, d.GetId())
+	}
+	if d.GetEventId() != "" {
+		msg.Header.Set(topology.HeaderEventID, d.GetEventId())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := h.JS.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.DeliveriesStream)); err != nil {
+		t.Fatalf("sdktest: publish delivery to %s: %v", msg.Subject, err)
+	}
+}
+
+// WaitEvents waits until the EVENTS stream holds at least n events and
+// returns all of them, in stream order, read from sequence 1 with an
+// ordered consumer. It fails the test if fewer than n are stored within
+// timeout.
+func (h *Hub) WaitEvents(t testing.TB, n int, timeout time.Duration) []*junctionv1.Event {
+	t.Helper()
+	msgs := h.waitMsgs(t, topology.EventsStream, n, timeout)
+	events := make([]*junctionv1.Event, 0, len(msgs))
+	for _, m := range msgs {
+		e := &junctionv1.Event{}
+		if err := proto.Unmarshal(m.Data(), e); err != nil {
+			t.Fatalf("sdktest: %s: decode event: %v", m.Subject(), err)
+		}
+		events = append(events, e)
+	}
+	return events
+}
+
+// WaitMsgs waits until stream holds at least n messages and returns all of
+// them, in stream order. It fails the test if fewer than n are stored within
+// timeout.
+func (h *Hub) WaitMsgs(t testing.TB, stream string, n int, timeout time.Duration) []jetstream.Msg {
+	t.Helper()
+	return h.waitMsgs(t, stream, n, timeout)
+}
+
+func (h *Hub) waitMsgs(t testing.TB, stream string, n int, timeout time.Duration) []jetstream.Msg {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var have uint64
+	for {
+		have = h.StreamMsgs(t, stream)
+		if have >= uint64(n) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sdktest: stream %s holds %d messages after %v, want at least %d", stream, have, timeout, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if have == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cons, err := h.JS.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+	if err != nil {
+		t.Fatalf("sdktest: ordered consumer on %s: %v", stream, err)
+	}
+	out := make([]jetstream.Msg, 0, have)
+	for uint64(len(out)) < have {
+		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			t.Fatalf("sdktest: read %s after %d of %d messages: %v", stream, len(out), have, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// StreamMsgs returns the number of messages stream holds.
+func (h *Hub) StreamMsgs(t testing.TB, stream string) uint64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := h.JS.Stream(ctx, stream)
+	if err != nil {
+		t.Fatalf("sdktest: stream %s: %v", stream, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatalf("sdktest: stream %s info: %v", stream, err)
+	}
+	return info.State.Msgs
+}
