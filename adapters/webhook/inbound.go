@@ -1,0 +1,366 @@
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/junctionhq/junction/adapters/sdk"
+	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// PathPrefix is where the adapter's webhook handler is mounted.
+const PathPrefix = "/webhooks/"
+
+// emitTimeout bounds storing one event. The store runs detached from the
+// request so that a sender hanging up cannot cut it short half way.
+const emitTimeout = 15 * time.Second
+
+// retryAfterUnavailable is the Retry-After, in seconds, of a 503 answered
+// when the hub cannot store an event (a JetStream leader election takes a
+// few seconds).
+const retryAfterUnavailable = "5"
+
+// source is one configured sender, ready to verify requests.
+type source struct {
+	cfg      SourceConfig
+	verifier *standardwebhooks.Webhook // standard-webhooks
+	hmacKey  []byte                    // hmac-sha256
+	models   []modelRule
+}
+
+func newSource(cfg SourceConfig) (*source, error) {
+	secret, err := cfg.SecretRef.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	s := &source{cfg: cfg, models: compileModels(cfg.Models)}
+	switch cfg.Scheme {
+	case SchemeStandardWebhooks:
+		if s.verifier, err = newSigner(secret); err != nil {
+			return nil, err
+		}
+	case SchemeHMACSHA256:
+		s.hmacKey = []byte(secret)
+	}
+	return s, nil
+}
+
+// rejection is a request the handler turns away: an HTTP status and a
+// message for the sender saying what is wrong and what to fix.
+type rejection struct {
+	code    int
+	message string
+}
+
+func (r *rejection) Error() string { return r.message }
+
+func reject(code int, format string, args ...any) *rejection {
+	return &rejection{code: code, message: fmt.Sprintf(format, args...)}
+}
+
+// statusNames are the google.rpc.Code names of the statuses answered.
+var statusNames = map[int]string{
+	http.StatusBadRequest:            "INVALID_ARGUMENT",
+	http.StatusUnauthorized:          "UNAUTHENTICATED",
+	http.StatusNotFound:              "NOT_FOUND",
+	http.StatusMethodNotAllowed:      "UNIMPLEMENTED",
+	http.StatusRequestEntityTooLarge: "RESOURCE_EXHAUSTED",
+	http.StatusServiceUnavailable:    "UNAVAILABLE",
+	http.StatusInternalServerError:   "INTERNAL",
+}
+
+// errorBody is the JSON of every error response.
+type errorBody struct {
+	Error errorStatus `json:"error"`
+}
+
+type errorStatus struct {
+	Code    int    `json:"code"`
+	Status  string `json:"status"`
+	Message string `json:"message"`
+}
+
+// Accepted is the JSON answered for a stored event: 202 when new, 200
+// when the sender's event id was already stored.
+type Accepted struct {
+	ID        string `json:"id"`
+	Duplicate bool   `json:"duplicate"`
+	Sequence  uint64 `json:"sequence"`
+}
+
+type inbound struct {
+	a    *Adapter
+	emit sdk.EmitFunc
+}
+
+func (h *inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name, src, rej := h.route(r)
+	if rej == nil {
+		var e *junctionv1.Event
+		e, rej = src.event(w, r, name)
+		if rej == nil {
+			h.store(w, r, e)
+			return
+		}
+	}
+	h.a.log.LogAttrs(r.Context(), levelOf(rej.code), "webhook rejected",
+		slog.String("source", name), slog.Int("status", rej.code), slog.String("reason", rej.message),
+		slog.String("remote_addr", r.RemoteAddr))
+	if rej.code == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", http.MethodPost)
+	}
+	writeError(w, rej.code, rej.message)
+}
+
+// route finds the source a request is for and checks the method.
+func (h *inbound) route(r *http.Request) (string, *source, *rejection) {
+	name, ok := strings.CutPrefix(r.URL.Path, PathPrefix)
+	name = strings.TrimSuffix(name, "/")
+	if !ok || name == "" || strings.Contains(name, "/") {
+		return name, nil, reject(http.StatusNotFound, "no webhook endpoint at %s: POST to %s<source> with a source name from the adapter config", r.URL.Path, PathPrefix)
+	}
+	src, ok := h.a.sources[name]
+	if !ok {
+		return name, nil, reject(http.StatusNotFound, "no webhook source named %q: check the URL %s<source> against the adapter's sources config", name, PathPrefix)
+	}
+	if r.Method != http.MethodPost {
+		return name, nil, reject(http.StatusMethodNotAllowed, "method %s is not allowed: send webhooks with POST", r.Method)
+	}
+	return name, src, nil
+}
+
+// event reads, verifies and normalizes one request into an event.
+func (s *source) event(w http.ResponseWriter, r *http.Request, name string) (*junctionv1.Event, *rejection) {
+	body, rej := s.readBody(w, r)
+	if rej != nil {
+		return nil, rej
+	}
+	var headerID string
+	switch s.cfg.Scheme {
+	case SchemeStandardWebhooks:
+		rej = s.verifyStandard(r.Header, body)
+		headerID = r.Header.Get(standardwebhooks.HeaderWebhookID)
+	case SchemeHMACSHA256:
+		rej = s.verifyHMAC(r.Header, body)
+		if s.cfg.IDHeader != "" {
+			if headerID = r.Header.Get(s.cfg.IDHeader); headerID == "" {
+				rej = cmpRej(rej, reject(http.StatusBadRequest, "header %s is missing: it must carry the sender's event id", s.cfg.IDHeader))
+			}
+		}
+	}
+	if rej != nil {
+		return nil, rej
+	}
+
+	obj, err := parseObject(body)
+	if err != nil {
+		return nil, reject(http.StatusBadRequest, "%s", payloadMessage(err))
+	}
+	typ, err := eventType(obj, s.cfg.TypeField)
+	if err != nil {
+		return nil, reject(http.StatusBadRequest, "%s", payloadMessage(err))
+	}
+	when, err := eventTime(obj, s.cfg.TimeField)
+	if err != nil {
+		return nil, reject(http.StatusBadRequest, "%s", payloadMessage(err))
+	}
+	id := headerID
+	if s.cfg.IDField != "" {
+		if id, err = fieldID(obj, s.cfg.IDField); err != nil {
+			return nil, reject(http.StatusBadRequest, "%s", payloadMessage(err))
+		}
+	}
+
+	e := &junctionv1.Event{
+		Id:              id,
+		Source:          name,
+		Type:            typ,
+		DataContentType: "application/json",
+		Data:            body,
+	}
+	if !when.IsZero() {
+		e.Time = timestamppb.New(when)
+	}
+	if m := modelFor(s.models, typ); m != "" {
+		setModel(e, m, obj)
+	}
+	return e, nil
+}
+
+// cmpRej keeps the first rejection.
+func cmpRej(first, second *rejection) *rejection {
+	if first != nil {
+		return first
+	}
+	return second
+}
+
+func payloadMessage(err error) string {
+	return strings.TrimPrefix(err.Error(), errPayload.Error()+": ")
+}
+
+// readBody reads the whole body, at most MaxBodyBytes.
+func (s *source) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *rejection) {
+	max := s.cfg.MaxBodyBytes
+	tooLarge := reject(http.StatusRequestEntityTooLarge, "body is larger than %d bytes, this source's max_body_bytes", max)
+	if r.ContentLength > max {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge
+		}
+		return nil, reject(http.StatusBadRequest, "body could not be read: %v", err)
+	}
+	if len(body) == 0 {
+		return nil, reject(http.StatusBadRequest, "body is empty: send the event as a JSON object")
+	}
+	return body, nil
+}
+
+// verifyStandard checks the Standard Webhooks headers with the library,
+// then the timestamp against the source's own tolerance.
+func (s *source) verifyStandard(h http.Header, body []byte) *rejection {
+	for _, name := range []string{standardwebhooks.HeaderWebhookID, standardwebhooks.HeaderWebhookTimestamp, standardwebhooks.HeaderWebhookSignature} {
+		if h.Get(name) == "" {
+			return reject(http.StatusUnauthorized, "header %s is missing: sign requests with Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)", name)
+		}
+	}
+	ts, err := strconv.ParseInt(h.Get(standardwebhooks.HeaderWebhookTimestamp), 10, 64)
+	if err != nil {
+		return reject(http.StatusBadRequest, "header webhook-timestamp %q must be Unix seconds", h.Get(standardwebhooks.HeaderWebhookTimestamp))
+	}
+	if err := s.verifier.VerifyIgnoringTimestamp(body, h); err != nil {
+		return reject(http.StatusUnauthorized, "webhook-signature does not match: sign \"<webhook-id>.<webhook-timestamp>.<body>\" with this source's secret")
+	}
+	return s.checkTimestamp(time.Unix(ts, 0), "webhook-timestamp")
+}
+
+// verifyHMAC checks a hex HMAC-SHA256 of the body, or of "<ts>.<body>"
+// when the source has a timestamp header.
+func (s *source) verifyHMAC(h http.Header, body []byte) *rejection {
+	sigHex := strings.TrimSpace(h.Get(s.cfg.SignatureHeader))
+	if sigHex == "" {
+		return reject(http.StatusUnauthorized, "header %s is missing: send the hex HMAC-SHA256 of the body", s.cfg.SignatureHeader)
+	}
+	sigHex = strings.TrimPrefix(sigHex, "sha256=")
+	got, err := hex.DecodeString(sigHex)
+	if err != nil {
+		return reject(http.StatusUnauthorized, "header %s must be a hex HMAC-SHA256, optionally prefixed \"sha256=\"", s.cfg.SignatureHeader)
+	}
+	mac := hmac.New(sha256.New, s.hmacKey)
+	var signed time.Time
+	if s.cfg.TimestampHeader != "" {
+		raw := h.Get(s.cfg.TimestampHeader)
+		if raw == "" {
+			return reject(http.StatusUnauthorized, "header %s is missing: send the Unix time the request was signed at", s.cfg.TimestampHeader)
+		}
+		ts, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return reject(http.StatusBadRequest, "header %s %q must be Unix seconds", s.cfg.TimestampHeader, raw)
+		}
+		signed = time.Unix(ts, 0)
+		mac.Write([]byte(raw))
+		mac.Write([]byte("."))
+	}
+	mac.Write(body)
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		what := "the body"
+		if s.cfg.TimestampHeader != "" {
+			what = "\"<" + s.cfg.TimestampHeader + ">.<body>\""
+		}
+		return reject(http.StatusUnauthorized, "header %s does not match: send the hex HMAC-SHA256 of %s with this source's secret", s.cfg.SignatureHeader, what)
+	}
+	if s.cfg.TimestampHeader != "" {
+		return s.checkTimestamp(signed, s.cfg.TimestampHeader)
+	}
+	return nil
+}
+
+// checkTimestamp rejects a signature made too long ago or in the future:
+// a replayed or badly clocked request.
+func (s *source) checkTimestamp(signed time.Time, header string) *rejection {
+	skew := time.Since(signed)
+	if skew > s.cfg.Tolerance || -skew > s.cfg.Tolerance {
+		return reject(http.StatusUnauthorized, "header %s is %s away from the receiver's clock, more than the %s tolerance: sign each request (and each retry) with the current time",
+			header, skew.Abs().Round(time.Second), s.cfg.Tolerance)
+	}
+	return nil
+}
+
+// store emits the event and answers once the hub has it.
+func (h *inbound) store(w http.ResponseWriter, r *http.Request, e *junctionv1.Event) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), emitTimeout)
+	defer cancel()
+	res, err := h.emit(ctx, e)
+	switch {
+	case err == nil:
+	case errors.Is(err, sdk.ErrInvalidEvent):
+		h.a.log.LogAttrs(r.Context(), slog.LevelInfo, "webhook rejected",
+			slog.String("source", e.Source), slog.Int("status", http.StatusBadRequest), slog.String("reason", err.Error()))
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	case errors.Is(err, sdk.ErrUnavailable):
+		h.a.log.LogAttrs(r.Context(), slog.LevelWarn, "hub unavailable",
+			slog.String("source", e.Source), slog.String("event_id", e.Id), slog.Any("error", err))
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+		writeError(w, http.StatusServiceUnavailable, "the hub cannot store events right now: retry later")
+		return
+	default:
+		h.a.log.LogAttrs(r.Context(), slog.LevelError, "emit failed",
+			slog.String("source", e.Source), slog.String("event_id", e.Id), slog.Any("error", err))
+		writeError(w, http.StatusInternalServerError, "the event could not be stored: retry later")
+		return
+	}
+	id := e.Id
+	if res.Event != nil && res.Event.Id != "" {
+		id = res.Event.Id
+	}
+	code := http.StatusAccepted
+	if res.Duplicate {
+		code = http.StatusOK
+	}
+	writeJSON(w, code, Accepted{ID: id, Duplicate: res.Duplicate, Sequence: res.Sequence})
+}
+
+func levelOf(code int) slog.Level {
+	if code == http.StatusUnauthorized {
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+func writeError(w http.ResponseWriter, code int, message string) {
+	status, ok := statusNames[code]
+	if !ok {
+		status = "UNKNOWN"
+	}
+	writeJSON(w, code, errorBody{Error: errorStatus{Code: code, Status: status, Message: message}})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":500,"status":"INTERNAL","message":"response could not be encoded"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
+}

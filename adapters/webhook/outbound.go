@@ -1,0 +1,241 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/junctionhq/junction/adapters/sdk"
+	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+)
+
+// Headers set on every outbound delivery besides the Standard Webhooks ones.
+const (
+	HeaderEventID = "Junction-Event-Id"
+	HeaderRoute   = "Junction-Route"
+)
+
+// Limits on what is read back from a receiver.
+const (
+	excerptBytes = 512      // kept for the error of a failed delivery
+	drainBytes   = 64 << 10 // read and dropped so the connection can be reused
+)
+
+// ErrPrivateAddress is returned (wrapped in sdk.Permanent) for a delivery
+// to a loopback, private, link-local or otherwise internal address when
+// outbound.allow_private is false.
+var ErrPrivateAddress = errors.New("address is private")
+
+// StatusError is a receiver's answer other than 2xx. Deliver wraps it in
+// sdk.Permanent or sdk.Retryable by its status.
+type StatusError struct {
+	// StatusCode is the HTTP status the receiver answered.
+	StatusCode int
+	// Excerpt is the start of the response body, at most 512 bytes.
+	Excerpt string
+}
+
+// Error says what the receiver answered.
+func (e *StatusError) Error() string {
+	msg := fmt.Sprintf("receiver answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Excerpt != "" {
+		msg += ": " + e.Excerpt
+	}
+	return msg
+}
+
+// outbound POSTs deliveries.
+type outbound struct {
+	signer    *standardwebhooks.Webhook
+	client    *http.Client
+	timeout   time.Duration
+	userAgent string
+}
+
+func newOutbound(cfg OutboundConfig) (*outbound, error) {
+	secret, err := cfg.SecretRef.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	signer, err := newSigner(secret)
+	if err != nil {
+		return nil, err
+	}
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = DefaultOutboundTimeout
+	}
+	allowPrivate := cfg.AllowPrivate == nil || *cfg.AllowPrivate
+	return &outbound{
+		signer:    signer,
+		client:    newClient(timeout, allowPrivate),
+		timeout:   timeout,
+		userAgent: "Junction-Webhook/" + Version,
+	}, nil
+}
+
+// newClient returns a client that never follows redirects (a receiver that
+// redirects is misconfigured, and following would let a public URL lead to
+// an internal one) and, unless allowPrivate, refuses internal addresses
+// when it connects, after DNS resolution, so a name cannot be re-pointed
+// past the check.
+func newClient(timeout time.Duration, allowPrivate bool) *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if !allowPrivate {
+		dialer.Control = refusePrivate
+		tr.Proxy = nil // a proxy would connect on our behalf, unchecked
+	}
+	tr.DialContext = dialer.DialContext
+	tr.MaxIdleConnsPerHost = 16
+	return &http.Client{
+		Transport: tr,
+		Timeout:   timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// sharedAddressSpace is 100.64.0.0/10 (carrier-grade NAT, some cloud
+// metadata services).
+var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
+
+func refusePrivate(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: %s cannot be checked: %w", ErrPrivateAddress, address, err)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("%w: %s cannot be checked: %w", ErrPrivateAddress, address, err)
+	}
+	ip = ip.Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || sharedAddressSpace.Contains(ip) {
+		return fmt.Errorf("%w: %s is an internal address and outbound.allow_private is false", ErrPrivateAddress, ip)
+	}
+	return nil
+}
+
+// Deliver POSTs d.Payload to d.Config["url"], signed with Standard Webhooks
+// (webhook-id is d.Id, the same on every attempt). A 2xx answer is
+// success; 408, 429 and 5xx answers and network errors are retryable
+// (honouring Retry-After); any other answer, and a delivery that cannot be
+// sent as configured, is permanent.
+func (a *Adapter) Deliver(ctx context.Context, d *junctionv1.Delivery) error {
+	return a.out.deliver(ctx, d)
+}
+
+func (o *outbound) deliver(ctx context.Context, d *junctionv1.Delivery) error {
+	u, err := validateURL(d.GetConfig()["url"])
+	if err != nil {
+		return sdk.Permanent(err)
+	}
+	if d.GetId() == "" {
+		return sdk.Permanent(errors.New("delivery has no id: it is needed as the webhook-id receivers dedupe on"))
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(d.GetPayload()))
+	if err != nil {
+		return sdk.Permanent(fmt.Errorf("build request: %w", err))
+	}
+	contentType := d.GetContentType()
+	if contentType == "" {
+		contentType = "application/json"
+	}
+	now := time.Now()
+	sig, err := o.signer.Sign(d.GetId(), now, d.GetPayload())
+	if err != nil {
+		return sdk.Permanent(fmt.Errorf("sign delivery: %w", err))
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("User-Agent", o.userAgent)
+	req.Header.Set(standardwebhooks.HeaderWebhookID, d.GetId())
+	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
+	req.Header.Set(HeaderEventID, d.GetEventId())
+	req.Header.Set(HeaderRoute, d.GetRouteId())
+
+	resp, err := o.client.Do(req)
+	if err != nil {
+		if errors.Is(err, ErrPrivateAddress) {
+			return sdk.Permanent(fmt.Errorf("post %s: %w", u.Redacted(), err))
+		}
+		return sdk.Retryable(fmt.Errorf("post %s: %w", u.Redacted(), err))
+	}
+	defer resp.Body.Close()
+	excerpt := readExcerpt(resp.Body)
+	_, _ = io.CopyN(io.Discard, resp.Body, drainBytes)
+	return classify(resp, excerpt, u.Redacted(), time.Now())
+}
+
+// classify turns a receiver's answer into nil, a retryable or a permanent
+// error.
+func classify(resp *http.Response, excerpt, target string, now time.Time) error {
+	code := resp.StatusCode
+	if code >= 200 && code < 300 {
+		return nil
+	}
+	serr := &StatusError{StatusCode: code, Excerpt: excerpt}
+	err := fmt.Errorf("post %s: %w", target, serr)
+	switch {
+	case code >= 300 && code < 400:
+		loc := resp.Header.Get("Location")
+		return sdk.Permanent(fmt.Errorf("%w (redirects are not followed: set the target url to the final address %q)", err, loc))
+	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), now); ok {
+			return sdk.RetryAfter(err, d)
+		}
+		return sdk.Retryable(err)
+	default:
+		return sdk.Permanent(err)
+	}
+}
+
+// retryAfter parses a Retry-After header: delay seconds or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		return time.Duration(min(secs, int64(24*time.Hour/time.Second))) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}
+
+// readExcerpt reads the start of a body as printable text.
+func readExcerpt(r io.Reader) string {
+	b, _ := io.ReadAll(io.LimitReader(r, excerptBytes))
+	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "\uFFFD"))
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\n' && r != '\t' {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(b) == excerptBytes {
+		s += "..."
+	}
+	return s
+}

@@ -1,0 +1,116 @@
+package webhook
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+
+	"github.com/junctionhq/junction/adapters/sdk"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+)
+
+// Version is the adapter's version, sent in the outbound User-Agent.
+const Version = "0.1.0"
+
+// Spec describes the webhook adapter. Its sink consumes the "webhook"
+// destination.
+var Spec = sdk.Spec{
+	App:         "webhook",
+	Version:     Version,
+	Description: "Generic webhooks: verified inbound POSTs become events; deliveries are POSTed signed with Standard Webhooks.",
+}
+
+// Adapter receives webhooks from the configured sources and delivers to
+// HTTP receivers. It implements sdk.WebhookSource, sdk.Sourcer and
+// sdk.Sink. It is safe for concurrent use.
+type Adapter struct {
+	sources map[string]*source
+	names   []string
+	out     *outbound
+	log     *slog.Logger
+}
+
+// Option configures New beyond what the YAML config holds.
+type Option func(*Adapter)
+
+// WithLogger sets the logger for rejected webhooks and delivery problems;
+// the default is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(a *Adapter) {
+		if l != nil {
+			a.log = l
+		}
+	}
+}
+
+// New validates cfg, reads its secrets and returns the adapter. Errors wrap
+// ErrConfig and say what to fix; they never contain a secret.
+func New(cfg Config) (*Adapter, error) {
+	return NewWithOptions(cfg)
+}
+
+// NewWithOptions is New with options, for embedding the adapter in another
+// process (`junction serve`).
+func NewWithOptions(cfg Config, opts ...Option) (*Adapter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &Adapter{sources: map[string]*source{}, log: slog.Default()}
+	for _, opt := range opts {
+		opt(a)
+	}
+	for _, sc := range cfg.Sources {
+		s, err := newSource(sc.withDefaults())
+		if err != nil {
+			return nil, fmt.Errorf("%w: sources (%s): %w", ErrConfig, sc.Name, err)
+		}
+		a.sources[sc.Name] = s
+		a.names = append(a.names, sc.Name)
+	}
+	sort.Strings(a.names)
+	out, err := newOutbound(cfg.Outbound)
+	if err != nil {
+		return nil, fmt.Errorf("%w: outbound: %w", ErrConfig, err)
+	}
+	a.out = out
+	return a, nil
+}
+
+// Sources returns the configured source names, sorted: the event sources
+// the adapter publishes as.
+func (a *Adapter) Sources() []string {
+	return append([]string(nil), a.names...)
+}
+
+// Webhook returns the handler for POST /webhooks/<source>.
+func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
+	return &inbound{a: a, emit: emit}
+}
+
+// GenerateSecret returns a new random Standard Webhooks secret,
+// "whsec_" + base64 of 32 random bytes.
+func GenerateSecret() (string, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return "", fmt.Errorf("generate secret: %w", err)
+	}
+	return "whsec_" + base64.StdEncoding.EncodeToString(key), nil
+}
+
+// newSigner builds a Standard Webhooks signer or verifier from a secret.
+func newSigner(secret string) (*standardwebhooks.Webhook, error) {
+	key, err := decodeSigningSecret(secret)
+	if err != nil {
+		return nil, err
+	}
+	return standardwebhooks.NewWebhookRaw(key)
+}
+
+var (
+	_ sdk.WebhookSource = (*Adapter)(nil)
+	_ sdk.Sourcer       = (*Adapter)(nil)
+	_ sdk.Sink          = (*Adapter)(nil)
+)
