@@ -180,16 +180,26 @@ type modelRule struct {
 }
 
 // compileModels orders the patterns most specific first: more literal
-// words, then more words, then without '>', then by text.
+// words first; then, word by word from the left, a literal before '*'
+// before '>'; then more words; then by text.
 func compileModels(models map[string]string) []modelRule {
 	rules := make([]modelRule, 0, len(models))
 	for p, m := range models {
 		rules = append(rules, modelRule{pattern: strings.Split(p, "."), model: m})
 	}
+	rank := func(word string) int {
+		switch word {
+		case "*":
+			return 1
+		case ">":
+			return 2
+		}
+		return 0
+	}
 	literals := func(r modelRule) int {
 		n := 0
-		for _, t := range r.pattern {
-			if t != "*" && t != ">" {
+		for _, w := range r.pattern {
+			if rank(w) == 0 {
 				n++
 			}
 		}
@@ -200,12 +210,13 @@ func compileModels(models map[string]string) []modelRule {
 		if la, lb := literals(a), literals(b); la != lb {
 			return la > lb
 		}
+		for k := 0; k < len(a.pattern) && k < len(b.pattern); k++ {
+			if ra, rb := rank(a.pattern[k]), rank(b.pattern[k]); ra != rb {
+				return ra < rb
+			}
+		}
 		if len(a.pattern) != len(b.pattern) {
 			return len(a.pattern) > len(b.pattern)
-		}
-		fa, fb := a.pattern[len(a.pattern)-1] == ">", b.pattern[len(b.pattern)-1] == ">"
-		if fa != fb {
-			return !fa
 		}
 		return strings.Join(a.pattern, ".") < strings.Join(b.pattern, ".")
 	})
