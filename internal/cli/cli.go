@@ -1,0 +1,206 @@
+// Package cli is the command-line client of the Junction gateway: the
+// `junction routes ...` and `junction events ...` command trees.
+//
+// The client talks to the gateway over gRPC only, never to NATS. Every
+// command writes its result to the command's output stream and returns its
+// errors; nothing here calls os.Exit.
+//
+// Connection settings are persistent flags on each tree: --server (the
+// gateway's gRPC address; the JUNCTION_SERVER environment variable applies
+// when the flag is not given), -o/--output (table, json or yaml) and
+// --timeout (a limit on each call to the gateway, so a large apply is not cut
+// short by the sum of its calls; 0 means no limit).
+//
+// Errors from the gateway are shown as "<code>: <message>", for example
+// "NotFound: route x not found"; they keep their gRPC status, so
+// status.Code(err) still works on them. When the gateway cannot be reached at
+// all the error wraps ErrUnreachable and says what to do about it.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+// Defaults and names of the persistent flags.
+const (
+	// DefaultServer is the gateway address used when neither --server nor
+	// JUNCTION_SERVER is set.
+	DefaultServer = "127.0.0.1:9090"
+	// ServerEnv names the environment variable that sets the gateway address
+	// when --server is not given.
+	ServerEnv = "JUNCTION_SERVER"
+	// DefaultTimeout limits each call to the gateway unless --timeout is set.
+	DefaultTimeout = 10 * time.Second
+)
+
+// Output formats accepted by -o/--output.
+const (
+	formatTable = "table"
+	formatJSON  = "json"
+	formatYAML  = "yaml"
+)
+
+var (
+	// ErrUnreachable is returned when no connection to the gateway could be
+	// made (nothing listening, unknown host, refused).
+	ErrUnreachable = errors.New("cannot reach the gateway")
+	// ErrUsage is returned for bad flags, arguments or input files; the
+	// message says what to fix.
+	ErrUsage = errors.New("invalid usage")
+	// ErrInvalidInput is returned when a route or event file cannot be used;
+	// the message names the file, the document and the field.
+	ErrInvalidInput = errors.New("invalid input")
+)
+
+// Commands returns the `routes` and `events` command trees, ready to be
+// added to the junction root command. Each call returns new commands.
+func Commands() []*cobra.Command {
+	return []*cobra.Command{routesCommand(), eventsCommand()}
+}
+
+// options holds the persistent flags of one command tree.
+type options struct {
+	server  string
+	output  string
+	timeout time.Duration
+}
+
+// addPersistentFlags defines --server, -o/--output and --timeout on cmd.
+func (o *options) addPersistentFlags(cmd *cobra.Command) {
+	f := cmd.PersistentFlags()
+	f.StringVar(&o.server, "server", DefaultServer, "gRPC address of the gateway (env "+ServerEnv+")")
+	f.StringVarP(&o.output, "output", "o", formatTable, "output format: table, json or yaml")
+	f.DurationVar(&o.timeout, "timeout", DefaultTimeout, "time limit of each call to the gateway (0: none)")
+}
+
+// resolve settles the flag values for the command being run: --server
+// falls back to JUNCTION_SERVER when not given, and the output format and
+// timeout are checked.
+func (o *options) resolve(cmd *cobra.Command) error {
+	if f := cmd.Flags().Lookup("server"); f != nil && !f.Changed {
+		if env := strings.TrimSpace(os.Getenv(ServerEnv)); env != "" {
+			o.server = env
+		}
+	}
+	o.server = strings.TrimSpace(o.server)
+	if o.server == "" {
+		return fmt.Errorf("--server is empty: give the gateway's gRPC address, e.g. %s: %w", DefaultServer, ErrUsage)
+	}
+	switch o.output {
+	case formatTable, formatJSON, formatYAML:
+	default:
+		return fmt.Errorf("-o %q: want table, json or yaml: %w", o.output, ErrUsage)
+	}
+	if o.timeout < 0 {
+		return fmt.Errorf("--timeout %s is negative: give a duration such as 10s, or 0 for no limit: %w", o.timeout, ErrUsage)
+	}
+	return nil
+}
+
+// conn is a client connection to the gateway that can tell a gateway that
+// was never reached from one that answered with an error.
+type conn struct {
+	addr    string
+	timeout time.Duration
+	cc      *grpc.ClientConn
+	// connected is set once any dial to the gateway succeeded.
+	connected atomic.Bool
+}
+
+// dial prepares a connection to the gateway at o.server. gRPC connects
+// lazily, so an unreachable gateway shows on the first call.
+func (o *options) dial() (*conn, error) {
+	c := &conn{addr: o.server, timeout: o.timeout}
+	var d net.Dialer
+	cc, err := grpc.NewClient(o.server,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+			nc, err := d.DialContext(ctx, "tcp", addr)
+			if err == nil {
+				c.connected.Store(true)
+			}
+			return nc, err
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("--server %q is not a usable gRPC address (want host:port): %w", o.server, errors.Join(ErrUsage, err))
+	}
+	c.cc = cc
+	return c, nil
+}
+
+// Close closes the connection.
+func (c *conn) Close() error { return c.cc.Close() }
+
+// call runs one RPC with the per-call timeout and turns its error into one
+// a person can act on.
+func call[Req, Resp any](ctx context.Context, c *conn, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	resp, err := rpc(ctx, req)
+	if err != nil {
+		return resp, c.wrap(err)
+	}
+	return resp, nil
+}
+
+// wrap converts an RPC error: ErrUnreachable when no connection was ever
+// made, else a StatusError showing "<code>: <message>".
+func (c *conn) wrap(err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	if !c.connected.Load() && (st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded) {
+		return fmt.Errorf("%w at %s: is `junction serve` running? (set --server or %s)", ErrUnreachable, c.addr, ServerEnv)
+	}
+	return &StatusError{st: st}
+}
+
+// StatusError is an error answered by the gateway. It prints as
+// "<code>: <message>" and keeps the gRPC status for status.Code and
+// status.FromError.
+type StatusError struct {
+	st *status.Status
+}
+
+// Error returns "<code>: <message>".
+func (e *StatusError) Error() string {
+	return e.st.Code().String() + ": " + e.st.Message()
+}
+
+// GRPCStatus returns the gateway's status.
+func (e *StatusError) GRPCStatus() *status.Status { return e.st }
+
+// runE adapts a command body to cobra: it settles the persistent flags,
+// silences the usage text for errors that are not about usage, and passes
+// the command's context.
+func runE(o *options, body func(ctx context.Context, cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := o.resolve(cmd); err != nil {
+			return err
+		}
+		cmd.SilenceUsage = true
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		return body(ctx, cmd, args)
+	}
+}
