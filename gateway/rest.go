@@ -1,0 +1,96 @@
+package gateway
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+)
+
+// OpenAPI is the OpenAPI 2.0 (Swagger) document of the REST API, generated
+// from the protos by `buf generate`.
+//
+//go:embed openapi/junction.swagger.json
+var OpenAPI []byte
+
+// jsonMarshaler writes snake_case JSON (the names users write in route YAML
+// files) and leaves unset fields out; reading accepts snake_case and
+// lowerCamelCase and refuses unknown fields.
+var jsonMarshaler = &runtime.JSONPb{
+	MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: false},
+	UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+}
+
+// RESTHandler serves the API as JSON over HTTP at /v1/... by calling the gRPC
+// server at grpcAddr (registered with Register*HandlerFromEndpoint, so the
+// gRPC interceptors apply to REST calls too), plus GET /openapi.json and
+// /openapi with the OpenAPI document.
+//
+// Without opts it dials with insecure transport credentials, which suits a
+// gRPC server on loopback or a Unix socket in the same process. The
+// connections close when ctx is done.
+func RESTHandler(ctx context.Context, grpcAddr string, opts ...grpc.DialOption) (http.Handler, error) {
+	if len(opts) == 0 {
+		opts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	}
+	gw := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler),
+		runtime.WithErrorHandler(writeError),
+	)
+	for _, reg := range []struct {
+		name string
+		fn   func(context.Context, *runtime.ServeMux, string, []grpc.DialOption) error
+	}{
+		{"RouteService", junctionv1.RegisterRouteServiceHandlerFromEndpoint},
+		{"EventService", junctionv1.RegisterEventServiceHandlerFromEndpoint},
+		{"AdapterService", junctionv1.RegisterAdapterServiceHandlerFromEndpoint},
+	} {
+		if err := reg.fn(ctx, gw, grpcAddr, opts); err != nil {
+			return nil, fmt.Errorf("register %s REST handler for %s: %w", reg.name, grpcAddr, err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	mux.HandleFunc("GET /openapi", serveOpenAPI)
+	mux.Handle("/", gw)
+	return mux, nil
+}
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(OpenAPI)
+}
+
+// restError is the JSON body of every REST error.
+type restError struct {
+	Code    int32             `json:"code"`
+	Message string            `json:"message"`
+	Details []json.RawMessage `json:"details"`
+}
+
+// writeError writes err as {"code", "message", "details"} with the HTTP
+// status grpc-gateway maps from its gRPC code. It replaces grpc-gateway's
+// default handler so that details is always an array, never left out.
+func writeError(_ context.Context, _ *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, _ *http.Request, err error) {
+	st := status.Convert(err)
+	body := restError{Code: int32(st.Code()), Message: st.Message(), Details: []json.RawMessage{}}
+	for _, d := range st.Proto().GetDetails() {
+		b, merr := m.Marshal(d)
+		if merr != nil {
+			continue
+		}
+		body.Details = append(body.Details, b)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(runtime.HTTPStatusFromCode(st.Code()))
+	_ = json.NewEncoder(w).Encode(body)
+}
