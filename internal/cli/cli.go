@@ -123,12 +123,23 @@ type conn struct {
 // dial prepares a connection to the gateway at o.server. gRPC connects
 // lazily, so an unreachable gateway shows on the first call.
 func (o *options) dial() (*conn, error) {
+	if scheme, _, ok := strings.Cut(o.server, "://"); ok && (scheme == "http" || scheme == "https") {
+		return nil, fmt.Errorf("--server %q: give the gateway's gRPC address as host:port, not a URL: %w", o.server, ErrUsage)
+	}
 	c := &conn{addr: o.server, timeout: o.timeout}
+	network := "tcp"
+	if strings.HasPrefix(o.server, "unix:") {
+		network = "unix"
+	}
 	var d net.Dialer
 	cc, err := grpc.NewClient(o.server,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-			nc, err := d.DialContext(ctx, "tcp", addr)
+			if network == "unix" {
+				// gRPC hands a custom dialer the unix target as written.
+				addr = strings.TrimPrefix(strings.TrimPrefix(addr, "unix://"), "unix:")
+			}
+			nc, err := d.DialContext(ctx, network, addr)
 			if err == nil {
 				c.connected.Store(true)
 			}

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,7 @@ func TestUsageErrors(t *testing.T) {
 		{name: "apply empty folder", args: []string{"routes", "apply", "-f", t.TempDir()}, want: "holds no .yaml, .yml or .json files"},
 		{name: "bad route id", args: []string{"routes", "get", "Not_Valid"}, want: `route id "Not_Valid"`},
 		{name: "empty server", args: []string{"routes", "list", "--server", " "}, want: "--server is empty"},
+		{name: "url as server", args: []string{"routes", "list", "--server", "http://127.0.0.1:9090"}, want: "not a URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,5 +200,22 @@ func TestDurationJSON(t *testing.T) {
 				t.Errorf("durationJSON(%s): got %q, want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestUnixSocketServer(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "gw.sock")
+	lis, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := serveFakeGateway(t, lis)
+	f.put("orders", &junctionv1.Route{Filter: "a.b", Targets: []*junctionv1.Target{{Destination: "slack"}}})
+	out, err := run(t, "unix://"+sock, "", "routes", "get", "orders")
+	if err != nil {
+		t.Fatalf("get over unix socket: %v", err)
+	}
+	if !strings.Contains(out, "orders") {
+		t.Errorf("output does not show the route:\n%s", out)
 	}
 }

@@ -48,16 +48,22 @@ type fakeGateway struct {
 // newFakeGateway starts a fake gateway on a random 127.0.0.1 port.
 func newFakeGateway(t *testing.T) *fakeGateway {
 	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	return serveFakeGateway(t, lis)
+}
+
+// serveFakeGateway serves a fake gateway on lis until the test ends.
+func serveFakeGateway(t *testing.T, lis net.Listener) *fakeGateway {
+	t.Helper()
 	f := &fakeGateway{
 		routes:   map[string]*junctionv1.Route{},
 		calls:    map[string]int{},
 		pageSize: 50,
 		events:   map[string]*junctionv1.Event{},
 		seqs:     map[string]uint64{},
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
 	}
 	g := grpc.NewServer()
 	junctionv1.RegisterRouteServiceServer(g, f)

@@ -139,8 +139,14 @@ func applyRoutes(ctx context.Context, w io.Writer, format string, c *conn, docs 
 			if errors.Is(err, ErrUnreachable) || ctx.Err() != nil {
 				return err
 			}
+			if status.Code(err) == codes.Aborted && d.route.GetRevision() != 0 {
+				err = fmt.Errorf("the file sets revision %d, which is not current (remove it to apply over the stored route): %w", d.route.GetRevision(), err)
+			}
 			errs = append(errs, fmt.Errorf("%s: route/%s: %w", d.where, d.id, err))
 			continue
+		}
+		if r == nil {
+			r = d.route // a gateway that answers without the route
 		}
 		applied = append(applied, r)
 		if format == formatTable {

@@ -376,7 +376,7 @@ func TestApplyServerErrors(t *testing.T) {
 			},
 			content:  ordersRoute + "revision: 1\n",
 			wantCode: codes.Aborted,
-			want:     []string{"route/orders", "Aborted: route orders is at revision 2, not 1"},
+			want:     []string{"route/orders", "the file sets revision 1", "Aborted: route orders is at revision 2, not 1"},
 		},
 	}
 	for _, tt := range tests {
