@@ -57,7 +57,7 @@ func TestPublishStoresEvent(t *testing.T) {
 		t.Errorf("subject = %q, want %q", got, want)
 	}
 	for h, want := range map[string]string{
-		jetstream.MsgIDHeader:       "acme:evt_1",
+		jetstream.MsgIDHeader:      "acme:evt_1",
 		topology.HeaderContentType: topology.ContentTypeEvent,
 		topology.HeaderEventID:     "evt_1",
 		topology.HeaderEventSource: "acme",
@@ -232,7 +232,7 @@ func TestPublishInvalid(t *testing.T) {
 
 func TestPublishUnavailable(t *testing.T) {
 	tests := []struct {
-		name  string
+		name     string
 		breakHub func(t *testing.T, hub *sdktest.Hub)
 	}{
 		{"stream full with discard new", func(t *testing.T, hub *sdktest.Hub) {

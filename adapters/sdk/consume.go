@@ -1,0 +1,176 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// fetchWait is how long one pull request waits for messages.
+const fetchWait = 5 * time.Second
+
+// consumeLoop pulls from a durable consumer, only as many messages as it has
+// free workers, so no message waits in a client buffer while its ack timer
+// runs. It is the one owner of the worker goroutines.
+type consumeLoop struct {
+	// open returns the consumer, creating it if needed; it is called again
+	// when the consumer disappears.
+	open    func(ctx context.Context) (jetstream.Consumer, error)
+	workers int
+	// grace bounds the wait for in-flight handlers after ctx is cancelled;
+	// then their context is cancelled too.
+	grace  time.Duration
+	handle func(ctx context.Context, m jetstream.Msg)
+	log    *slog.Logger
+	// ready is called with true once the consumer is open, false when it
+	// is lost.
+	ready func(bool)
+}
+
+// run consumes until ctx is cancelled, then waits for in-flight handlers and
+// returns nil. It returns an error only when the consumer cannot be opened
+// at start.
+func (l *consumeLoop) run(ctx context.Context, cons jetstream.Consumer) error {
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, l.workers)
+	release := func() { <-slots }
+	failures := 0
+
+	for ctx.Err() == nil {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			continue
+		}
+		n := 1
+	more:
+		for n < l.workers {
+			select {
+			case slots <- struct{}{}:
+				n++
+			default:
+				break more
+			}
+		}
+		err := l.fetch(ctx, cons, n, release, &wg, workCtx)
+		if err == nil {
+			failures = 0
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		failures++
+		l.log.Warn("fetch failed", "err", err, "failures", failures)
+		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+			l.setReady(false)
+			if c, oerr := l.open(ctx); oerr == nil {
+				cons = c
+				l.setReady(true)
+			} else {
+				l.log.Warn("reopen consumer failed", "err", oerr)
+			}
+		}
+		sleepCtx(ctx, backoff(failures, 100*time.Millisecond, 10*time.Second, 2, 0.2))
+	}
+
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(l.grace):
+		l.log.Warn("shutdown grace expired, cancelling in-flight work", "grace", l.grace)
+		cancelWork()
+		<-done
+	}
+	return nil
+}
+
+// fetch pulls up to n messages and hands each to a worker. It releases the
+// slots of the messages it did not get.
+func (l *consumeLoop) fetch(ctx context.Context, cons jetstream.Consumer, n int, release func(), wg *sync.WaitGroup, workCtx context.Context) error {
+	fctx, cancel := context.WithTimeout(ctx, fetchWait)
+	defer cancel()
+	batch, err := cons.Fetch(n, jetstream.FetchContext(fctx))
+	if err != nil {
+		for range n {
+			release()
+		}
+		return err
+	}
+	got := 0
+	for m := range batch.Messages() {
+		got++
+		if ctx.Err() != nil {
+			// Shutting down: hand the message back at once rather than
+			// let it wait out its ack timer.
+			_ = m.Nak()
+			release()
+			continue
+		}
+		wg.Go(func() {
+			defer release()
+			l.handle(workCtx, m)
+		})
+	}
+	for range n - got {
+		release()
+	}
+	err = batch.Error()
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, jetstream.ErrNoMessages) {
+		return nil
+	}
+	return err
+}
+
+func (l *consumeLoop) setReady(ok bool) {
+	if l.ready != nil {
+		l.ready(ok)
+	}
+}
+
+// backoff returns initial*multiplier^(attempt-1), capped at maxDelay, with a
+// random jitter of ±jitter of the delay.
+func backoff(attempt int, initial, maxDelay time.Duration, multiplier, jitter float64) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	d := float64(initial) * math.Pow(multiplier, float64(attempt-1))
+	if d > float64(maxDelay) || math.IsInf(d, 0) || math.IsNaN(d) {
+		d = float64(maxDelay)
+	}
+	if jitter > 0 {
+		d *= 1 + jitter*(2*rand.Float64()-1)
+	}
+	return time.Duration(d)
+}
+
+// sleepCtx sleeps for d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// truncate shortens s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}

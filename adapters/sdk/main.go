@@ -1,0 +1,160 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Main is an adapter's whole main:
+//
+//	func main() { sdk.Main(webhook.Spec, webhook.New) }
+//
+// C is the adapter's own configuration type, decoded from the `adapter:`
+// section of the file given by --config (or $JUNCTION_CONFIG) and validated
+// when *C has a Validate() error method; A is the adapter value, whose roles
+// are found by type assertion. Main logs JSON to stderr, connects to NATS,
+// runs a [Runner] and an HTTP server on Config.HTTPAddr serving /healthz,
+// /readyz and the adapter's webhooks, and stops gracefully on SIGINT or
+// SIGTERM. On any error it prints what went wrong and exits with status 1.
+func Main[C any, A any](spec Spec, newAdapter func(C) (A, error)) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := runMain(ctx, spec, newAdapter, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s-adapter: %v\n", spec.App, err)
+		os.Exit(1)
+	}
+}
+
+// runMain is Main without the process: testable, and it returns instead of
+// exiting.
+func runMain[C any, A any](ctx context.Context, spec Spec, newAdapter func(C) (A, error), args []string, stdout, stderr io.Writer) error {
+	name := spec.App + "-adapter"
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", os.Getenv(EnvConfig), "configuration file (YAML with hub: and adapter: sections); default $"+EnvConfig)
+	version := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "%s: %s\n\nUsage: %s [--config FILE]\n\n", name, spec.Description, name)
+		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nEnvironment: %s, %s, %s, %s override the file.\n", EnvNATSURL, EnvHTTPAddr, EnvInstance, EnvLogLevel)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q: the only flags are --config and --version", fs.Args())
+	}
+	if *version {
+		fmt.Fprintf(stdout, "%s %s\n", name, spec.Version)
+		return nil
+	}
+
+	cfg, adapterCfg, err := LoadConfig[C](*configPath)
+	if err != nil {
+		return err
+	}
+	level, _ := parseLevel(cfg.LogLevel)
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})).
+		With("instance", cfg.Instance)
+
+	adapter, err := newAdapter(adapterCfg)
+	if err != nil {
+		return fmt.Errorf("start adapter: %w", err)
+	}
+	nc, err := nats.Connect(cfg.NATSURL,
+		nats.Name(name+"/"+cfg.Instance),
+		nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn("disconnected from the hub", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("reconnected to the hub", "url", redactURLs(nc.ConnectedUrl()))
+		}),
+	)
+	if err != nil {
+		return fmt.Errorf("connect to the hub at %s: %w", redactURLs(cfg.NATSURL), err)
+	}
+	defer nc.Close()
+
+	r, err := NewRunner(spec, adapter, nc, RunnerOptions{Config: cfg, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (set hub.http_addr or %s): %w", cfg.HTTPAddr, EnvHTTPAddr, err)
+	}
+	srv := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	serveErr := make(chan error, 1)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			serveErr <- fmt.Errorf("http server: %w", err)
+		}
+		close(serveErr)
+	}()
+	runErr := make(chan error, 1)
+	go func() { runErr <- r.Run(ctx) }()
+	log.Info("adapter started", "version", spec.Version, "http_addr", ln.Addr().String(), "nats_url", redactURLs(cfg.NATSURL))
+
+	var firstErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		firstErr = err
+	case err := <-runErr:
+		firstErr = err
+		runErr = nil
+	}
+	cancel()
+	log.Info("adapter stopping")
+	sctx, scancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown incomplete", "err", err)
+	}
+	if runErr != nil {
+		if err := <-runErr; err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	// Everything that used the connection has stopped; push out what is
+	// buffered before the deferred Close.
+	if err := nc.FlushTimeout(5 * time.Second); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		log.Warn("flush failed", "err", err)
+	}
+	return firstErr
+}
+
+// redactURLs drops credentials (user, password or token) from a
+// comma-separated list of NATS URLs.
+func redactURLs(list string) string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = nil
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,347 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/junctionhq/junction/adapters/sdk/topology"
+	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+)
+
+// ErrNoRole is returned by [NewRunner] for an adapter that implements none
+// of WebhookSource, PollingSource and Sink.
+var ErrNoRole = errors.New("adapter plays no role")
+
+// checkTimeout bounds an adapter's Check call.
+const checkTimeout = 2 * time.Second
+
+// RunnerOptions configures a [Runner].
+type RunnerOptions struct {
+	// Config is the hub side of the adapter's configuration; zero fields
+	// take their defaults. NATSURL and HTTPAddr are not used by the Runner.
+	Config Config
+	// Logger receives the Runner's logs; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// Runner runs one adapter value against a hub connection: it serves a
+// WebhookSource's handler, polls a PollingSource, feeds a Sink its
+// deliveries with retries and dead-lettering, and registers the adapter
+// with heartbeats. `junction serve` embeds adapters with it and mounts
+// [Runner.Handler] on its own server; [Main] runs it in an adapter process.
+type Runner struct {
+	spec    Spec
+	adapter any
+	roles   []string
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	cfg     Config
+	log     *slog.Logger
+	pub     *Publisher
+	sink    *sink
+	handler http.Handler
+
+	running    atomic.Bool
+	consumerUp atomic.Bool
+	startTime  time.Time
+}
+
+// NewRunner returns a Runner for adapter, whose roles it finds by type
+// assertion. It fails when the spec or config is invalid, the adapter plays
+// no role ([ErrNoRole]), or a source cannot open the hub's EVENTS stream and
+// idempotency bucket.
+func NewRunner(spec Spec, adapter any, nc *nats.Conn, opts RunnerOptions) (*Runner, error) {
+	if err := topology.ValidToken(spec.App); err != nil {
+		return nil, fmt.Errorf("new runner: spec app: %w", err)
+	}
+	if nc == nil {
+		return nil, errors.New("new runner: nats connection is nil")
+	}
+	if err := opts.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("new runner: %w", err)
+	}
+	roles := Roles(adapter)
+	if len(roles) == 0 {
+		return nil, fmt.Errorf("new runner: %w: %T implements none of sdk.WebhookSource, sdk.PollingSource, sdk.Sink", ErrNoRole, adapter)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("new runner: jetstream: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &Runner{
+		spec:      spec,
+		adapter:   adapter,
+		roles:     roles,
+		nc:        nc,
+		js:        js,
+		cfg:       opts.Config.WithDefaults(),
+		log:       log.With("app", spec.App),
+		startTime: time.Now(),
+	}
+	_, isWebhook := adapter.(WebhookSource)
+	_, isPolling := adapter.(PollingSource)
+	if isWebhook || isPolling {
+		if r.pub, err = NewPublisher(js); err != nil {
+			return nil, fmt.Errorf("new runner: %w", err)
+		}
+	}
+	if s, ok := adapter.(Sink); ok {
+		r.sink = &sink{
+			app:        spec.App,
+			adapter:    s,
+			log:        r.log,
+			deadLetter: publishDeadLetter(js, spec.App),
+			now:        time.Now,
+		}
+	}
+	r.handler = r.newHandler()
+	return r, nil
+}
+
+// emit is the EmitFunc the Runner hands its sources.
+func (r *Runner) emit(ctx context.Context, e *junctionv1.Event) (PublishResult, error) {
+	res, err := r.pub.Publish(ctx, e)
+	if err != nil {
+		return res, err
+	}
+	r.log.Debug("event published", "source", res.Event.GetSource(), "type", res.Event.GetType(),
+		"event_id", res.Event.GetId(), "sequence", res.Sequence, "duplicate", res.Duplicate)
+	return res, nil
+}
+
+func (r *Runner) newHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := r.Ready(); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "detail": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	if ws, ok := r.adapter.(WebhookSource); ok {
+		mux.Handle("/webhooks/", ws.Webhook(r.emit))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
+		msg := fmt.Sprintf("no route for %s: webhooks are POSTed to /webhooks/<source>", req.URL.Path)
+		if !hasRole(r.roles, RoleWebhookSource) {
+			msg = fmt.Sprintf("no route for %s: the %s adapter receives no webhooks", req.URL.Path, r.spec.App)
+		}
+		writeError(w, http.StatusNotFound, "NOT_FOUND", msg)
+	})
+	return mux
+}
+
+// Handler serves the adapter's webhooks under /webhooks/ (a JSON 404 when
+// it is no WebhookSource) and its health: /healthz answers 200 while the
+// process runs, /readyz 200 when [Runner.Ready] is nil, else 503 with why.
+func (r *Runner) Handler() http.Handler { return r.handler }
+
+// Ready returns nil when the Runner is connected to the hub, its sink's
+// consumer is up, and the adapter's own Check (if it is a [Checker])
+// passes; else an error saying what is not ready.
+func (r *Runner) Ready() error {
+	if st := r.nc.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("not connected to the hub: connection %s", st)
+	}
+	if r.sink != nil && !r.consumerUp.Load() {
+		return errors.New("delivery consumer is not up")
+	}
+	if c, ok := r.adapter.(Checker); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+		defer cancel()
+		if err := c.Check(ctx); err != nil {
+			return fmt.Errorf("adapter check: %w", err)
+		}
+	}
+	return nil
+}
+
+// Run starts the sink (for a Sink), polling (for a PollingSource) and
+// registration heartbeats, and blocks until ctx is cancelled. Then it stops
+// taking deliveries, waits for in-flight Deliver and Poll calls (at most
+// Config.ShutdownTimeout, then cancels them), removes the registration and
+// returns nil. It returns an error when it cannot start.
+func (r *Runner) Run(ctx context.Context) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return errors.New("runner: already running")
+	}
+	defer r.running.Store(false)
+
+	registry, err := r.js.KeyValue(ctx, topology.AdaptersBucket)
+	if err != nil {
+		return fmt.Errorf("runner: open bucket %s (is the hub topology created?): %w", topology.AdaptersBucket, err)
+	}
+	var loop *consumeLoop
+	var cons jetstream.Consumer
+	if r.sink != nil {
+		cfg := sinkConsumerConfig(r.spec.App, r.cfg.Concurrency)
+		open := func(ctx context.Context) (jetstream.Consumer, error) {
+			return r.js.CreateOrUpdateConsumer(ctx, topology.DeliveriesStream, cfg)
+		}
+		if cons, err = open(ctx); err != nil {
+			return fmt.Errorf("runner: create consumer %s on %s: %w", cfg.Durable, topology.DeliveriesStream, err)
+		}
+		r.consumerUp.Store(true)
+		defer r.consumerUp.Store(false)
+		loop = &consumeLoop{
+			open:    open,
+			workers: r.cfg.Concurrency,
+			grace:   r.cfg.ShutdownTimeout,
+			handle:  r.sink.handle,
+			log:     r.log.With("consumer", cfg.Durable),
+			ready:   r.consumerUp.Store,
+		}
+	}
+
+	r.log.Info("adapter running", "instance", r.cfg.Instance, "version", r.spec.Version, "roles", r.roles)
+	var wg sync.WaitGroup
+	if loop != nil {
+		wg.Go(func() { _ = loop.run(ctx, cons) })
+	}
+	if ps, ok := r.adapter.(PollingSource); ok {
+		wg.Go(func() { r.poll(ctx, ps) })
+	}
+	wg.Go(func() { r.heartbeat(ctx, registry) })
+	wg.Wait()
+
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := registry.Delete(dctx, r.key()); err != nil {
+		r.log.Warn("deregister failed", "err", err)
+	}
+	r.log.Info("adapter stopped", "instance", r.cfg.Instance)
+	return nil
+}
+
+// poll calls Poll at once and then every PollInterval until ctx is done.
+// A Poll that runs when ctx is cancelled gets ShutdownTimeout to finish.
+func (r *Runner) poll(ctx context.Context, ps PollingSource) {
+	pollCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(r.cfg.ShutdownTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-pollCtx.Done():
+		}
+	})
+	defer stop()
+	t := time.NewTicker(r.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		start := time.Now()
+		if err := r.callPoll(pollCtx, ps); err != nil {
+			r.log.Warn("poll failed, will poll again", "err", err, "latency", time.Since(start), "next_in", r.cfg.PollInterval)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (r *Runner) callPoll(ctx context.Context, ps PollingSource) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("poll panic: %v", p)
+		}
+	}()
+	return ps.Poll(ctx, r.emit)
+}
+
+func (r *Runner) key() string { return topology.AdapterKey(r.spec.App, r.cfg.Instance) }
+
+// heartbeat puts the adapter's registration at once and then every
+// HeartbeatEvery until ctx is done.
+func (r *Runner) heartbeat(ctx context.Context, registry jetstream.KeyValue) {
+	t := time.NewTicker(r.cfg.HeartbeatEvery)
+	defer t.Stop()
+	for {
+		if err := r.register(ctx, registry); err != nil && ctx.Err() == nil {
+			r.log.Warn("heartbeat failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (r *Runner) register(ctx context.Context, registry jetstream.KeyValue) error {
+	data, err := protojson.Marshal(r.Registration())
+	if err != nil {
+		return fmt.Errorf("encode registration: %w", err)
+	}
+	hctx, cancel := context.WithTimeout(ctx, r.cfg.HeartbeatEvery)
+	defer cancel()
+	if _, err := registry.Put(hctx, r.key(), data); err != nil {
+		return fmt.Errorf("put registration: %w", err)
+	}
+	return nil
+}
+
+// Registration returns the adapter as it reports itself in heartbeats.
+func (r *Runner) Registration() *junctionv1.Adapter {
+	a := &junctionv1.Adapter{
+		Name:         "adapters/" + r.key(),
+		App:          r.spec.App,
+		Instance:     r.cfg.Instance,
+		Version:      r.spec.Version,
+		Roles:        r.roles,
+		Health:       junctionv1.Adapter_HEALTH_SERVING,
+		StartTime:    timestamppb.New(r.startTime),
+		LastSeenTime: timestamppb.Now(),
+	}
+	if s, ok := r.adapter.(Sourcer); ok {
+		a.Sources = s.Sources()
+	}
+	if err := r.Ready(); err != nil {
+		a.Health = junctionv1.Adapter_HEALTH_NOT_SERVING
+		a.HealthDetail = err.Error()
+	}
+	return a
+}
+
+func hasRole(roles []string, role string) bool {
+	for _, r := range roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError writes the error body the hub's HTTP edges share:
+// {"error": {"code": 404, "status": "NOT_FOUND", "message": "..."}}.
+func writeError(w http.ResponseWriter, code int, status, msg string) {
+	writeJSON(w, code, map[string]any{"error": map[string]any{"code": code, "status": status, "message": msg}})
+}

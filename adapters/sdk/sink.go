@@ -1,0 +1,274 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/junctionhq/junction/adapters/sdk/topology"
+	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+)
+
+// Delivery policy defaults, used for fields a delivery's policy leaves
+// zero.
+const (
+	DefaultMaxAttempts    = 10
+	DefaultInitialBackoff = time.Second
+	DefaultMaxBackoff     = 5 * time.Minute
+	DefaultMultiplier     = 2.0
+	DefaultJitter         = 0.2
+	DefaultMaxAge         = 24 * time.Hour
+	DefaultAttemptTimeout = 30 * time.Second
+)
+
+const (
+	// sinkAckWait is the delivery consumer's ack wait. Attempts longer than
+	// a third of it send progress so the message is not redelivered
+	// meanwhile.
+	sinkAckWait = 60 * time.Second
+	// sinkMaxAckPending bounds unacknowledged deliveries, those waiting on a
+	// retry delay included.
+	sinkMaxAckPending = 1000
+	// ackTimeout bounds waiting for the server to confirm an ack.
+	ackTimeout = 5 * time.Second
+)
+
+// policy is a delivery policy with its defaults filled in.
+type policy struct {
+	maxAttempts    int
+	initialBackoff time.Duration
+	maxBackoff     time.Duration
+	multiplier     float64
+	jitter         float64
+	maxAge         time.Duration
+	attemptTimeout time.Duration
+	deadLetter     bool
+}
+
+func resolvePolicy(p *junctionv1.DeliveryPolicy) policy {
+	r := policy{
+		maxAttempts:    int(p.GetMaxAttempts()),
+		initialBackoff: p.GetInitialBackoff().AsDuration(),
+		maxBackoff:     p.GetMaxBackoff().AsDuration(),
+		multiplier:     p.GetMultiplier(),
+		jitter:         p.GetJitter(),
+		maxAge:         p.GetMaxAge().AsDuration(),
+		attemptTimeout: p.GetAttemptTimeout().AsDuration(),
+		deadLetter:     p == nil || p.DeadLetter == nil || p.GetDeadLetter(),
+	}
+	if r.maxAttempts <= 0 {
+		r.maxAttempts = DefaultMaxAttempts
+	}
+	if p.GetInitialBackoff() == nil || r.initialBackoff <= 0 {
+		r.initialBackoff = DefaultInitialBackoff
+	}
+	if p.GetMaxBackoff() == nil || r.maxBackoff <= 0 {
+		r.maxBackoff = DefaultMaxBackoff
+	}
+	r.maxBackoff = max(r.maxBackoff, r.initialBackoff)
+	if r.multiplier < 1 {
+		r.multiplier = DefaultMultiplier
+	}
+	if r.jitter == 0 { // proto3 cannot tell an explicit 0 from unset
+		r.jitter = DefaultJitter
+	}
+	r.jitter = min(max(r.jitter, 0), 1)
+	if p.GetMaxAge() == nil || r.maxAge <= 0 {
+		r.maxAge = DefaultMaxAge
+	}
+	if p.GetAttemptTimeout() == nil || r.attemptTimeout <= 0 {
+		r.attemptTimeout = DefaultAttemptTimeout
+	}
+	return r
+}
+
+// retryDelay is how long to wait before attempt+1: exponential backoff with
+// jitter, never sooner than the destination asked for.
+func (p policy) retryDelay(attempt int, err error) time.Duration {
+	d := backoff(attempt, p.initialBackoff, p.maxBackoff, p.multiplier, p.jitter)
+	if after, ok := RetryDelay(err); ok && after > d {
+		d = after
+	}
+	return d
+}
+
+// deadLetter stores a delivery that gave up on the DLQ stream and returns
+// once it is stored. It is the seam for richer DLQ management.
+type deadLetter func(ctx context.Context, m jetstream.Msg, d *junctionv1.Delivery, reason string, attempts int, lastErr error) error
+
+// sink runs an adapter's Sink over its delivery consumer.
+type sink struct {
+	app        string
+	adapter    Sink
+	log        *slog.Logger
+	deadLetter deadLetter
+	now        func() time.Time
+}
+
+func sinkConsumerConfig(app string, concurrency int) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       topology.DeliveryConsumer(app),
+		Description:   "Deliveries for the " + app + " adapter's sink.",
+		FilterSubject: topology.DeliveriesPrefix + app + ".>",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       sinkAckWait,
+		MaxAckPending: max(sinkMaxAckPending, 2*concurrency),
+		MaxDeliver:    -1, // attempts are counted against each delivery's own policy
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+}
+
+// handle makes one attempt at one delivery and settles the message: ack,
+// retry later, or dead-letter and terminate.
+func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
+	d, err := DecodeDelivery(m)
+	if err != nil {
+		s.log.Error("undecodable delivery terminated", "subject", m.Subject(), "err", err)
+		_ = m.TermWithReason("undecodable delivery")
+		return
+	}
+	attempt := 1
+	if md, err := m.Metadata(); err == nil {
+		attempt = int(md.NumDelivered)
+	}
+	pol := resolvePolicy(d.GetPolicy())
+	log := s.log.With("delivery_id", d.GetId(), "event_id", d.GetEventId(), "route_id", d.GetRouteId(), "attempt", attempt)
+
+	if created := d.GetCreateTime(); created != nil {
+		if age := s.now().Sub(created.AsTime()); age >= pol.maxAge {
+			s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAge, attempt-1,
+				fmt.Errorf("delivery is %v old, past its max age of %v, before attempt %d", age.Round(time.Second), pol.maxAge, attempt), log)
+			return
+		}
+	}
+
+	start := s.now()
+	err = s.attempt(ctx, m, d, pol)
+	latency := s.now().Sub(start)
+	switch {
+	case err == nil:
+		log.Info("delivery attempt succeeded", "latency", latency)
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+		defer cancel()
+		if err := m.DoubleAck(actx); err != nil {
+			log.Warn("ack failed, the delivery may be attempted again", "err", err)
+		}
+	case IsPermanent(err):
+		log.Warn("delivery attempt failed permanently", "latency", latency, "err", err)
+		s.giveUp(ctx, m, d, pol, topology.DLQReasonPermanent, attempt, err, log)
+	case ctx.Err() != nil:
+		log.Warn("delivery attempt cut short by shutdown", "latency", latency, "err", err)
+		_ = m.Nak()
+	case attempt >= pol.maxAttempts:
+		log.Warn("delivery attempt failed, no attempts left", "latency", latency, "max_attempts", pol.maxAttempts, "err", err)
+		s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAttempts, attempt, err, log)
+	case d.GetCreateTime() != nil && s.now().Sub(d.GetCreateTime().AsTime()) >= pol.maxAge:
+		log.Warn("delivery attempt failed, past max age", "latency", latency, "max_age", pol.maxAge, "err", err)
+		s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAge, attempt, err, log)
+	default:
+		delay := pol.retryDelay(attempt, err)
+		log.Warn("delivery attempt failed, will retry", "latency", latency, "delay", delay, "err", err)
+		if nerr := m.NakWithDelay(delay); nerr != nil {
+			log.Warn("nak failed, the delivery is retried after the ack wait", "err", nerr)
+		}
+	}
+}
+
+// attempt calls Deliver with the policy's time limit, telling the server the
+// delivery is in progress while it runs, and turns a panic into an error.
+func (s *sink) attempt(ctx context.Context, m jetstream.Msg, d *junctionv1.Delivery, pol policy) (err error) {
+	actx, cancel := context.WithTimeout(ctx, pol.attemptTimeout)
+	defer cancel()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := time.NewTicker(sinkAckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				_ = m.InProgress()
+			case <-done:
+				return
+			}
+		}
+	}()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("deliver panic: %v", r)
+		}
+	}()
+	return s.adapter.Deliver(actx, d)
+}
+
+// giveUp dead-letters d (unless its policy says not to) and terminates the
+// message. When the dead letter cannot be stored, the message is retried
+// later instead, so nothing is lost.
+func (s *sink) giveUp(ctx context.Context, m jetstream.Msg, d *junctionv1.Delivery, pol policy, reason string, attempts int, lastErr error, log *slog.Logger) {
+	if !pol.deadLetter {
+		log.Warn("delivery given up, dead letter off by policy", "reason", reason, "err", lastErr)
+		_ = m.TermWithReason(reason)
+		return
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.deadLetter(dctx, m, d, reason, attempts, lastErr); err != nil {
+		delay := pol.retryDelay(attempts, nil)
+		log.Error("dead letter failed, will retry", "reason", reason, "delay", delay, "err", err)
+		_ = m.NakWithDelay(delay)
+		return
+	}
+	log.Warn("delivery dead-lettered", "reason", reason, "attempts", attempts)
+	_ = m.TermWithReason(reason)
+}
+
+// publishDeadLetter is the basic deadLetter: the delivery's bytes on
+// junction.dlq.<destination>.<route>, with why it gave up in headers.
+func publishDeadLetter(js jetstream.JetStream, app string) deadLetter {
+	return func(ctx context.Context, m jetstream.Msg, d *junctionv1.Delivery, reason string, attempts int, lastErr error) error {
+		route := strings.TrimPrefix(m.Subject(), topology.DeliveriesPrefix+app+".")
+		if route == m.Subject() || route == "" {
+			route = d.GetRouteId()
+		}
+		msg := nats.NewMsg(topology.DLQSubject(app, route))
+		msg.Data = m.Data()
+		msgID := d.GetId()
+		if msgID == "" {
+			if md, err := m.Metadata(); err == nil {
+				msgID = "dlq:" + strconv.FormatUint(md.Sequence.Stream, 10)
+			}
+		}
+		if msgID != "" {
+			msg.Header.Set(jetstream.MsgIDHeader, msgID)
+		}
+		msg.Header.Set(topology.HeaderContentType, topology.ContentTypeDelivery)
+		msg.Header.Set(topology.HeaderDeliveryID, d.GetId())
+		msg.Header.Set(topology.HeaderEventID, d.GetEventId())
+		msg.Header.Set(topology.HeaderDLQReason, reason)
+		msg.Header.Set(topology.HeaderDLQAttempts, strconv.Itoa(attempts))
+		if lastErr != nil {
+			msg.Header.Set(topology.HeaderDLQLastError, headerValue(lastErr.Error(), topology.MaxDLQErrorLen))
+		}
+		if _, err := js.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.DLQStream)); err != nil {
+			return fmt.Errorf("publish dead letter to %s: %w", msg.Subject, err)
+		}
+		return nil
+	}
+}
+
+// headerValue makes s fit a NATS header value: one line, at most n bytes.
+func headerValue(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' || r == '\t' {
+			return ' '
+		}
+		return r
+	}, s)
+	return truncate(s, n)
+}

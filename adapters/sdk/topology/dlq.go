@@ -1,0 +1,28 @@
+package topology
+
+// Headers of a dead letter on the DLQ stream, besides the delivery's own
+// Nats-Msg-Id, Content-Type and Junction-Delivery-Id.
+const (
+	// HeaderDLQReason says why the delivery gave up: one of the DLQReason
+	// values.
+	HeaderDLQReason = "Junction-Dlq-Reason"
+	// HeaderDLQAttempts is the number of attempts made, in decimal.
+	HeaderDLQAttempts = "Junction-Dlq-Attempts"
+	// HeaderDLQLastError is the last attempt's error, at most 1 KiB.
+	HeaderDLQLastError = "Junction-Dlq-Last-Error"
+)
+
+// Reasons a delivery is dead-lettered (HeaderDLQReason).
+const (
+	// DLQReasonPermanent: the destination answered with a permanent error.
+	DLQReasonPermanent = "permanent"
+	// DLQReasonMaxAttempts: the policy's max_attempts were used up.
+	DLQReasonMaxAttempts = "max_attempts"
+	// DLQReasonMaxAge: the delivery outlived the policy's max_age.
+	DLQReasonMaxAge = "max_age"
+	// DLQReasonTransformError: the route's transform failed in the router.
+	DLQReasonTransformError = "transform_error"
+)
+
+// MaxDLQErrorLen is the longest HeaderDLQLastError value, in bytes.
+const MaxDLQErrorLen = 1024
