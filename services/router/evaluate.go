@@ -77,16 +77,18 @@ func (c *Compiled) Evaluate(e *junctionv1.Event) (Result, error) {
 	return c.evaluate(newInput(e), time.Now()), nil
 }
 
-// input is an event prepared for evaluation by any number of routes: the
-// subject is computed and the payload parsed once.
+// input is an event prepared for evaluation by any number of routes, in
+// one goroutine: the subject is computed once and the payload parsed at
+// most once, when an expression first uses it.
 type input struct {
 	event   *junctionv1.Event
 	subject string
+	parsed  bool
 	data    any // parsed JSON payload, nil when not JSON
 }
 
 func newInput(e *junctionv1.Event) *input {
-	return &input{event: e, subject: topology.EventSubject(e.GetSource(), e.GetType()), data: parseData(e)}
+	return &input{event: e, subject: topology.EventSubject(e.GetSource(), e.GetType())}
 }
 
 // ResolveName implements interpreter.Activation.
@@ -95,6 +97,9 @@ func (in *input) ResolveName(name string) (any, bool) {
 	case "event":
 		return in.event, true
 	case "data":
+		if !in.parsed {
+			in.data, in.parsed = parseData(in.event), true
+		}
 		return in.data, true
 	}
 	return nil, false

@@ -1,0 +1,465 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/junctionhq/junction/adapters/sdk/topology"
+	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+)
+
+// ErrNotReady is returned by Ready until the routes are loaded and the
+// consumer is up, and after Run returned.
+var ErrNotReady = errors.New("router not ready")
+
+// Defaults for Options fields left zero.
+const (
+	DefaultConcurrency = 64
+	DefaultAckWait     = 30 * time.Second
+	// minMaxAckPending is the least MaxAckPending the router gives its
+	// consumer. Events waiting on NakWithDelay count against it, and every
+	// replica shares it, so it is well above one replica's Concurrency.
+	minMaxAckPending = 1000
+)
+
+// Options configures a Router. The zero value is ready to use.
+type Options struct {
+	// Consumer is the durable consumer name on EVENTS, shared by every
+	// replica; default topology.RouterConsumer.
+	Consumer string
+	// Concurrency is how many events are processed at once; default 64.
+	Concurrency int
+	// AckWait is how long an event may be in process before JetStream
+	// redelivers it; default 30s. It also bounds publishing one event's
+	// deliveries.
+	AckWait time.Duration
+	// Logger receives the router's logs; none when nil.
+	Logger *slog.Logger
+}
+
+// Validate reports the first invalid option.
+func (o Options) Validate() error {
+	if o.Consumer != "" {
+		if strings.ContainsAny(o.Consumer, ".*> \t\r\n") {
+			return fmt.Errorf("consumer %q: must not contain '.', '*', '>' or white space", o.Consumer)
+		}
+	}
+	if o.Concurrency < 0 {
+		return fmt.Errorf("concurrency %d: must be positive, or 0 for the default %d", o.Concurrency, DefaultConcurrency)
+	}
+	if o.AckWait < 0 {
+		return fmt.Errorf("ack wait %s: must be positive, or 0 for the default %s", o.AckWait, DefaultAckWait)
+	}
+	return nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Consumer == "" {
+		o.Consumer = topology.RouterConsumer
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.AckWait == 0 {
+		o.AckWait = DefaultAckWait
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Router consumes EVENTS and publishes the deliveries of every route that
+// matches each event. Routes come from the routes bucket and are reloaded,
+// without a restart, whenever they change. Run it with Run; run as many
+// replicas as needed, they share the durable consumer.
+type Router struct {
+	js      jetstream.JetStream
+	opts    Options
+	log     *slog.Logger
+	routes  atomic.Pointer[index]
+	ready   atomic.Bool
+	running atomic.Bool
+}
+
+// New returns a Router over js. It checks opts; Run does the rest.
+func New(js jetstream.JetStream, opts Options) (*Router, error) {
+	if js == nil {
+		return nil, errors.New("router: jetstream is required")
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("router options: %w", err)
+	}
+	opts = opts.withDefaults()
+	r := &Router{js: js, opts: opts, log: opts.Logger}
+	r.routes.Store(buildIndex(map[string]*Compiled{}))
+	return r, nil
+}
+
+// Ready returns nil once the routes are loaded and the consumer is up,
+// ErrNotReady before that and after Run returned.
+func (r *Router) Ready() error {
+	if !r.ready.Load() {
+		return ErrNotReady
+	}
+	return nil
+}
+
+// Run loads every route, keeps watching them, and processes events until
+// ctx is cancelled. It waits for the initial set of routes before it takes
+// any event, so an event is never judged against a partial set. On cancel
+// it stops taking events, finishes those in flight (and those already
+// pulled) and returns nil. It returns an error when it cannot start, or
+// when the route watch or the connection is lost.
+//
+// For each event: the routes whose filter matches the subject come from an
+// index; disabled ones are skipped; each is evaluated; every delivery is
+// published to DELIVERIES (a failed transform to DLQ) with Nats-Msg-Id =
+// the delivery id, and the event is acked only once every publish was
+// acknowledged. Any publish failure naks the event with a short delay, so
+// it is processed again; the stable delivery ids make that harmless.
+func (r *Router) Run(ctx context.Context) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return errors.New("router: already running")
+	}
+	defer r.running.Store(false)
+	defer r.ready.Store(false)
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	kv, err := r.js.KeyValue(runCtx, topology.RoutesBucket)
+	if err != nil {
+		return r.startErr(ctx, fmt.Errorf("router: open bucket %s: %w", topology.RoutesBucket, err))
+	}
+	w, err := kv.WatchAll(runCtx)
+	if err != nil {
+		return r.startErr(ctx, fmt.Errorf("router: watch routes: %w", err))
+	}
+	defer w.Stop()
+	routes := make(map[string]*Compiled)
+	for loaded := false; !loaded; {
+		select {
+		case <-runCtx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return r.startErr(ctx, errors.New("router: route watch stopped while loading routes"))
+			}
+			if e == nil {
+				loaded = true
+				break
+			}
+			r.apply(routes, e)
+		}
+	}
+	r.publishIndex(routes)
+	r.log.Info("routes loaded", "routes", len(routes))
+
+	cons, err := r.js.CreateOrUpdateConsumer(runCtx, topology.EventsStream, jetstream.ConsumerConfig{
+		Durable:       r.opts.Consumer,
+		Description:   "Junction router: matches events against routes.",
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       r.opts.AckWait,
+		MaxAckPending: max(minMaxAckPending, 4*r.opts.Concurrency),
+		MaxDeliver:    -1,
+	})
+	if err != nil {
+		return r.startErr(ctx, fmt.Errorf("router: create consumer %s on %s: %w", r.opts.Consumer, topology.EventsStream, err))
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(r.opts.Concurrency))
+	if err != nil {
+		return r.startErr(ctx, fmt.Errorf("router: consume %s: %w", topology.EventsStream, err))
+	}
+
+	var bg sync.WaitGroup
+	bg.Go(func() { r.watch(runCtx, cancel, w, routes) })
+	bg.Go(func() {
+		<-runCtx.Done()
+		it.Drain()
+	})
+
+	// Events in flight finish after cancel: their context is not runCtx.
+	procCtx := context.WithoutCancel(ctx)
+	work := make(chan jetstream.Msg)
+	var workers sync.WaitGroup
+	for range r.opts.Concurrency {
+		workers.Go(func() {
+			for m := range work {
+				r.handle(procCtx, m)
+			}
+		})
+	}
+	r.ready.Store(true)
+	r.log.Info("router started", "consumer", r.opts.Consumer, "concurrency", r.opts.Concurrency)
+
+	var iterErr error
+	for {
+		m, err := it.Next()
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			if runCtx.Err() == nil {
+				iterErr = err
+			}
+			break
+		}
+		if err != nil {
+			// Missed heartbeats and the like: the iterator recovers.
+			r.log.Warn("pull events failed", "error", err)
+			select {
+			case <-runCtx.Done():
+			case <-time.After(250 * time.Millisecond):
+			}
+			continue
+		}
+		work <- m
+	}
+	r.ready.Store(false)
+	close(work)
+	workers.Wait()
+	cancel(nil)
+	bg.Wait()
+	r.log.Info("router stopped")
+
+	if ctx.Err() != nil {
+		return nil
+	}
+	if cause := context.Cause(runCtx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	if iterErr != nil {
+		return fmt.Errorf("router: event consumer closed: %w", iterErr)
+	}
+	return nil
+}
+
+// startErr is err unless ctx was cancelled, which is a clean stop.
+func (r *Router) startErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// watch applies route changes until ctx is done. Several changes that
+// arrive together are applied as one index swap.
+func (r *Router) watch(ctx context.Context, fail context.CancelCauseFunc, w jetstream.KeyWatcher, routes map[string]*Compiled) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-w.Updates():
+			if !ok {
+				if ctx.Err() == nil {
+					fail(errors.New("router: route watch stopped"))
+				}
+				return
+			}
+			if e != nil {
+				r.apply(routes, e)
+			}
+		drain:
+			for {
+				select {
+				case e, ok := <-w.Updates():
+					if !ok {
+						break drain
+					}
+					if e != nil {
+						r.apply(routes, e)
+					}
+				default:
+					break drain
+				}
+			}
+			r.publishIndex(routes)
+		}
+	}
+}
+
+// publishIndex swaps in an index of a copy of routes.
+func (r *Router) publishIndex(routes map[string]*Compiled) {
+	snapshot := make(map[string]*Compiled, len(routes))
+	for id, c := range routes {
+		snapshot[id] = c
+	}
+	r.routes.Store(buildIndex(snapshot))
+}
+
+// apply records one routes bucket entry in routes.
+func (r *Router) apply(routes map[string]*Compiled, e jetstream.KeyValueEntry) {
+	id := e.Key()
+	switch e.Operation() {
+	case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
+		if _, ok := routes[id]; ok {
+			delete(routes, id)
+			r.log.Info("route removed", "route", id, "revision", e.Revision())
+		}
+		return
+	}
+	route, err := decodeEntry(e)
+	var c *Compiled
+	if err == nil {
+		c, err = Compile(route)
+	}
+	if err != nil {
+		// Skip it rather than keep an older version that no longer is
+		// the stored route.
+		delete(routes, id)
+		r.log.Error("stored route skipped", "route", id, "revision", e.Revision(), "error", err)
+		return
+	}
+	routes[id] = c
+	r.log.Info("route loaded", "route", id, "revision", e.Revision(), "enabled", c.Enabled())
+}
+
+// handle processes one event and acks, naks or terminates it.
+func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.AckWait)
+	defer cancel()
+
+	e := &junctionv1.Event{}
+	if err := proto.Unmarshal(m.Data(), e); err != nil || e.GetSource() == "" || e.GetType() == "" {
+		if err == nil {
+			err = errors.New("event has no source or type")
+		}
+		r.log.Error("undecodable event terminated", "subject", m.Subject(), "error", err)
+		if err := m.Term(); err != nil {
+			r.log.Warn("terminate event failed", "subject", m.Subject(), "error", err)
+		}
+		return
+	}
+
+	in := newInput(e)
+	now := time.Now()
+	var msgs []*nats.Msg
+	for _, c := range r.routes.Load().match(in.subject, nil) {
+		if !c.Enabled() {
+			continue
+		}
+		res := c.evaluate(in, now)
+		if res.ConditionError != nil {
+			r.log.Warn("route condition failed", "route", c.ID, "event_id", e.GetId(), "event_source", e.GetSource(), "error", res.ConditionError)
+		}
+		for _, d := range res.Deliveries {
+			msgs = append(msgs, r.deliveryMsg(topology.DeliverySubject(d.GetDestination(), d.GetRouteId()), d, m.Headers()))
+		}
+		for _, f := range res.Failures {
+			r.log.Warn("route transform failed, dead-lettered", "route", c.ID, "target", f.Delivery.GetTarget(), "event_id", e.GetId(), "event_source", e.GetSource(), "error", f.Err)
+			dm := r.deliveryMsg(topology.DLQSubject(f.Delivery.GetDestination(), f.Delivery.GetRouteId()), f.Delivery, m.Headers())
+			dm.Header.Set(topology.HeaderDLQReason, topology.DLQReasonTransformError)
+			dm.Header.Set(topology.HeaderDLQAttempts, "0")
+			dm.Header.Set(topology.HeaderDLQLastError, truncate(f.Err.Error(), topology.MaxDLQErrorLen))
+			msgs = append(msgs, dm)
+		}
+	}
+
+	if err := r.publishAll(ctx, msgs); err != nil {
+		delay := time.Second
+		if md, mdErr := m.Metadata(); mdErr == nil {
+			delay = retryDelay(md.NumDelivered)
+		}
+		r.log.Warn("publish deliveries failed, event will be retried", "event_id", e.GetId(), "event_source", e.GetSource(), "deliveries", len(msgs), "retry_in", delay, "error", err)
+		if err := m.NakWithDelay(delay); err != nil {
+			r.log.Warn("nak event failed", "event_id", e.GetId(), "error", err)
+		}
+		return
+	}
+	if err := m.Ack(); err != nil {
+		// JetStream redelivers it after AckWait; the deliveries dedupe.
+		r.log.Warn("ack event failed", "event_id", e.GetId(), "error", err)
+	}
+}
+
+// deliveryMsg is the message of one delivery. The event's trace context
+// headers are carried over.
+func (r *Router) deliveryMsg(subject string, d *junctionv1.Delivery, eventHdr nats.Header) *nats.Msg {
+	data, err := proto.Marshal(d)
+	if err != nil {
+		// A Delivery built from valid fields always marshals; an error
+		// here is invalid UTF-8 in a string field, kept as is by proto.
+		r.log.Error("encode delivery failed", "delivery_id", d.GetId(), "error", err)
+	}
+	m := nats.NewMsg(subject)
+	m.Data = data
+	m.Header.Set(jetstream.MsgIDHeader, d.GetId())
+	m.Header.Set(topology.HeaderContentType, topology.ContentTypeDelivery)
+	m.Header.Set(topology.HeaderDeliveryID, d.GetId())
+	m.Header.Set(topology.HeaderEventID, d.GetEventId())
+	m.Header.Set(topology.HeaderEventSource, d.GetEventSource())
+	m.Header.Set(topology.HeaderEventType, d.GetEventType())
+	for k, v := range eventHdr {
+		switch strings.ToLower(k) {
+		case "traceparent", "tracestate", "baggage":
+			m.Header[k] = v
+		}
+	}
+	return m
+}
+
+// publishAll publishes msgs asynchronously and waits for every ack. It
+// returns the first error.
+func (r *Router) publishAll(ctx context.Context, msgs []*nats.Msg) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	var firstErr error
+	for _, m := range msgs {
+		f, err := r.js.PublishMsgAsync(m)
+		if err != nil {
+			firstErr = fmt.Errorf("publish %s: %w", m.Subject, err)
+			break
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			if firstErr == nil {
+				firstErr = fmt.Errorf("publish %s: %w", f.Msg().Subject, err)
+			}
+		case <-ctx.Done():
+			if firstErr == nil {
+				firstErr = fmt.Errorf("publish %s: waiting for ack: %w", f.Msg().Subject, ctx.Err())
+			}
+			return firstErr
+		}
+	}
+	return firstErr
+}
+
+// retryDelay is the NakWithDelay of an event whose deliveries could not
+// be published, by how often it was delivered: 250ms doubling to 10s.
+func retryDelay(delivered uint64) time.Duration {
+	d := 250 * time.Millisecond
+	for i := uint64(1); i < delivered && d < 10*time.Second; i++ {
+		d *= 2
+	}
+	return min(d, 10*time.Second)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 {
+		if r, size := utf8.DecodeLastRuneInString(s); r != utf8.RuneError || size > 1 {
+			break
+		}
+		s = s[:len(s)-1]
+	}
+	return s
+}
