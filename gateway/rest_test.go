@@ -55,6 +55,27 @@ func TestRouteCRUDOverREST(t *testing.T) {
 		t.Fatalf("PATCH condition without mask: got %d %v, want 200, condition changed, description kept", status, body)
 	}
 
+	// A route read, edited and sent back whole: the body-derived mask names
+	// output-only fields too, which are ignored.
+	_, read := e.do(t, http.MethodGet, "/v1/routes/users", nil)
+	read["description"] = "edited whole"
+	read["policy"] = map[string]any{"max_attempts": 5, "initial_backoff": "3s"}
+	status, body = e.do(t, http.MethodPatch, "/v1/routes/users", read)
+	if status != http.StatusOK || body["description"] != "edited whole" || body["revision"] == read["revision"] {
+		t.Fatalf("PATCH of a read route: got %d %v, want 200, description changed, a new revision", status, body)
+	}
+	if p, _ := body["policy"].(map[string]any); p["max_attempts"] != float64(5) || p["initial_backoff"] != "3s" {
+		t.Errorf("PATCH of a read route: got policy %v, want max_attempts 5, initial_backoff 3s", body["policy"])
+	}
+
+	// Several mask paths, comma separated.
+	status, body = e.do(t, http.MethodPatch, "/v1/routes/users?update_mask=description,policy.max_attempts",
+		map[string]any{"description": "two paths", "filter": "ignored.>", "policy": map[string]any{"max_attempts": 9}})
+	if p, _ := body["policy"].(map[string]any); status != http.StatusOK || body["description"] != "two paths" ||
+		body["filter"] != "acme.user.*" || p["max_attempts"] != float64(9) || p["initial_backoff"] != "3s" {
+		t.Fatalf("PATCH ?update_mask=description,policy.max_attempts: got %d %v, want description and max_attempts changed, filter and initial_backoff kept", status, body)
+	}
+
 	errCases := []struct {
 		name       string
 		method     string
@@ -162,5 +183,3 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
-
-

@@ -278,6 +278,9 @@ func (s *Server) TestRoute(ctx context.Context, req *junctionv1.TestRouteRequest
 	if err != nil && resp.Reason == "" {
 		resp.Reason = err.Error()
 	}
+	if !c.Enabled() {
+		resp.Reason = strings.TrimSuffix("route is disabled: nothing is delivered until it is enabled; "+resp.Reason, "; ")
+	}
 	return resp, nil
 }
 

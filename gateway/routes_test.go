@@ -1,8 +1,10 @@
 package gateway_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -459,10 +461,21 @@ func TestTestRoute(t *testing.T) {
 				t.Fatalf("got %d deliveries, want 1", len(resp.GetDeliveries()))
 			}
 			d := resp.GetDeliveries()[0]
-			if string(d.GetPayload()) != tc.wantPayload || d.GetEventId() != "evt_test" || d.GetDestination() != "webhook" {
+			if !jsonEqual(d.GetPayload(), []byte(tc.wantPayload)) || d.GetEventId() != "evt_test" || d.GetDestination() != "webhook" {
 				t.Errorf("delivery: got payload %s event_id %q destination %q, want %s, evt_test (the default), webhook", d.GetPayload(), d.GetEventId(), d.GetDestination(), tc.wantPayload)
 			}
 		})
+	}
+
+	// A disabled route is evaluated, and the answer says it is disabled.
+	off := webhookRoute("")
+	off.Enabled = proto.Bool(false)
+	resp, err := e.routes.TestRoute(ctx, &junctionv1.TestRouteRequest{RouteSource: &junctionv1.TestRouteRequest_Route{Route: off}, Event: event})
+	if err != nil {
+		t.Fatalf("TestRoute disabled: %v", err)
+	}
+	if !resp.GetConditionMatched() || len(resp.GetDeliveries()) != 1 || !strings.Contains(resp.GetReason(), "disabled") {
+		t.Errorf("TestRoute disabled: got matched %v, %d deliveries, reason %q; want matched, 1, a reason saying disabled", resp.GetConditionMatched(), len(resp.GetDeliveries()), resp.GetReason())
 	}
 
 	// Over REST, with the route inline in the body.
@@ -473,4 +486,13 @@ func TestTestRoute(t *testing.T) {
 	if status != http.StatusOK || body["filter_matched"] != true || body["condition_matched"] != true {
 		t.Errorf("POST /v1/routes:test: got %d %v, want 200 with filter_matched and condition_matched", status, body)
 	}
+}
+
+// jsonEqual reports whether a and b hold the same JSON value.
+func jsonEqual(a, b []byte) bool {
+	var va, vb any
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
 }
