@@ -158,10 +158,8 @@ func parseEvent(src source) (*junctionv1.Event, error) {
 	}
 	if v, ok := fields["data"]; ok && v != nil {
 		if s, isString := v.(string); isString {
-			if _, err := base64.StdEncoding.DecodeString(s); err != nil {
-				if _, err := base64.URLEncoding.DecodeString(s); err != nil {
-					return nil, fmt.Errorf("%s: field \"data\": a string is read as base64 and this is not base64: write the JSON payload itself (an object or list) or base64-encode it: %w", d.where(src.name), ErrInvalidInput)
-				}
+			if !isBase64(s) {
+				return nil, fmt.Errorf("%s: field \"data\": a string is read as base64 and this is not base64: write the JSON payload itself (an object or list) or base64-encode it: %w", d.where(src.name), ErrInvalidInput)
 			}
 		} else {
 			b, err := json.Marshal(v)
@@ -308,4 +306,15 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// isBase64 reports whether s is base64 in one of the forms protojson reads
+// for bytes: standard or URL alphabet, padded or not.
+func isBase64(s string) bool {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if _, err := enc.DecodeString(s); err == nil {
+			return true
+		}
+	}
+	return false
 }

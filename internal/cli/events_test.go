@@ -16,6 +16,8 @@ func TestEventsPublish(t *testing.T) {
 	text := writeFile(t, dir, "payload.txt", "plain words")
 	eventJSON := writeFile(t, dir, "event.json", `{"id": "evt_file", "source": "acme", "type": "user.created", "subject": "u1", "data": {"email": "f@example.com"}, "extensions": {"tenant": "t1"}}`)
 	eventB64 := writeFile(t, dir, "event-b64.json", `{"id": "evt_b64", "source": "acme", "type": "user.created", "data": "aGVsbG8=", "data_content_type": "text/plain"}`)
+	eventRaw := writeFile(t, dir, "event-raw.yaml", "id: evt_raw\nsource: acme\ntype: user.created\ndata: aGk\n")
+	notB64 := writeFile(t, dir, "event-text.json", `{"source": "acme", "type": "user.created", "data": "hello there"}`)
 	badEvent := writeFile(t, dir, "bad.json", `{"source": "acme", "type": "user.created", "colour": "red"}`)
 
 	tests := []struct {
@@ -65,6 +67,12 @@ func TestEventsPublish(t *testing.T) {
 			args: []string{"-f", eventB64, "--id", "evt_b64_2"},
 			want: &junctionv1.Event{Id: "evt_b64_2", Source: "acme", Type: "user.created", Data: []byte("hello"), DataContentType: "text/plain"},
 		},
+		{
+			name: "yaml event file with unpadded base64 data",
+			args: []string{"-f", eventRaw},
+			want: &junctionv1.Event{Id: "evt_raw", Source: "acme", Type: "user.created", Data: []byte("hi")},
+		},
+		{name: "event file with a text string as data", args: []string{"-f", notB64}, wantErr: []string{"event-text.json", `field "data": a string is read as base64`}},
 		{
 			name:    "id made up by the gateway",
 			args:    []string{"--source", "acme", "--type", "user.created", "--data-json", `{}`},
