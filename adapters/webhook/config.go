@@ -305,12 +305,13 @@ func validateURL(raw string) (*url.URL, error) {
 	if raw == "" {
 		return nil, errors.New(`target config "url" is required: the absolute http or https URL to POST to`)
 	}
+	// The URL itself stays out of the messages: it may hold a token.
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("target config url %q cannot be parsed: %w", raw, err)
+		return nil, errors.New("target config url cannot be parsed: give an absolute http:// or https:// URL")
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("target config url %q must be an absolute http:// or https:// URL", raw)
+		return nil, fmt.Errorf("target config url (scheme %q, host %q) must be an absolute http:// or https:// URL", u.Scheme, u.Host)
 	}
 	return u, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -169,17 +170,29 @@ func (o *outbound) deliver(ctx context.Context, d *junctionv1.Delivery) error {
 	req.Header.Set(HeaderEventID, d.GetEventId())
 	req.Header.Set(HeaderRoute, d.GetRouteId())
 
+	target := origin(u)
 	resp, err := o.client.Do(req)
 	if err != nil {
-		if errors.Is(err, ErrPrivateAddress) {
-			return sdk.Permanent(fmt.Errorf("post %s: %w", u.Redacted(), err))
+		// url.Error repeats the whole URL, which may hold a token.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
 		}
-		return sdk.Retryable(fmt.Errorf("post %s: %w", u.Redacted(), err))
+		if errors.Is(err, ErrPrivateAddress) {
+			return sdk.Permanent(fmt.Errorf("post %s: %w", target, err))
+		}
+		return sdk.Retryable(fmt.Errorf("post %s: %w", target, err))
 	}
 	defer resp.Body.Close()
 	excerpt := readExcerpt(resp.Body)
 	_, _ = io.CopyN(io.Discard, resp.Body, drainBytes)
-	return classify(resp, excerpt, u.Redacted(), time.Now())
+	return classify(resp, excerpt, target, time.Now())
+}
+
+// origin is the part of a target URL errors may show: URLs such as Slack's
+// incoming webhooks carry their secret in the path or query.
+func origin(u *url.URL) string {
+	return u.Scheme + "://" + u.Host
 }
 
 // classify turns a receiver's answer into nil, a retryable or a permanent
@@ -194,7 +207,7 @@ func classify(resp *http.Response, excerpt, target string, now time.Time) error 
 	switch {
 	case code >= 300 && code < 400:
 		loc := resp.Header.Get("Location")
-		return sdk.Permanent(fmt.Errorf("%w (redirects are not followed: set the target url to the final address %q)", err, loc))
+		return sdk.Permanent(fmt.Errorf("%w (redirects are not followed: set the target url to the final address, Location: %q)", err, loc))
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
 		if d, ok := retryAfter(resp.Header.Get("Retry-After"), now); ok {
 			return sdk.RetryAfter(err, d)

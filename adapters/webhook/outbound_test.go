@@ -20,6 +20,7 @@ import (
 // received is one request a test receiver saw, with the result of
 // verifying it with the Standard Webhooks library.
 type received struct {
+	at       time.Time
 	header   http.Header
 	body     string
 	verified error
@@ -45,7 +46,7 @@ func newReceiver(t *testing.T, replies ...func(w http.ResponseWriter)) *receiver
 		body, _ := io.ReadAll(r.Body)
 		rc.mu.Lock()
 		n := len(rc.got)
-		rc.got = append(rc.got, received{header: r.Header.Clone(), body: string(body), verified: wh.Verify(body, r.Header)})
+		rc.got = append(rc.got, received{at: time.Now(), header: r.Header.Clone(), body: string(body), verified: wh.Verify(body, r.Header)})
 		rc.mu.Unlock()
 		if len(rc.replies) == 0 {
 			w.WriteHeader(http.StatusNoContent)
@@ -131,7 +132,7 @@ func TestDeliverOutcomes(t *testing.T) {
 		{name: "400 is permanent with body excerpt", reply: reply(400, `{"error":"bad field"}`), wantPermanent: true, wantMsg: `receiver answered 400 Bad Request: {"error":"bad field"}`},
 		{name: "404 is permanent", reply: reply(404, ""), wantPermanent: true, wantMsg: "404 Not Found"},
 		{name: "410 is permanent", reply: reply(410, ""), wantPermanent: true, wantMsg: "410"},
-		{name: "302 is permanent", reply: reply(302, "", "Location", "https://elsewhere.example/hook"), wantPermanent: true, wantMsg: "redirects are not followed"},
+		{name: "302 is permanent", reply: reply(302, "", "Location", "https://elsewhere.example/new"), wantPermanent: true, wantMsg: "redirects are not followed"},
 		{name: "500 is retryable", reply: reply(500, "boom"), wantMsg: "500 Internal Server Error: boom"},
 		{name: "502 is retryable", reply: reply(502, ""), wantMsg: "502"},
 		{name: "408 is retryable", reply: reply(408, ""), wantMsg: "408"},
@@ -144,12 +145,13 @@ func TestDeliverOutcomes(t *testing.T) {
 		{name: "relative url", url: "/hook", wantPermanent: true, wantMsg: "must be an absolute http:// or https:// URL"},
 		{name: "ftp url", url: "ftp://example.com/x", wantPermanent: true, wantMsg: "must be an absolute http:// or https:// URL"},
 		{name: "connection refused is retryable", url: closedURL(t), wantMsg: "connect"},
+		{name: "unparsable url", url: "http://[::1", wantPermanent: true, wantMsg: "cannot be parsed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			url := tt.url
 			if url == "" {
-				url = newReceiver(t, tt.reply).srv.URL
+				url = newReceiver(t, tt.reply).srv.URL + "/hook?token=tok3n"
 			}
 			if url == "-" {
 				url = ""
@@ -169,6 +171,9 @@ func TestDeliverOutcomes(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Errorf("error = %q, want it to contain %q", err, tt.wantMsg)
+			}
+			if strings.Contains(err.Error(), "/hook") || strings.Contains(err.Error(), "tok3n") {
+				t.Errorf("error = %q shows the target's path or query; only scheme and host may appear", err)
 			}
 			delay, ok := sdk.RetryDelay(err)
 			switch {
