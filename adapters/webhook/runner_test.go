@@ -242,4 +242,3 @@ func consumerSettled(t *testing.T, hub *sdktest.Hub) bool {
 	}
 	return info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Consumer > 0
 }
-
