@@ -30,6 +30,35 @@
 // as `data.active`, is accepted and must yield a bool when it runs. A
 // transform may have any type; its value is encoded as JSON (timestamps as
 // RFC 3339, durations as "1.5s", bytes as base64, messages as protojson).
+// A transform that fails at run time (a missing field, the cost limit) does
+// not drop the delivery: the router dead-letters it on
+// junction.dlq.<destination>.<route> with Junction-Dlq-Reason
+// "transform_error", the error, and the event's original payload.
+//
+// # Delivery guarantees
+//
+// An event is acked only after every one of its deliveries (and dead
+// letters) was stored by JetStream. When a publish fails the event is
+// nak'ed with a delay (250ms doubling to 10s) and processed again; the
+// consumer has no MaxDeliver, so an event is retried until the hub takes
+// its deliveries, never dropped. Reprocessing is harmless: a delivery's
+// Nats-Msg-Id is its id, DeliveryID(source, event id, route, target), so
+// JetStream stores it once within the duplicate window
+// (topology.DuplicateWindow), and receivers dedupe on the same id beyond
+// it. The result is at-least-once delivery per target, exactly-once stored
+// in the common case.
+//
+// The consumer is created with DeliverAll, so a new consumer starts at the
+// beginning of EVENTS' retention, and with MaxAckPending of at least 1000
+// (4 x Concurrency when larger). Every replica creates or updates the same
+// durable consumer; give them the same Options so they agree on it.
+//
+// Route changes reach a running router through a watch on the bucket and
+// replace its route index atomically; an event is evaluated against one
+// consistent set of routes. The router waits for the whole stored set
+// before it takes its first event. A stored route that no longer decodes
+// or compiles (for example written by an older version) is logged and
+// skipped.
 package router
 
 import (

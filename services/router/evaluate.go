@@ -353,12 +353,19 @@ func DeliveryID(eventSource, eventID, routeID, target string) string {
 
 // Delivery policy defaults, applied to fields left zero.
 const (
-	DefaultMaxAttempts    = 10
+	// DefaultMaxAttempts is the default DeliveryPolicy.max_attempts.
+	DefaultMaxAttempts = 10
+	// DefaultInitialBackoff is the default DeliveryPolicy.initial_backoff.
 	DefaultInitialBackoff = time.Second
-	DefaultMaxBackoff     = 5 * time.Minute
-	DefaultMultiplier     = 2.0
-	DefaultJitter         = 0.2
-	DefaultMaxAge         = 24 * time.Hour
+	// DefaultMaxBackoff is the default DeliveryPolicy.max_backoff.
+	DefaultMaxBackoff = 5 * time.Minute
+	// DefaultMultiplier is the default DeliveryPolicy.multiplier.
+	DefaultMultiplier = 2.0
+	// DefaultJitter is the default DeliveryPolicy.jitter.
+	DefaultJitter = 0.2
+	// DefaultMaxAge is the default DeliveryPolicy.max_age.
+	DefaultMaxAge = 24 * time.Hour
+	// DefaultAttemptTimeout is the default DeliveryPolicy.attempt_timeout.
 	DefaultAttemptTimeout = 30 * time.Second
 )
 

@@ -24,8 +24,10 @@ var ErrNotReady = errors.New("router not ready")
 
 // Defaults for Options fields left zero.
 const (
+	// DefaultConcurrency is the default Options.Concurrency.
 	DefaultConcurrency = 64
-	DefaultAckWait     = 30 * time.Second
+	// DefaultAckWait is the default Options.AckWait.
+	DefaultAckWait = 30 * time.Second
 	// minMaxAckPending is the least MaxAckPending the router gives its
 	// consumer. Events waiting on NakWithDelay count against it, and every
 	// replica shares it, so it is well above one replica's Concurrency.

@@ -418,3 +418,66 @@ func TestRouterRetriesFailedPublish(t *testing.T) {
 		t.Errorf("deliveries = %v, want the one delivery once the stream is back", got)
 	}
 }
+
+// TestRouterSkipsInvalidStoredRoute puts routes that do not decode or
+// compile straight into the bucket: the router logs and skips them and
+// applies the others.
+func TestRouterSkipsInvalidStoredRoute(t *testing.T) {
+	js := startHub(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	kv, err := js.KeyValue(ctx, topology.RoutesBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "garbage", []byte("{not json")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "badcel", []byte(`{"filter":"acme.>","condition":"nope ==","targets":[{"destination":"webhook"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	store, err := NewStore(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Create(ctx, "good", &junctionv1.Route{Filter: "acme.>", Targets: []*junctionv1.Target{{Destination: "webhook"}}}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := runRouter(t, js, Options{Concurrency: 2})
+	if got := r.routes.Load().len(); got != 1 {
+		t.Errorf("router loaded %d routes, want 1 (the valid one)", got)
+	}
+	publishEvent(t, js, event("e1", "acme", "user.created", `{}`), "")
+	waitIdle(t, js, topology.RouterConsumer)
+	if got := subjects(readStream(t, js, topology.DeliveriesStream)); !slices.Equal(got, []string{"junction.deliveries.webhook.good e1"}) {
+		t.Errorf("deliveries = %v, want only the valid route's", got)
+	}
+}
+
+// TestRouterNoRoutes starts a router on an empty bucket: it becomes ready,
+// acks events without delivering anything, and picks up a route created
+// later.
+func TestRouterNoRoutes(t *testing.T) {
+	js := startHub(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, _ := runRouter(t, js, Options{})
+	publishEvent(t, js, event("e1", "acme", "user.created", `{}`), "")
+	waitIdle(t, js, topology.RouterConsumer)
+	if got := readStream(t, js, topology.DeliveriesStream); len(got) != 0 {
+		t.Fatalf("deliveries = %v, want none without routes", subjects(got))
+	}
+	store, err := NewStore(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Create(ctx, "late", &junctionv1.Route{Filter: "acme.>", Targets: []*junctionv1.Target{{Destination: "webhook"}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new route", func() bool { return r.routes.Load().len() == 1 })
+	publishEvent(t, js, event("e2", "acme", "user.created", `{}`), "")
+	waitIdle(t, js, topology.RouterConsumer)
+	if got := subjects(readStream(t, js, topology.DeliveriesStream)); !slices.Equal(got, []string{"junction.deliveries.webhook.late e2"}) {
+		t.Errorf("deliveries = %v, want only e2's", got)
+	}
+}

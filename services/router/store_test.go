@@ -173,4 +173,7 @@ func TestStoreRejectsInvalid(t *testing.T) {
 	if _, err := s.Get(ctx, "missing"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get missing: %v, want ErrNotFound", err)
 	}
+	if list, err := s.List(ctx); err != nil || len(list) != 0 {
+		t.Errorf("List of an empty bucket = %v, %v; want none", list, err)
+	}
 }
