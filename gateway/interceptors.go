@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
+
+// healthMethodPrefix starts the methods of grpc.health.v1.
+const healthMethodPrefix = "/grpc.health.v1.Health/"
 
 // errPanic is what a caller sees when a handler panicked.
 var errPanic = status.Error(codes.Internal, "internal error: the gateway logged the details")
@@ -78,6 +82,9 @@ func logCall(ctx context.Context, log *slog.Logger, method string, start time.Ti
 		slog.Duration("duration", time.Since(start)),
 	}
 	level := slog.LevelInfo
+	if strings.HasPrefix(method, healthMethodPrefix) {
+		level = slog.LevelDebug // probes poll it every few seconds
+	}
 	if err != nil {
 		attrs = append(attrs, slog.String("error", st.Message()))
 		if serverFault(st.Code()) {

@@ -20,8 +20,10 @@ import (
 
 // Page sizes of ListRoutes.
 const (
+	// DefaultPageSize is the page size when a request gives none.
 	DefaultPageSize = 50
-	MaxPageSize     = 1000
+	// MaxPageSize is the largest page; larger requests are cut to it.
+	MaxPageSize = 1000
 )
 
 // routePrefix starts every route's resource name.
