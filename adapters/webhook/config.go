@@ -79,10 +79,11 @@ type SourceConfig struct {
 	// sender signed at; when set the signed content is "<ts>.<body>" and
 	// Tolerance applies.
 	TimestampHeader string `yaml:"timestamp_header"`
-	// IDHeader (hmac-sha256 only) carries the sender's event id.
+	// IDHeader (hmac-sha256 only) carries the sender's event id. Without
+	// IDHeader and IDField every request gets a random id: no dedupe.
 	IDHeader string `yaml:"id_header"`
-	// IDField is a dot path into the JSON body holding the sender's event
-	// id, used when no header gives one.
+	// IDField (hmac-sha256 only) is a dot path into the JSON body holding
+	// the sender's event id, used when IDHeader is not set.
 	IDField string `yaml:"id_field"`
 	// TypeField is a dot path to the event type; default "type", then
 	// "event".
@@ -103,7 +104,9 @@ type SourceConfig struct {
 // OutboundConfig configures deliveries.
 type OutboundConfig struct {
 	// SecretRef holds the "whsec_<base64>" secret that signs every
-	// delivery (Standard Webhooks).
+	// delivery (Standard Webhooks). Without one the adapter still receives
+	// webhooks, but every delivery fails permanently (ErrNoSigningSecret):
+	// nothing is ever sent unsigned.
 	SecretRef `yaml:",inline"`
 	// AllowPrivate lets deliveries reach loopback, private and link-local
 	// addresses. Default true, which suits an embedded hub whose receivers
@@ -211,8 +214,10 @@ func (c *Config) Validate() error {
 			seen[s.Name] = true
 		}
 	}
-	if err := c.Outbound.SecretRef.validate("outbound"); err != nil {
-		errs = append(errs, fmt.Errorf("%w (a whsec_<base64> secret that signs every delivery)", err))
+	// No outbound secret is allowed, so that a hub that only receives
+	// webhooks needs none; deliveries then fail with ErrNoSigningSecret.
+	if c.Outbound.SecretRef.count() > 1 {
+		errs = append(errs, errors.New("outbound: set only one of secret, secret_env and secret_file"))
 	}
 	if c.Outbound.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("outbound: timeout %s must be positive, e.g. 30s", c.Outbound.Timeout))
@@ -232,9 +237,9 @@ func (s *SourceConfig) validate(where string) error {
 	}
 	switch s.Scheme {
 	case SchemeStandardWebhooks:
-		for _, f := range []struct{ name, value string }{{"signature_header", s.SignatureHeader}, {"timestamp_header", s.TimestampHeader}, {"id_header", s.IDHeader}} {
+		for _, f := range []struct{ name, value string }{{"signature_header", s.SignatureHeader}, {"timestamp_header", s.TimestampHeader}, {"id_header", s.IDHeader}, {"id_field", s.IDField}} {
 			if f.value != "" {
-				errs = append(errs, fmt.Errorf("%s: %s applies to scheme hmac-sha256 only; standard-webhooks uses the webhook-* headers", where, f.name))
+				errs = append(errs, fmt.Errorf("%s: %s applies to scheme hmac-sha256 only; standard-webhooks signs with the webhook-* headers and its webhook-id is the event id", where, f.name))
 			}
 		}
 	case SchemeHMACSHA256:

@@ -66,6 +66,11 @@ func TestValidate(t *testing.T) {
 			wantMsgs: []string{"sources[0] (acme): signature_header applies to scheme hmac-sha256 only"},
 		},
 		{
+			name:     "id_field on standard-webhooks",
+			edit:     func(c *Config) { c.Sources[0].IDField = "id" },
+			wantMsgs: []string{"sources[0] (acme): id_field applies to scheme hmac-sha256 only"},
+		},
+		{
 			name:     "negative tolerance and body size",
 			edit:     func(c *Config) { c.Sources[1].Tolerance = -time.Second; c.Sources[1].MaxBodyBytes = -1 },
 			wantMsgs: []string{"sources[1] (beta): tolerance -1s must be positive", "sources[1] (beta): max_body_bytes -1 must be positive"},
@@ -80,10 +85,12 @@ func TestValidate(t *testing.T) {
 			edit:     func(c *Config) { c.Sources[2].Models = map[string]string{"user.>.x": ModelUser, "lead.*": "crm"} },
 			wantMsgs: []string{`models: pattern "user.>.x" must be dot-separated words`, `models["lead.*"]: model "crm" is unknown: use user, contact or none`},
 		},
+		{name: "no outbound secret is valid (deliveries fail)", edit: func(c *Config) { c.Outbound.SecretRef = SecretRef{} }},
+		{name: "empty config is valid", edit: func(c *Config) { *c = Config{} }},
 		{
-			name:     "no outbound secret",
-			edit:     func(c *Config) { c.Outbound.SecretRef = SecretRef{} },
-			wantMsgs: []string{"outbound: set one of secret, secret_env (an environment variable name) or secret_file (a whsec_<base64> secret that signs every delivery)"},
+			name:     "two outbound secrets",
+			edit:     func(c *Config) { c.Outbound.SecretFile = "/x" },
+			wantMsgs: []string{"outbound: set only one of secret, secret_env and secret_file"},
 		},
 		{
 			name:     "negative outbound timeout",
@@ -243,7 +250,7 @@ func TestConfigYAML(t *testing.T) {
 
 	tests := []struct{ name, doc, want string }{
 		{"misspelt field", "sources:\n  - name: acme\n    sceme: hmac-sha256", "sceme"},
-		{"invalid", "sources:\n  - name: acme\n    scheme: hmac-sha256\n    secret: x", "outbound: set one of secret"},
+		{"invalid", "sources:\n  - name: acme\n    scheme: hmac-sha256\n    secret: x\n    id_field: a..b", `id_field "a..b" must be a dot path`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

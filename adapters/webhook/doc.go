@@ -12,7 +12,7 @@
 // does the sender get its answer:
 //
 //	202 {"id": "msg_2x...", "duplicate": false, "sequence": 42}  stored
-//	200 {"id": "msg_2x...", "duplicate": true,  "sequence": 42}  this id was stored before
+//	202 {"id": "msg_2x...", "duplicate": true,  "sequence": 42}  this id was stored before
 //	503 Retry-After: 5                                           the hub cannot store now; retry
 //
 // Every rejection stores nothing and answers JSON saying what to fix:
@@ -30,7 +30,8 @@
 //     "sha256=", in signature_header (default X-Signature), compared in
 //     constant time. With timestamp_header set, the signed content is
 //     "<timestamp>.<body>" and the tolerance applies. The event id comes
-//     from id_header or id_field.
+//     from id_header, else from the JSON field id_field; a header or field
+//     that is configured but missing is a 400.
 //
 // The event id is what makes a sender's retry the same event: the hub
 // stores each source and id once, however often and however late it
@@ -67,6 +68,10 @@
 // with no valid http(s) url, are permanent failures that go to the
 // dead-letter queue with the status and the start of the receiver's answer.
 //
+// With no outbound secret the adapter still receives webhooks, but every
+// delivery fails permanently with ErrNoSigningSecret (and is dead-lettered,
+// so it can be redriven once a secret is set): nothing is sent unsigned.
+//
 // allow_private (default true) lets deliveries reach loopback, private and
 // link-local addresses, which an embedded hub with receivers next to it
 // needs. Set it false when route authors must not reach your internal
@@ -98,11 +103,12 @@
 //	      tolerance: 5m
 //	      max_body_bytes: 1048576
 //	  outbound:
-//	    secret_env: JUNCTION_WEBHOOK_SIGNING_SECRET # whsec_<base64>, see GenerateSecret
+//	    secret_env: JUNCTION_WEBHOOK_SIGNING_SECRET # whsec_<base64>, see GenerateSecret; optional, see above
 //	    allow_private: true
 //	    timeout: 30s
 //
 // The adapter runs as its own process (adapters/cmd/webhook-adapter, whose
 // main is sdk.Main(webhook.Spec, webhook.New)) or inside `junction serve`,
-// which mounts the runner's handler.
+// which mounts the runner's handler; embedders pass their logger with
+// NewWithOptions(cfg, WithLogger(l)).
 package webhook

@@ -93,8 +93,8 @@ type errorStatus struct {
 	Message string `json:"message"`
 }
 
-// Accepted is the JSON answered for a stored event: 202 when new, 200
-// when the sender's event id was already stored.
+// Accepted is the JSON answered, with 202, once the event is stored;
+// Duplicate says the sender's event id was stored before (a retry).
 type Accepted struct {
 	ID        string `json:"id"`
 	Duplicate bool   `json:"duplicate"`
@@ -178,7 +178,7 @@ func (s *source) event(w http.ResponseWriter, r *http.Request, name string) (*ju
 		return nil, reject(http.StatusBadRequest, "%s", payloadMessage(err))
 	}
 	id := headerID
-	if s.cfg.IDField != "" {
+	if id == "" && s.cfg.IDField != "" {
 		if id, err = fieldID(obj, s.cfg.IDField); err != nil {
 			return nil, reject(http.StatusBadRequest, "%s", payloadMessage(err))
 		}
@@ -331,11 +331,7 @@ func (h *inbound) store(w http.ResponseWriter, r *http.Request, e *junctionv1.Ev
 	if res.Event != nil && res.Event.Id != "" {
 		id = res.Event.Id
 	}
-	code := http.StatusAccepted
-	if res.Duplicate {
-		code = http.StatusOK
-	}
-	writeJSON(w, code, Accepted{ID: id, Duplicate: res.Duplicate, Sequence: res.Sequence})
+	writeJSON(w, http.StatusAccepted, Accepted{ID: id, Duplicate: res.Duplicate, Sequence: res.Sequence})
 }
 
 func levelOf(code int) slog.Level {

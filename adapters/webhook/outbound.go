@@ -37,6 +37,10 @@ const (
 // outbound.allow_private is false.
 var ErrPrivateAddress = errors.New("address is private")
 
+// ErrNoSigningSecret is returned (wrapped in sdk.Permanent) for every
+// delivery when the adapter has no outbound secret.
+var ErrNoSigningSecret = errors.New("no outbound signing secret is configured")
+
 // StatusError is a receiver's answer other than 2xx. Deliver wraps it in
 // sdk.Permanent or sdk.Retryable by its status.
 type StatusError struct {
@@ -64,13 +68,15 @@ type outbound struct {
 }
 
 func newOutbound(cfg OutboundConfig) (*outbound, error) {
-	secret, err := cfg.SecretRef.Resolve()
-	if err != nil {
-		return nil, err
-	}
-	signer, err := newSigner(secret)
-	if err != nil {
-		return nil, err
+	var signer *standardwebhooks.Webhook
+	if cfg.SecretRef.count() > 0 {
+		secret, err := cfg.SecretRef.Resolve()
+		if err != nil {
+			return nil, err
+		}
+		if signer, err = newSigner(secret); err != nil {
+			return nil, err
+		}
 	}
 	timeout := cfg.Timeout
 	if timeout == 0 {
@@ -142,6 +148,9 @@ func (o *outbound) deliver(ctx context.Context, d *junctionv1.Delivery) error {
 	u, err := validateURL(d.GetConfig()["url"])
 	if err != nil {
 		return sdk.Permanent(err)
+	}
+	if o.signer == nil {
+		return sdk.Permanent(fmt.Errorf("%w: set outbound.secret_env (or secret_file) in the webhook adapter config to a whsec_ secret, then redrive the dead letters", ErrNoSigningSecret))
 	}
 	if d.GetId() == "" {
 		return sdk.Permanent(errors.New("delivery has no id: it is needed as the webhook-id receivers dedupe on"))

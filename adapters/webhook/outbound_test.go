@@ -265,6 +265,30 @@ func TestDeliverRefusesPrivateAddresses(t *testing.T) {
 	}
 }
 
+func TestDeliverWithoutSigningSecret(t *testing.T) {
+	rc := newReceiver(t)
+	cfg := testConfig()
+	cfg.Outbound = OutboundConfig{}
+	a := newTestAdapter(t, cfg)
+	err := a.Deliver(context.Background(), testDelivery(rc.srv.URL))
+	if !sdk.IsPermanent(err) || !errors.Is(err, ErrNoSigningSecret) {
+		t.Errorf("Deliver = %v, want a permanent ErrNoSigningSecret", err)
+	}
+	if n := len(rc.requests()); n != 0 {
+		t.Errorf("receiver got %d requests, want 0: nothing is sent unsigned", n)
+	}
+}
+
+func TestDeliverWithoutID(t *testing.T) {
+	rc := newReceiver(t)
+	a := newTestAdapter(t, testConfig())
+	d := testDelivery(rc.srv.URL)
+	d.Id = ""
+	if err := a.Deliver(context.Background(), d); !sdk.IsPermanent(err) || !strings.Contains(err.Error(), "delivery has no id") {
+		t.Errorf("Deliver = %v, want a permanent error saying the id is missing", err)
+	}
+}
+
 func TestRetryAfter(t *testing.T) {
 	now := time.Date(2026, 6, 20, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
