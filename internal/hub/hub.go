@@ -67,7 +67,7 @@ type Addrs struct {
 // New starts NATS (or connects to it), ensures the topology and binds the
 // listeners. Call Run to serve; Run stops everything New started. On error
 // everything already started is stopped.
-func New(ctx context.Context, cfg Config, logger *slog.Logger) (h *Hub, err error) {
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err error) {
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
@@ -75,7 +75,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (h *Hub, err erro
 	if logger == nil {
 		logger = slog.Default()
 	}
-	h = &Hub{cfg: cfg, logger: logger}
+	h := &Hub{cfg: cfg, logger: logger}
 	defer func() {
 		if err != nil {
 			h.close()
