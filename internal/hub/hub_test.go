@@ -292,9 +292,7 @@ func TestWebhookThroughRouteToReceivers(t *testing.T) {
 		t.Fatalf("CreateRoute: %v", err)
 	}
 
-	// A route change must reach the router before the first webhook; the
-	// router watches the bucket, so wait for the first delivery instead of
-	// sleeping: send, and retry only if nothing was stored.
+	h.routeApplied(t, created.GetRoute().GetRevision())
 	enterprise := userCreated("enterprise", "alex@example.com")
 	resp := h.sendWebhook(t, "msg_enterprise_1", enterprise)
 	if resp.StatusCode/100 != 2 {
@@ -341,25 +339,35 @@ func TestWebhookThroughRouteToReceivers(t *testing.T) {
 	}
 
 	// Change the condition while running: free users now match.
-	_, err = routes.UpdateRoute(ctx, &junctionv1.UpdateRouteRequest{
+	updated, err := routes.UpdateRoute(ctx, &junctionv1.UpdateRouteRequest{
 		Route:      &junctionv1.Route{Name: created.GetRoute().GetName(), Condition: `data.data.plan == "free"`},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"condition"}},
 	})
 	if err != nil {
 		t.Fatalf("UpdateRoute: %v", err)
 	}
-	waitFor(t, 30*time.Second, "the changed route to apply", func() error {
-		id := fmt.Sprintf("msg_free_%d", time.Now().UnixNano())
-		if resp := h.sendWebhook(t, id, userCreated("free", "kim@example.com")); resp.StatusCode/100 != 2 {
-			return fmt.Errorf("webhook answered %d", resp.StatusCode)
-		}
-		h.settled(t)
+	h.routeApplied(t, updated.GetRoute().GetRevision())
+	if resp := h.sendWebhook(t, "msg_free_2", userCreated("free", "kim@example.com")); resp.StatusCode/100 != 2 {
+		t.Fatalf("webhook answered %d", resp.StatusCode)
+	}
+	waitFor(t, 30*time.Second, "the free user's delivery under the changed route", func() error {
 		for _, d := range sales.deliveries() {
 			if bytes.Contains(d.body, []byte("kim@example.com")) {
 				return nil
 			}
 		}
-		return errors.New("no delivery for the free user yet")
+		return errors.New("not delivered yet")
+	})
+}
+
+// routeApplied waits until the router runs with routes at revision rev.
+func (r *running) routeApplied(t *testing.T, rev uint64) {
+	t.Helper()
+	waitFor(t, 30*time.Second, fmt.Sprintf("router at routes revision %d", rev), func() error {
+		if got := r.router.AppliedRevision(); got < rev {
+			return fmt.Errorf("router at revision %d", got)
+		}
+		return nil
 	})
 }
 
@@ -394,7 +402,7 @@ func TestServeRestartKeepsState(t *testing.T) {
 	ctx := context.Background()
 
 	first := startHub(t, testConfig(dir))
-	_, err := first.routes(t).CreateRoute(ctx, &junctionv1.CreateRouteRequest{
+	created, err := first.routes(t).CreateRoute(ctx, &junctionv1.CreateRouteRequest{
 		RouteId: "all-users",
 		Route: &junctionv1.Route{Filter: "acme.user.>", Targets: []*junctionv1.Target{
 			{Destination: "webhook", Config: map[string]string{"url": rc.URL}},
@@ -403,14 +411,14 @@ func TestServeRestartKeepsState(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateRoute: %v", err)
 	}
+	first.routeApplied(t, created.GetRoute().GetRevision())
+	if resp := first.sendWebhook(t, "msg_before_restart", userCreated("free", "a@example.com")); resp.StatusCode/100 != 2 {
+		t.Fatalf("webhook answered %d", resp.StatusCode)
+	}
 	waitFor(t, 30*time.Second, "first delivery", func() error {
 		if len(rc.deliveries()) > 0 {
 			return nil
 		}
-		if resp := first.sendWebhook(t, "msg_before_restart", userCreated("free", "a@example.com")); resp.StatusCode/100 != 2 {
-			return fmt.Errorf("webhook answered %d", resp.StatusCode)
-		}
-		time.Sleep(200 * time.Millisecond)
 		return errors.New("not delivered yet")
 	})
 	if err := first.stop(); err != nil {

@@ -92,6 +92,11 @@ type Router struct {
 	routes  atomic.Pointer[index]
 	ready   atomic.Bool
 	running atomic.Bool
+	// applied is the highest routes-bucket revision in the current index.
+	applied atomic.Uint64
+	// seen is the highest revision passed to apply; only the goroutine
+	// that applies route changes touches it.
+	seen uint64
 }
 
 // New returns a Router over js. It checks opts; Run does the rest.
@@ -116,6 +121,11 @@ func (r *Router) Ready() error {
 	}
 	return nil
 }
+
+// AppliedRevision returns the routes-bucket revision the router's route set
+// reflects: every route change stored at or below it is in effect. Compare
+// it with Route.Revision to know a saved change applies.
+func (r *Router) AppliedRevision() uint64 { return r.applied.Load() }
 
 // Run loads every route, keeps watching them, and processes events until
 // ctx is cancelled. It waits for the initial set of routes before it takes
@@ -296,10 +306,12 @@ func (r *Router) publishIndex(routes map[string]*Compiled) {
 		snapshot[id] = c
 	}
 	r.routes.Store(buildIndex(snapshot))
+	r.applied.Store(r.seen)
 }
 
 // apply records one routes bucket entry in routes.
 func (r *Router) apply(routes map[string]*Compiled, e jetstream.KeyValueEntry) {
+	r.seen = max(r.seen, e.Revision())
 	id := e.Key()
 	switch e.Operation() {
 	case jetstream.KeyValueDelete, jetstream.KeyValuePurge:

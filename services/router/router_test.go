@@ -481,3 +481,30 @@ func TestRouterNoRoutes(t *testing.T) {
 		t.Errorf("deliveries = %v, want only e2's", got)
 	}
 }
+
+// TestRouterAppliedRevision: AppliedRevision reaches a saved route's
+// revision once the change is in effect, and follows later changes.
+func TestRouterAppliedRevision(t *testing.T) {
+	js := startHub(t)
+	ctx := context.Background()
+	store, err := NewStore(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := store.Create(ctx, "before", &junctionv1.Route{Filter: "acme.>", Targets: []*junctionv1.Target{{Destination: "webhook"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := runRouter(t, js, Options{})
+	if got := r.AppliedRevision(); got < first.GetRevision() {
+		t.Fatalf("AppliedRevision after start = %d, want >= %d (the route stored before start)", got, first.GetRevision())
+	}
+	second, err := store.Create(ctx, "after", &junctionv1.Route{Filter: "beta.>", Targets: []*junctionv1.Target{{Destination: "webhook"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new revision", func() bool { return r.AppliedRevision() >= second.GetRevision() })
+	if n := r.routes.Load().len(); n != 2 {
+		t.Errorf("index holds %d routes at revision %d, want 2", n, r.AppliedRevision())
+	}
+}
