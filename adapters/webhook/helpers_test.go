@@ -37,7 +37,7 @@ func testConfig() Config {
 			{Name: "acme", Scheme: SchemeStandardWebhooks, SecretRef: SecretRef{Secret: acmeSecret}},
 			{
 				Name: "beta", Scheme: SchemeHMACSHA256, SecretRef: SecretRef{Secret: betaSecret},
-				SignatureHeader: "X-Beta-Signature", TimestampHeader: "X-Beta-Timestamp", IDHeader: "X-Beta-Id",
+				SignatureHeader: "X-Beta-Signature", TimestampHeader: "X-Beta-Timestamp", IDHeader: "X-Beta-Id", TimeField: "at",
 			},
 			{
 				Name: "gamma", Scheme: SchemeHMACSHA256, SecretRef: SecretRef{Secret: betaSecret},

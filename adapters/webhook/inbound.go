@@ -157,7 +157,7 @@ func (s *source) event(w http.ResponseWriter, r *http.Request, name string) (*ju
 		rej = s.verifyHMAC(r.Header, body)
 		if s.cfg.IDHeader != "" {
 			if headerID = r.Header.Get(s.cfg.IDHeader); headerID == "" {
-				rej = cmpRej(rej, reject(http.StatusBadRequest, "header %s is missing: it must carry the sender's event id", s.cfg.IDHeader))
+				rej = firstRejection(rej, reject(http.StatusBadRequest, "header %s is missing: it must carry the sender's event id", s.cfg.IDHeader))
 			}
 		}
 	}
@@ -167,20 +167,20 @@ func (s *source) event(w http.ResponseWriter, r *http.Request, name string) (*ju
 
 	obj, err := parseObject(body)
 	if err != nil {
-		return nil, reject(http.StatusBadRequest, "%s", payloadMessage(err))
+		return nil, reject(http.StatusBadRequest, "%s", err)
 	}
 	typ, err := eventType(obj, s.cfg.TypeField)
 	if err != nil {
-		return nil, reject(http.StatusBadRequest, "%s", payloadMessage(err))
+		return nil, reject(http.StatusBadRequest, "%s", err)
 	}
 	when, err := eventTime(obj, s.cfg.TimeField)
 	if err != nil {
-		return nil, reject(http.StatusBadRequest, "%s", payloadMessage(err))
+		return nil, reject(http.StatusBadRequest, "%s", err)
 	}
 	id := headerID
 	if id == "" && s.cfg.IDField != "" {
 		if id, err = fieldID(obj, s.cfg.IDField); err != nil {
-			return nil, reject(http.StatusBadRequest, "%s", payloadMessage(err))
+			return nil, reject(http.StatusBadRequest, "%s", err)
 		}
 	}
 
@@ -200,16 +200,12 @@ func (s *source) event(w http.ResponseWriter, r *http.Request, name string) (*ju
 	return e, nil
 }
 
-// cmpRej keeps the first rejection.
-func cmpRej(first, second *rejection) *rejection {
+// firstRejection keeps the rejection found first.
+func firstRejection(first, second *rejection) *rejection {
 	if first != nil {
 		return first
 	}
 	return second
-}
-
-func payloadMessage(err error) string {
-	return strings.TrimPrefix(err.Error(), errPayload.Error()+": ")
 }
 
 // readBody reads the whole body, at most MaxBodyBytes.

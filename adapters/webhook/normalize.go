@@ -22,27 +22,23 @@ var (
 	defaultTimeFields = []string{"timestamp", "time", "created_at"}
 )
 
-// errPayload is wrapped by every error that makes a payload unusable; the
-// handler answers 400 with its message.
-var errPayload = errors.New("bad payload")
-
 // parseObject decodes body as one JSON object, keeping numbers exact.
 func parseObject(body []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("%w: body is not valid JSON: %w", errPayload, err)
+		return nil, fmt.Errorf("body is not valid JSON: %w", err)
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("%w: body holds more than one JSON value; send one JSON object", errPayload)
+		return nil, errors.New("body holds more than one JSON value; send one JSON object")
 	}
 	if _, err := dec.Token(); err == nil {
-		return nil, fmt.Errorf("%w: body has trailing data after the JSON object", errPayload)
+		return nil, errors.New("body has trailing data after the JSON object")
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("%w: body must be a JSON object, got %s", errPayload, jsonKind(v))
+		return nil, fmt.Errorf("body must be a JSON object, got %s", jsonKind(v))
 	}
 	return obj, nil
 }
@@ -105,14 +101,14 @@ func eventType(obj map[string]any, field string) (string, error) {
 		}
 		s, ok := v.(string)
 		if !ok {
-			return "", fmt.Errorf("%w: field %q must be a string event type, e.g. \"user.created\"", errPayload, f)
+			return "", fmt.Errorf("field %q must be a string event type, e.g. \"user.created\"", f)
 		}
 		if err := topology.ValidType(s); err != nil {
-			return "", fmt.Errorf("%w: field %q: %w", errPayload, f, err)
+			return "", fmt.Errorf("field %q: %w", f, err)
 		}
 		return s, nil
 	}
-	return "", fmt.Errorf("%w: no event type: set field %s in the JSON body (or type_field in the source config)", errPayload, quoteList(fields))
+	return "", fmt.Errorf("no event type: set field %s in the JSON body (or type_field in the source config)", quoteList(fields))
 }
 
 // eventTime finds the event time in obj. A configured field that is present
@@ -131,7 +127,7 @@ func eventTime(obj map[string]any, field string) (time.Time, error) {
 			return t, nil
 		}
 		if field != "" {
-			return time.Time{}, fmt.Errorf("%w: field %q must be an RFC 3339 time or Unix seconds", errPayload, f)
+			return time.Time{}, fmt.Errorf("field %q must be an RFC 3339 time or Unix seconds", f)
 		}
 	}
 	return time.Time{}, nil
@@ -156,11 +152,11 @@ func parseTime(v any) (time.Time, bool) {
 func fieldID(obj map[string]any, field string) (string, error) {
 	v, ok := lookup(obj, field)
 	if !ok {
-		return "", fmt.Errorf("%w: id_field %q is missing from the JSON body", errPayload, field)
+		return "", fmt.Errorf("id_field %q is missing from the JSON body", field)
 	}
 	s, ok := scalar(v)
 	if !ok || s == "" {
-		return "", fmt.Errorf("%w: id_field %q must be a non-empty string or number", errPayload, field)
+		return "", fmt.Errorf("id_field %q must be a non-empty string or number", field)
 	}
 	return s, nil
 }
@@ -268,11 +264,11 @@ func validPattern(p string) bool {
 
 // modelSource picks the object a model is read from: "data" when it is an
 // object, else the top level.
-func modelSource(obj map[string]any) map[string]any {
+func modelSource(obj map[string]any) (src map[string]any, topLevel bool) {
 	if d, ok := obj["data"].(map[string]any); ok {
-		return d
+		return d, false
 	}
-	return obj
+	return obj, true
 }
 
 // picker reads well-known fields and remembers which it used, so that the
@@ -333,7 +329,15 @@ func (p *picker) attributes() map[string]string {
 // setModel maps obj onto the canonical model named by model and sets it on
 // e. It also sets e.Subject to the model's id when the event has none.
 func setModel(e *junctionv1.Event, model string, obj map[string]any) {
-	p := &picker{obj: modelSource(obj), used: map[string]bool{}}
+	src, topLevel := modelSource(obj)
+	p := &picker{obj: src, used: map[string]bool{}}
+	if topLevel {
+		// Mapping from the top level: the envelope's type and time are
+		// the event's, not the model's attributes.
+		for _, k := range []string{"type", "event", "timestamp", "time"} {
+			p.used[k] = true
+		}
+	}
 	var id string
 	switch model {
 	case ModelUser:
