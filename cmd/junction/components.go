@@ -24,7 +24,7 @@ import (
 // topology, so components can start in any order.
 func connect(ctx context.Context, cfg hub.Config, name string) (*nats.Conn, jetstream.JetStream, error) {
 	if cfg.NATSURL == "" {
-		return nil, nil, fmt.Errorf("%w: --nats-url (or JUNCTION_NATS_URL) is required: this component runs against an external NATS; `junction serve` embeds one", errUsage)
+		return nil, nil, errors.New("--nats-url (or JUNCTION_NATS_URL) is required: this component runs against an external NATS; `junction serve` embeds one")
 	}
 	nc, err := nats.Connect(cfg.NATSURL, nats.Name(name), nats.MaxReconnects(-1))
 	if err != nil {

@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -55,6 +54,3 @@ func newLogger(level string) (*slog.Logger, error) {
 	}
 	return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 }
-
-// errUsage marks configuration mistakes.
-var errUsage = errors.New("usage")

@@ -21,6 +21,7 @@ type hubFlags struct {
 	natsURL  string
 	sync     string
 	logLevel string
+	replicas int
 }
 
 func (f *hubFlags) register(fs *pflag.FlagSet, embedded bool) {
@@ -29,6 +30,7 @@ func (f *hubFlags) register(fs *pflag.FlagSet, embedded bool) {
 	fs.StringVar(&f.grpcAddr, "grpc-addr", hub.DefaultGRPCAddr, "gRPC listen address (env JUNCTION_GRPC_ADDR)")
 	fs.StringVar(&f.natsURL, "nats-url", "", "use this NATS instead of the embedded one (env JUNCTION_NATS_URL)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (env JUNCTION_LOG_LEVEL)")
+	fs.IntVar(&f.replicas, "replicas", 1, "replicas of streams and buckets: 1, or 3 on a NATS cluster (env JUNCTION_REPLICAS)")
 	if embedded {
 		fs.StringVar(&f.dataDir, "data-dir", hub.DefaultDataDir, "embedded NATS file store (env JUNCTION_DATA_DIR)")
 		fs.StringVar(&f.natsAddr, "nats-addr", hub.DefaultNATSAddr, "embedded NATS listen address (env JUNCTION_NATS_ADDR)")
@@ -59,9 +61,12 @@ func (f *hubFlags) load(fs *pflag.FlagSet) (hub.Config, error) {
 			*field = vals[name]
 		}
 	}
+	if fs.Changed("replicas") {
+		cfg.Replicas = f.replicas
+	}
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("%w: invalid configuration:\n%w", errUsage, err)
+		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	return cfg, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -150,6 +151,13 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		if v := getenv(name); v != "" {
 			*field = v
 		}
+	}
+	if v := getenv("JUNCTION_REPLICAS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return c, fmt.Errorf("JUNCTION_REPLICAS: %q is not a number (1, 3 or 5)", v)
+		}
+		c.Replicas = n
 	}
 	return c, nil
 }
