@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	adapter, err := webhook.New(cfg.Webhook)
+	adapter, err := webhook.NewWithOptions(cfg.Webhook, webhook.WithLogger(logger.With("component", "adapter", "app", webhook.Spec.App)))
 	if err != nil {
 		return nil, fmt.Errorf("webhook adapter: %w", err)
 	}
