@@ -89,7 +89,8 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (PublishRe
 	}
 	ev := proto.CloneOf(e)
 	now := p.now()
-	if ev.GetId() == "" {
+	generated := ev.GetId() == ""
+	if generated {
 		ev.Id = NewEventID()
 	}
 	if ev.GetTime() == nil {
@@ -113,21 +114,29 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (PublishRe
 	}
 
 	key := topology.IdempotencyKey(ev.GetSource(), ev.GetId())
-	entry, err := p.kv.Get(ctx, key)
+	msgID := topology.EventMsgID(ev.GetSource(), ev.GetId())
+	var entry jetstream.KeyValueEntry
+	err = jetstream.ErrKeyNotFound // a fresh random id cannot have been seen
+	if !generated {
+		entry, err = p.kv.Get(ctx, key)
+	}
 	switch {
 	case err == nil:
-		seq, perr := strconv.ParseUint(string(entry.Value()), 10, 64)
-		if perr != nil {
-			return PublishResult{}, fmt.Errorf("%w: idempotency key %s holds %q, not a sequence", ErrUnavailable, key, entry.Value())
+		// A sequence that no longer holds this event (the stream was
+		// purged or recreated) is stale: publish afresh.
+		if seq, perr := strconv.ParseUint(string(entry.Value()), 10, 64); perr == nil {
+			res, found, err := p.stored(ctx, seq, msgID)
+			if err != nil || found {
+				return res, err
+			}
 		}
-		return p.duplicate(ctx, seq, ev)
 	case !errors.Is(err, jetstream.ErrKeyNotFound):
 		return PublishResult{}, fmt.Errorf("%w: look up event id: %w", ErrUnavailable, err)
 	}
 
 	msg := nats.NewMsg(topology.EventSubject(ev.GetSource(), ev.GetType()))
 	msg.Data = data
-	msg.Header.Set(jetstream.MsgIDHeader, topology.EventMsgID(ev.GetSource(), ev.GetId()))
+	msg.Header.Set(jetstream.MsgIDHeader, msgID)
 	msg.Header.Set(topology.HeaderContentType, topology.ContentTypeEvent)
 	msg.Header.Set(topology.HeaderEventID, ev.GetId())
 	msg.Header.Set(topology.HeaderEventSource, ev.GetSource())
@@ -140,26 +149,34 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (PublishRe
 		return PublishResult{}, fmt.Errorf("%w: record event id: %w", ErrUnavailable, err)
 	}
 	if ack.Duplicate {
-		return p.duplicate(ctx, ack.Sequence, ev)
+		res, found, err := p.stored(ctx, ack.Sequence, msgID)
+		if err != nil || found {
+			return res, err
+		}
+		// Gone already: answer with what was submitted.
+		return PublishResult{Sequence: ack.Sequence, Duplicate: true, Event: ev}, nil
 	}
 	return PublishResult{Sequence: ack.Sequence, Event: ev}, nil
 }
 
-// duplicate answers for an event already stored at seq. When the stored
-// message is gone (aged out of the stream), the submitted event stands in.
-func (p *Publisher) duplicate(ctx context.Context, seq uint64, submitted *junctionv1.Event) (PublishResult, error) {
+// stored returns the duplicate answer for the event stored at seq, when the
+// message there is the one with msgID; found is false when it is not there.
+func (p *Publisher) stored(ctx context.Context, seq uint64, msgID string) (res PublishResult, found bool, err error) {
 	raw, err := p.stream.GetMsg(ctx, seq)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return PublishResult{Sequence: seq, Duplicate: true, Event: submitted}, nil
+		return PublishResult{}, false, nil
 	}
 	if err != nil {
-		return PublishResult{}, fmt.Errorf("%w: read stored event %d: %w", ErrUnavailable, seq, err)
+		return PublishResult{}, false, fmt.Errorf("%w: read stored event %d: %w", ErrUnavailable, seq, err)
 	}
-	stored := &junctionv1.Event{}
-	if err := proto.Unmarshal(raw.Data, stored); err != nil {
-		return PublishResult{}, fmt.Errorf("%w: stored event %d: %w", ErrMalformed, seq, err)
+	if raw.Header.Get(jetstream.MsgIDHeader) != msgID {
+		return PublishResult{}, false, nil
 	}
-	return PublishResult{Sequence: seq, Duplicate: true, Event: stored}, nil
+	e := &junctionv1.Event{}
+	if err := proto.Unmarshal(raw.Data, e); err != nil {
+		return PublishResult{}, false, fmt.Errorf("%w: stored event %d: %w", ErrMalformed, seq, err)
+	}
+	return PublishResult{Sequence: seq, Duplicate: true, Event: e}, true, nil
 }
 
 // ValidateEvent checks what the hub requires of an event before it is

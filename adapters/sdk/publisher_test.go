@@ -152,6 +152,63 @@ func TestPublishDuplicate(t *testing.T) {
 	}
 }
 
+// A provider retry after JetStream's duplicate window is still caught, by
+// the idempotency bucket.
+func TestPublishDuplicateAfterWindow(t *testing.T) {
+	hub := sdktest.NewHub(t)
+	cfg := topology.Streams(topology.Options{})[0]
+	cfg.Duplicates = 100 * time.Millisecond
+	if _, err := hub.JS.UpdateStream(t.Context(), cfg); err != nil {
+		t.Fatalf("shorten duplicate window: %v", err)
+	}
+	p := newPublisher(t, hub)
+	e := &junctionv1.Event{Id: "evt_late", Source: "acme", Type: "x"}
+	if _, err := p.Publish(t.Context(), e); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // past the window
+	res, err := p.Publish(t.Context(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Duplicate || res.Sequence != 1 {
+		t.Errorf("late retry = {seq %d, dup %v}, want {seq 1, dup true}", res.Sequence, res.Duplicate)
+	}
+	if got := hub.StreamMsgs(t, topology.EventsStream); got != 1 {
+		t.Errorf("EVENTS holds %d, want 1", got)
+	}
+}
+
+// An idempotency key left over from a purged stream does not swallow the
+// event.
+func TestPublishStaleIdempotencyKey(t *testing.T) {
+	hub := sdktest.NewHub(t)
+	p := newPublisher(t, hub)
+	kv, err := hub.JS.KeyValue(t.Context(), topology.IdempotencyBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Publish(t.Context(), &junctionv1.Event{Id: "other", Source: "acme", Type: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	// evt_stale claims sequence 1 (another event's) and sequence 7 (none).
+	for _, tt := range []struct{ id, seq string }{{"evt_stale", "1"}, {"evt_gone", "7"}} {
+		if _, err := kv.Put(t.Context(), topology.IdempotencyKey("acme", tt.id), []byte(tt.seq)); err != nil {
+			t.Fatal(err)
+		}
+		res, err := p.Publish(t.Context(), &junctionv1.Event{Id: tt.id, Source: "acme", Type: "x"})
+		if err != nil {
+			t.Fatalf("Publish %s: %v", tt.id, err)
+		}
+		if res.Duplicate || res.Event.GetId() != tt.id {
+			t.Errorf("Publish %s with a stale key = {dup %v, id %q}, want a fresh store", tt.id, res.Duplicate, res.Event.GetId())
+		}
+	}
+	if got := hub.StreamMsgs(t, topology.EventsStream); got != 3 {
+		t.Errorf("EVENTS holds %d, want 3", got)
+	}
+}
+
 func TestPublishConcurrentDuplicates(t *testing.T) {
 	hub := sdktest.NewHub(t)
 	p := newPublisher(t, hub)

@@ -188,6 +188,9 @@ func (r *Runner) Run(ctx context.Context) error {
 
 	registry, err := r.js.KeyValue(ctx, topology.AdaptersBucket)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // cancelled while starting
+		}
 		return fmt.Errorf("runner: open bucket %s (is the hub topology created?): %w", topology.AdaptersBucket, err)
 	}
 	var loop *consumeLoop
@@ -198,6 +201,9 @@ func (r *Runner) Run(ctx context.Context) error {
 			return r.js.CreateOrUpdateConsumer(ctx, topology.DeliveriesStream, cfg)
 		}
 		if cons, err = open(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			return fmt.Errorf("runner: create consumer %s on %s: %w", cfg.Durable, topology.DeliveriesStream, err)
 		}
 		r.consumerUp.Store(true)

@@ -140,6 +140,9 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, durable, pattern str
 	}
 	cons, err := open(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // cancelled while starting
+		}
 		return fmt.Errorf("subscribe: create consumer %s on %s: %w", durable, topology.EventsStream, err)
 	}
 	log := o.log.With("consumer", durable, "filter", filter)
