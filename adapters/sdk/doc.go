@@ -25,4 +25,29 @@
 //
 // A user's own service consumes events with [Subscribe], which runs a
 // durable consumer that replicas of the service share.
+//
+// # Delivery semantics
+//
+// Delivery is at least once: a crash, a lost ack or a shutdown can make
+// Deliver run again for the same delivery, so it carries a stable id that
+// receivers dedupe on. A sink's consumer is durable, one per destination
+// (topology.DeliveryConsumer), with MaxDeliver unlimited: attempts are
+// counted against each delivery's own policy from the message's delivery
+// count. The sink pulls only as many deliveries as it has free workers, so
+// none waits in a client buffer while its 60 s ack timer runs; attempts
+// longer than that send progress. Retries use NakWithDelay, and deliveries
+// waiting for a retry count against the consumer's 1000 pending acks, which
+// bounds only that destination. A delivery handed back at shutdown counts as
+// an attempt.
+//
+// A dead letter is the delivery's own bytes on
+// junction.dlq.<destination>.<route> with Nats-Msg-Id = delivery id and the
+// topology.HeaderDLQ* headers. The original is terminated only after the
+// DLQ acknowledged it; when it cannot be stored the delivery is retried
+// later instead, so nothing is dropped.
+//
+// Publishing is exactly once per source and event id: [Publisher] checks the
+// idempotency bucket (provider retries days later) and sets Nats-Msg-Id
+// (a crash between storing and recording), and records the id only after
+// JetStream acknowledged the event.
 package sdk
