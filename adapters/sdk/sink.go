@@ -153,7 +153,7 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 	latency := s.now().Sub(start)
 	switch {
 	case err == nil:
-		log.Info("delivery attempt succeeded", "latency", latency)
+		log.Debug("delivery attempt succeeded", "latency", latency)
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 		defer cancel()
 		if err := m.DoubleAck(actx); err != nil {
