@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/junctionhq/junction/internal/hub"
 )
+
+// readyTimeout bounds how long serve waits for every component to be ready.
+const readyTimeout = 60 * time.Second
 
 // hubFlags binds the flags shared by serve and the component commands onto
 // a Config, applied after the file and the environment.
@@ -94,6 +99,26 @@ SIGINT or SIGTERM drains in-flight work and exits.`,
 			if err != nil {
 				return err
 			}
+			// Print the addresses once every component is ready, so a
+			// script that waits for the banner can use the hub at once.
+			runCtx, stopRun := context.WithCancel(cmd.Context())
+			defer stopRun()
+			runErr := make(chan error, 1)
+			runDone := make(chan struct{})
+			go func() { runErr <- h.Run(runCtx); close(runDone) }()
+			wctx, cancel := context.WithTimeout(cmd.Context(), readyTimeout)
+			err = h.WaitReady(wctx, runDone)
+			cancel()
+			if err != nil {
+				stopRun()
+				if rerr := <-runErr; rerr != nil {
+					return rerr
+				}
+				if cmd.Context().Err() != nil {
+					return nil // stopped by a signal while starting
+				}
+				return err
+			}
 			a := h.Addrs()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "junction %s ready\n", hub.Version)
@@ -105,7 +130,7 @@ SIGINT or SIGTERM drains in-flight work and exits.`,
 			if cfg.NATSURL == "" {
 				fmt.Fprintf(out, "  data      %s\n", cfg.DataDir)
 			}
-			return h.Run(cmd.Context())
+			return <-runErr
 		},
 	}
 	f.register(cmd.Flags(), true)

@@ -195,6 +195,26 @@ func (h *Hub) Ready() error {
 	return errors.Join(errs...)
 }
 
+// WaitReady polls Ready until it returns nil, Run ends or ctx is done. It
+// returns the last readiness error when ctx ends first.
+func (h *Hub) WaitReady(ctx context.Context, runDone <-chan struct{}) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		err := h.Ready()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not ready: %w", err)
+		case <-runDone:
+			return errors.New("stopped before it was ready")
+		case <-t.C:
+		}
+	}
+}
+
 // Run serves until ctx is cancelled, then shuts down gracefully: it stops
 // taking webhooks and API calls (waiting for those in flight, so every
 // answered webhook is stored), lets the router and the adapter finish the
