@@ -255,7 +255,7 @@ func eventsGetCommand(o *options) *cobra.Command {
 			return err
 		}
 		if o.output != formatTable {
-			return writeStructured(cmd.OutOrStdout(), o.output, resp.GetEvent())
+			return writeEventStructured(cmd.OutOrStdout(), o.output, resp.GetEvent())
 		}
 		return writeEvent(cmd.OutOrStdout(), resp.GetEvent(), resp.GetSequence())
 	})

@@ -1,13 +1,15 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 )
 
 func TestEventsPublish(t *testing.T) {
@@ -122,13 +124,14 @@ func TestEventsPublish(t *testing.T) {
 			if err != nil {
 				t.Fatalf("get: %v", err)
 			}
-			var e junctionv1.Event
-			if err := protojson.Unmarshal([]byte(got), &e); err != nil {
+			// What get prints reads back as an event file.
+			e, err := parseEvent(source{name: "out", data: []byte(got)})
+			if err != nil {
 				t.Fatalf("parse events get -o json: %v\n%s", err, got)
 			}
 			if e.Id != tt.want.Id || e.Source != tt.want.Source || e.Type != tt.want.Type || e.Subject != tt.want.Subject ||
-				string(e.Data) != string(tt.want.Data) || e.DataContentType != tt.want.DataContentType {
-				t.Errorf("stored event:\ngot  %v\nwant %v", &e, tt.want)
+				!sameData(e.Data, tt.want.Data) || e.DataContentType != tt.want.DataContentType {
+				t.Errorf("stored event:\ngot  %v\nwant %v", e, tt.want)
 			}
 		})
 	}
@@ -153,7 +156,8 @@ func TestEventsGet(t *testing.T) {
 		wantErr  string
 	}{
 		{name: "table", args: []string{"evt_one"}, wantOut: []string{"ID:", "evt_one", "SOURCE:", "acme", "SUBJECT:", "u1", "SEQUENCE:", "3", "DATA:", `  {`, `"n": 2`}},
-		{name: "yaml", args: []string{"events/evt_one", "-o", "yaml"}, wantOut: []string{"id: evt_one", "source: acme", "subject: u1"}},
+		{name: "yaml", args: []string{"events/evt_one", "-o", "yaml"}, wantOut: []string{"id: evt_one", "source: acme", "subject: u1", "data:\n  n: 2"}},
+		{name: "json shows a JSON payload as JSON", args: []string{"evt_one", "-o", "json"}, wantOut: []string{`"id": "evt_one"`, `"data": {`, `"n": 2`}},
 		{name: "ambiguous", args: []string{"evt_same"}, wantCode: codes.FailedPrecondition, wantErr: "FailedPrecondition: id evt_same exists in sources"},
 		{name: "ambiguous with source", args: []string{"evt_same", "--source", "shop"}, wantOut: []string{"shop"}},
 		{name: "missing", args: []string{"evt_nope"}, wantCode: codes.NotFound, wantErr: "NotFound: event evt_nope not found"},
@@ -194,4 +198,13 @@ func TestEventsGet(t *testing.T) {
 			t.Errorf("parsed back: got %v", e)
 		}
 	})
+}
+
+// sameData compares payloads as JSON values when both are JSON, else as bytes.
+func sameData(a, b []byte) bool {
+	var va, vb any
+	if json.Unmarshal(a, &va) == nil && json.Unmarshal(b, &vb) == nil {
+		return reflect.DeepEqual(va, vb)
+	}
+	return bytes.Equal(a, b)
 }

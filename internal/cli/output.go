@@ -41,6 +41,50 @@ func writeStructured(w io.Writer, format string, m proto.Message) error {
 	return err
 }
 
+// writeEventStructured writes e like writeStructured, except that a JSON
+// payload is written as JSON rather than base64, so it reads as sent. The
+// result still reads back with `events publish -f`, which takes data as a
+// JSON value.
+func writeEventStructured(w io.Writer, format string, e *junctionv1.Event) error {
+	if len(e.GetData()) == 0 || !json.Valid(e.GetData()) || !isJSONContentType(e.GetDataContentType()) {
+		return writeStructured(w, format, e)
+	}
+	rest := proto.Clone(e).(*junctionv1.Event)
+	rest.Data = nil
+	b, err := jsonOptions.Marshal(rest)
+	if err != nil {
+		return fmt.Errorf("encode Event: %w", err)
+	}
+	var data bytes.Buffer
+	if err := json.Indent(&data, e.GetData(), "  ", "  "); err != nil {
+		return fmt.Errorf("encode Event data: %w", err)
+	}
+	b = bytes.TrimSpace(b)
+	b = bytes.TrimRight(b[:len(b)-1], " \n") // drop the closing brace only
+	if len(b) > 1 {
+		b = append(b, ',')
+	}
+	b = append(b, "\n  \"data\": "...)
+	b = append(b, data.Bytes()...)
+	b = append(b, "\n}"...)
+	if format == formatYAML {
+		if b, err = jsonToYAML(b); err != nil {
+			return err
+		}
+	} else {
+		b = append(b, '\n')
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// isJSONContentType reports whether a media type is JSON (application/json
+// or a +json suffix), ignoring parameters.
+func isJSONContentType(ct string) bool {
+	ct = strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]))
+	return ct == "application/json" || strings.HasSuffix(ct, "+json") || ct == "text/json"
+}
+
 // jsonToYAML converts a JSON document to block-style YAML, keeping the key
 // order and quoting strings that would otherwise read back as numbers,
 // booleans or null.

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -87,7 +86,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 		always, interval, _ := cfg.syncPolicy()
 		h.ns, err = natsserver.Start(natsserver.Options{
 			Addr:         cfg.NATSAddr,
-			StoreDir:     filepath.Join(cfg.DataDir, "jetstream"),
+			StoreDir:     cfg.DataDir, // the server keeps its store in <dir>/jetstream
 			SyncAlways:   always,
 			SyncInterval: interval,
 		}, logger)
@@ -120,13 +119,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	adapter, err := webhook.NewWithOptions(cfg.Webhook, webhook.WithLogger(logger.With("component", "adapter", "app", webhook.Spec.App)))
+	adapter, err := webhook.NewWithOptions(cfg.Webhook, webhook.WithLogger(logger.With("component", "adapter")))
 	if err != nil {
 		return nil, fmt.Errorf("webhook adapter: %w", err)
 	}
 	h.runner, err = sdk.NewRunner(webhook.Spec, adapter, h.nc, sdk.RunnerOptions{
 		Config: sdk.Config{Instance: "serve", Concurrency: 16, HeartbeatEvery: 10 * time.Second},
-		Logger: logger.With("component", "adapter", "app", webhook.Spec.App),
+		Logger: logger.With("component", "adapter"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webhook adapter: %w", err)

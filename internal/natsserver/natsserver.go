@@ -94,7 +94,9 @@ func Start(o Options, logger *slog.Logger) (*server.Server, error) {
 // slogAdapter turns the server's printf-style logger into slog records.
 type slogAdapter struct{ l *slog.Logger }
 
-func (a *slogAdapter) Noticef(format string, v ...any) { a.l.Info(fmt.Sprintf(format, v...)) }
+// Noticef carries the server's start-up banner and routine notices: debug,
+// so the hub's own lines stand out at the default level.
+func (a *slogAdapter) Noticef(format string, v ...any) { a.l.Debug(fmt.Sprintf(format, v...)) }
 func (a *slogAdapter) Warnf(format string, v ...any)   { a.l.Warn(fmt.Sprintf(format, v...)) }
 func (a *slogAdapter) Fatalf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
 func (a *slogAdapter) Errorf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
