@@ -13,15 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/sdktest"
 	"github.com/junctionhq/junction/gateway"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -30,37 +28,7 @@ import (
 // port, creates the hub's topology and returns a JetStream on it.
 func startHub(t *testing.T) jetstream.JetStream {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		Host:      "127.0.0.1",
-		Port:      server.RANDOM_PORT,
-		JetStream: true,
-		StoreDir:  t.TempDir(),
-		NoLog:     true,
-		NoSigs:    true,
-	})
-	if err != nil {
-		t.Fatalf("new nats server: %v", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatalf("jetstream: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := topology.Ensure(ctx, js, topology.Options{}); err != nil {
-		t.Fatalf("ensure topology: %v", err)
-	}
-	return js
+	return sdktest.NewHub(t).JS
 }
 
 // env is a gateway served over gRPC on a random loopback port and over

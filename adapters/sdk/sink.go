@@ -15,18 +15,6 @@ import (
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
-// Delivery policy defaults, used for fields a delivery's policy leaves
-// zero.
-const (
-	DefaultMaxAttempts    = 10
-	DefaultInitialBackoff = time.Second
-	DefaultMaxBackoff     = 5 * time.Minute
-	DefaultMultiplier     = 2.0
-	DefaultJitter         = 0.2
-	DefaultMaxAge         = 24 * time.Hour
-	DefaultAttemptTimeout = 30 * time.Second
-)
-
 const (
 	// sinkAckWait is the delivery consumer's ack wait. Attempts longer than
 	// a third of it send progress so the message is not redelivered
@@ -52,37 +40,36 @@ type policy struct {
 }
 
 func resolvePolicy(p *junctionv1.DeliveryPolicy) policy {
+	q := PolicyWithDefaults(p)
 	r := policy{
-		maxAttempts:    int(p.GetMaxAttempts()),
-		initialBackoff: p.GetInitialBackoff().AsDuration(),
-		maxBackoff:     p.GetMaxBackoff().AsDuration(),
-		multiplier:     p.GetMultiplier(),
-		jitter:         p.GetJitter(),
-		maxAge:         p.GetMaxAge().AsDuration(),
-		attemptTimeout: p.GetAttemptTimeout().AsDuration(),
-		deadLetter:     p == nil || p.DeadLetter == nil || p.GetDeadLetter(),
+		maxAttempts:    int(q.GetMaxAttempts()),
+		initialBackoff: q.GetInitialBackoff().AsDuration(),
+		maxBackoff:     q.GetMaxBackoff().AsDuration(),
+		multiplier:     q.GetMultiplier(),
+		jitter:         min(max(q.GetJitter(), 0), 1),
+		maxAge:         q.GetMaxAge().AsDuration(),
+		attemptTimeout: q.GetAttemptTimeout().AsDuration(),
+		deadLetter:     q.GetDeadLetter(),
 	}
+	// Values a route compiler refuses, should one arrive anyway from an
+	// older hub or a hand-written delivery.
 	if r.maxAttempts <= 0 {
 		r.maxAttempts = DefaultMaxAttempts
 	}
-	if p.GetInitialBackoff() == nil || r.initialBackoff <= 0 {
+	if r.initialBackoff <= 0 {
 		r.initialBackoff = DefaultInitialBackoff
 	}
-	if p.GetMaxBackoff() == nil || r.maxBackoff <= 0 {
+	if r.maxBackoff <= 0 {
 		r.maxBackoff = DefaultMaxBackoff
 	}
 	r.maxBackoff = max(r.maxBackoff, r.initialBackoff)
 	if r.multiplier < 1 {
 		r.multiplier = DefaultMultiplier
 	}
-	if r.jitter == 0 { // proto3 cannot tell an explicit 0 from unset
-		r.jitter = DefaultJitter
-	}
-	r.jitter = min(max(r.jitter, 0), 1)
-	if p.GetMaxAge() == nil || r.maxAge <= 0 {
+	if r.maxAge <= 0 {
 		r.maxAge = DefaultMaxAge
 	}
-	if p.GetAttemptTimeout() == nil || r.attemptTimeout <= 0 {
+	if r.attemptTimeout <= 0 {
 		r.attemptTimeout = DefaultAttemptTimeout
 	}
 	return r

@@ -7,15 +7,15 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
-	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/topology"
+	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
 // maxPageSize is the largest page the gateway serves.
@@ -212,7 +212,7 @@ func settable(r *junctionv1.Route) *junctionv1.Route {
 		Description: r.GetDescription(),
 		Filter:      topology.NormalizeFilter(r.GetFilter()),
 		Condition:   r.GetCondition(),
-		Policy:      effectivePolicy(r.GetPolicy()),
+		Policy:      sdk.PolicyWithDefaults(r.GetPolicy()),
 		Enabled:     proto.Bool(enabled(r)),
 	}
 	for i, t := range r.GetTargets() {
@@ -221,38 +221,6 @@ func settable(r *junctionv1.Route) *junctionv1.Route {
 			c.Name = strconv.Itoa(i)
 		}
 		out.Targets = append(out.Targets, c)
-	}
-	return out
-}
-
-// effectivePolicy fills the unset fields of p with the defaults documented
-// in delivery.proto, so that "unset" and "the default, spelt out" compare
-// equal whichever way the gateway stores them.
-func effectivePolicy(p *junctionv1.DeliveryPolicy) *junctionv1.DeliveryPolicy {
-	dur := func(d *durationpb.Duration, def time.Duration) *durationpb.Duration {
-		if d.AsDuration() == 0 {
-			return durationpb.New(def)
-		}
-		return durationpb.New(d.AsDuration())
-	}
-	out := &junctionv1.DeliveryPolicy{
-		MaxAttempts:    p.GetMaxAttempts(),
-		InitialBackoff: dur(p.GetInitialBackoff(), time.Second),
-		MaxBackoff:     dur(p.GetMaxBackoff(), 5*time.Minute),
-		Multiplier:     p.GetMultiplier(),
-		Jitter:         p.GetJitter(),
-		MaxAge:         dur(p.GetMaxAge(), 24*time.Hour),
-		AttemptTimeout: dur(p.GetAttemptTimeout(), 30*time.Second),
-		DeadLetter:     proto.Bool(p == nil || p.DeadLetter == nil || *p.DeadLetter),
-	}
-	if out.MaxAttempts == 0 {
-		out.MaxAttempts = 10
-	}
-	if out.Multiplier == 0 {
-		out.Multiplier = 2
-	}
-	if out.Jitter == 0 {
-		out.Jitter = 0.2
 	}
 	return out
 }

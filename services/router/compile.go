@@ -70,9 +70,11 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/ext"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
-	"google.golang.org/protobuf/proto"
 )
 
 // Errors callers branch on.
@@ -245,7 +247,7 @@ func Compile(r *junctionv1.Route) (*Compiled, error) {
 	if err := checkPolicy(route.GetPolicy()); err != nil {
 		return nil, err
 	}
-	c.policy = PolicyWithDefaults(route.GetPolicy())
+	c.policy = sdk.PolicyWithDefaults(route.GetPolicy())
 
 	if route.Enabled == nil {
 		route.Enabled = proto.Bool(true)

@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/junctionhq/junction/adapters/sdk"
 	modelv1 "github.com/junctionhq/junction/proto/junction/model/v1"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 func sampleEvent() *junctionv1.Event {
@@ -188,7 +189,7 @@ func TestEvaluateDelivery(t *testing.T) {
 		Config:        map[string]string{"url": "https://x"},
 		Payload:       e.Data,
 		ContentType:   "application/json",
-		Policy:        PolicyWithDefaults(policy),
+		Policy:        sdk.PolicyWithDefaults(policy),
 	}
 	if pass.CreateTime == nil {
 		t.Errorf("create_time not set")
@@ -233,31 +234,6 @@ func TestDeliveryID(t *testing.T) {
 		if b := DeliveryID(o[0], o[1], o[2], o[3]); b == a {
 			t.Errorf("DeliveryID(%v) = %q, same as for acme/evt_1/r1/0", o, b)
 		}
-	}
-}
-
-func TestPolicyWithDefaults(t *testing.T) {
-	got := PolicyWithDefaults(nil)
-	want := &junctionv1.DeliveryPolicy{
-		MaxAttempts:    10,
-		InitialBackoff: durationpb.New(time.Second),
-		MaxBackoff:     durationpb.New(5 * time.Minute),
-		Multiplier:     2,
-		Jitter:         0.2,
-		MaxAge:         durationpb.New(24 * time.Hour),
-		AttemptTimeout: durationpb.New(30 * time.Second),
-		DeadLetter:     proto.Bool(true),
-	}
-	if !proto.Equal(got, want) {
-		t.Errorf("PolicyWithDefaults(nil) = %v, want %v", got, want)
-	}
-	in := &junctionv1.DeliveryPolicy{MaxAttempts: 2, MaxBackoff: durationpb.New(time.Minute), DeadLetter: proto.Bool(false)}
-	got = PolicyWithDefaults(in)
-	if got.MaxAttempts != 2 || got.MaxBackoff.AsDuration() != time.Minute || got.GetDeadLetter() || got.Multiplier != 2 {
-		t.Errorf("PolicyWithDefaults kept %v, want set fields kept and others defaulted", got)
-	}
-	if in.Multiplier != 0 {
-		t.Errorf("PolicyWithDefaults modified its input")
 	}
 }
 

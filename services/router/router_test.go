@@ -12,11 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
-	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/topology"
+	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -243,7 +245,7 @@ func TestRouterEndToEnd(t *testing.T) {
 		if m.header.Get("traceparent") == "" {
 			t.Errorf("%s: traceparent not carried over from the event", m.subject)
 		}
-		if d.Policy.GetMaxAttempts() != DefaultMaxAttempts {
+		if d.Policy.GetMaxAttempts() != sdk.DefaultMaxAttempts {
 			t.Errorf("%s: policy %v, want defaults filled", m.subject, d.Policy)
 		}
 		if d.Target == "chat" && string(d.Payload) != `{"text":"pro user ada"}` {

@@ -1,0 +1,36 @@
+package sdk
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+)
+
+func TestPolicyWithDefaults(t *testing.T) {
+	got := PolicyWithDefaults(nil)
+	want := &junctionv1.DeliveryPolicy{
+		MaxAttempts:    10,
+		InitialBackoff: durationpb.New(time.Second),
+		MaxBackoff:     durationpb.New(5 * time.Minute),
+		Multiplier:     2,
+		Jitter:         0.2,
+		MaxAge:         durationpb.New(24 * time.Hour),
+		AttemptTimeout: durationpb.New(30 * time.Second),
+		DeadLetter:     proto.Bool(true),
+	}
+	if !proto.Equal(got, want) {
+		t.Errorf("PolicyWithDefaults(nil) = %v, want %v", got, want)
+	}
+	in := &junctionv1.DeliveryPolicy{MaxAttempts: 2, MaxBackoff: durationpb.New(time.Minute), DeadLetter: proto.Bool(false)}
+	got = PolicyWithDefaults(in)
+	if got.MaxAttempts != 2 || got.MaxBackoff.AsDuration() != time.Minute || got.GetDeadLetter() || got.Multiplier != 2 {
+		t.Errorf("PolicyWithDefaults kept %v, want set fields kept and others defaulted", got)
+	}
+	if in.Multiplier != 0 {
+		t.Errorf("PolicyWithDefaults modified its input")
+	}
+}
