@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/junctionhq/junction/adapters/sdk/natstrace"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -235,6 +236,7 @@ func publishDeadLetter(js jetstream.JetStream, app string) deadLetter {
 			msg.Header.Set(jetstream.MsgIDHeader, msgID)
 		}
 		msg.Header.Set(topology.HeaderContentType, topology.ContentTypeDelivery)
+		natstrace.Inject(ctx, msg.Header)
 		msg.Header.Set(topology.HeaderDeliveryID, d.GetId())
 		msg.Header.Set(topology.HeaderEventID, d.GetEventId())
 		msg.Header.Set(topology.HeaderDLQReason, reason)

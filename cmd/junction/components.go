@@ -14,9 +14,11 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/gateway"
 	"github.com/junctionhq/junction/internal/hub"
+	"github.com/junctionhq/junction/internal/telemetry"
 	"github.com/junctionhq/junction/services/router"
 )
 
@@ -57,10 +59,16 @@ func newRouterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			stopTracing, err := startTracing(cmd.Context(), "junction-router", logger)
+			if err != nil {
+				return err
+			}
+			defer stopTracing()
 			nc, js, err := connect(cmd.Context(), cfg, "junction-router")
 			if err != nil {
 				return err
 			}
+			serveMetrics(cmd.Context(), cfg.HTTPAddr, logger)
 			defer nc.Drain()
 			r, err := router.New(js, router.Options{Logger: logger.With("component", "router")})
 			if err != nil {
@@ -90,6 +98,11 @@ func newGatewayCmd() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
+			stopTracing, err := startTracing(ctx, "junction-gateway", logger)
+			if err != nil {
+				return err
+			}
+			defer stopTracing()
 			nc, js, err := connect(ctx, cfg, "junction-gateway")
 			if err != nil {
 				return err
@@ -103,12 +116,12 @@ func newGatewayCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("grpc-addr: %w", err)
 			}
-			rest, err := gateway.RESTHandler(ctx, grpcLis.Addr().String())
+			rest, err := gateway.RESTHandler(ctx, grpcLis.Addr().String(), telemetry.RESTDialOptions()...)
 			if err != nil {
 				return err
 			}
-			srv := gateway.NewGRPCServer(gw)
-			httpSrv := &http.Server{Addr: cfg.HTTPAddr, Handler: rest, ReadHeaderTimeout: 10 * time.Second}
+			srv := gateway.NewGRPCServer(gw, telemetry.GRPCServerOptions()...)
+			httpSrv := &http.Server{Addr: cfg.HTTPAddr, Handler: withMetrics(sdk.TraceHTTP(rest, "/v1/*")), ReadHeaderTimeout: 10 * time.Second}
 			logger.Info("gateway started", "grpc", grpcLis.Addr().String(), "http", cfg.HTTPAddr)
 			g, gctx := errgroup.WithContext(ctx)
 			g.Go(func() error {

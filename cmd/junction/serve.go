@@ -95,6 +95,11 @@ SIGINT or SIGTERM drains in-flight work and exits.`,
 			if err != nil {
 				return err
 			}
+			stopTracing, err := startTracing(cmd.Context(), "junction-serve", logger)
+			if err != nil {
+				return err
+			}
+			defer stopTracing()
 			h, err := hub.New(cmd.Context(), cfg, logger)
 			if err != nil {
 				return err
@@ -125,6 +130,7 @@ SIGINT or SIGTERM drains in-flight work and exits.`,
 			fmt.Fprintf(out, "  REST      http://%s/v1  (OpenAPI at /openapi.json)\n", a.HTTP)
 			fmt.Fprintf(out, "  webhooks  http://%s/webhooks/<source>\n", a.HTTP)
 			fmt.Fprintf(out, "  health    http://%s/healthz  http://%s/readyz\n", a.HTTP, a.HTTP)
+			fmt.Fprintf(out, "  metrics   http://%s/metrics\n", a.HTTP)
 			fmt.Fprintf(out, "  gRPC      %s\n", a.GRPC)
 			fmt.Fprintf(out, "  NATS      %s\n", a.NATS)
 			if cfg.NATSURL == "" {
