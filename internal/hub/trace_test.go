@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -25,6 +26,7 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/natstrace"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/internal/cli"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -311,6 +313,26 @@ func TestTraceWebhookRouteDeliveryWithRetry(t *testing.T) {
 	if got.GetEvent().GetTraceId() != senderTraceID {
 		t.Errorf("GetEvent trace_id = %q, want %q", got.GetEvent().GetTraceId(), senderTraceID)
 	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"events", "get", "msg_traced_1"}, []string{"TRACE ID:", senderTraceID}},
+		{[]string{"events", "trace", "msg_traced_1"}, []string{"TRACE ID:  " + senderTraceID}},
+		{[]string{"events", "trace", "msg_traced_1", "--jaeger-url", "http://localhost:16686/"}, []string{"JAEGER:    http://localhost:16686/trace/" + senderTraceID}},
+		{[]string{"events", "trace", "msg_traced_1", "-o", "json", "--jaeger-url", "http://j:16686"}, []string{`"trace_id": "` + senderTraceID, `"jaeger_url": "http://j:16686/trace/` + senderTraceID}},
+	} {
+		out, err := runCLI(t, h, tc.args...)
+		if err != nil {
+			t.Errorf("junction %v: %v", tc.args, err)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("junction %v printed %q, want it to contain %q", tc.args, out, w)
+			}
+		}
+	}
 }
 
 // TestTraceDeadLetterCarriesTrace: a delivery the receiver refuses for good
@@ -433,4 +455,50 @@ func TestTraceUserServiceContinued(t *testing.T) {
 	if err := <-subDone; err != nil {
 		t.Errorf("Subscribe: %v", err)
 	}
+}
+
+// runCLI runs the junction CLI against the hub's gateway.
+func runCLI(t *testing.T, h *running, args ...string) (string, error) {
+	t.Helper()
+	root := &cobra.Command{Use: "junction", SilenceErrors: true, SilenceUsage: true}
+	root.AddCommand(cli.Commands()...)
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(append(args, "--server", h.Addrs().GRPC))
+	err := root.ExecuteContext(t.Context())
+	return out.String(), err
+}
+
+// TestTraceRESTThroughGRPC: a REST call continues the caller's trace into
+// the gRPC handler (REST is served by calling the gRPC server).
+func TestTraceRESTThroughGRPC(t *testing.T) {
+	rec := recordSpans(t)
+	h := startHub(t, testConfig(t.TempDir()))
+	req, _ := http.NewRequest(http.MethodGet, "http://"+h.Addrs().HTTP+"/v1/routes", nil)
+	req.Header.Set("traceparent", senderParent)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/routes = %d, want 200", resp.StatusCode)
+	}
+	tid, _ := trace.TraceIDFromHex(senderTraceID)
+	var spans []sdktrace.ReadOnlySpan
+	waitFor(t, 10*time.Second, "grpc server span", func() error {
+		spans = spansOf(rec, tid)
+		if len(find(spans, "junction.v1.RouteService/ListRoutes", trace.SpanKindServer)) == 0 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	httpSpan := one(t, spans, "GET /v1/*", trace.SpanKindServer)
+	client := one(t, spans, "junction.v1.RouteService/ListRoutes", trace.SpanKindClient)
+	server := one(t, spans, "junction.v1.RouteService/ListRoutes", trace.SpanKindServer)
+	wantChild(t, client, httpSpan)
+	wantChild(t, server, client)
+	wantAttr(t, server, "rpc.system.name", "grpc")
+	wantAttr(t, server, "rpc.response.status_code", "OK")
 }
