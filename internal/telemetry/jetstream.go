@@ -42,12 +42,12 @@ func RegisterJetStreamGauges(js jetstream.JetStream, log *slog.Logger) (unregist
 	if err != nil {
 		return nil, fmt.Errorf("dead letters gauge: %w", err)
 	}
-	pending, err := m.Int64ObservableGauge("junction.consumer.pending", metric.WithUnit("{message}"),
+	pending, err := m.Int64ObservableGauge("junction.consumer.pending_messages", metric.WithUnit("{message}"),
 		metric.WithDescription("Messages a durable consumer has not been handed yet, by stream, consumer and destination."))
 	if err != nil {
 		return nil, fmt.Errorf("consumer pending gauge: %w", err)
 	}
-	ackPending, err := m.Int64ObservableGauge("junction.consumer.ack_pending", metric.WithUnit("{message}"),
+	ackPending, err := m.Int64ObservableGauge("junction.consumer.ack_pending_messages", metric.WithUnit("{message}"),
 		metric.WithDescription("Messages a durable consumer holds unacknowledged (in flight or waiting for a retry), by stream, consumer and destination."))
 	if err != nil {
 		return nil, fmt.Errorf("consumer ack pending gauge: %w", err)
