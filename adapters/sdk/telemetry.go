@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -102,10 +103,41 @@ func TraceHTTP(h http.Handler, name string) http.Handler {
 }
 
 // TraceTransport wraps an HTTP client transport in OTel client spans that
-// carry traceparent to the receiver.
+// carry traceparent to the receiver. The span's url.full is only the
+// target's origin: receivers such as Slack's incoming webhooks carry their
+// secret in the URL's path or query.
 func TraceTransport(rt http.RoundTripper) http.RoundTripper {
-	return otelhttp.NewTransport(rt, otelhttp.WithPropagators(natstrace.Propagator),
+	traced := otelhttp.NewTransport(restoreURL{rt}, otelhttp.WithPropagators(natstrace.Propagator),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }))
+	return redactURL{traced}
+}
+
+type realURLKey struct{}
+
+// redactURL shows the traced transport a request whose URL is the origin
+// only; restoreURL, under it, sends the real one.
+type redactURL struct{ next http.RoundTripper }
+
+func (t redactURL) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL == nil {
+		return t.next.RoundTrip(req)
+	}
+	c := req.Clone(context.WithValue(req.Context(), realURLKey{}, req.URL))
+	c.URL = &url.URL{Scheme: req.URL.Scheme, Host: req.URL.Host, Path: "/"}
+	if c.Host == "" {
+		c.Host = req.URL.Host
+	}
+	return t.next.RoundTrip(c)
+}
+
+type restoreURL struct{ next http.RoundTripper }
+
+func (t restoreURL) RoundTrip(req *http.Request) (*http.Response, error) {
+	if u, ok := req.Context().Value(realURLKey{}).(*url.URL); ok {
+		req = req.Clone(req.Context())
+		req.URL = u
+	}
+	return t.next.RoundTrip(req)
 }
 
 // startEventPublish starts the PRODUCER span of publishing ev and records

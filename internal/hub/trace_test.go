@@ -125,6 +125,7 @@ type flaky struct {
 	fail    int
 	status  int
 	parents []string
+	uris    []string
 }
 
 func newFlaky(t *testing.T, fail, status int) *flaky {
@@ -133,6 +134,7 @@ func newFlaky(t *testing.T, fail, status int) *flaky {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.parents = append(f.parents, r.Header.Get("traceparent"))
+		f.uris = append(f.uris, r.URL.RequestURI())
 		if len(f.parents) <= f.fail {
 			w.WriteHeader(f.status)
 			return
@@ -212,7 +214,7 @@ func TestTraceWebhookRouteDeliveryWithRetry(t *testing.T) {
 	rec := recordSpans(t)
 	h := startHub(t, testConfig(t.TempDir()))
 	rcv := newFlaky(t, 1, http.StatusServiceUnavailable)
-	createRoute(t, h, "signups", rcv.URL, &junctionv1.DeliveryPolicy{
+	createRoute(t, h, "signups", rcv.URL+"/hook?token=url-secret", &junctionv1.DeliveryPolicy{
 		InitialBackoff: durationpb.New(50 * time.Millisecond), MaxBackoff: durationpb.New(100 * time.Millisecond),
 	})
 
@@ -289,6 +291,7 @@ func TestTraceWebhookRouteDeliveryWithRetry(t *testing.T) {
 			t.Fatalf("attempt %d has no HTTP client span:\n%s", i+1, describe(spans))
 		}
 		wantAttr(t, c, "http.response.status_code", want.status)
+		wantAttr(t, c, "url.full", rcv.URL+"/") // the origin only: URLs may hold secrets
 	}
 	retried := false
 	for _, ev := range attempts[0].Events() {
@@ -301,6 +304,14 @@ func TestTraceWebhookRouteDeliveryWithRetry(t *testing.T) {
 		t.Errorf("no attempt span has a \"retry scheduled\" event")
 	}
 
+	rcv.mu.Lock()
+	uris := append([]string(nil), rcv.uris...)
+	rcv.mu.Unlock()
+	for _, u := range uris {
+		if u != "/hook?token=url-secret" {
+			t.Errorf("receiver got %s, want /hook?token=url-secret", u)
+		}
+	}
 	for i, tp := range rcv.requests() {
 		if !strings.Contains(tp, senderTraceID) {
 			t.Errorf("request %d to the receiver had traceparent %q, want trace %s", i+1, tp, senderTraceID)
