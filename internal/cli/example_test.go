@@ -20,6 +20,7 @@ func ExampleCommands() {
 	// Output:
 	// events get
 	// events publish
+	// events trace
 	// routes apply
 	// routes delete
 	// routes get

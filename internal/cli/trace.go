@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -103,4 +104,15 @@ func jaegerLink(base, traceID string) (string, error) {
 		return "", fmt.Errorf("jaeger url %q: give the base of Jaeger's UI, e.g. http://localhost:16686: %w", base, ErrUsage)
 	}
 	return strings.TrimSuffix(u.String(), "/") + "/trace/" + traceID, nil
+}
+
+// stableJSON re-indents protojson output with two spaces: protojson
+// deliberately varies its white space from build to build, which would make
+// the CLI's output (and scripts or tests reading it) unstable.
+func stableJSON(b []byte) []byte {
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return b
+	}
+	return out.Bytes()
 }
