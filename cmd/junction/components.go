@@ -108,6 +108,9 @@ func newGatewayCmd() *cobra.Command {
 				return err
 			}
 			defer nc.Drain()
+			if unregister, err := telemetry.RegisterJetStreamGauges(js, logger); err == nil {
+				defer unregister()
+			}
 			gw, err := gateway.New(ctx, gateway.Config{JS: js, Logger: logger.With("component", "gateway"), Version: hub.Version})
 			if err != nil {
 				return err
