@@ -115,15 +115,15 @@ func Tracer() trace.Tracer {
 // StartPublish starts a PRODUCER span "publish <subject>" and injects its
 // context into h, so the consumer continues the trace.
 func StartPublish(ctx context.Context, subject string, h nats.Header, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
-	base := []attribute.KeyValue{
-		KeySystem.String(System),
-		KeyOperationType.String("send"),
-		KeyOperationName.String("publish"),
-		KeyDestination.String(subject),
+	ctx, span := Tracer().Start(ctx, "publish "+subject, trace.WithSpanKind(trace.SpanKindProducer))
+	if span.IsRecording() { // else skip the work: tracing is off or not sampled
+		span.SetAttributes(
+			KeySystem.String(System),
+			KeyOperationType.String("send"),
+			KeyOperationName.String("publish"),
+			KeyDestination.String(subject))
+		span.SetAttributes(attrs...)
 	}
-	ctx, span := Tracer().Start(ctx, "publish "+subject,
-		trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(append(base, attrs...)...))
 	if h != nil {
 		Inject(ctx, h)
 	}
@@ -140,17 +140,19 @@ func StartProcess(ctx context.Context, subject, consumer string, h nats.Header, 
 	if sc := trace.SpanContextFromContext(pctx); sc.IsValid() {
 		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
 	}
-	base := []attribute.KeyValue{
-		KeySystem.String(System),
-		KeyOperationType.String("process"),
-		KeyOperationName.String("process"),
-		KeyDestination.String(subject),
+	ctx, span := Tracer().Start(pctx, "process "+subject, opts...)
+	if span.IsRecording() {
+		span.SetAttributes(
+			KeySystem.String(System),
+			KeyOperationType.String("process"),
+			KeyOperationName.String("process"),
+			KeyDestination.String(subject))
+		if consumer != "" {
+			span.SetAttributes(KeyConsumerGroup.String(consumer))
+		}
+		span.SetAttributes(attrs...)
 	}
-	if consumer != "" {
-		base = append(base, KeyConsumerGroup.String(consumer))
-	}
-	opts = append(opts, trace.WithAttributes(append(base, attrs...)...))
-	return Tracer().Start(pctx, "process "+subject, opts...)
+	return ctx, span
 }
 
 // TraceID returns the trace id of ctx's span in hex, "" when there is none.
@@ -160,4 +162,30 @@ func TraceID(ctx context.Context) string {
 		return ""
 	}
 	return sc.TraceID().String()
+}
+
+// StartRedrive starts the PRODUCER span "publish <subject>" of sending a
+// dead letter (whose headers are dlq) back for delivery. The span belongs
+// to ctx's trace (the redrive request's) and links to the trace context the
+// dead letter carries, the original event's; out, the redriven message's
+// headers, gets the new span's context, so its attempts hang under the
+// redrive.
+func StartRedrive(ctx context.Context, subject string, dlq, out nats.Header, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
+	var opts []trace.SpanStartOption
+	if sc := trace.SpanContextFromContext(Extract(context.Background(), dlq)); sc.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc,
+			Attributes: []attribute.KeyValue{attribute.String("junction.link", "dead_letter")}}))
+	}
+	base := []attribute.KeyValue{
+		KeySystem.String(System),
+		KeyOperationType.String("send"),
+		KeyOperationName.String("redrive"),
+		KeyDestination.String(subject),
+	}
+	opts = append(opts, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(append(base, attrs...)...))
+	ctx, span := Tracer().Start(ctx, "publish "+subject, opts...)
+	if out != nil {
+		Inject(ctx, out)
+	}
+	return ctx, span
 }
