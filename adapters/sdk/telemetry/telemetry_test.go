@@ -122,3 +122,25 @@ func TestTraceHandlerAddsIDs(t *testing.T) {
 		t.Errorf("line outside a span has a trace_id: %s", lines[1])
 	}
 }
+
+// TestSetupTracingOffByDefault: with no OTEL_* variable set nothing is
+// installed, and spans are non-recording no-ops.
+func TestSetupTracingOffByDefault(t *testing.T) {
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_SDK_DISABLED"} {
+		t.Setenv(k, "")
+	}
+	prev := otel.GetTracerProvider()
+	shutdown, err := SetupTracing(context.Background(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := shutdown(context.Background()); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	if otel.GetTracerProvider() != prev {
+		t.Errorf("SetupTracing installed a tracer provider with tracing off")
+	}
+	if _, s := otel.Tracer("x").Start(context.Background(), "s"); s.IsRecording() {
+		t.Errorf("span records with tracing off")
+	}
+}
