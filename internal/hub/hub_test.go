@@ -229,7 +229,17 @@ func (r *running) settled(t *testing.T) {
 	js, _ := jetstream.New(nc)
 	ctx := context.Background()
 	waitFor(t, 30*time.Second, "consumers to settle", func() error {
+		// Acked up to the stream's last message: the server updates
+		// NumPending asynchronously, so alone it can read 0 too early.
 		check := func(stream, consumer string) error {
+			s, err := js.Stream(ctx, stream)
+			if err != nil {
+				return err
+			}
+			sinfo, err := s.Info(ctx)
+			if err != nil {
+				return err
+			}
 			c, err := js.Consumer(ctx, stream, consumer)
 			if err != nil {
 				return err
@@ -238,8 +248,8 @@ func (r *running) settled(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if info.NumPending != 0 || info.NumAckPending != 0 {
-				return fmt.Errorf("%s/%s: %d pending, %d unacked", stream, consumer, info.NumPending, info.NumAckPending)
+			if info.AckFloor.Stream < sinfo.State.LastSeq || info.NumPending != 0 || info.NumAckPending != 0 {
+				return fmt.Errorf("%s/%s: acked to %d of %d, %d pending, %d unacked", stream, consumer, info.AckFloor.Stream, sinfo.State.LastSeq, info.NumPending, info.NumAckPending)
 			}
 			return nil
 		}
