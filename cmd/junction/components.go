@@ -44,6 +44,8 @@ func connect(ctx context.Context, cfg hub.Config, name string) (*nats.Conn, jets
 
 func newRouterCmd() *cobra.Command {
 	var f hubFlags
+	var ackWait time.Duration
+	var concurrency int
 	cmd := &cobra.Command{
 		Use:   "router",
 		Short: "Run a router against an external NATS (replicas share one consumer)",
@@ -62,7 +64,11 @@ func newRouterCmd() *cobra.Command {
 				return err
 			}
 			defer nc.Drain()
-			r, err := router.New(js, router.Options{Logger: logger.With("component", "router")})
+			r, err := router.New(js, router.Options{
+				Logger:      logger.With("component", "router"),
+				AckWait:     ackWait,
+				Concurrency: concurrency,
+			})
 			if err != nil {
 				return err
 			}
@@ -71,6 +77,8 @@ func newRouterCmd() *cobra.Command {
 		},
 	}
 	f.register(cmd.Flags(), false)
+	cmd.Flags().DurationVar(&ackWait, "ack-wait", router.DefaultAckWait, "how long an event a router took may go unacknowledged before another replica gets it (all replicas must agree)")
+	cmd.Flags().IntVar(&concurrency, "concurrency", router.DefaultConcurrency, "events processed at once")
 	return cmd
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -253,7 +254,10 @@ func TestRouterKilledMidFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner, err := sdk.NewRunner(webhook.Spec, adapter, hub.NC, sdk.RunnerOptions{Config: sdk.Config{Instance: "test", Concurrency: 32}})
+	runner, err := sdk.NewRunner(webhook.Spec, adapter, hub.NC, sdk.RunnerOptions{
+		Config: sdk.Config{Instance: "test", Concurrency: 32},
+		Logger: slog.New(slog.DiscardHandler),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +265,9 @@ func TestRouterKilledMidFlow(t *testing.T) {
 	go func() { runDone <- runner.Run(ctx) }()
 	defer func() { cancel(); <-runDone }()
 
-	routerArgs := []string{"router", "--nats-url", hub.URL, "--log-level", "warn"}
+	// A short ack wait: the killed router's unacked events go to the new
+	// one after it, not after the default 30s.
+	routerArgs := []string{"router", "--nats-url", hub.URL, "--log-level", "warn", "--ack-wait", "3s"}
 	first := start(t, routerArgs...)
 
 	pub, err := sdk.NewPublisher(hub.JS)
