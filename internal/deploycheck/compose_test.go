@@ -161,11 +161,11 @@ func TestCompose(t *testing.T) {
 			t.Errorf("%s: healthcheck %q cannot run: the distroless image has no shell, curl or wget", where, svc.HealthCheck.Test)
 		}
 		t.Run(name, func(t *testing.T) { checkContainer(t, c) })
-		if len(c.args) > 0 {
-			counts[c.binary+" "+c.args[0]] += svc.GetScale()
-		}
-		if c.binary == binAdapter {
+		switch {
+		case c.binary == binAdapter:
 			counts[binAdapter] += svc.GetScale()
+		case len(c.args) > 0:
+			counts[c.binary+" "+c.args[0]] += svc.GetScale()
 		}
 		checkNATSURL(t, where, c.env["JUNCTION_NATS_URL"], natsServices)
 		if c.binary == binJunction {
@@ -244,4 +244,3 @@ func checkNATSURL(t *testing.T, where, list string, servers map[string]*server.O
 		t.Errorf("%s: JUNCTION_NATS_URL %q lists %v, want all of %v so a client survives any one server", where, list, keys(seen), keys(servers))
 	}
 }
-

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"go/version"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -395,6 +396,14 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf("stage %s: ENTRYPOINT %v, want /usr/local/bin/%s", target.stage, s.entrypoint, target.binary)
 		} else if _, ok := installed[s.entrypoint[0]]; !ok {
 			t.Errorf("stage %s: ENTRYPOINT %s is not copied into the image", target.stage, s.entrypoint[0])
+		}
+		for k, v := range s.env {
+			if !strings.HasSuffix(k, "_ADDR") {
+				continue
+			}
+			if host, _, err := net.SplitHostPort(v); err != nil || host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1" {
+				t.Errorf("stage %s: ENV %s=%s: a container must listen on a reachable address such as 0.0.0.0:PORT", target.stage, k, v)
+			}
 		}
 		if base := baseImage(d, s); !strings.HasPrefix(base, "gcr.io/distroless/static") || !strings.HasSuffix(base, ":nonroot") {
 			t.Errorf("stage %s is based on %s, want gcr.io/distroless/static-*:nonroot", target.stage, base)
