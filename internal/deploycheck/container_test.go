@@ -2,6 +2,7 @@ package deploycheck
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -114,7 +115,11 @@ func checkContainer(t *testing.T, c container) {
 	case c.binary == binAdapter:
 		l, served, secretEnv = adapterContainer(t, c)
 	case sub == "router":
+		var healthAddr string
+		flags, healthAddr = routerFlags(flags, c.processEnv())
 		checkHubConfig(t, c, flags)
+		l = listeners{http: healthAddr}
+		served = routerServes
 	case sub == "gateway":
 		cfg := checkHubConfig(t, c, flags)
 		l = listeners{http: cfg.HTTPAddr, grpc: cfg.GRPCAddr}
@@ -186,6 +191,41 @@ func (c container) processEnv() map[string]string {
 		env[k] = v
 	}
 	return env
+}
+
+// routerFlags takes the router's own flags (which hub.Config does not
+// model) out of flags and returns the health address they, or
+// JUNCTION_HEALTH_ADDR, give.
+func routerFlags(flags []string, env map[string]string) (rest []string, healthAddr string) {
+	healthAddr = env["JUNCTION_HEALTH_ADDR"]
+	for i := 0; i < len(flags); i++ {
+		name, val, hasVal := strings.Cut(strings.TrimLeft(flags[i], "-"), "=")
+		switch name {
+		case "health-addr", "ack-wait", "concurrency":
+			if !hasVal && i+1 < len(flags) {
+				i++
+				val = flags[i]
+			}
+			if name == "health-addr" {
+				healthAddr = val
+			}
+			continue
+		}
+		rest = append(rest, flags[i])
+	}
+	return rest, healthAddr
+}
+
+// routerServes checks a probe against the paths `junction router
+// --health-addr` serves (cmd/junction's TestComponentHealth runs them).
+func routerServes(_ *testing.T, p probe) error {
+	if p.grpc {
+		return errors.New("the router serves no gRPC")
+	}
+	if p.path != "/healthz" && p.path != "/readyz" {
+		return fmt.Errorf("the router's health server serves /healthz and /readyz, not %s", p.path)
+	}
+	return nil
 }
 
 // checkHubConfig loads a junction component's configuration the way the
