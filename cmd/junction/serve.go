@@ -29,10 +29,14 @@ type hubFlags struct {
 	replicas int
 }
 
-func (f *hubFlags) register(fs *pflag.FlagSet, embedded bool) {
+// register adds the flags of one command: listeners only where the command
+// serves, the embedded NATS settings only for serve.
+func (f *hubFlags) register(fs *pflag.FlagSet, listens, embedded bool) {
 	fs.StringVarP(&f.config, "config", "c", "", "YAML config file (env JUNCTION_CONFIG)")
-	fs.StringVar(&f.httpAddr, "http-addr", hub.DefaultHTTPAddr, "REST, webhooks and health listen address (env JUNCTION_HTTP_ADDR)")
-	fs.StringVar(&f.grpcAddr, "grpc-addr", hub.DefaultGRPCAddr, "gRPC listen address (env JUNCTION_GRPC_ADDR)")
+	if listens {
+		fs.StringVar(&f.httpAddr, "http-addr", hub.DefaultHTTPAddr, "REST, webhooks and health listen address (env JUNCTION_HTTP_ADDR)")
+		fs.StringVar(&f.grpcAddr, "grpc-addr", hub.DefaultGRPCAddr, "gRPC listen address (env JUNCTION_GRPC_ADDR)")
+	}
 	fs.StringVar(&f.natsURL, "nats-url", "", "use this NATS instead of the embedded one (env JUNCTION_NATS_URL)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (env JUNCTION_LOG_LEVEL)")
 	fs.IntVar(&f.replicas, "replicas", 1, "replicas of streams and buckets: 1, or 3 on a NATS cluster (env JUNCTION_REPLICAS)")
@@ -139,6 +143,6 @@ SIGINT or SIGTERM drains in-flight work and exits.`,
 			return <-runErr
 		},
 	}
-	f.register(cmd.Flags(), true)
+	f.register(cmd.Flags(), true, true)
 	return cmd
 }
