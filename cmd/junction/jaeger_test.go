@@ -189,6 +189,10 @@ func TestJaegerOneTracePerWebhook(t *testing.T) {
 		return nil
 	}, p.output)
 
+	for _, s := range tr.Data[0].Spans {
+		t.Logf("span in Jaeger: %s", s.OperationName)
+	}
+
 	// One webhook, one trace: no other trace of junction-serve holds a
 	// webhook or delivery span.
 	resp, err = http.Get(query + "/api/traces?service=junction-serve&limit=100&lookback=1h")
