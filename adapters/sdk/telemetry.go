@@ -216,9 +216,7 @@ func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
 		natstrace.KeyDeliveryCount.Int(attempt))
 	tm := &tracedMsg{Msg: m, span: span}
 	run := *s
-	if sc := span.SpanContext(); sc.IsValid() {
-		run.log = s.log.With("trace_id", sc.TraceID().String(), "span_id", sc.SpanID().String())
-	}
+	run.log = logWithTrace(ctx, s.log)
 	start := time.Now()
 	run.handle(ctx, tm)
 	took := time.Since(start).Seconds()
@@ -338,4 +336,14 @@ func flushTracing(shutdown func(context.Context) error, log *slog.Logger) {
 	if err := shutdown(ctx); err != nil {
 		log.Warn("flush traces failed", "err", err)
 	}
+}
+
+// logWithTrace returns log with the trace_id and span_id of ctx's span, for
+// code that logs without a context; log itself when there is no span.
+func logWithTrace(ctx context.Context, log *slog.Logger) *slog.Logger {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return log
+	}
+	return log.With("trace_id", sc.TraceID().String(), "span_id", sc.SpanID().String())
 }
