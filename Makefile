@@ -78,3 +78,10 @@ run: ## run the hub (embedded NATS, data in ./data) with the example config
 .PHONY: clean
 clean: ## remove ./bin and ./data
 	rm -rf $(BIN) ./data
+
+BENCH_FLAGS ?=
+
+.PHONY: bench
+bench: build ## benchmarks beside raw JetStream baselines (BENCH_QUICK=1 for a short run); writes bench/results/
+	$(GO) build -o $(BIN)/junction-bench ./bench/cmd/junction-bench
+	$(BIN)/junction-bench -junction $(BIN)/junction -adapter $(BIN)/webhook-adapter -out bench/results $(BENCH_FLAGS)
