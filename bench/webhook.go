@@ -29,8 +29,8 @@ const (
 	// WebhookDestination is the adapter that delivers webhooks.
 	WebhookDestination = "webhook"
 	// outConcurrency is how many deliveries are POSTed at once, as the
-	// webhook adapter in `junction serve` does.
-	outConcurrency = 16
+	// webhook adapter in `junction serve` does (internal/hub).
+	outConcurrency = 64
 )
 
 // phase records one measured phase: when each event was due to be sent
@@ -198,6 +198,9 @@ type Latency struct {
 	P999  float64 `json:"p999_ms"`
 	Max   float64 `json:"max_ms"`
 	Rate  float64 `json:"rate_per_sec"`
+	// IngestRate is events answered 2xx per second by the webhook
+	// endpoint (max-rate phase only).
+	IngestRate float64 `json:"ingest_per_sec,omitempty"`
 	Sends int64   `json:"failed_sends"`
 }
 
@@ -288,6 +291,7 @@ func MaxRate(ctx context.Context, s *Sender, rcv *Receiver, base, n, workers int
 		})
 	}
 	wg.Wait()
+	ingest := float64(n) / time.Since(start).Seconds()
 	err := waitPhase(ctx, p, 60*time.Second+time.Duration(n)*2*time.Millisecond)
 	var last int64
 	lat := make([]float64, 0, n)
@@ -299,7 +303,7 @@ func MaxRate(ctx context.Context, s *Sender, rcv *Receiver, base, n, workers int
 	}
 	slices.Sort(lat)
 	res := Latency{N: len(lat), P50: percentile(lat, 0.5), P99: percentile(lat, 0.99), P999: percentile(lat, 0.999),
-		Sends: s.Failed.Load() - failed0}
+		Sends: s.Failed.Load() - failed0, IngestRate: ingest}
 	if len(lat) > 0 {
 		res.Max = lat[len(lat)-1]
 		res.Rate = float64(len(lat)) / (float64(last-start.UnixNano()) / 1e9)
