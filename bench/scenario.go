@@ -58,6 +58,9 @@ func RunWebhook(ctx context.Context, url string, rcv *Receiver, cfg WebhookConfi
 	}
 	defer s.Close()
 	var res WebhookResult
+	if err := awaitRoute(ctx, s, rcv); err != nil {
+		return res, err
+	}
 	base := 0
 	check := func(phase string, l Latency, err error) error {
 		if err != nil {
@@ -124,4 +127,26 @@ func RunWebhook(ctx context.Context, url string, rcv *Receiver, cfg WebhookConfi
 		return res, fmt.Errorf("%d deliveries failed signature verification", res.BadSignatures)
 	}
 	return res, nil
+}
+
+// probeBase is where the seqs of route probes start, far above any phase.
+const probeBase = 1 << 30
+
+// awaitRoute sends one event at a time until one reaches the receiver: a
+// route just stored applies within moments, and events routed before it
+// applied are (rightly) delivered nowhere.
+func awaitRoute(ctx context.Context, s *Sender, rcv *Receiver) error {
+	for i := range 200 {
+		p := newPhase(probeBase+i, 1)
+		rcv.cur.Store(p)
+		if err := s.Send(ctx, probeBase+i); err == nil {
+			if waitPhase(ctx, p, 250*time.Millisecond) == nil {
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("%w: no probe event reached the receiver in 200 tries: is the route applied?", ErrIncomplete)
 }

@@ -192,16 +192,16 @@ func (s *Sender) Send(ctx context.Context, seq int) error {
 
 // Latency is a latency distribution in milliseconds.
 type Latency struct {
-	N     int     `json:"n"`
-	P50   float64 `json:"p50_ms"`
-	P99   float64 `json:"p99_ms"`
-	P999  float64 `json:"p999_ms"`
-	Max   float64 `json:"max_ms"`
-	Rate  float64 `json:"rate_per_sec"`
+	N    int     `json:"n"`
+	P50  float64 `json:"p50_ms"`
+	P99  float64 `json:"p99_ms"`
+	P999 float64 `json:"p999_ms"`
+	Max  float64 `json:"max_ms"`
+	Rate float64 `json:"rate_per_sec"`
 	// IngestRate is events answered 2xx per second by the webhook
 	// endpoint (max-rate phase only).
 	IngestRate float64 `json:"ingest_per_sec,omitempty"`
-	Sends int64   `json:"failed_sends"`
+	Sends      int64   `json:"failed_sends"`
 }
 
 func percentile(sorted []float64, q float64) float64 {

@@ -69,6 +69,7 @@ type options struct {
 	skip                               string
 	webhookSecs, syncWebhookSecs       float64
 	maxN, syncN, syncMaxN              int
+	routerConcurrency                  int
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -87,6 +88,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.syncN, "sync-n", 10000, "events per router-hop run with sync always")
 	fs.Float64Var(&o.syncWebhookSecs, "sync-webhook-seconds", 5, "seconds each fixed webhook rate is held with sync always")
 	fs.IntVar(&o.syncMaxN, "sync-max-n", 5000, "events of each max-rate webhook run with sync always")
+	fs.IntVar(&o.routerConcurrency, "router-concurrency", 0, "router Options.Concurrency in the router-hop scenario (0: the router's default)")
 	fs.StringVar(&o.skip, "skip", "", "comma-separated scenarios to skip: hop, webhook, routing, footprint, sync")
 	if err := fs.Parse(args); err != nil {
 		return err

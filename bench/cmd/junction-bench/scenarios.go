@@ -83,7 +83,7 @@ func runHop(ctx context.Context, o options, work string, syncAlways bool, logf f
 			if err != nil {
 				return s, err
 			}
-			r, err := bench.RunHop(ctx, bench.HopConfig{Pipeline: p, N: n, SyncAlways: syncAlways, Dir: dir})
+			r, err := bench.RunHop(ctx, bench.HopConfig{Pipeline: p, N: n, SyncAlways: syncAlways, Dir: dir, RouterConcurrency: o.routerConcurrency})
 			os.RemoveAll(dir)
 			if err != nil {
 				return s, fmt.Errorf("router hop %s (sync always %v): %w", p, syncAlways, err)
