@@ -136,8 +136,10 @@ type Sender struct {
 	signer *standardwebhooks.Webhook
 	client *http.Client
 	size   int
-	// Failed counts requests not answered 2xx.
+	// Failed counts events not answered 2xx after every attempt.
 	Failed atomic.Int64
+	// Retries counts attempts after the first.
+	Retries atomic.Int64
 	// LastErr is the last failure, for reports.
 	LastErr atomic.Pointer[string]
 }
@@ -151,35 +153,29 @@ func NewSender(url string, size int) (*Sender, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 1024
 	tr.MaxIdleConnsPerHost = 1024
+	tr.MaxConnsPerHost = 512
 	return &Sender{url: url, signer: s, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}, size: size}, nil
 }
 
 // Close drops idle connections.
 func (s *Sender) Close() { s.client.CloseIdleConnections() }
 
-// Send POSTs event seq and returns nil on a 2xx answer.
+// sendAttempts is how often Send tries one event, as a provider retries.
+const sendAttempts = 5
+
+// Send POSTs event seq and returns nil on a 2xx answer. A network error
+// or a 5xx or 429 answer is retried, as webhook providers do, with the
+// same webhook-id, so the hub's dedupe applies.
 func (s *Sender) Send(ctx context.Context, seq int) error {
-	body := Payload(seq, s.size)
-	id := "msg_" + strconv.Itoa(seq)
-	now := time.Now()
-	sig, err := s.signer.Sign(id, now, body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(standardwebhooks.HeaderWebhookID, id)
-	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
-	resp, err := s.client.Do(req)
-	if err == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			err = fmt.Errorf("webhook answered %d", resp.StatusCode)
+	var err error
+	for attempt := range sendAttempts {
+		if attempt > 0 {
+			s.Retries.Add(1)
+			time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
+		}
+		var retry bool
+		if retry, err = s.send(ctx, seq); err == nil || !retry || ctx.Err() != nil {
+			break
 		}
 	}
 	if err != nil {
@@ -188,6 +184,34 @@ func (s *Sender) Send(ctx context.Context, seq int) error {
 		s.LastErr.Store(&msg)
 	}
 	return err
+}
+
+func (s *Sender) send(ctx context.Context, seq int) (retry bool, err error) {
+	body := Payload(seq, s.size)
+	id := "msg_" + strconv.Itoa(seq)
+	now := time.Now()
+	sig, err := s.signer.Sign(id, now, body)
+	if err != nil {
+		return false, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(standardwebhooks.HeaderWebhookID, id)
+	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return true, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests, fmt.Errorf("webhook answered %d", resp.StatusCode)
+	}
+	return false, nil
 }
 
 // Latency is a latency distribution in milliseconds.
