@@ -43,6 +43,13 @@ func (r *Results) Table() string {
 		}
 		fmt.Fprintf(&b, "\nMax rate: %d events from %d concurrent senders; events delivered per second from the first send to the last delivery.\n\n", r.Settings.MaxRateN, r.Settings.MaxRateWorkers)
 	}
+	if len(r.Routing) > 0 {
+		fmt.Fprintf(&b, "## 3. Routing cost (Go benchmarks, services/router)\n\n| benchmark | ns/op | allocs/op |\n|---|---:|---:|\n")
+		for _, g := range r.Routing {
+			fmt.Fprintf(&b, "| %s | %.1f | %.0f |\n", g.Name, g.NsPerOp, g.AllocsPerOp)
+		}
+		b.WriteString("\n")
+	}
 	if len(r.Webhook) == 2 && len(r.Hop) == 2 {
 		fmt.Fprintf(&b, "## 4. Durability cost (sync always / sync default)\n\n| measure | baseline | junction |\n|---|---:|---:|\n")
 		fmt.Fprintf(&b, "| router hop events/s | %.2f | %.2f |\n", r.Hop[1].BaselinePerSec/r.Hop[0].BaselinePerSec, r.Hop[1].JunctionPerSec/r.Hop[0].JunctionPerSec)
@@ -50,13 +57,6 @@ func (r *Results) Table() string {
 		for i := range r.Webhook[0].JunctionMedian.Fixed {
 			fmt.Fprintf(&b, "| webhook p99 at %g/s | %.2f | %.2f |\n", r.Webhook[0].JunctionMedian.Fixed[i].Target,
 				r.Webhook[1].BaselineMedian.Fixed[i].P99/r.Webhook[0].BaselineMedian.Fixed[i].P99, r.Webhook[1].JunctionMedian.Fixed[i].P99/r.Webhook[0].JunctionMedian.Fixed[i].P99)
-		}
-		b.WriteString("\n")
-	}
-	if len(r.Routing) > 0 {
-		fmt.Fprintf(&b, "## 3. Routing cost (Go benchmarks, services/router)\n\n| benchmark | ns/op | allocs/op |\n|---|---:|---:|\n")
-		for _, g := range r.Routing {
-			fmt.Fprintf(&b, "| %s | %.1f | %.0f |\n", g.Name, g.NsPerOp, g.AllocsPerOp)
 		}
 		b.WriteString("\n")
 	}
