@@ -225,7 +225,10 @@ type Latency struct {
 	// IngestRate is events answered 2xx per second by the webhook
 	// endpoint (max-rate phase only).
 	IngestRate float64 `json:"ingest_per_sec,omitempty"`
-	Sends      int64   `json:"failed_sends"`
+	// Sends counts events never answered 2xx; Retries, send attempts
+	// after the first (network errors, 5xx).
+	Sends   int64 `json:"failed_sends"`
+	Retries int64 `json:"send_retries"`
 }
 
 func percentile(sorted []float64, q float64) float64 {
@@ -255,7 +258,7 @@ func waitPhase(ctx context.Context, p *phase, timeout time.Duration) error {
 func FixedRate(ctx context.Context, s *Sender, rcv *Receiver, base, n int, rate float64) (Latency, error) {
 	p := newPhase(base, n)
 	rcv.cur.Store(p)
-	failed0 := s.Failed.Load()
+	failed0, retries0 := s.Failed.Load(), s.Retries.Load()
 	sem := make(chan struct{}, 4096)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -284,7 +287,7 @@ func FixedRate(ctx context.Context, s *Sender, rcv *Receiver, base, n int, rate 
 	}
 	slices.Sort(lat)
 	res := Latency{N: len(lat), P50: percentile(lat, 0.5), P99: percentile(lat, 0.99), P999: percentile(lat, 0.999),
-		Sends: s.Failed.Load() - failed0}
+		Sends: s.Failed.Load() - failed0, Retries: s.Retries.Load() - retries0}
 	if len(lat) > 0 {
 		res.Max = lat[len(lat)-1]
 		res.Rate = float64(len(lat)) / (float64(last-start.UnixNano()) / 1e9)
@@ -298,7 +301,7 @@ func FixedRate(ctx context.Context, s *Sender, rcv *Receiver, base, n int, rate 
 func MaxRate(ctx context.Context, s *Sender, rcv *Receiver, base, n, workers int) (Latency, error) {
 	p := newPhase(base, n)
 	rcv.cur.Store(p)
-	failed0 := s.Failed.Load()
+	failed0, retries0 := s.Failed.Load(), s.Retries.Load()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -327,7 +330,7 @@ func MaxRate(ctx context.Context, s *Sender, rcv *Receiver, base, n, workers int
 	}
 	slices.Sort(lat)
 	res := Latency{N: len(lat), P50: percentile(lat, 0.5), P99: percentile(lat, 0.99), P999: percentile(lat, 0.999),
-		Sends: s.Failed.Load() - failed0, IngestRate: ingest}
+		Sends: s.Failed.Load() - failed0, Retries: s.Retries.Load() - retries0, IngestRate: ingest}
 	if len(lat) > 0 {
 		res.Max = lat[len(lat)-1]
 		res.Rate = float64(len(lat)) / (float64(last-start.UnixNano()) / 1e9)
