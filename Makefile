@@ -100,3 +100,10 @@ $(BIN)/jaeger:
 .PHONY: test-jaeger
 test-jaeger: $(BIN)/jaeger ## opt-in: run the hub against a real Jaeger; one webhook must make one trace with adapter, router and delivery spans
 	JUNCTION_JAEGER_BIN=$(BIN)/jaeger $(GO) test -count=1 -timeout 5m -run TestJaegerOneTracePerWebhook -v ./cmd/junction
+
+BENCH_FLAGS ?=
+
+.PHONY: bench
+bench: build ## benchmarks beside raw JetStream baselines (BENCH_QUICK=1 for a short run); writes bench/results/
+	$(GO) build -o $(BIN)/junction-bench ./bench/cmd/junction-bench
+	$(BIN)/junction-bench -junction $(BIN)/junction -adapter $(BIN)/webhook-adapter -out bench/results $(BENCH_FLAGS)

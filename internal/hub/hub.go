@@ -131,7 +131,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 		return nil, fmt.Errorf("webhook adapter: %w", err)
 	}
 	h.runner, err = sdk.NewRunner(webhook.Spec, adapter, h.nc, sdk.RunnerOptions{
-		Config: sdk.Config{Instance: "serve", Concurrency: 16, HeartbeatEvery: 10 * time.Second},
+		Config: sdk.Config{Instance: "serve", Concurrency: 64, HeartbeatEvery: 10 * time.Second},
 		Logger: logger.With("component", "adapter"),
 	})
 	if err != nil {

@@ -25,7 +25,7 @@ var ErrNotReady = errors.New("router not ready")
 // Defaults for Options fields left zero.
 const (
 	// DefaultConcurrency is the default Options.Concurrency.
-	DefaultConcurrency = 64
+	DefaultConcurrency = 256
 	// DefaultAckWait is the default Options.AckWait.
 	DefaultAckWait = 30 * time.Second
 	// minMaxAckPending is the least MaxAckPending the router gives its
@@ -39,7 +39,7 @@ type Options struct {
 	// Consumer is the durable consumer name on EVENTS, shared by every
 	// replica; default topology.RouterConsumer.
 	Consumer string
-	// Concurrency is how many events are processed at once; default 64.
+	// Concurrency is how many events are processed at once; default 256.
 	Concurrency int
 	// AckWait is how long an event may be in process before JetStream
 	// redelivers it; default 30s. It also bounds publishing one event's

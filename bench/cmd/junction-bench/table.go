@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+func syncName(always bool) string {
+	if always {
+		return "sync always"
+	}
+	return "sync default"
+}
+
+// Table renders the results as Markdown tables.
+func (r *Results) Table() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Junction benchmark results\n\n")
+	fmt.Fprintf(&b, "Started %s, took %.0f s. Machine: %d CPUs, %s, %s memory, %s, %s.\n",
+		r.Started.Format("2006-01-02 15:04 MST"), r.Seconds, r.Machine.NProc, r.Machine.CPUModel, r.Machine.MemTotal, r.Machine.GoVersion, r.Machine.OS)
+	fmt.Fprintf(&b, "Medians of %d runs; %d-byte payloads.\n\n", r.Settings.Runs, r.Settings.PayloadBytes)
+	if len(r.Hop) > 0 {
+		fmt.Fprintf(&b, "## 1. Router hop vs two-stream JetStream baseline\n\n")
+		fmt.Fprintf(&b, "| durability | N | baseline events/s | junction events/s | ratio | baseline CPU µs/event | junction CPU µs/event | CPU ratio |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, h := range r.Hop {
+			fmt.Fprintf(&b, "| %s | %d | %.0f | %.0f | %.2f | %.1f | %.1f | %.2f |\n", syncName(h.SyncAlways), h.N, h.BaselinePerSec, h.JunctionPerSec, h.ThroughputRatio, h.BaselineCPUus, h.JunctionCPUus, h.CPUPerEventRatio)
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Webhook) > 0 {
+		fmt.Fprintf(&b, "## 2. Webhook in to webhook out (latency from due time to verified at the receiver)\n\n")
+		fmt.Fprintf(&b, "| durability | rate | baseline p50 / p99 / p99.9 ms | junction p50 / p99 / p99.9 ms |\n|---|---|---|---|\n")
+		for _, w := range r.Webhook {
+			for i := range w.JunctionMedian.Fixed {
+				bm, jm := w.BaselineMedian.Fixed[i], w.JunctionMedian.Fixed[i]
+				fmt.Fprintf(&b, "| %s | %g/s | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f |\n", syncName(w.SyncAlways), jm.Target, bm.P50, bm.P99, bm.P999, jm.P50, jm.P99, jm.P999)
+			}
+		}
+		fmt.Fprintf(&b, "\n| durability | baseline max events/s | junction max events/s | ratio | baseline CPU µs/event | junction CPU µs/event | baseline RSS MiB | junction RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, w := range r.Webhook {
+			bm, jm := w.BaselineMedian, w.JunctionMedian
+			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.2f | %.1f | %.1f | %.0f | %.0f |\n", syncName(w.SyncAlways), bm.MaxPerSec, jm.MaxPerSec, w.MaxRateRatio, bm.CPUus, jm.CPUus, bm.MaxRSSMB, jm.MaxRSSMB)
+		}
+		fmt.Fprintf(&b, "\nMax rate: %d events from %d concurrent senders; events delivered per second from the first send to the last delivery.\n\n", r.Settings.MaxRateN, r.Settings.MaxRateWorkers)
+	}
+	if len(r.Routing) > 0 {
+		fmt.Fprintf(&b, "## 3. Routing cost (Go benchmarks, services/router)\n\n| benchmark | ns/op | allocs/op |\n|---|---:|---:|\n")
+		for _, g := range r.Routing {
+			fmt.Fprintf(&b, "| %s | %.1f | %.0f |\n", g.Name, g.NsPerOp, g.AllocsPerOp)
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Webhook) == 2 && len(r.Hop) == 2 {
+		fmt.Fprintf(&b, "## 4. Durability cost (sync always / sync default)\n\n| measure | baseline | junction |\n|---|---:|---:|\n")
+		fmt.Fprintf(&b, "| router hop events/s | %.2f | %.2f |\n", r.Hop[1].BaselinePerSec/r.Hop[0].BaselinePerSec, r.Hop[1].JunctionPerSec/r.Hop[0].JunctionPerSec)
+		fmt.Fprintf(&b, "| webhook max events/s | %.2f | %.2f |\n", r.Webhook[1].BaselineMedian.MaxPerSec/r.Webhook[0].BaselineMedian.MaxPerSec, r.Webhook[1].JunctionMedian.MaxPerSec/r.Webhook[0].JunctionMedian.MaxPerSec)
+		for i := range r.Webhook[0].JunctionMedian.Fixed {
+			fmt.Fprintf(&b, "| webhook p99 at %g/s | %.2f | %.2f |\n", r.Webhook[0].JunctionMedian.Fixed[i].Target,
+				r.Webhook[1].BaselineMedian.Fixed[i].P99/r.Webhook[0].BaselineMedian.Fixed[i].P99, r.Webhook[1].JunctionMedian.Fixed[i].P99/r.Webhook[0].JunctionMedian.Fixed[i].P99)
+		}
+		b.WriteString("\n")
+	}
+	if f := r.Footprint; f != nil {
+		fmt.Fprintf(&b, "## 5. Footprint\n\n| process | idle RSS MiB | start to ready s |\n|---|---:|---:|\n")
+		fmt.Fprintf(&b, "| junction serve | %.1f | %.3f |\n| webhook-adapter | %.1f | %.3f |\n", f.ServeIdleRSSMB, f.ServeReadySecs, f.AdapterIdleRSSMB, f.AdapterReadySecs)
+		if len(r.Webhook) > 0 {
+			fmt.Fprintf(&b, "\nUnder the max-rate webhook run (sync default), junction serve peaked at %.0f MiB resident.\n", r.Webhook[0].JunctionMedian.MaxRSSMB)
+		}
+	}
+	return b.String()
+}

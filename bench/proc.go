@@ -1,0 +1,195 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Proc is a started server process: `junction serve`, the webhook adapter
+// or the baseline server.
+type Proc struct {
+	cmd  *exec.Cmd
+	done chan error
+	// Ready is the time from start until its readiness URL answered 200.
+	Ready time.Duration
+}
+
+// FreeAddr returns a loopback host:port that was free a moment ago.
+func FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// StartProc starts bin with args (stderr to logPath) and waits until
+// readyURL answers 200.
+func StartProc(ctx context.Context, bin string, args []string, readyURL, logPath string) (*Proc, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	p := &Proc{cmd: cmd, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait(); logf.Close() }()
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := client.Get(readyURL)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				p.Ready = time.Since(start)
+				return p, nil
+			}
+		}
+		select {
+		case err := <-p.done:
+			return nil, fmt.Errorf("%s exited before it was ready (%v): see %s", bin, err, logPath)
+		case <-ctx.Done():
+			p.Stop()
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.Stop()
+			return nil, fmt.Errorf("%s not ready after 60s: see %s", bin, logPath)
+		}
+	}
+}
+
+// PID is the process id.
+func (p *Proc) PID() int { return p.cmd.Process.Pid }
+
+// Stop sends SIGTERM and waits (SIGKILL after 30s).
+func (p *Proc) Stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// Mem returns the process's resident memory now and its peak, in MiB,
+// from /proc/<pid>/status.
+func Mem(pid int) (rss, peak float64, err error) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+		if k == "VmRSS" {
+			rss = kb / 1024
+		} else {
+			peak = kb / 1024
+		}
+	}
+	return rss, peak, sc.Err()
+}
+
+// CPU returns the user+system CPU time a process used so far, from
+// /proc/<pid>/stat.
+func CPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("malformed stat")
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, errors.New("malformed stat")
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	// USER_HZ is 100 on Linux.
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+}
+
+// JunctionYAML is the `junction serve` configuration of the webhook
+// scenario.
+func JunctionYAML(dataDir, httpAddr, grpcAddr, natsAddr string, syncAlways bool) string {
+	sync := "default"
+	if syncAlways {
+		sync = "always"
+	}
+	return fmt.Sprintf(`data_dir: %q
+http_addr: %q
+grpc_addr: %q
+nats_addr: %q
+sync: %s
+log_level: warn
+webhook:
+  sources:
+    - name: %s
+      scheme: standard-webhooks
+      secret: %s
+  outbound:
+    secret: %s
+`, dataDir, httpAddr, grpcAddr, natsAddr, sync, Source, InboundSecret, OutboundSecret)
+}
+
+// AdapterYAML is the configuration of an idle standalone webhook adapter.
+func AdapterYAML(natsURL, httpAddr string) string {
+	return fmt.Sprintf(`hub:
+  nats_url: %q
+  http_addr: %q
+  log_level: warn
+adapter:
+  sources:
+    - name: %s
+      scheme: standard-webhooks
+      secret: %s
+  outbound:
+    secret: %s
+`, natsURL, httpAddr, Source, InboundSecret, OutboundSecret)
+}
+
+// RouteToReceiver stores the one route of the webhook scenario on the hub
+// at natsURL: every bench event to the webhook destination at url.
+func RouteToReceiver(ctx context.Context, natsURL, url string) error {
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	return CreateRoute(ctx, js, WebhookDestination, map[string]string{"url": url})
+}

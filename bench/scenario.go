@@ -1,0 +1,152 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// WebhookConfig is one run of the webhook scenario against one target.
+type WebhookConfig struct {
+	// Rates are the fixed rates measured, events per second.
+	Rates []float64
+	// Seconds is how long each fixed rate is held.
+	Seconds float64
+	// MaxN is how many events the max-rate phase sends.
+	MaxN int
+	// Workers is how many concurrent senders the max-rate phase uses.
+	Workers int
+	// Warmup is how many events are sent, unmeasured, first.
+	Warmup int
+	// PayloadSize is the JSON body size; default 512.
+	PayloadSize int
+	// PID, when not 0, is the process sampled for CPU and memory during
+	// the max-rate phase.
+	PID int
+}
+
+// FixedResult is one fixed-rate phase.
+type FixedResult struct {
+	Target float64 `json:"target_per_sec"`
+	Latency
+}
+
+// WebhookResult is what one run of the webhook scenario measured.
+type WebhookResult struct {
+	Fixed []FixedResult `json:"fixed"`
+	Max   Latency       `json:"max"`
+	// MaxRSSMB is the largest resident memory seen during the max-rate
+	// phase; CPUMicrosPerEvent the process's CPU over it per event.
+	MaxRSSMB          float64 `json:"max_rss_mb,omitempty"`
+	CPUMicrosPerEvent float64 `json:"cpu_us_per_event,omitempty"`
+	// BadSignatures counts deliveries the receiver refused.
+	BadSignatures int64 `json:"bad_signatures"`
+}
+
+// RunWebhook runs the webhook scenario against url (the target's webhook
+// endpoint, whose deliveries go to rcv): a warm-up, each fixed rate, then
+// the max-rate phase. It fails with ErrIncomplete unless every event of
+// every phase was delivered and verified.
+func RunWebhook(ctx context.Context, url string, rcv *Receiver, cfg WebhookConfig) (WebhookResult, error) {
+	if cfg.PayloadSize == 0 {
+		cfg.PayloadSize = 512
+	}
+	s, err := NewSender(url, cfg.PayloadSize)
+	if err != nil {
+		return WebhookResult{}, err
+	}
+	defer s.Close()
+	var res WebhookResult
+	if err := awaitRoute(ctx, s, rcv); err != nil {
+		return res, err
+	}
+	base := 0
+	check := func(phase string, l Latency, err error) error {
+		if err != nil {
+			last := ""
+			if p := s.LastErr.Load(); p != nil {
+				last = *p
+			}
+			return fmt.Errorf("%s: %w (failed sends %d, last: %s)", phase, err, l.Sends, last)
+		}
+		return nil
+	}
+	if cfg.Warmup > 0 {
+		l, err := MaxRate(ctx, s, rcv, base, cfg.Warmup, max(cfg.Workers, 1))
+		if err := check("warm-up", l, err); err != nil {
+			return res, err
+		}
+		base += cfg.Warmup
+	}
+	for _, rate := range cfg.Rates {
+		n := int(rate * cfg.Seconds)
+		l, err := FixedRate(ctx, s, rcv, base, n, rate)
+		if err := check(fmt.Sprintf("%g/s", rate), l, err); err != nil {
+			return res, err
+		}
+		res.Fixed = append(res.Fixed, FixedResult{Target: rate, Latency: l})
+		base += n
+	}
+	if cfg.MaxN > 0 {
+		var cpu0 time.Duration
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		if cfg.PID != 0 {
+			cpu0, _ = CPU(cfg.PID)
+			wg.Go(func() {
+				t := time.NewTicker(50 * time.Millisecond)
+				defer t.Stop()
+				for {
+					if rss, _, err := Mem(cfg.PID); err == nil {
+						res.MaxRSSMB = max(res.MaxRSSMB, rss)
+					}
+					select {
+					case <-stop:
+						return
+					case <-t.C:
+					}
+				}
+			})
+		}
+		l, err := MaxRate(ctx, s, rcv, base, cfg.MaxN, cfg.Workers)
+		close(stop)
+		wg.Wait()
+		if cfg.PID != 0 {
+			if cpu1, err := CPU(cfg.PID); err == nil {
+				res.CPUMicrosPerEvent = float64((cpu1 - cpu0).Microseconds()) / float64(cfg.MaxN)
+			}
+		}
+		if err := check("max rate", l, err); err != nil {
+			return res, err
+		}
+		res.Max = l
+	}
+	res.BadSignatures = rcv.Bad.Load()
+	if res.BadSignatures > 0 {
+		return res, fmt.Errorf("%d deliveries failed signature verification", res.BadSignatures)
+	}
+	return res, nil
+}
+
+// probeBase is where the seqs of route probes start, far above any phase.
+const probeBase = 1 << 30
+
+// awaitRoute sends one event at a time until one reaches the receiver: a
+// route just stored applies within moments, and events routed before it
+// applied are (rightly) delivered nowhere.
+func awaitRoute(ctx context.Context, s *Sender, rcv *Receiver) error {
+	for i := range 200 {
+		p := newPhase(probeBase+i, 1)
+		rcv.cur.Store(p)
+		if err := s.Send(ctx, probeBase+i); err == nil {
+			if waitPhase(ctx, p, 250*time.Millisecond) == nil {
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("%w: no probe event reached the receiver in 200 tries: is the route applied?", ErrIncomplete)
+}
