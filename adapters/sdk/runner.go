@@ -107,6 +107,7 @@ func NewRunner(spec Spec, adapter any, nc *nats.Conn, opts RunnerOptions) (*Runn
 			adapter:    s,
 			log:        r.log,
 			deadLetter: publishDeadLetter(js, spec.App),
+			record:     publishAttempt(js),
 			now:        time.Now,
 		}
 	}

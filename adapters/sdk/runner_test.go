@@ -350,7 +350,7 @@ func TestSink(t *testing.T) {
 				t.Errorf("dead letter subject = %q, want %q", got, want)
 			}
 			for h, want := range map[string]string{
-				jetstream.MsgIDHeader:      tt.delivery.GetId(),
+				jetstream.MsgIDHeader:      "dlq:" + tt.delivery.GetId() + ":1",
 				topology.HeaderDeliveryID:  tt.delivery.GetId(),
 				topology.HeaderContentType: topology.ContentTypeDelivery,
 				topology.HeaderDLQReason:   tt.wantDLQ,

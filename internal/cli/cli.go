@@ -65,10 +65,10 @@ var (
 	ErrInvalidInput = errors.New("invalid input")
 )
 
-// Commands returns the `routes` and `events` command trees, ready to be
+// Commands returns the `routes`, `events` and `dlq` command trees, ready to be
 // added to the junction root command. Each call returns new commands.
 func Commands() []*cobra.Command {
-	return []*cobra.Command{routesCommand(), eventsCommand()}
+	return []*cobra.Command{routesCommand(), eventsCommand(), dlqCommand()}
 }
 
 // options holds the persistent flags of one command tree.

@@ -18,8 +18,14 @@ func ExampleCommands() {
 		}
 	}
 	// Output:
+	// dlq get
+	// dlq list
+	// dlq purge
+	// dlq redrive
+	// events deliveries
 	// events get
 	// events publish
+	// events resend
 	// routes apply
 	// routes delete
 	// routes get

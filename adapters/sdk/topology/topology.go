@@ -214,6 +214,7 @@ func Streams(o Options) []jetstream.StreamConfig {
 			Duplicates:  DuplicateWindow,
 			Discard:     jetstream.DiscardOld,
 		},
+		attemptsStream(o),
 	}
 }
 
