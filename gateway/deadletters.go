@@ -358,8 +358,8 @@ func (s *Server) rerender(ctx context.Context, d *junctionv1.Delivery) (*junctio
 	return nil, fmt.Errorf("rerender: route %s has no target %s any more", d.GetRouteId(), d.GetTarget())
 }
 
-// publishDelivery publishes d on DELIVERIES with the Nats-Msg-Id msgID and
-// records a pending entry in the attempt log.
+// publishDelivery records a pending entry in the attempt log and publishes
+// d on DELIVERIES with the Nats-Msg-Id msgID.
 func (s *Server) publishDelivery(ctx context.Context, d *junctionv1.Delivery, msgID, tag string) error {
 	data, err := proto.Marshal(d)
 	if err != nil {
@@ -374,10 +374,11 @@ func (s *Server) publishDelivery(ctx context.Context, d *junctionv1.Delivery, ms
 	msg.Header.Set(topology.HeaderEventSource, d.GetEventSource())
 	msg.Header.Set(topology.HeaderEventType, d.GetEventType())
 	msg.Header.Set(topology.HeaderRedrive, tag)
+	// Pending first: the sink's record of the attempt must come after it.
+	s.recordPending(ctx, d, tag)
 	if _, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.DeliveriesStream)); err != nil {
 		return fmt.Errorf("publish delivery to %s: %w", msg.Subject, err)
 	}
-	s.recordPending(ctx, d, tag)
 	return nil
 }
 
