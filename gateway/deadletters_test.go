@@ -61,7 +61,7 @@ func (f *flaky) count(id string) (int, string) {
 }
 
 // startPipeline runs a router and the flaky sink on e's hub.
-func startPipeline(t *testing.T, e *env) *flaky {
+func startPipeline(t *testing.T, e *env) (*flaky, *router.Router) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -80,7 +80,18 @@ func startPipeline(t *testing.T, e *env) *flaky {
 	wg.Go(func() { _ = run.Run(ctx) })
 	waitFor(t, "router ready", func() bool { return r.Ready() == nil })
 	waitFor(t, "sink ready", func() bool { return run.Ready() == nil })
-	return f
+	return f, r
+}
+
+// createRoute creates a route and waits until the router applies it.
+func createRoute(t *testing.T, e *env, r *router.Router, id string, route *junctionv1.Route) *junctionv1.Route {
+	t.Helper()
+	res, err := e.routes.CreateRoute(testCtx(t), &junctionv1.CreateRouteRequest{RouteId: id, Route: route})
+	if err != nil {
+		t.Fatalf("CreateRoute: %v", err)
+	}
+	waitFor(t, "route applied", func() bool { return r.AppliedRevision() >= res.GetRoute().GetRevision() })
+	return res.GetRoute()
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -146,10 +157,8 @@ func TestDeadLetterRedrive(t *testing.T) {
 	e := newEnv(t)
 	dlq := junctionv1.NewDeadLetterServiceClient(e.conn)
 	dlv := junctionv1.NewDeliveryServiceClient(e.conn)
-	f := startPipeline(t, e)
-	if _, err := e.routes.CreateRoute(testCtx(t), &junctionv1.CreateRouteRequest{RouteId: "users", Route: flakyRoute(3)}); err != nil {
-		t.Fatalf("CreateRoute: %v", err)
-	}
+	f, r := startPipeline(t, e)
+	createRoute(t, e, r, "users", flakyRoute(3))
 	publishUser(t, e, "u1", "a@example.com")
 
 	dls := waitDLQ(t, e, &junctionv1.DeadLetterFilter{Destination: "flaky"}, 1)
@@ -238,12 +247,9 @@ func TestDeadLetterRedrive(t *testing.T) {
 func TestDeadLetterRedriveFilterRerenderPurge(t *testing.T) {
 	e := newEnv(t)
 	dlq := junctionv1.NewDeadLetterServiceClient(e.conn)
-	f := startPipeline(t, e)
+	f, r := startPipeline(t, e)
 	f.set(false, true)
-	created, err := e.routes.CreateRoute(testCtx(t), &junctionv1.CreateRouteRequest{RouteId: "users", Route: flakyRoute(5)})
-	if err != nil {
-		t.Fatalf("CreateRoute: %v", err)
-	}
+	created := createRoute(t, e, r, "users", flakyRoute(5))
 	for i := range 3 {
 		publishUser(t, e, fmt.Sprintf("p%d", i), fmt.Sprintf("p%d@example.com", i))
 	}
@@ -277,11 +283,13 @@ func TestDeadLetterRedriveFilterRerenderPurge(t *testing.T) {
 	// rerender: they arrive rendered by the new transform.
 	upd := flakyRoute(5)
 	upd.Name = "routes/users"
-	upd.Revision = created.GetRoute().GetRevision()
+	upd.Revision = created.GetRevision()
 	upd.Targets[0].Transform = `{"mail": data.email, "v": 2}`
-	if _, err := e.routes.UpdateRoute(testCtx(t), &junctionv1.UpdateRouteRequest{Route: upd}); err != nil {
+	updated, err := e.routes.UpdateRoute(testCtx(t), &junctionv1.UpdateRouteRequest{Route: upd})
+	if err != nil {
 		t.Fatalf("UpdateRoute: %v", err)
 	}
+	waitFor(t, "route update applied", func() bool { return r.AppliedRevision() >= updated.GetRoute().GetRevision() })
 	f.set(false, false)
 	res, err := dlq.RedriveDeadLetters(testCtx(t), &junctionv1.RedriveDeadLettersRequest{Filter: &junctionv1.DeadLetterFilter{Destination: "flaky"}, Rerender: true})
 	if err != nil || res.GetRedrivenCount() != 2 || len(res.GetFailures()) != 0 {

@@ -78,13 +78,16 @@ func realGateway(t *testing.T) (string, *switchSink) {
 	for r.Ready() != nil || run.Ready() != nil {
 		time.Sleep(10 * time.Millisecond)
 	}
-	_, err = s.CreateRoute(ctx, &junctionv1.CreateRouteRequest{RouteId: "r1", Route: &junctionv1.Route{
+	created, err := s.CreateRoute(ctx, &junctionv1.CreateRouteRequest{RouteId: "r1", Route: &junctionv1.Route{
 		Filter:  "acme.>",
 		Targets: []*junctionv1.Target{{Name: "t", Destination: "down"}},
 		Policy:  &junctionv1.DeliveryPolicy{MaxAttempts: 2, InitialBackoff: durationpb.New(10 * time.Millisecond)},
 	}})
 	if err != nil {
 		t.Fatalf("CreateRoute: %v", err)
+	}
+	for r.AppliedRevision() < created.GetRoute().GetRevision() {
+		time.Sleep(10 * time.Millisecond)
 	}
 	return lis.Addr().String(), sink
 }
