@@ -96,6 +96,7 @@ type deadLetter func(ctx context.Context, m jetstream.Msg, d *junctionv1.Deliver
 type sink struct {
 	app        string
 	adapter    Sink
+	js         jetstream.JetStream
 	log        *slog.Logger
 	deadLetter deadLetter
 	// record stores an attempt in the attempt log; nil keeps none.
@@ -116,6 +117,19 @@ func sinkConsumerConfig(app string, concurrency int) jetstream.ConsumerConfig {
 	}
 }
 
+func retryConsumerConfig(app string) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       topology.RetryConsumer(app),
+		Description:   "Retries for the " + app + " adapter's sink, each held until it is due.",
+		FilterSubject: topology.RetriesPrefix + app + ".>",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       sinkAckWait,
+		MaxAckPending: topology.RetryMaxAckPending,
+		MaxDeliver:    -1,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+}
+
 // handle makes one attempt at one delivery and settles the message: ack,
 // retry later, or dead-letter and terminate. Every attempt is recorded in
 // the attempt log.
@@ -129,6 +143,18 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 	attempt := 1
 	if md, err := m.Metadata(); err == nil {
 		attempt = int(md.NumDelivered)
+	}
+	if isRetry(m) {
+		// A retry is one attempt after those its header counts; it is
+		// taken at once and handed back until it is due.
+		if due, err := time.Parse(time.RFC3339Nano, m.Headers().Get(topology.HeaderNotBefore)); err == nil {
+			if wait := due.Sub(s.now()); wait > 0 {
+				_ = m.NakWithDelay(wait)
+				return
+			}
+		}
+		n, _ := strconv.Atoi(m.Headers().Get(topology.HeaderAttempts))
+		attempt = n + 1
 	}
 	pol := resolvePolicy(d.GetPolicy())
 	log := s.log.With("delivery_id", d.GetId(), "event_id", d.GetEventId(), "route_id", d.GetRouteId(), "attempt", attempt)
@@ -172,12 +198,79 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 		delay := pol.retryDelay(attempt, err)
 		next = s.now().Add(delay)
 		log.Warn("delivery attempt failed, will retry", "latency", latency, "delay", delay, "err", err)
-		if nerr := m.NakWithDelay(delay); nerr != nil {
-			log.Warn("nak failed, the delivery is retried after the ack wait", "err", nerr)
-			next = s.now().Add(sinkAckWait)
-		}
+		s.retryLater(ctx, m, d, attempt, next, log)
 	}
 	s.recordAttempt(ctx, d, attempt, start, latency, err, state, next)
+}
+
+// isRetry reports whether m came from the RETRIES stream.
+func isRetry(m jetstream.Msg) bool {
+	return strings.HasPrefix(m.Subject(), topology.RetriesPrefix)
+}
+
+// retryLater moves the delivery to the RETRIES stream, due at next, and
+// acknowledges m, so that waiting out the backoff holds no place on the
+// live consumer. Its Nats-Msg-Id names the message it replaces, so a sink
+// that crashes before the ack stores the retry once. Should the retry not
+// be stored, m itself is retried after the delay on its own consumer.
+func (s *sink) retryLater(ctx context.Context, m jetstream.Msg, d *junctionv1.Delivery, attempt int, next time.Time, log *slog.Logger) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
+	msg := nats.NewMsg(topology.RetrySubject(s.app, routeOf(m, s.app, d)))
+	msg.Data = m.Data()
+	msg.Header.Set(topology.HeaderContentType, topology.ContentTypeDelivery)
+	msg.Header.Set(topology.HeaderDeliveryID, d.GetId())
+	msg.Header.Set(topology.HeaderEventID, d.GetEventId())
+	msg.Header.Set(topology.HeaderAttempts, strconv.Itoa(attempt))
+	msg.Header.Set(topology.HeaderNotBefore, next.UTC().Format(time.RFC3339Nano))
+	for _, h := range []string{"traceparent", "tracestate", "baggage"} {
+		if v := m.Headers().Get(h); v != "" {
+			msg.Header.Set(h, v)
+		}
+	}
+	if tag := msgTag(m); tag != "" {
+		msg.Header.Set(jetstream.MsgIDHeader, "retry:"+d.GetId()+":"+tag)
+	}
+	_, err := s.js.PublishMsg(rctx, msg, jetstream.WithExpectStream(topology.RetriesStream))
+	if err == nil {
+		err = m.DoubleAck(rctx)
+		if err != nil {
+			// The retry is stored: a redelivery of m is caught by the
+			// retry's Nats-Msg-Id within the duplicate window, and
+			// the receiver dedupes by delivery id after it.
+			log.Warn("ack after moving to retries failed", "err", err)
+		}
+		return
+	}
+	log.Warn("moving the delivery to retries failed, retrying in place", "err", err)
+	if nerr := m.NakWithDelay(max(time.Until(next), 0)); nerr != nil {
+		log.Warn("nak failed, the delivery is retried after the ack wait", "err", nerr)
+	}
+}
+
+// msgTag names a stream message uniquely: its sequence, prefixed for
+// streams other than DELIVERIES.
+func msgTag(m jetstream.Msg) string {
+	md, err := m.Metadata()
+	if err != nil {
+		return ""
+	}
+	tag := strconv.FormatUint(md.Sequence.Stream, 10)
+	if md.Stream != topology.DeliveriesStream {
+		tag = strings.ToLower(md.Stream) + "-" + tag
+	}
+	return tag
+}
+
+// routeOf is the route token of a delivery message's subject, or the
+// delivery's route id.
+func routeOf(m jetstream.Msg, app string, d *junctionv1.Delivery) string {
+	for _, p := range []string{topology.DeliveriesPrefix, topology.RetriesPrefix} {
+		if r, ok := strings.CutPrefix(m.Subject(), p+app+"."); ok && r != "" {
+			return r
+		}
+	}
+	return d.GetRouteId()
 }
 
 // recordAttempt adds an attempt to the attempt log, if the sink keeps one.
@@ -269,18 +362,14 @@ func (s *sink) giveUp(ctx context.Context, m jetstream.Msg, d *junctionv1.Delive
 // junction.dlq.<destination>.<route>, with why it gave up in headers.
 func publishDeadLetter(js jetstream.JetStream, app string) deadLetter {
 	return func(ctx context.Context, m jetstream.Msg, d *junctionv1.Delivery, reason string, attempts int, lastErr error) error {
-		route := strings.TrimPrefix(m.Subject(), topology.DeliveriesPrefix+app+".")
-		if route == m.Subject() || route == "" {
-			route = d.GetRouteId()
-		}
-		msg := nats.NewMsg(topology.DLQSubject(app, route))
+		msg := nats.NewMsg(topology.DLQSubject(app, routeOf(m, app, d)))
 		msg.Data = m.Data()
 		// One dead letter per DELIVERIES message: a sink that crashes
 		// between storing it and terminating the original stores nothing
 		// twice, while a redriven delivery that fails again within the
 		// duplicate window still gets its new dead letter.
-		if md, err := m.Metadata(); err == nil {
-			msg.Header.Set(jetstream.MsgIDHeader, "dlq:"+d.GetId()+":"+strconv.FormatUint(md.Sequence.Stream, 10))
+		if tag := msgTag(m); tag != "" {
+			msg.Header.Set(jetstream.MsgIDHeader, "dlq:"+d.GetId()+":"+tag)
 		}
 		msg.Header.Set(topology.HeaderContentType, topology.ContentTypeDelivery)
 		msg.Header.Set(topology.HeaderDeliveryID, d.GetId())

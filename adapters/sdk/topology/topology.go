@@ -215,6 +215,7 @@ func Streams(o Options) []jetstream.StreamConfig {
 			Discard:     jetstream.DiscardOld,
 		},
 		attemptsStream(o),
+		retriesStream(o),
 	}
 }
 
