@@ -40,6 +40,12 @@ const (
 
 // AttemptSubject is the subject of an attempt record.
 func AttemptSubject(eventSource, eventID, deliveryID string) string {
+	if eventSource == "" {
+		eventSource = "_"
+	}
+	if deliveryID == "" {
+		deliveryID = "_"
+	}
 	return AttemptsPrefix + eventSource + "." + base64.RawURLEncoding.EncodeToString([]byte(eventID)) + "." + deliveryID
 }
 
