@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +21,9 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/sdktest"
+	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/services/router"
 )
 
@@ -219,4 +224,138 @@ func TestServeKilledMidIngest(t *testing.T) {
 	rcv.mustHaveAll(t, snd)
 	_ = p2.cmd.Process.Signal(os.Interrupt)
 	_ = p2.wait(t)
+}
+
+var (
+	adapterOnce sync.Once
+	adapterBin  string
+	adapterErr  error
+)
+
+// webhookAdapterBinary builds adapters/cmd/webhook-adapter once.
+func webhookAdapterBinary(t *testing.T) string {
+	t.Helper()
+	adapterOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "webhook-adapter-bin-")
+		if err != nil {
+			adapterErr = err
+			return
+		}
+		adapterBin = filepath.Join(dir, "webhook-adapter")
+		out, err := exec.Command("go", "build", "-o", adapterBin, "github.com/junctionhq/junction/adapters/cmd/webhook-adapter").CombinedOutput()
+		if err != nil {
+			adapterErr = fmt.Errorf("build webhook-adapter: %v\n%s", err, out)
+		}
+	})
+	if adapterErr != nil {
+		t.Fatal(adapterErr)
+	}
+	return adapterBin
+}
+
+// TestOutboundAdapterKilledMidDelivery kills the webhook-adapter process
+// with SIGKILL while it delivers and starts another: every event is
+// delivered, the duplicates (deliveries in flight at the kill, redelivered
+// after the ack wait) are at most its concurrency and carry the same
+// webhook-id.
+func TestOutboundAdapterKilledMidDelivery(t *testing.T) {
+	const n, concurrency = 5000, 32
+	hub := sdktest.NewHub(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rcv := newDedupeReceiver(t)
+	// A little work per request, so deliveries are in flight at the kill.
+	inner := rcv.srv.Config.Handler
+	rcv.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(5 * time.Millisecond)
+		inner.ServeHTTP(w, r)
+	})
+
+	store, err := router.NewStore(ctx, hub.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Create(ctx, "all", &junctionv1.Route{
+		Filter:  "acme.>",
+		Targets: []*junctionv1.Target{{Name: "t", Destination: "webhook", Config: map[string]string{"url": rcv.srv.URL}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := router.New(hub.JS, router.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdone := make(chan struct{})
+	go func() { defer close(rdone); _ = rt.Run(ctx) }()
+	defer func() { cancel(); <-rdone }()
+
+	cfg := filepath.Join(t.TempDir(), "webhook-adapter.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("hub:\n  nats_url: %s\n  http_addr: 127.0.0.1:0\n  concurrency: %d\n  log_level: error\nadapter:\n  outbound:\n    secret: %s\n", hub.URL, concurrency, testSecret)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin := webhookAdapterBinary(t)
+	startAdapter := func() *exec.Cmd {
+		cmd := exec.Command(bin, "--config", cfg)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if cmd.ProcessState == nil {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+			}
+			if t.Failed() {
+				t.Logf("webhook-adapter output:\n%s", out.String())
+			}
+		})
+		return cmd
+	}
+	first := startAdapter()
+
+	pub, err := sdk.NewPublisher(hub.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubDone := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if _, err := pub.Publish(ctx, &junctionv1.Event{Id: fmt.Sprintf("a-%05d", i), Source: "acme", Type: "item.created",
+				DataContentType: "application/json", Data: []byte(`{}`)}); err != nil {
+				pubDone <- err
+				return
+			}
+		}
+		pubDone <- nil
+	}()
+	eventually(t, "deliveries under way", func() bool { d, _ := rcv.counts(); return d >= n/5 })
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	atKill, _ := rcv.counts()
+	restart := time.Now()
+	startAdapter()
+	if err := <-pubDone; err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	deadline := time.Now().Add(150 * time.Second)
+	for d, _ := rcv.counts(); d < n && time.Now().Before(deadline); d, _ = rcv.counts() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	distinct, total := rcv.counts()
+	t.Logf("webhook-adapter kill -9 after %d deliveries; events sent %d, delivered distinct %d, lost %d, duplicates before dedupe %d (concurrency %d), drain after restart %v",
+		atKill, n, distinct, n-distinct, total-distinct, concurrency, time.Since(restart).Round(time.Millisecond))
+	if distinct != n {
+		t.Fatalf("delivered %d distinct of %d", distinct, n)
+	}
+	if total-distinct > concurrency {
+		t.Errorf("%d duplicates, want at most the %d deliveries in flight", total-distinct, concurrency)
+	}
+	for i := range n {
+		if id := router.DeliveryID("acme", fmt.Sprintf("a-%05d", i), "all", "t"); rcv.byID[id] == 0 {
+			t.Fatalf("event a-%05d never arrived under its delivery id %s", i, id)
+		}
+	}
 }
