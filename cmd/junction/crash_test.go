@@ -103,7 +103,7 @@ const inboundSecret = "inbound-s3cret"
 func newSender(addr string, workers int) *sender {
 	s := &sender{accepted: map[string]bool{}, answers: map[int]int{}, stop: make(chan struct{})}
 	s.addr.Store(addr)
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := &http.Client{Timeout: 30 * time.Second}
 	for range workers {
 		s.wg.Go(func() {
 			for {
