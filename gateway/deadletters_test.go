@@ -214,6 +214,24 @@ func TestDeadLetterRedrive(t *testing.T) {
 		t.Errorf("first attempt outcome = %v next %v, want RETRYING with a next attempt time", st.GetAttempts()[0].GetOutcome(), st.GetAttempts()[0].GetNextAttemptTime())
 	}
 
+	// The same over REST.
+	code, body := e.do(t, "GET", "/v1/deadLetters?filter.destination=flaky&filter.reason=max_attempts", nil)
+	if list, _ := body["dead_letters"].([]any); code != 200 || len(list) != 1 {
+		t.Errorf("GET /v1/deadLetters = %d %v, want 200 with 1 dead letter", code, body)
+	}
+	code, body = e.do(t, "GET", "/v1/"+dl.GetName(), nil)
+	if code != 200 || body["reason"] != "max_attempts" {
+		t.Errorf("GET /v1/%s = %d %v, want 200 with reason max_attempts", dl.GetName(), code, body)
+	}
+	code, body = e.do(t, "GET", "/v1/events/u1/deliveries", nil)
+	if list, _ := body["deliveries"].([]any); code != 200 || len(list) != 1 || fmt.Sprint(list[0].(map[string]any)["state"]) != "DELIVERY_STATE_DEAD_LETTERED" {
+		t.Errorf("GET /v1/events/u1/deliveries = %d %v, want 200 with 1 dead-lettered delivery", code, body)
+	}
+	code, body = e.do(t, "POST", "/v1/deadLetters:redrive", map[string]any{})
+	if code != 400 {
+		t.Errorf("POST /v1/deadLetters:redrive {} = %d %v, want 400", code, body)
+	}
+
 	// Redrive: delivered once, same id; the dead letter is gone.
 	f.set(false, false)
 	res, err := dlq.RedriveDeadLetters(testCtx(t), &junctionv1.RedriveDeadLettersRequest{Names: []string{dl.GetName()}})
