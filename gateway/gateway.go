@@ -1,5 +1,6 @@
 // Package gateway is Junction's API: the gRPC services of proto/junction/v1
-// (RouteService, EventService, AdapterService), the same services over REST
+// (RouteService, EventService, AdapterService, DeadLetterService,
+// DeliveryService), the same services over REST
 // at /v1/... through grpc-gateway, and the OpenAPI document generated from
 // the protos.
 //
@@ -177,7 +178,7 @@ func (s *Server) serviceNames() []string {
 	}
 }
 
-// Register registers the three services, grpc.health.v1 (SERVING for "" and
+// Register registers the five services, grpc.health.v1 (SERVING for "" and
 // each service) and server reflection on g.
 func (s *Server) Register(g *grpc.Server) {
 	junctionv1.RegisterRouteServiceServer(g, s)

@@ -1,5 +1,6 @@
 // Package cli is the command-line client of the Junction gateway: the
-// `junction routes ...` and `junction events ...` command trees.
+// `junction routes ...`, `junction events ...` and `junction dlq ...`
+// command trees.
 //
 // The client talks to the gateway over gRPC only, never to NATS. Every
 // command writes its result to the command's output stream and returns its
