@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -330,5 +331,80 @@ func TestDeadLetterRedriveFilterRerenderPurge(t *testing.T) {
 	}
 	if n := len(listDLQ(t, e, nil)); n != 0 {
 		t.Errorf("DLQ holds %d after purge all, want 0", n)
+	}
+}
+
+func TestDeliveryServiceErrors(t *testing.T) {
+	e := newEnv(t)
+	dlv := junctionv1.NewDeliveryServiceClient(e.conn)
+	dlq := junctionv1.NewDeadLetterServiceClient(e.conn)
+	for _, tc := range []struct {
+		name string
+		call func() error
+		want codes.Code
+	}{
+		{"deliveries of a bad name", func() error {
+			_, err := dlv.ListEventDeliveries(testCtx(t), &junctionv1.ListEventDeliveriesRequest{Parent: "nope"})
+			return err
+		}, codes.InvalidArgument},
+		{"deliveries of an unknown event", func() error {
+			_, err := dlv.ListEventDeliveries(testCtx(t), &junctionv1.ListEventDeliveriesRequest{Parent: "events/nope"})
+			return err
+		}, codes.NotFound},
+		{"resend an unknown event", func() error {
+			_, err := dlv.ResendEvent(testCtx(t), &junctionv1.ResendEventRequest{Name: "events/nope"})
+			return err
+		}, codes.NotFound},
+		{"get a bad dead letter name", func() error {
+			_, err := dlq.GetDeadLetter(testCtx(t), &junctionv1.GetDeadLetterRequest{Name: "deadLetters/0"})
+			return err
+		}, codes.InvalidArgument},
+		{"list with a bad page token", func() error {
+			_, err := dlq.ListDeadLetters(testCtx(t), &junctionv1.ListDeadLettersRequest{PageToken: "abc"})
+			return err
+		}, codes.InvalidArgument},
+		{"list with end before start", func() error {
+			_, err := dlq.ListDeadLetters(testCtx(t), &junctionv1.ListDeadLettersRequest{Filter: &junctionv1.DeadLetterFilter{
+				StartTime: timestamppb.New(time.Now()), EndTime: timestamppb.New(time.Now().Add(-time.Hour))}})
+			return err
+		}, codes.InvalidArgument},
+		{"purge nothing selected", func() error {
+			_, err := dlq.PurgeDeadLetters(testCtx(t), &junctionv1.PurgeDeadLettersRequest{})
+			return err
+		}, codes.InvalidArgument},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantCode(t, tc.call(), tc.want) })
+	}
+}
+
+// TestDeadLetterPaging lists more dead letters than a page holds.
+func TestDeadLetterPaging(t *testing.T) {
+	e := newEnv(t)
+	f, r := startPipeline(t, e)
+	f.set(false, true)
+	createRoute(t, e, r, "users", flakyRoute(1))
+	const n = 7
+	for i := range n {
+		publishUser(t, e, fmt.Sprintf("pg%d", i), "x@example.com")
+	}
+	waitDLQ(t, e, nil, n)
+	dlq := junctionv1.NewDeadLetterServiceClient(e.conn)
+	seen := map[string]bool{}
+	token, pages := "", 0
+	for {
+		res, err := dlq.ListDeadLetters(testCtx(t), &junctionv1.ListDeadLettersRequest{PageSize: 3, PageToken: token})
+		if err != nil {
+			t.Fatalf("ListDeadLetters page %d: %v", pages, err)
+		}
+		pages++
+		for _, d := range res.GetDeadLetters() {
+			seen[d.GetName()] = true
+		}
+		if token = res.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if len(seen) != n || pages != 3 {
+		t.Errorf("paging saw %d dead letters in %d pages, want %d in 3", len(seen), pages, n)
 	}
 }

@@ -22,11 +22,11 @@ import (
 // pending. Only routes created before the event arrived count, so a route
 // added later does not show as pending.
 func (s *Server) ListEventDeliveries(ctx context.Context, req *junctionv1.ListEventDeliveriesRequest) (*junctionv1.ListEventDeliveriesResponse, error) {
+	if id, ok := strings.CutPrefix(req.GetParent(), eventPrefix); !ok || id == "" {
+		return nil, invalid("parent", "%q is not an event name: use \"events/{id}\"", req.GetParent())
+	}
 	ev, err := s.GetEvent(ctx, &junctionv1.GetEventRequest{Name: req.GetParent(), Source: req.GetSource()})
 	if err != nil {
-		if strings.Contains(err.Error(), "name:") {
-			return nil, invalid("parent", "%q is not an event name: use \"events/{id}\"", req.GetParent())
-		}
 		return nil, err
 	}
 	e := ev.GetEvent()
