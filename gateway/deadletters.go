@@ -262,14 +262,19 @@ func (s *Server) RedriveDeadLetters(ctx context.Context, req *junctionv1.Redrive
 		res.DeliveryIds = append(res.DeliveryIds, id)
 	}
 	if len(seqs) > 0 {
+		// Every named dead letter must exist before any is redriven.
+		msgs := make([]*jetstream.RawStreamMsg, 0, len(seqs))
 		for i, seq := range seqs {
 			m, err := s.dlq.GetMsg(ctx, seq)
 			switch {
 			case errors.Is(err, jetstream.ErrMsgNotFound):
-				return res, status.Errorf(codes.NotFound, "names[%d]: dead letter %s not found: it was redriven, purged or is older than the DLQ retention", i, req.GetNames()[i])
+				return nil, status.Errorf(codes.NotFound, "names[%d]: dead letter %s not found: it was redriven, purged or is older than the DLQ retention; nothing was redriven", i, req.GetNames()[i])
 			case err != nil:
 				return nil, s.toStatus(ctx, "redrive dead letters", err)
 			}
+			msgs = append(msgs, m)
+		}
+		for _, m := range msgs {
 			redrive(m)
 		}
 		return res, nil
