@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/junctionhq/junction/adapters/sdk/telemetry"
 )
 
 // Main is an adapter's whole main:
@@ -72,8 +74,13 @@ func runMain[C any, A any](ctx context.Context, spec Spec, newAdapter func(C) (A
 		return err
 	}
 	level, _ := parseLevel(cfg.LogLevel)
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})).
+	log := slog.New(telemetry.NewTraceHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))).
 		With("instance", cfg.Instance)
+	shutdownTracing, err := telemetry.SetupTracing(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer flushTracing(shutdownTracing, log)
 
 	adapter, err := newAdapter(adapterCfg)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/junctionhq/junction/adapters/sdk/natstrace"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -83,7 +84,7 @@ func NewPublisher(js jetstream.JetStream) (*Publisher, error) {
 // the result has Duplicate set and the first event and its sequence.
 // Invalid events are rejected with an error wrapping [ErrInvalidEvent];
 // failures to store wrap [ErrUnavailable] and are safe to retry.
-func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (PublishResult, error) {
+func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (res PublishResult, err error) {
 	if e == nil {
 		return PublishResult{}, fmt.Errorf("%w: event is nil", ErrInvalidEvent)
 	}
@@ -102,6 +103,8 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (PublishRe
 	if ev.GetSpecVersion() == "" {
 		ev.SpecVersion = SpecVersion
 	}
+	ctx, span := startEventPublish(ctx, ev)
+	defer func() { endEventPublish(ctx, span, ev, res, err) }()
 	if err := ValidateEvent(ev); err != nil {
 		return PublishResult{}, err
 	}
@@ -141,6 +144,7 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (PublishRe
 	msg.Header.Set(topology.HeaderEventID, ev.GetId())
 	msg.Header.Set(topology.HeaderEventSource, ev.GetSource())
 	msg.Header.Set(topology.HeaderEventType, ev.GetType())
+	natstrace.Inject(ctx, msg.Header)
 	ack, err := p.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.EventsStream))
 	if err != nil {
 		return PublishResult{}, fmt.Errorf("%w: publish event: %w", ErrUnavailable, err)

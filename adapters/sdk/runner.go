@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/junctionhq/junction/adapters/sdk/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -107,7 +108,7 @@ func NewRunner(spec Spec, adapter any, nc *nats.Conn, opts RunnerOptions) (*Runn
 			adapter:    s,
 			js:         js,
 			log:        r.log,
-			deadLetter: publishDeadLetter(js, spec.App),
+			deadLetter: traceDeadLetter(spec.App, publishDeadLetter(js, spec.App)),
 			record:     publishAttempt(js),
 			now:        time.Now,
 		}
@@ -139,8 +140,9 @@ func (r *Runner) newHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	mux.Handle("GET /metrics", telemetry.MetricsHandler())
 	if ws, ok := r.adapter.(WebhookSource); ok {
-		mux.Handle("/webhooks/", ws.Webhook(r.emit))
+		mux.Handle("/webhooks/", TraceHTTP(ws.Webhook(r.emit), "/webhooks/{source}"))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		msg := fmt.Sprintf("no route for %s: webhooks are POSTed to /webhooks/<source>", req.URL.Path)
@@ -227,7 +229,7 @@ func (r *Runner) Run(ctx context.Context) error {
 				open:    open,
 				workers: r.cfg.Concurrency,
 				grace:   r.cfg.ShutdownTimeout,
-				handle:  r.sink.handle,
+				handle:  r.sink.traced,
 				log:     r.log.With("consumer", c.cfg.Durable),
 				ready:   c.ready,
 			}})

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/junctionhq/junction/adapters/sdk/natstrace"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -147,11 +148,8 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 	if isRetry(m) {
 		// A retry is one attempt after those its header counts; it is
 		// taken at once and handed back until it is due.
-		if due, err := time.Parse(time.RFC3339Nano, m.Headers().Get(topology.HeaderNotBefore)); err == nil {
-			if wait := due.Sub(s.now()); wait > 0 {
-				_ = m.NakWithDelay(wait)
-				return
-			}
+		if s.notDue(m) {
+			return
 		}
 		n, _ := strconv.Atoi(m.Headers().Get(topology.HeaderAttempts))
 		attempt = n + 1
@@ -203,6 +201,21 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 	s.recordAttempt(ctx, d, attempt, start, latency, err, state, next)
 }
 
+// notDue hands a retry taken before its time back until it is due, and
+// reports whether it did.
+func (s *sink) notDue(m jetstream.Msg) bool {
+	due, err := time.Parse(time.RFC3339Nano, m.Headers().Get(topology.HeaderNotBefore))
+	if err != nil {
+		return false
+	}
+	wait := due.Sub(s.now())
+	if wait <= 0 {
+		return false
+	}
+	_ = m.NakWithDelay(wait)
+	return true
+}
+
 // isRetry reports whether m came from the RETRIES stream.
 func isRetry(m jetstream.Msg) bool {
 	return strings.HasPrefix(m.Subject(), topology.RetriesPrefix)
@@ -234,6 +247,9 @@ func (s *sink) retryLater(ctx context.Context, m jetstream.Msg, d *junctionv1.De
 	_, err := s.js.PublishMsg(rctx, msg, jetstream.WithExpectStream(topology.RetriesStream))
 	if err == nil {
 		err = m.DoubleAck(rctx)
+		if t, ok := m.(*tracedMsg); ok && err == nil {
+			t.movedToRetry(max(next.Sub(s.now()), 0)) // acknowledged here, retried there
+		}
 		if err != nil {
 			// The retry is stored: a redelivery of m is caught by the
 			// retry's Nats-Msg-Id within the duplicate window, and
@@ -372,6 +388,7 @@ func publishDeadLetter(js jetstream.JetStream, app string) deadLetter {
 			msg.Header.Set(jetstream.MsgIDHeader, "dlq:"+d.GetId()+":"+tag)
 		}
 		msg.Header.Set(topology.HeaderContentType, topology.ContentTypeDelivery)
+		natstrace.Inject(ctx, msg.Header)
 		msg.Header.Set(topology.HeaderDeliveryID, d.GetId())
 		msg.Header.Set(topology.HeaderEventID, d.GetEventId())
 		msg.Header.Set(topology.HeaderDLQReason, reason)

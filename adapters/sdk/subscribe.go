@@ -152,7 +152,7 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, durable, pattern str
 		grace:   o.grace,
 		log:     log,
 		handle: func(ctx context.Context, m jetstream.Msg) {
-			handleEvent(ctx, m, h, o, log)
+			traceEvent(ctx, m, durable, func(ctx context.Context, m jetstream.Msg) { handleEvent(ctx, m, h, o, logWithTrace(ctx, log)) })
 		},
 	}
 	return loop.run(ctx, cons)

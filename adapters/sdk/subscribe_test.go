@@ -68,15 +68,7 @@ func subscribe(t *testing.T, hub *sdktest.Hub, durable, pattern string, h sdk.Ha
 
 func consumerIdle(t *testing.T, hub *sdktest.Hub, durable string) bool {
 	t.Helper()
-	c, err := hub.JS.Consumer(t.Context(), topology.EventsStream, durable)
-	if err != nil {
-		return false
-	}
-	info, err := c.Info(t.Context())
-	if err != nil {
-		t.Fatalf("consumer info: %v", err)
-	}
-	return info.NumPending == 0 && info.NumAckPending == 0
+	return hub.Idle(t.Context(), topology.EventsStream, durable) == nil
 }
 
 func publishAll(t *testing.T, hub *sdktest.Hub, events ...*junctionv1.Event) {

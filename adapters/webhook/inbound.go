@@ -119,6 +119,7 @@ func (h *inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.a.log.LogAttrs(r.Context(), levelOf(rej.code), "webhook rejected",
 		slog.String("source", name), slog.Int("status", rej.code), slog.String("reason", rej.message),
 		slog.String("remote_addr", r.RemoteAddr))
+	recordRejection(r.Context(), name, h.a.sources[name] != nil, rej)
 	if rej.code == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", http.MethodPost)
 	}
@@ -309,6 +310,7 @@ func (h *inbound) store(w http.ResponseWriter, r *http.Request, e *junctionv1.Ev
 	case errors.Is(err, sdk.ErrInvalidEvent):
 		h.a.log.LogAttrs(r.Context(), slog.LevelInfo, "webhook rejected",
 			slog.String("source", e.Source), slog.Int("status", http.StatusBadRequest), slog.String("reason", err.Error()))
+		sdk.RecordWebhookRejection(r.Context(), e.Source, "invalid_event")
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	case errors.Is(err, sdk.ErrUnavailable):

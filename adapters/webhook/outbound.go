@@ -106,7 +106,7 @@ func newClient(timeout time.Duration, allowPrivate bool) *http.Client {
 	tr.DialContext = dialer.DialContext
 	tr.MaxIdleConnsPerHost = 16
 	return &http.Client{
-		Transport: tr,
+		Transport: sdk.TraceTransport(tr),
 		Timeout:   timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse

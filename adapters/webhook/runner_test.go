@@ -232,13 +232,5 @@ func consumerSettled(t *testing.T, hub *sdktest.Hub) bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := hub.JS.Consumer(ctx, topology.DeliveriesStream, topology.DeliveryConsumer("webhook"))
-	if err != nil {
-		return false
-	}
-	info, err := c.Info(ctx)
-	if err != nil {
-		return false
-	}
-	return info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Consumer > 0
+	return hub.Idle(ctx, topology.DeliveriesStream, topology.DeliveryConsumer("webhook")) == nil
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -14,9 +16,12 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	"github.com/junctionhq/junction/adapters/sdk"
+	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/gateway"
 	"github.com/junctionhq/junction/internal/hub"
+	"github.com/junctionhq/junction/internal/telemetry"
 	"github.com/junctionhq/junction/services/router"
 )
 
@@ -44,6 +49,9 @@ func connect(ctx context.Context, cfg hub.Config, name string) (*nats.Conn, jets
 
 func newRouterCmd() *cobra.Command {
 	var f hubFlags
+	var ackWait time.Duration
+	var concurrency int
+	var healthAddr string
 	cmd := &cobra.Command{
 		Use:   "router",
 		Short: "Run a router against an external NATS (replicas share one consumer)",
@@ -57,20 +65,43 @@ func newRouterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			stopTracing, err := startTracing(cmd.Context(), "junction-router", logger)
+			if err != nil {
+				return err
+			}
+			defer stopTracing()
 			nc, js, err := connect(cmd.Context(), cfg, "junction-router")
 			if err != nil {
 				return err
 			}
 			defer nc.Drain()
-			r, err := router.New(js, router.Options{Logger: logger.With("component", "router")})
+			r, err := router.New(js, router.Options{
+				Logger:      logger.With("component", "router"),
+				AckWait:     ackWait,
+				Concurrency: concurrency,
+			})
 			if err != nil {
 				return err
 			}
-			logger.Info("router started", "nats", nc.ConnectedUrl())
-			return r.Run(cmd.Context())
+			if healthAddr == "" {
+				healthAddr = os.Getenv("JUNCTION_HEALTH_ADDR")
+			}
+			logger.Info("router started", "nats", nc.ConnectedUrl(), "health", healthAddr)
+			if healthAddr == "" {
+				return r.Run(cmd.Context())
+			}
+			return runWithHealth(cmd.Context(), healthAddr, r.Run, func() error {
+				if !nc.IsConnected() {
+					return errors.New("nats: not connected")
+				}
+				return r.Ready()
+			})
 		},
 	}
-	f.register(cmd.Flags(), false)
+	f.register(cmd.Flags(), false, false)
+	cmd.Flags().StringVar(&healthAddr, "health-addr", "", "serve /healthz and /readyz on this address, e.g. 0.0.0.0:8082 (env JUNCTION_HEALTH_ADDR; off when empty)")
+	cmd.Flags().DurationVar(&ackWait, "ack-wait", router.DefaultAckWait, "how long an event a router took may go unacknowledged before another replica gets it (all replicas must agree)")
+	cmd.Flags().IntVar(&concurrency, "concurrency", router.DefaultConcurrency, "events processed at once")
 	return cmd
 }
 
@@ -90,11 +121,19 @@ func newGatewayCmd() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
+			stopTracing, err := startTracing(ctx, "junction-gateway", logger)
+			if err != nil {
+				return err
+			}
+			defer stopTracing()
 			nc, js, err := connect(ctx, cfg, "junction-gateway")
 			if err != nil {
 				return err
 			}
 			defer nc.Drain()
+			if unregister, err := telemetry.RegisterJetStreamGauges(js, logger); err == nil {
+				defer unregister()
+			}
 			gw, err := gateway.New(ctx, gateway.Config{JS: js, Logger: logger.With("component", "gateway"), Version: hub.Version})
 			if err != nil {
 				return err
@@ -103,12 +142,20 @@ func newGatewayCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("grpc-addr: %w", err)
 			}
-			rest, err := gateway.RESTHandler(ctx, grpcLis.Addr().String())
+			rest, err := gateway.RESTHandler(ctx, grpcLis.Addr().String(), telemetry.RESTDialOptions()...)
 			if err != nil {
 				return err
 			}
-			srv := gateway.NewGRPCServer(gw)
-			httpSrv := &http.Server{Addr: cfg.HTTPAddr, Handler: rest, ReadHeaderTimeout: 10 * time.Second}
+			srv := gateway.NewGRPCServer(gw, telemetry.GRPCServerOptions()...)
+			mux := http.NewServeMux()
+			mux.Handle("/", sdk.TraceHTTP(rest, "/v1/*"))
+			handleHealth(mux, func() error {
+				if !nc.IsConnected() {
+					return errors.New("nats: not connected")
+				}
+				return nil
+			})
+			httpSrv := &http.Server{Addr: cfg.HTTPAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 			logger.Info("gateway started", "grpc", grpcLis.Addr().String(), "http", cfg.HTTPAddr)
 			g, gctx := errgroup.WithContext(ctx)
 			g.Go(func() error {
@@ -134,6 +181,60 @@ func newGatewayCmd() *cobra.Command {
 			return g.Wait()
 		},
 	}
-	f.register(cmd.Flags(), false)
+	f.register(cmd.Flags(), true, false)
 	return cmd
+}
+
+// handleHealth serves /healthz (the process is up) and /readyz (ready
+// reports nil) on mux, as JSON, and /metrics.
+func handleHealth(mux *http.ServeMux, ready func() error) {
+	mux.Handle("GET /metrics", sdktelemetry.MetricsHandler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeStatus(w, http.StatusOK, "ok", "")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := ready(); err != nil {
+			writeStatus(w, http.StatusServiceUnavailable, "not ready", err.Error())
+			return
+		}
+		writeStatus(w, http.StatusOK, "ready", "")
+	})
+}
+
+func writeStatus(w http.ResponseWriter, code int, status, reason string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	body := map[string]string{"status": status}
+	if reason != "" {
+		body["reason"] = reason
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// runWithHealth runs run until ctx ends, with a health server on addr
+// beside it; the server stops when run returns.
+func runWithHealth(ctx context.Context, addr string, run func(context.Context) error, ready func() error) error {
+	mux := http.NewServeMux()
+	handleHealth(mux, ready)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("health-addr: %w", err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		return run(gctx)
+	})
+	return g.Wait()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/telemetry"
 	"github.com/junctionhq/junction/internal/cli"
 	"github.com/junctionhq/junction/internal/hub"
 )
@@ -42,15 +43,15 @@ func newRootCmd() *cobra.Command {
 	return root
 }
 
+// getenv is os.Getenv, replaceable in tests.
+var getenv = os.Getenv
+
 // newLogger builds the process logger: JSON unless stderr is a terminal.
 func newLogger(level string) (*slog.Logger, error) {
 	l, err := hub.ParseLevel(level)
 	if err != nil {
 		return nil, err
 	}
-	opts := &slog.HandlerOptions{Level: l}
-	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
-	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	// JSON unless a terminal; trace_id and span_id on lines inside a span.
+	return sdktelemetry.NewLogger(os.Stderr, l), nil
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -253,7 +255,10 @@ func TestRouterKilledMidFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner, err := sdk.NewRunner(webhook.Spec, adapter, hub.NC, sdk.RunnerOptions{Config: sdk.Config{Instance: "test", Concurrency: 32}})
+	runner, err := sdk.NewRunner(webhook.Spec, adapter, hub.NC, sdk.RunnerOptions{
+		Config: sdk.Config{Instance: "test", Concurrency: 32},
+		Logger: slog.New(slog.DiscardHandler),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +266,9 @@ func TestRouterKilledMidFlow(t *testing.T) {
 	go func() { runDone <- runner.Run(ctx) }()
 	defer func() { cancel(); <-runDone }()
 
-	routerArgs := []string{"router", "--nats-url", hub.URL, "--log-level", "warn"}
+	// A short ack wait: the killed router's unacked events go to the new
+	// one after it, not after the default 30s.
+	routerArgs := []string{"router", "--nats-url", hub.URL, "--log-level", "warn", "--ack-wait", "3s"}
 	first := start(t, routerArgs...)
 
 	pub, err := sdk.NewPublisher(hub.JS)
@@ -324,6 +331,51 @@ func TestRouterKilledMidFlow(t *testing.T) {
 		id := router.DeliveryID("loadgen", fmt.Sprintf("evt-%05d", i), "everything", "0")
 		if received[id] == 0 {
 			t.Fatalf("event evt-%05d never arrived under its delivery id %s", i, id)
+		}
+	}
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestComponentHealth: `junction router --health-addr` and `junction
+// gateway` answer /healthz and /readyz, so orchestrators can probe them.
+func TestComponentHealth(t *testing.T) {
+	hub := sdktest.NewHub(t)
+	routerHealth := freeAddr(t)
+	start(t, "router", "--nats-url", hub.URL, "--health-addr", routerHealth, "--log-level", "warn")
+	gwHTTP, gwGRPC := freeAddr(t), freeAddr(t)
+	start(t, "gateway", "--nats-url", hub.URL, "--http-addr", gwHTTP, "--grpc-addr", gwGRPC, "--log-level", "warn")
+	for name, addr := range map[string]string{"router": routerHealth, "gateway": gwHTTP} {
+		deadline := time.Now().Add(30 * time.Second)
+		var code int
+		var body map[string]any
+		for time.Now().Before(deadline) {
+			resp, err := http.Get("http://" + addr + "/readyz")
+			if err == nil {
+				code = resp.StatusCode
+				body = nil
+				_ = json.NewDecoder(resp.Body).Decode(&body)
+				resp.Body.Close()
+				if code == http.StatusOK {
+					break
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if code != http.StatusOK || body["status"] != "ready" {
+			t.Errorf("%s /readyz = %d %v, want 200 ready", name, code, body)
+		}
+		if c, b := getJSON(t, "http://"+addr+"/healthz"); c != http.StatusOK || b["status"] != "ok" {
+			t.Errorf("%s /healthz = %d %v, want 200 ok", name, c, b)
 		}
 	}
 }

@@ -29,10 +29,14 @@ type hubFlags struct {
 	replicas int
 }
 
-func (f *hubFlags) register(fs *pflag.FlagSet, embedded bool) {
+// register adds the flags of one command: listeners only where the command
+// serves, the embedded NATS settings only for serve.
+func (f *hubFlags) register(fs *pflag.FlagSet, listens, embedded bool) {
 	fs.StringVarP(&f.config, "config", "c", "", "YAML config file (env JUNCTION_CONFIG)")
-	fs.StringVar(&f.httpAddr, "http-addr", hub.DefaultHTTPAddr, "REST, webhooks and health listen address (env JUNCTION_HTTP_ADDR)")
-	fs.StringVar(&f.grpcAddr, "grpc-addr", hub.DefaultGRPCAddr, "gRPC listen address (env JUNCTION_GRPC_ADDR)")
+	if listens {
+		fs.StringVar(&f.httpAddr, "http-addr", hub.DefaultHTTPAddr, "REST, webhooks and health listen address (env JUNCTION_HTTP_ADDR)")
+		fs.StringVar(&f.grpcAddr, "grpc-addr", hub.DefaultGRPCAddr, "gRPC listen address (env JUNCTION_GRPC_ADDR)")
+	}
 	fs.StringVar(&f.natsURL, "nats-url", "", "use this NATS instead of the embedded one (env JUNCTION_NATS_URL)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (env JUNCTION_LOG_LEVEL)")
 	fs.IntVar(&f.replicas, "replicas", 1, "replicas of streams and buckets: 1, or 3 on a NATS cluster (env JUNCTION_REPLICAS)")
@@ -95,6 +99,11 @@ SIGINT or SIGTERM drains in-flight work and exits.`,
 			if err != nil {
 				return err
 			}
+			stopTracing, err := startTracing(cmd.Context(), "junction-serve", logger)
+			if err != nil {
+				return err
+			}
+			defer stopTracing()
 			h, err := hub.New(cmd.Context(), cfg, logger)
 			if err != nil {
 				return err
@@ -125,6 +134,7 @@ SIGINT or SIGTERM drains in-flight work and exits.`,
 			fmt.Fprintf(out, "  REST      http://%s/v1  (OpenAPI at /openapi.json)\n", a.HTTP)
 			fmt.Fprintf(out, "  webhooks  http://%s/webhooks/<source>\n", a.HTTP)
 			fmt.Fprintf(out, "  health    http://%s/healthz  http://%s/readyz\n", a.HTTP, a.HTTP)
+			fmt.Fprintf(out, "  metrics   http://%s/metrics\n", a.HTTP)
 			fmt.Fprintf(out, "  gRPC      %s\n", a.GRPC)
 			fmt.Fprintf(out, "  NATS      %s\n", a.NATS)
 			if cfg.NATSURL == "" {
@@ -133,6 +143,6 @@ SIGINT or SIGTERM drains in-flight work and exits.`,
 			return <-runErr
 		},
 	}
-	f.register(cmd.Flags(), true)
+	f.register(cmd.Flags(), true, true)
 	return cmd
 }

@@ -30,6 +30,7 @@ func eventsCommand() *cobra.Command {
 	}
 	o.addPersistentFlags(cmd)
 	cmd.AddCommand(eventsPublishCommand(o), eventsGetCommand(o), eventsDeliveriesCommand(o), eventsResendCommand(o))
+	cmd.AddCommand(eventsTraceCommand(o))
 	return cmd
 }
 
@@ -274,6 +275,9 @@ func writeEvent(w io.Writer, e *junctionv1.Event, seq uint64) error {
 		{"RECEIVED", formatTime(e.GetReceiveTime())},
 		{"SEQUENCE", fmt.Sprint(seq)},
 		{"CONTENT TYPE", e.GetDataContentType()},
+	}
+	if e.GetTraceId() != "" {
+		rows = append(rows, [2]string{"TRACE ID", e.GetTraceId()})
 	}
 	if e.GetDataSchema() != "" {
 		rows = append(rows, [2]string{"SCHEMA", e.GetDataSchema()})

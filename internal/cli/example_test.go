@@ -26,6 +26,7 @@ func ExampleCommands() {
 	// events get
 	// events publish
 	// events resend
+	// events trace
 	// routes apply
 	// routes delete
 	// routes get

@@ -29,6 +29,7 @@ func writeStructured(w io.Writer, format string, m proto.Message) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", m.ProtoReflect().Descriptor().Name(), err)
 	}
+	b = stableJSON(b)
 	if format == formatYAML {
 		b, err = jsonToYAML(b)
 		if err != nil {
@@ -60,6 +61,7 @@ func writeEventStructured(w io.Writer, format string, e *junctionv1.Event) error
 	if err != nil {
 		return fmt.Errorf("encode Event: %w", err)
 	}
+	b = stableJSON(b)
 	var data bytes.Buffer
 	if err := json.Indent(&data, e.GetData(), "  ", "  "); err != nil {
 		return fmt.Errorf("encode Event data: %w", err)

@@ -23,10 +23,12 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/adapters/webhook"
 	"github.com/junctionhq/junction/gateway"
 	"github.com/junctionhq/junction/internal/natsserver"
+	"github.com/junctionhq/junction/internal/telemetry"
 	"github.com/junctionhq/junction/services/router"
 )
 
@@ -54,6 +56,8 @@ type Hub struct {
 	grpcSrv *grpc.Server
 	runner  *sdk.Runner
 	httpSrv *http.Server
+
+	unregisterGauges func()
 }
 
 // Addrs are where a hub listens.
@@ -111,6 +115,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 		return nil, err
 	}
 
+	if h.unregisterGauges, err = telemetry.RegisterJetStreamGauges(h.js, logger); err != nil {
+		return nil, err
+	}
 	h.router, err = router.New(h.js, router.Options{Logger: logger.With("component", "router")})
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
@@ -137,13 +144,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if h.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("http_addr: %w", err)
 	}
-	h.grpcSrv = gateway.NewGRPCServer(h.gateway)
-	rest, err := gateway.RESTHandler(ctx, h.grpcLis.Addr().String())
+	h.grpcSrv = gateway.NewGRPCServer(h.gateway, telemetry.GRPCServerOptions()...)
+	rest, err := gateway.RESTHandler(ctx, h.grpcLis.Addr().String(), telemetry.RESTDialOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("rest: %w", err)
 	}
 	h.httpSrv = &http.Server{
-		Handler:           h.mux(rest),
+		Handler:           h.mux(sdk.TraceHTTP(rest, "/v1/*")),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	return h, nil
@@ -166,6 +173,7 @@ func (h *Hub) mux(rest http.Handler) http.Handler {
 	m.Handle("/openapi.json", rest)
 	m.Handle("/openapi", rest)
 	m.Handle("/webhooks/", h.runner.Handler())
+	m.Handle("GET /metrics", sdktelemetry.MetricsHandler())
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -279,6 +287,9 @@ func stopGRPC(ctx context.Context, s *grpc.Server) {
 
 // close releases what New started, in reverse order.
 func (h *Hub) close() {
+	if h.unregisterGauges != nil {
+		h.unregisterGauges()
+	}
 	if h.httpLis != nil {
 		h.httpLis.Close()
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/junctionhq/junction/adapters/sdk/sdktest"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/adapters/webhook"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -229,7 +231,17 @@ func (r *running) settled(t *testing.T) {
 	js, _ := jetstream.New(nc)
 	ctx := context.Background()
 	waitFor(t, 30*time.Second, "consumers to settle", func() error {
+		// Acked up to the stream's last message: the server updates
+		// NumPending asynchronously, so alone it can read 0 too early.
 		check := func(stream, consumer string) error {
+			s, err := js.Stream(ctx, stream)
+			if err != nil {
+				return err
+			}
+			sinfo, err := s.Info(ctx)
+			if err != nil {
+				return err
+			}
 			c, err := js.Consumer(ctx, stream, consumer)
 			if err != nil {
 				return err
@@ -238,8 +250,8 @@ func (r *running) settled(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if info.NumPending != 0 || info.NumAckPending != 0 {
-				return fmt.Errorf("%s/%s: %d pending, %d unacked", stream, consumer, info.NumPending, info.NumAckPending)
+			if info.AckFloor.Stream < sinfo.State.LastSeq || info.NumPending != 0 || info.NumAckPending != 0 {
+				return fmt.Errorf("%s/%s: acked to %d of %d, %d pending, %d unacked", stream, consumer, info.AckFloor.Stream, sinfo.State.LastSeq, info.NumPending, info.NumAckPending)
 			}
 			return nil
 		}
@@ -476,4 +488,144 @@ func TestInvalidRouteRejected(t *testing.T) {
 	if _, err := routes.GetRoute(context.Background(), &junctionv1.GetRouteRequest{Name: "routes/broken"}); status.Code(err) != codes.NotFound {
 		t.Errorf("GetRoute after a rejected create: %v, want NotFound", err)
 	}
+}
+
+// TestServeAgainstExternalNATS: with NATSURL set the hub starts no NATS of
+// its own, creates the topology on the one named, and routes through it.
+func TestServeAgainstExternalNATS(t *testing.T) {
+	external := sdktest.NewHub(t)
+	cfg := testConfig(t.TempDir())
+	cfg.NATSURL = external.URL
+	h := startHub(t, cfg)
+	if h.ns != nil {
+		t.Fatal("hub started an embedded NATS although nats_url was set")
+	}
+	if got := h.Addrs().NATS; got != external.URL {
+		t.Errorf("hub NATS address = %q, want the external %q", got, external.URL)
+	}
+	rc := newReceiver(t)
+	created, err := h.routes(t).CreateRoute(context.Background(), &junctionv1.CreateRouteRequest{
+		RouteId: "external",
+		Route: &junctionv1.Route{Filter: "acme.>", Targets: []*junctionv1.Target{
+			{Destination: "webhook", Config: map[string]string{"url": rc.URL}},
+		}},
+	})
+	if err != nil {
+		t.Fatalf("CreateRoute: %v", err)
+	}
+	h.routeApplied(t, created.GetRoute().GetRevision())
+	if resp := h.sendWebhook(t, "msg_external_1", userCreated("free", "x@example.com")); resp.StatusCode/100 != 2 {
+		t.Fatalf("webhook answered %d", resp.StatusCode)
+	}
+	waitFor(t, 30*time.Second, "delivery through the external NATS", func() error {
+		if len(rc.deliveries()) == 1 {
+			return nil
+		}
+		return fmt.Errorf("%d deliveries", len(rc.deliveries()))
+	})
+	// The event is on the external server's stream.
+	if got := external.StreamMsgs(t, topology.EventsStream); got != 1 {
+		t.Errorf("external EVENTS holds %d events, want 1", got)
+	}
+}
+
+// TestGracefulStopLosesNothing stops the hub while webhooks are arriving
+// and deliveries are in flight: every webhook answered 2xx is stored and,
+// after a restart on the same data dir, delivered.
+func TestGracefulStopLosesNothing(t *testing.T) {
+	dir := t.TempDir()
+	rc := newReceiver(t)
+	ctx := context.Background()
+	first := startHub(t, testConfig(dir))
+	created, err := first.routes(t).CreateRoute(ctx, &junctionv1.CreateRouteRequest{
+		RouteId: "all",
+		Route: &junctionv1.Route{Filter: "acme.>", Targets: []*junctionv1.Target{
+			{Destination: "webhook", Config: map[string]string{"url": rc.URL}},
+		}},
+	})
+	if err != nil {
+		t.Fatalf("CreateRoute: %v", err)
+	}
+	first.routeApplied(t, created.GetRoute().GetRevision())
+
+	const senders, perSender = 8, 40
+	var mu sync.Mutex
+	accepted := map[string]bool{}
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 10 * time.Second}
+	wh, _ := standardwebhooks.NewWebhook(inboundSecret)
+	addr := first.Addrs().HTTP
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perSender {
+				id := fmt.Sprintf("msg_stop_%d_%d", s, i)
+				body := userCreated("free", id+"@example.com")
+				now := time.Now()
+				sig, _ := wh.Sign(id, now, body)
+				req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks/acme", bytes.NewReader(body))
+				req.Header.Set("webhook-id", id)
+				req.Header.Set("webhook-timestamp", fmt.Sprint(now.Unix()))
+				req.Header.Set("webhook-signature", sig)
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the hub stopped listening: nothing was promised
+				}
+				resp.Body.Close()
+				if resp.StatusCode/100 == 2 {
+					mu.Lock()
+					accepted[id] = true
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	// Stop once some webhooks were accepted, with more still arriving.
+	waitFor(t, 30*time.Second, "some accepted webhooks", func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(accepted) < 40 {
+			return fmt.Errorf("%d accepted", len(accepted))
+		}
+		return nil
+	})
+	if err := first.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	wg.Wait()
+
+	second := startHub(t, testConfig(dir))
+	mu.Lock()
+	want := len(accepted)
+	mu.Unlock()
+	if stored := second.streamMsgs(t, topology.EventsStream); stored < uint64(want) {
+		t.Fatalf("EVENTS holds %d events after restart, but %d webhooks were answered 2xx", stored, want)
+	}
+	waitFor(t, 60*time.Second, "every accepted webhook delivered", func() error {
+		got := map[string]bool{}
+		for _, d := range rc.deliveries() {
+			var p struct {
+				Data struct {
+					Email string `json:"email"`
+				} `json:"data"`
+			}
+			if json.Unmarshal(d.body, &p) == nil {
+				got[strings.TrimSuffix(p.Data.Email, "@example.com")] = true
+			}
+		}
+		missing := 0
+		mu.Lock()
+		for id := range accepted {
+			if !got[id] {
+				missing++
+			}
+		}
+		mu.Unlock()
+		if missing > 0 {
+			return fmt.Errorf("%d of %d accepted webhooks not delivered yet", missing, want)
+		}
+		return nil
+	})
+	t.Logf("accepted %d of %d webhooks before the stop; all delivered after restart (%d deliveries received)", want, senders*perSender, len(rc.deliveries()))
 }

@@ -355,35 +355,40 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 	}
 
 	in := newInput(e)
+	tr := r.traceEvent(ctx, m, e)
 	now := time.Now()
 	var msgs []*nats.Msg
 	for _, c := range r.routes.Load().match(in.subject, nil) {
 		if !c.Enabled() {
 			continue
 		}
+		rctx, rspan := tr.route(c)
 		res := c.evaluate(in, now)
+		tr.routed(rspan, c, res)
 		if res.ConditionError != nil {
-			r.log.Warn("route condition failed", "route", c.ID, "event_id", e.GetId(), "event_source", e.GetSource(), "error", res.ConditionError)
+			r.log.WarnContext(tr.ctx, "route condition failed", "route", c.ID, "event_id", e.GetId(), "event_source", e.GetSource(), "error", res.ConditionError)
 		}
 		for _, d := range res.Deliveries {
-			msgs = append(msgs, r.deliveryMsg(topology.DeliverySubject(d.GetDestination(), d.GetRouteId()), d, m.Headers()))
+			msgs = append(msgs, tr.publish(rctx, r.deliveryMsg(topology.DeliverySubject(d.GetDestination(), d.GetRouteId()), d, m.Headers()), d))
 		}
 		for _, f := range res.Failures {
-			r.log.Warn("route transform failed, dead-lettered", "route", c.ID, "target", f.Delivery.GetTarget(), "event_id", e.GetId(), "event_source", e.GetSource(), "error", f.Err)
+			r.log.WarnContext(tr.ctx, "route transform failed, dead-lettered", "route", c.ID, "target", f.Delivery.GetTarget(), "event_id", e.GetId(), "event_source", e.GetSource(), "error", f.Err)
 			dm := r.deliveryMsg(topology.DLQSubject(f.Delivery.GetDestination(), f.Delivery.GetRouteId()), f.Delivery, m.Headers())
 			dm.Header.Set(topology.HeaderDLQReason, topology.DLQReasonTransformError)
 			dm.Header.Set(topology.HeaderDLQAttempts, "0")
 			dm.Header.Set(topology.HeaderDLQLastError, truncate(f.Err.Error(), topology.MaxDLQErrorLen))
-			msgs = append(msgs, dm)
+			msgs = append(msgs, tr.publish(rctx, dm, f.Delivery))
 		}
 	}
 
-	if err := r.publishAll(ctx, msgs); err != nil {
+	err := r.publishAll(ctx, msgs)
+	tr.end(err)
+	if err != nil {
 		delay := time.Second
 		if md, mdErr := m.Metadata(); mdErr == nil {
 			delay = retryDelay(md.NumDelivered)
 		}
-		r.log.Warn("publish deliveries failed, event will be retried", "event_id", e.GetId(), "event_source", e.GetSource(), "deliveries", len(msgs), "retry_in", delay, "error", err)
+		r.log.WarnContext(tr.ctx, "publish deliveries failed, event will be retried", "event_id", e.GetId(), "event_source", e.GetSource(), "deliveries", len(msgs), "retry_in", delay, "error", err)
 		if err := m.NakWithDelay(delay); err != nil {
 			r.log.Warn("nak event failed", "event_id", e.GetId(), "error", err)
 		}

@@ -151,12 +151,22 @@ func readStream(t testing.TB, js jetstream.JetStream, name string) []stored {
 }
 
 // waitIdle waits until the router consumer has processed everything on
-// EVENTS: nothing pending, nothing awaiting an ack.
+// EVENTS: acked up to the stream's last message, nothing awaiting an ack.
+// NumPending alone is not enough: the server updates it asynchronously, so
+// right after a publish it can still read 0.
 func waitIdle(t testing.TB, js jetstream.JetStream, consumer string) {
 	t.Helper()
 	waitFor(t, "events processed", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		s, err := js.Stream(ctx, topology.EventsStream)
+		if err != nil {
+			return false
+		}
+		sinfo, err := s.Info(ctx)
+		if err != nil {
+			return false
+		}
 		c, err := js.Consumer(ctx, topology.EventsStream, consumer)
 		if err != nil {
 			return false
@@ -165,7 +175,7 @@ func waitIdle(t testing.TB, js jetstream.JetStream, consumer string) {
 		if err != nil {
 			return false
 		}
-		return info.NumPending == 0 && info.NumAckPending == 0
+		return info.AckFloor.Stream >= sinfo.State.LastSeq && info.NumAckPending == 0 && info.NumPending == 0
 	})
 }
 

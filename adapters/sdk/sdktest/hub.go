@@ -223,3 +223,63 @@ func (h *Hub) StreamMsgs(t testing.TB, stream string) uint64 {
 	}
 	return info.State.Msgs
 }
+
+// Idle reports whether consumer on stream has acknowledged (or terminated)
+// every message its filter takes that is stored now, with none waiting for
+// an ack, and why not. NumPending alone is not enough: the server updates
+// it asynchronously, so right after a publish it can still read 0.
+func (h *Hub) Idle(ctx context.Context, stream, consumer string) error {
+	s, err := h.JS.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	c, err := s.Consumer(ctx, consumer)
+	if err != nil {
+		return err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return err
+	}
+	filters := info.Config.FilterSubjects
+	if info.Config.FilterSubject != "" {
+		filters = append(filters, info.Config.FilterSubject)
+	}
+	if len(filters) == 0 {
+		filters = []string{">"}
+	}
+	var last uint64
+	for _, f := range filters {
+		m, err := s.GetLastMsgForSubject(ctx, f)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		last = max(last, m.Sequence)
+	}
+	if info.AckFloor.Stream < last || info.NumPending != 0 || info.NumAckPending != 0 {
+		return fmt.Errorf("%s/%s: acknowledged to %d of %d, %d pending, %d awaiting ack",
+			stream, consumer, info.AckFloor.Stream, last, info.NumPending, info.NumAckPending)
+	}
+	return nil
+}
+
+// WaitIdle waits until Idle holds for consumer on stream, failing the test
+// after timeout.
+func (h *Hub) WaitIdle(t testing.TB, stream, consumer string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = h.Idle(ctx, stream, consumer)
+		cancel()
+		if err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("sdktest: consumer not idle after %s: %v", timeout, err)
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
@@ -115,4 +116,41 @@ func TestStart(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("store dir %s still there after stop (stat err %v)", dir, err)
 	}
+}
+
+// TestIdle: a consumer is idle only once it acknowledged every message its
+// filter takes; messages for other filters do not count.
+func TestIdle(t *testing.T) {
+	hub := sdktest.NewHub(t)
+	ctx := t.Context()
+	c, err := hub.JS.CreateOrUpdateConsumer(ctx, topology.DeliveriesStream, jetstream.ConsumerConfig{
+		Durable: "only-a", FilterSubject: "junction.deliveries.a.>", AckPolicy: jetstream.AckExplicitPolicy,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.Idle(ctx, topology.DeliveriesStream, "only-a"); err != nil {
+		t.Fatalf("Idle on an empty stream = %v, want nil", err)
+	}
+	for _, subj := range []string{"junction.deliveries.a.r", "junction.deliveries.b.r"} {
+		if _, err := hub.JS.Publish(ctx, subj, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := hub.Idle(ctx, topology.DeliveriesStream, "only-a"); err == nil {
+		t.Fatal("Idle with an unread message = nil, want an error")
+	}
+	msgs, err := c.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range msgs.Messages() {
+		if err := hub.Idle(ctx, topology.DeliveriesStream, "only-a"); err == nil {
+			t.Fatal("Idle with an unacknowledged message = nil, want an error")
+		}
+		if err := m.DoubleAck(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hub.WaitIdle(t, topology.DeliveriesStream, "only-a", 10*time.Second)
 }

@@ -53,6 +53,10 @@ type Event struct {
 	SpecVersion string `protobuf:"bytes,10,opt,name=spec_version,json=specVersion,proto3" json:"spec_version,omitempty"`
 	// When the hub accepted the event.
 	ReceiveTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
+	// The W3C trace id (32 hex digits) of the trace the event was published
+	// in, set by the hub when tracing is on: open it in Jaeger to see the
+	// event's whole journey. Empty when the event was stored untraced.
+	TraceId string `protobuf:"bytes,12,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
 	// The canonical model the adapter mapped the payload onto, when one fits.
 	//
 	// Types that are valid to be assigned to Model:
@@ -169,6 +173,13 @@ func (x *Event) GetReceiveTime() *timestamppb.Timestamp {
 		return x.ReceiveTime
 	}
 	return nil
+}
+
+func (x *Event) GetTraceId() string {
+	if x != nil {
+		return x.TraceId
+	}
+	return ""
 }
 
 func (x *Event) GetModel() isEvent_Model {
@@ -440,7 +451,7 @@ var File_junction_v1_event_proto protoreflect.FileDescriptor
 
 const file_junction_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x17junction/v1/event.proto\x12\vjunction.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1djunction/model/v1/model.proto\"\xc8\x04\n" +
+	"\x17junction/v1/event.proto\x12\vjunction.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1djunction/model/v1/model.proto\"\xe8\x04\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\x12\x12\n" +
@@ -456,7 +467,8 @@ const file_junction_v1_event_proto_rawDesc = "" +
 	"\x04data\x18\t \x01(\fR\x04data\x12!\n" +
 	"\fspec_version\x18\n" +
 	" \x01(\tR\vspecVersion\x12B\n" +
-	"\freceive_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vreceiveTime\x12-\n" +
+	"\freceive_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vreceiveTime\x12\x1e\n" +
+	"\btrace_id\x18\f \x01(\tB\x03\xe0A\x03R\atraceId\x12-\n" +
 	"\x04user\x18\x14 \x01(\v2\x17.junction.model.v1.UserH\x00R\x04user\x126\n" +
 	"\acontact\x18\x15 \x01(\v2\x1a.junction.model.v1.ContactH\x00R\acontact\x1a=\n" +
 	"\x0fExtensionsEntry\x12\x10\n" +

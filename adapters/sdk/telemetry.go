@@ -1,0 +1,370 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/junctionhq/junction/adapters/sdk/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/topology"
+	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+)
+
+// Outcomes of a delivery attempt, the junction.delivery.outcome span
+// attribute and the outcome label of the delivery metrics.
+const (
+	OutcomeSuccess    = "success"
+	OutcomeRetry      = "retry"
+	OutcomeDeadLetter = "dead_letter"
+	OutcomeDropped    = "dropped"
+)
+
+// Outcomes of publishing an event, the outcome label of
+// junction_events_ingested_total.
+const (
+	IngestStored      = "stored"
+	IngestDuplicate   = "duplicate"
+	IngestInvalid     = "invalid"
+	IngestUnavailable = "unavailable"
+)
+
+// instruments are the SDK's metrics, created once from the global meter
+// provider (telemetry.MetricsHandler installs it; until then they are
+// no-ops that start counting once it is installed).
+type instruments struct {
+	ingested        metric.Int64Counter
+	rejected        metric.Int64Counter
+	attempts        metric.Int64Counter
+	deliveries      metric.Int64Counter
+	attemptDuration metric.Float64Histogram
+	lag             metric.Float64Histogram
+}
+
+var (
+	instOnce sync.Once
+	inst     instruments
+)
+
+// latencyBuckets suit HTTP deliveries and hub hops: 5 ms to 2 minutes.
+var latencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}
+
+func meters() *instruments {
+	instOnce.Do(func() {
+		m := otel.GetMeterProvider().Meter(natstrace.ScopeName)
+		inst.ingested, _ = m.Int64Counter("junction.events.ingested", metric.WithUnit("{event}"),
+			metric.WithDescription("Events submitted for publishing onto EVENTS, by source, type and outcome (stored, duplicate, invalid, unavailable)."))
+		inst.rejected, _ = m.Int64Counter("junction.webhook.rejections", metric.WithUnit("{request}"),
+			metric.WithDescription("Inbound webhook requests turned away, by source and reason."))
+		inst.attempts, _ = m.Int64Counter("junction.delivery.attempts", metric.WithUnit("{attempt}"),
+			metric.WithDescription("Delivery attempts, by destination and outcome (success, retry, dead_letter, dropped)."))
+		inst.deliveries, _ = m.Int64Counter("junction.deliveries", metric.WithUnit("{delivery}"),
+			metric.WithDescription("Deliveries settled for good, by destination and outcome (success, dead_letter, dropped)."))
+		inst.attemptDuration, _ = m.Float64Histogram("junction.delivery.attempt.duration", metric.WithUnit("s"),
+			metric.WithDescription("Time one delivery attempt took, by destination and outcome."),
+			metric.WithExplicitBucketBoundaries(latencyBuckets...))
+		inst.lag, _ = m.Float64Histogram("junction.delivery.lag", metric.WithUnit("s"),
+			metric.WithDescription("End-to-end lag from the event's time to its successful delivery, by destination."),
+			metric.WithExplicitBucketBoundaries(latencyBuckets...))
+	})
+	return &inst
+}
+
+// RecordWebhookRejection counts one inbound webhook request turned away,
+// for junction_webhook_rejections_total. reason is a short fixed word
+// (unknown_source, method, too_large, signature, timestamp, bad_request,
+// invalid_event); source must be a configured source name, never a name
+// taken from an unknown request's URL.
+func RecordWebhookRejection(ctx context.Context, source, reason string) {
+	meters().rejected.Add(ctx, 1, metric.WithAttributes(
+		attribute.String("source", source), attribute.String("reason", reason)))
+	trace.SpanFromContext(ctx).SetAttributes(attribute.String("junction.webhook.rejection", reason))
+}
+
+// TraceHTTP wraps an inbound HTTP handler in an OTel server span that
+// continues a traceparent the sender sent. name is the route, e.g.
+// "/webhooks/{source}"; the span is named "<method> <name>".
+func TraceHTTP(h http.Handler, name string) http.Handler {
+	return otelhttp.NewHandler(h, name,
+		otelhttp.WithPropagators(natstrace.Propagator),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + name }))
+}
+
+// TraceTransport wraps an HTTP client transport in OTel client spans that
+// carry traceparent to the receiver. The span's url.full is only the
+// target's origin: receivers such as Slack's incoming webhooks carry their
+// secret in the URL's path or query.
+func TraceTransport(rt http.RoundTripper) http.RoundTripper {
+	traced := otelhttp.NewTransport(restoreURL{rt}, otelhttp.WithPropagators(natstrace.Propagator),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }))
+	return redactURL{traced}
+}
+
+type realURLKey struct{}
+
+// redactURL shows the traced transport a request whose URL is the origin
+// only; restoreURL, under it, sends the real one.
+type redactURL struct{ next http.RoundTripper }
+
+func (t redactURL) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL == nil {
+		return t.next.RoundTrip(req)
+	}
+	c := req.Clone(context.WithValue(req.Context(), realURLKey{}, req.URL))
+	c.URL = &url.URL{Scheme: req.URL.Scheme, Host: req.URL.Host, Path: "/"}
+	if c.Host == "" {
+		c.Host = req.URL.Host
+	}
+	return t.next.RoundTrip(c)
+}
+
+type restoreURL struct{ next http.RoundTripper }
+
+func (t restoreURL) RoundTrip(req *http.Request) (*http.Response, error) {
+	if u, ok := req.Context().Value(realURLKey{}).(*url.URL); ok {
+		req = req.Clone(req.Context())
+		req.URL = u
+	}
+	return t.next.RoundTrip(req)
+}
+
+// startEventPublish starts the PRODUCER span of publishing ev and records
+// its trace id on ev.
+func startEventPublish(ctx context.Context, ev *junctionv1.Event) (context.Context, trace.Span) {
+	subject := topology.EventSubject(ev.GetSource(), ev.GetType())
+	ctx, span := natstrace.StartPublish(ctx, subject, nil,
+		natstrace.KeyEventID.String(ev.GetId()),
+		natstrace.KeyEventSource.String(ev.GetSource()),
+		natstrace.KeyEventType.String(ev.GetType()),
+		natstrace.KeyMessageID.String(topology.EventMsgID(ev.GetSource(), ev.GetId())))
+	ev.TraceId = natstrace.TraceID(ctx)
+	return ctx, span
+}
+
+// endEventPublish ends the publish span and counts the outcome.
+func endEventPublish(ctx context.Context, span trace.Span, ev *junctionv1.Event, res PublishResult, err error) {
+	outcome := IngestStored
+	switch {
+	case errors.Is(err, ErrInvalidEvent):
+		outcome = IngestInvalid
+	case err != nil:
+		outcome = IngestUnavailable
+	case res.Duplicate:
+		outcome = IngestDuplicate
+	}
+	source, typ := ev.GetSource(), ev.GetType()
+	if topology.ValidToken(source) != nil {
+		source = "invalid"
+	}
+	if topology.ValidType(typ) != nil {
+		typ = "invalid"
+	}
+	meters().ingested.Add(ctx, 1, metric.WithAttributes(
+		attribute.String("source", source), attribute.String("type", typ), attribute.String("outcome", outcome)))
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, outcome)
+	} else {
+		span.SetAttributes(natstrace.KeyDuplicate.Bool(res.Duplicate))
+		if res.Sequence > 0 {
+			span.SetAttributes(attribute.Int64("messaging.nats.stream.sequence", int64(res.Sequence)))
+		}
+	}
+	span.End()
+}
+
+// traceEvent is a Subscribe handler step: a CONSUMER span around handling
+// one event, continuing the trace of whoever published it.
+func traceEvent(ctx context.Context, m jetstream.Msg, durable string, handle func(context.Context, jetstream.Msg)) {
+	attrs := []attribute.KeyValue{natstrace.KeyEventID.String(m.Headers().Get(topology.HeaderEventID))}
+	if md, err := m.Metadata(); err == nil {
+		attrs = append(attrs, natstrace.KeyDeliveryCount.Int64(int64(md.NumDelivered)))
+	}
+	ctx, span := natstrace.StartProcess(ctx, m.Subject(), durable, m.Headers(), attrs...)
+	defer span.End()
+	handle(ctx, m)
+}
+
+// traced runs one delivery attempt inside a CONSUMER span "process
+// junction.deliveries.<destination>.<route>" (a child of the router's
+// publish span, so every attempt of a delivery hangs under it) and records
+// the attempt's outcome, duration and lag. Logs written during the attempt
+// carry the trace and span ids.
+func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
+	if isRetry(m) && s.notDue(m) {
+		return // not an attempt: handed back until it is due
+	}
+	attempt := 1
+	if md, err := m.Metadata(); err == nil {
+		attempt = int(md.NumDelivered)
+	}
+	h := m.Headers()
+	subject := m.Subject()
+	if isRetry(m) {
+		// A retry is named as the delivery it continues, so every
+		// attempt of a delivery is the same span under the router's
+		// publish.
+		subject = topology.DeliveriesPrefix + strings.TrimPrefix(subject, topology.RetriesPrefix)
+		if n, err := strconv.Atoi(h.Get(topology.HeaderAttempts)); err == nil {
+			attempt = n + 1
+		}
+	}
+	ctx, span := natstrace.StartProcess(ctx, subject, topology.DeliveryConsumer(s.app), h,
+		natstrace.KeyDestApp.String(s.app),
+		natstrace.KeyDeliveryID.String(h.Get(topology.HeaderDeliveryID)),
+		natstrace.KeyEventID.String(h.Get(topology.HeaderEventID)),
+		natstrace.KeyAttempt.Int(attempt),
+		natstrace.KeyDeliveryCount.Int(attempt))
+	tm := &tracedMsg{Msg: m, span: span}
+	run := *s
+	run.log = logWithTrace(ctx, s.log)
+	start := time.Now()
+	run.handle(ctx, tm)
+	took := time.Since(start).Seconds()
+
+	outcome := tm.outcome
+	if outcome == "" {
+		outcome = OutcomeRetry // not settled: redelivered after the ack wait
+	}
+	span.SetAttributes(natstrace.KeyOutcome.String(outcome))
+	if outcome != OutcomeSuccess {
+		span.SetStatus(codes.Error, outcome)
+	}
+	span.End()
+
+	dest := attribute.String("destination", s.app)
+	out := attribute.String("outcome", outcome)
+	mt := meters()
+	mt.attempts.Add(ctx, 1, metric.WithAttributes(dest, out))
+	mt.attemptDuration.Record(ctx, took, metric.WithAttributes(dest, out))
+	if outcome != OutcomeRetry {
+		mt.deliveries.Add(ctx, 1, metric.WithAttributes(dest, out))
+	}
+	if outcome == OutcomeSuccess {
+		if d, err := DecodeDelivery(m); err == nil {
+			t := d.GetEventTime()
+			if t == nil {
+				t = d.GetCreateTime()
+			}
+			if t != nil {
+				mt.lag.Record(ctx, max(time.Since(t.AsTime()).Seconds(), 0), metric.WithAttributes(dest))
+			}
+		}
+	}
+}
+
+// tracedMsg notes how the sink settles a delivery message.
+type tracedMsg struct {
+	jetstream.Msg
+	span    trace.Span
+	outcome string
+	dead    bool
+}
+
+func (t *tracedMsg) settled(outcome string, err error) error {
+	if err == nil {
+		t.outcome = outcome
+	}
+	return err
+}
+
+// Ack acknowledges the message: the attempt succeeded.
+func (t *tracedMsg) Ack() error { return t.settled(OutcomeSuccess, t.Msg.Ack()) }
+
+// DoubleAck acknowledges the message and waits for the server: the attempt
+// succeeded.
+func (t *tracedMsg) DoubleAck(ctx context.Context) error {
+	return t.settled(OutcomeSuccess, t.Msg.DoubleAck(ctx))
+}
+
+// movedToRetry notes that the sink acknowledged the message after moving
+// the delivery to the RETRIES stream, due after delay: a retry.
+func (t *tracedMsg) movedToRetry(delay time.Duration) {
+	t.span.AddEvent("retry scheduled", trace.WithAttributes(attribute.String("junction.retry.delay", delay.String())))
+	t.outcome = OutcomeRetry
+}
+
+// Nak asks for a redelivery now.
+func (t *tracedMsg) Nak() error {
+	t.span.AddEvent("retry scheduled", trace.WithAttributes(attribute.String("junction.retry.delay", "0s")))
+	return t.settled(OutcomeRetry, t.Msg.Nak())
+}
+
+// NakWithDelay asks for a redelivery after delay: a retry.
+func (t *tracedMsg) NakWithDelay(delay time.Duration) error {
+	t.span.AddEvent("retry scheduled", trace.WithAttributes(attribute.String("junction.retry.delay", delay.String())))
+	return t.settled(OutcomeRetry, t.Msg.NakWithDelay(delay))
+}
+
+// Term stops redelivery.
+func (t *tracedMsg) Term() error { return t.settled(t.termOutcome(), t.Msg.Term()) }
+
+// TermWithReason stops redelivery, after a dead letter or for good.
+func (t *tracedMsg) TermWithReason(reason string) error {
+	t.span.SetAttributes(natstrace.KeyReason.String(reason))
+	return t.settled(t.termOutcome(), t.Msg.TermWithReason(reason))
+}
+
+func (t *tracedMsg) termOutcome() string {
+	if t.dead {
+		return OutcomeDeadLetter
+	}
+	return OutcomeDropped
+}
+
+// traceDeadLetter wraps a deadLetter in a PRODUCER span "publish
+// junction.dlq.<destination>.<route>", a child of the attempt's span; the
+// dead letter carries that context, so a later redrive links back to the
+// original trace.
+func traceDeadLetter(app string, next deadLetter) deadLetter {
+	return func(ctx context.Context, m jetstream.Msg, d *junctionv1.Delivery, reason string, attempts int, lastErr error) error {
+		trace.SpanFromContext(ctx).AddEvent("dead letter", trace.WithAttributes(
+			natstrace.KeyReason.String(reason), attribute.Int("junction.dlq.attempts", attempts)))
+		ctx, span := natstrace.StartPublish(ctx, topology.DLQSubject(app, d.GetRouteId()), nil,
+			natstrace.KeyDeliveryID.String(d.GetId()), natstrace.KeyReason.String(reason),
+			attribute.String("junction.dlq.attempts", strconv.Itoa(attempts)))
+		defer span.End()
+		err := next(ctx, m, d, reason, attempts, lastErr)
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "dead letter failed")
+			return err
+		}
+		if t, ok := m.(*tracedMsg); ok {
+			t.dead = true
+		}
+		return nil
+	}
+}
+
+// flushTracing exports the spans still pending at exit.
+func flushTracing(shutdown func(context.Context) error, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := shutdown(ctx); err != nil {
+		log.Warn("flush traces failed", "err", err)
+	}
+}
+
+// logWithTrace returns log with the trace_id and span_id of ctx's span, for
+// code that logs without a context; log itself when there is no span.
+func logWithTrace(ctx context.Context, log *slog.Logger) *slog.Logger {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return log
+	}
+	return log.With("trace_id", sc.TraceID().String(), "span_id", sc.SpanID().String())
+}

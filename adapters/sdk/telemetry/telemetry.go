@@ -1,0 +1,134 @@
+// Package telemetry sets up a Junction process's OpenTelemetry: traces
+// exported over OTLP as the standard OTEL_* variables say (nothing exported,
+// at next to no cost, when none is set), Prometheus metrics for /metrics
+// through the OTel Prometheus exporter, and slog handlers that put the
+// current trace_id and span_id on every log line written inside a span.
+//
+// `junction serve`, the component commands and [sdk.Main] call it; a user's
+// service that embeds the SDK may call it too.
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/otlptranslator"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+
+	"github.com/junctionhq/junction/adapters/sdk/natstrace"
+)
+
+// ErrConfig wraps an invalid OTEL_* setting.
+var ErrConfig = errors.New("telemetry configuration")
+
+// Enabled reports whether the OTEL_* variables in getenv ask for traces to
+// be exported: an OTLP endpoint is set, or OTEL_TRACES_EXPORTER is "otlp";
+// never when OTEL_SDK_DISABLED is true or OTEL_TRACES_EXPORTER is "none".
+func Enabled(getenv func(string) string) bool {
+	if strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true") {
+		return false
+	}
+	switch strings.ToLower(strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER"))) {
+	case "none":
+		return false
+	case "otlp":
+		return true
+	}
+	return getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
+}
+
+// SetupTracing installs the W3C trace context and baggage propagator and,
+// when [Enabled], a tracer provider exporting over OTLP: gRPC or HTTP as
+// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL say
+// ("grpc", "http/protobuf"; default http/protobuf), to the endpoint, with the
+// headers and timeouts of the other OTEL_EXPORTER_OTLP_* variables, sampled
+// per OTEL_TRACES_SAMPLER. service is the service.name unless
+// OTEL_SERVICE_NAME is set. The returned shutdown flushes pending spans;
+// when tracing is off it does nothing.
+func SetupTracing(ctx context.Context, service string) (shutdown func(context.Context) error, err error) {
+	otel.SetTextMapPropagator(natstrace.Propagator)
+	noop := func(context.Context) error { return nil }
+	if !Enabled(os.Getenv) {
+		return noop, nil
+	}
+	protocol := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+	if protocol == "" {
+		protocol = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	var exp sdktrace.SpanExporter
+	switch protocol {
+	case "grpc":
+		exp, err = otlptracegrpc.New(ctx)
+	case "", "http/protobuf":
+		exp, err = otlptracehttp.New(ctx)
+	default:
+		return noop, fmt.Errorf("%w: OTEL_EXPORTER_OTLP_PROTOCOL %q: use grpc or http/protobuf", ErrConfig, protocol)
+	}
+	if err != nil {
+		return noop, fmt.Errorf("otlp trace exporter: %w", err)
+	}
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName(service)))
+	if err != nil {
+		return noop, fmt.Errorf("trace resource: %w", err)
+	}
+	// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override the default.
+	if env, eerr := resource.New(ctx, resource.WithFromEnv()); eerr == nil {
+		if merged, merr := resource.Merge(res, env); merr == nil {
+			res = merged
+		}
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	otel.SetTracerProvider(tp)
+	return tp.Shutdown, nil
+}
+
+var (
+	metricsOnce    sync.Once
+	metricsHandler http.Handler
+	metricsErr     error
+)
+
+// MetricsHandler returns the process's /metrics handler: Prometheus text
+// exposition of every OTel instrument (the OTel Prometheus exporter, names
+// with Prometheus units and _total suffixes) plus the Go runtime and
+// process collectors. The first call installs the global meter provider;
+// every later call returns the same handler.
+func MetricsHandler() http.Handler {
+	metricsOnce.Do(func() {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		exp, err := otelprom.New(
+			otelprom.WithRegisterer(reg),
+			otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithSuffixes),
+			otelprom.WithoutScopeInfo(),
+		)
+		if err != nil {
+			metricsErr = fmt.Errorf("prometheus exporter: %w", err)
+			return
+		}
+		otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)))
+		metricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	})
+	if metricsErr != nil {
+		err := metricsErr
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		})
+	}
+	return metricsHandler
+}

@@ -1,0 +1,110 @@
+// Package telemetry holds the platform's own telemetry: gauges read from
+// JetStream at scrape time (dead-letter depth, consumer backlogs) and the
+// gRPC and HTTP instrumentation options of the hub's edges. Tracing setup,
+// /metrics and the trace-aware logger live in the SDK's telemetry package,
+// shared with adapter processes.
+package telemetry
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/junctionhq/junction/adapters/sdk/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/topology"
+)
+
+// scrapeTimeout bounds the JetStream calls of one scrape.
+const scrapeTimeout = 3 * time.Second
+
+// RegisterJetStreamGauges registers, on the global meter provider,
+// observable gauges read from js at every collection:
+//
+//   - junction_dead_letters{destination}: dead letters held on DLQ;
+//   - junction_consumer_pending_messages{stream,consumer,destination}:
+//     messages a consumer has not been handed yet;
+//   - junction_consumer_ack_pending_messages{stream,consumer,destination}:
+//     messages handed out and not yet acknowledged (in flight or waiting for
+//     a retry).
+//
+// The returned function unregisters them.
+func RegisterJetStreamGauges(js jetstream.JetStream, log *slog.Logger) (unregister func(), err error) {
+	m := otel.GetMeterProvider().Meter(natstrace.ScopeName)
+	dead, err := m.Int64ObservableGauge("junction.dead_letters", metric.WithUnit("{message}"),
+		metric.WithDescription("Dead letters held on the DLQ stream, by destination."))
+	if err != nil {
+		return nil, fmt.Errorf("dead letters gauge: %w", err)
+	}
+	pending, err := m.Int64ObservableGauge("junction.consumer.pending_messages", metric.WithUnit("{message}"),
+		metric.WithDescription("Messages a durable consumer has not been handed yet, by stream, consumer and destination."))
+	if err != nil {
+		return nil, fmt.Errorf("consumer pending gauge: %w", err)
+	}
+	ackPending, err := m.Int64ObservableGauge("junction.consumer.ack_pending_messages", metric.WithUnit("{message}"),
+		metric.WithDescription("Messages a durable consumer holds unacknowledged (in flight or waiting for a retry), by stream, consumer and destination."))
+	if err != nil {
+		return nil, fmt.Errorf("consumer ack pending gauge: %w", err)
+	}
+	reg, err := m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		ctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
+		defer cancel()
+		if err := observeDLQ(ctx, js, o, dead); err != nil {
+			log.Debug("dead letter gauge not read", "error", err)
+		}
+		for _, stream := range []string{topology.EventsStream, topology.DeliveriesStream} {
+			if err := observeConsumers(ctx, js, stream, o, pending, ackPending); err != nil {
+				log.Debug("consumer gauges not read", "stream", stream, "error", err)
+			}
+		}
+		return nil
+	}, dead, pending, ackPending)
+	if err != nil {
+		return nil, fmt.Errorf("register jetstream gauges: %w", err)
+	}
+	return func() { _ = reg.Unregister() }, nil
+}
+
+func observeDLQ(ctx context.Context, js jetstream.JetStream, o metric.Observer, g metric.Int64ObservableGauge) error {
+	s, err := js.Stream(ctx, topology.DLQStream)
+	if err != nil {
+		return err
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(topology.DLQPrefix+">"))
+	if err != nil {
+		return err
+	}
+	byDest := map[string]int64{}
+	for subject, n := range info.State.Subjects {
+		dest, _, _ := strings.Cut(strings.TrimPrefix(subject, topology.DLQPrefix), ".")
+		byDest[dest] += int64(n)
+	}
+	for dest, n := range byDest {
+		o.ObserveInt64(g, n, metric.WithAttributes(attribute.String("destination", dest)))
+	}
+	return nil
+}
+
+func observeConsumers(ctx context.Context, js jetstream.JetStream, stream string, o metric.Observer, pending, ackPending metric.Int64ObservableGauge) error {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	lister := s.ListConsumers(ctx)
+	for ci := range lister.Info() {
+		dest := ""
+		if f := ci.Config.FilterSubject; strings.HasPrefix(f, topology.DeliveriesPrefix) {
+			dest, _, _ = strings.Cut(strings.TrimPrefix(f, topology.DeliveriesPrefix), ".")
+		}
+		attrs := metric.WithAttributes(attribute.String("stream", stream), attribute.String("consumer", ci.Name), attribute.String("destination", dest))
+		o.ObserveInt64(pending, int64(ci.NumPending), attrs)
+		o.ObserveInt64(ackPending, int64(ci.NumAckPending), attrs)
+	}
+	return lister.Err()
+}

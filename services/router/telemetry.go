@@ -1,0 +1,129 @@
+package router
+
+import (
+	"context"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/junctionhq/junction/adapters/sdk/natstrace"
+	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+)
+
+// Router outcomes, the outcome label of junction_router_events_total.
+const (
+	outcomeRouted    = "routed"
+	outcomeUnmatched = "unmatched"
+	outcomeFailed    = "failed"
+)
+
+type routerMetrics struct {
+	matches metric.Int64Counter
+	events  metric.Int64Counter
+}
+
+var (
+	metricsOnce sync.Once
+	rmetrics    routerMetrics
+)
+
+func meters() *routerMetrics {
+	metricsOnce.Do(func() {
+		m := otel.GetMeterProvider().Meter(natstrace.ScopeName)
+		rmetrics.matches, _ = m.Int64Counter("junction.route.matches", metric.WithUnit("{match}"),
+			metric.WithDescription("Events a route matched (filter and condition), by route."))
+		rmetrics.events, _ = m.Int64Counter("junction.router.events", metric.WithUnit("{event}"),
+			metric.WithDescription("Events the router processed, by outcome (routed, unmatched, failed)."))
+	})
+	return &rmetrics
+}
+
+// eventTrace is the tracing of one event through the router: a CONSUMER
+// span "process junction.events.<source>.<type>" continuing the publisher's
+// trace, an INTERNAL span "route <id>" per candidate route, and a PRODUCER
+// span "publish junction.deliveries.<destination>.<route>" per delivery,
+// whose context the delivery carries to the sink.
+type eventTrace struct {
+	ctx      context.Context
+	span     trace.Span
+	pubs     []trace.Span
+	matched  int
+	messages int
+}
+
+func (r *Router) traceEvent(ctx context.Context, m jetstream.Msg, e *junctionv1.Event) *eventTrace {
+	attrs := []attribute.KeyValue{
+		natstrace.KeyEventID.String(e.GetId()),
+		natstrace.KeyEventSource.String(e.GetSource()),
+		natstrace.KeyEventType.String(e.GetType()),
+	}
+	if md, err := m.Metadata(); err == nil {
+		attrs = append(attrs, natstrace.KeyDeliveryCount.Int64(int64(md.NumDelivered)))
+	}
+	ctx, span := natstrace.StartProcess(ctx, m.Subject(), r.opts.Consumer, m.Headers(), attrs...)
+	return &eventTrace{ctx: ctx, span: span}
+}
+
+// route starts the span of evaluating one candidate route.
+func (t *eventTrace) route(c *Compiled) (context.Context, trace.Span) {
+	return natstrace.Tracer().Start(t.ctx, "route "+c.ID, trace.WithAttributes(natstrace.KeyRouteID.String(c.ID)))
+}
+
+// routed ends a route span with what the evaluation found.
+func (t *eventTrace) routed(span trace.Span, c *Compiled, res Result) {
+	span.SetAttributes(
+		attribute.Bool("junction.route.matched", res.ConditionMatched),
+		attribute.Int("junction.route.deliveries", len(res.Deliveries)),
+		attribute.Int("junction.route.failures", len(res.Failures)))
+	if res.ConditionError != nil {
+		span.RecordError(res.ConditionError)
+	}
+	if res.ConditionMatched {
+		t.matched++
+		meters().matches.Add(t.ctx, 1, metric.WithAttributes(attribute.String("route", c.ID)))
+	}
+	span.End()
+}
+
+// publish starts the PRODUCER span of one delivery message in the route's
+// context and makes msg carry it.
+func (t *eventTrace) publish(rctx context.Context, msg *nats.Msg, d *junctionv1.Delivery) *nats.Msg {
+	_, span := natstrace.StartPublish(rctx, msg.Subject, msg.Header,
+		natstrace.KeyMessageID.String(d.GetId()),
+		natstrace.KeyDeliveryID.String(d.GetId()),
+		natstrace.KeyRouteID.String(d.GetRouteId()),
+		natstrace.KeyDestApp.String(d.GetDestination()),
+		natstrace.KeyTarget.String(d.GetTarget()))
+	t.pubs = append(t.pubs, span)
+	t.messages++
+	return msg
+}
+
+// end ends the publish spans and the process span; err is the publish
+// error, when the event is retried.
+func (t *eventTrace) end(err error) {
+	for _, s := range t.pubs {
+		if err != nil {
+			s.SetStatus(codes.Error, "publish failed")
+		}
+		s.End()
+	}
+	outcome := outcomeRouted
+	switch {
+	case err != nil:
+		outcome = outcomeFailed
+		t.span.RecordError(err)
+		t.span.SetStatus(codes.Error, "publish deliveries failed")
+	case t.messages == 0:
+		outcome = outcomeUnmatched
+	}
+	t.span.SetAttributes(attribute.Int("junction.route.matches", t.matched), attribute.String("junction.router.outcome", outcome))
+	meters().events.Add(t.ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome)))
+	t.span.End()
+}
