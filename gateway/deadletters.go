@@ -207,7 +207,7 @@ func (s *Server) GetDeadLetter(ctx context.Context, req *junctionv1.GetDeadLette
 	return &junctionv1.GetDeadLetterResponse{DeadLetter: dl}, nil
 }
 
-// selection is what a redrive or purge request selects: names, a filter
+// selectDeadLetters checks what a redrive or purge request selects: names, a filter
 // or everything, exactly one of them.
 func selectDeadLetters(names []string, filter *junctionv1.DeadLetterFilter, all bool) ([]uint64, dlqFilter, error) {
 	f, err := parseDLQFilter(filter)
