@@ -1,5 +1,6 @@
 // Package gateway is Junction's API: the gRPC services of proto/junction/v1
-// (RouteService, EventService, AdapterService), the same services over REST
+// (RouteService, EventService, AdapterService, DeadLetterService,
+// DeliveryService), the same services over REST
 // at /v1/... through grpc-gateway, and the OpenAPI document generated from
 // the protos.
 //
@@ -63,12 +64,17 @@ type Server struct {
 	junctionv1.UnimplementedRouteServiceServer
 	junctionv1.UnimplementedEventServiceServer
 	junctionv1.UnimplementedAdapterServiceServer
+	junctionv1.UnimplementedDeadLetterServiceServer
+	junctionv1.UnimplementedDeliveryServiceServer
 
 	log       *slog.Logger
 	version   string
 	routes    routeStore
 	publisher eventPublisher
 	events    jetstream.Stream
+	js        jetstream.JetStream
+	dlq       jetstream.Stream
+	attempts  jetstream.Stream
 	idem      jetstream.KeyValue
 	adapters  jetstream.KeyValue
 	health    *health.Server
@@ -96,6 +102,9 @@ var (
 	_ junctionv1.RouteServiceServer   = (*Server)(nil)
 	_ junctionv1.EventServiceServer   = (*Server)(nil)
 	_ junctionv1.AdapterServiceServer = (*Server)(nil)
+
+	_ junctionv1.DeadLetterServiceServer = (*Server)(nil)
+	_ junctionv1.DeliveryServiceServer   = (*Server)(nil)
 )
 
 // New opens the route store, the event publisher, the EVENTS stream and the
@@ -121,6 +130,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s (run topology.Ensure first): %w", topology.EventsStream, err)
 	}
+	dlq, err := cfg.JS.Stream(ctx, topology.DLQStream)
+	if err != nil {
+		return nil, fmt.Errorf("open stream %s (run topology.Ensure first): %w", topology.DLQStream, err)
+	}
+	attempts, err := cfg.JS.Stream(ctx, topology.AttemptsStream)
+	if err != nil {
+		return nil, fmt.Errorf("open stream %s (run topology.Ensure first): %w", topology.AttemptsStream, err)
+	}
 	idem, err := cfg.JS.KeyValue(ctx, topology.IdempotencyBucket)
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s (run topology.Ensure first): %w", topology.IdempotencyBucket, err)
@@ -135,6 +152,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		routes:    store,
 		publisher: pub,
 		events:    events,
+		js:        cfg.JS,
+		dlq:       dlq,
+		attempts:  attempts,
 		idem:      idem,
 		adapters:  adapters,
 		health:    health.NewServer(),
@@ -153,15 +173,19 @@ func (s *Server) serviceNames() []string {
 		junctionv1.RouteService_ServiceDesc.ServiceName,
 		junctionv1.EventService_ServiceDesc.ServiceName,
 		junctionv1.AdapterService_ServiceDesc.ServiceName,
+		junctionv1.DeadLetterService_ServiceDesc.ServiceName,
+		junctionv1.DeliveryService_ServiceDesc.ServiceName,
 	}
 }
 
-// Register registers the three services, grpc.health.v1 (SERVING for "" and
+// Register registers the five services, grpc.health.v1 (SERVING for "" and
 // each service) and server reflection on g.
 func (s *Server) Register(g *grpc.Server) {
 	junctionv1.RegisterRouteServiceServer(g, s)
 	junctionv1.RegisterEventServiceServer(g, s)
 	junctionv1.RegisterAdapterServiceServer(g, s)
+	junctionv1.RegisterDeadLetterServiceServer(g, s)
+	junctionv1.RegisterDeliveryServiceServer(g, s)
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)
 }

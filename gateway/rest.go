@@ -53,6 +53,8 @@ func RESTHandler(ctx context.Context, grpcAddr string, opts ...grpc.DialOption) 
 		{"RouteService", junctionv1.RegisterRouteServiceHandlerFromEndpoint},
 		{"EventService", junctionv1.RegisterEventServiceHandlerFromEndpoint},
 		{"AdapterService", junctionv1.RegisterAdapterServiceHandlerFromEndpoint},
+		{"DeadLetterService", junctionv1.RegisterDeadLetterServiceHandlerFromEndpoint},
+		{"DeliveryService", junctionv1.RegisterDeliveryServiceHandlerFromEndpoint},
 	} {
 		if err := reg.fn(ctx, gw, grpcAddr, opts); err != nil {
 			return nil, fmt.Errorf("register %s REST handler for %s: %w", reg.name, grpcAddr, err)

@@ -35,16 +35,20 @@
 // counted against each delivery's own policy from the message's delivery
 // count. The sink pulls only as many deliveries as it has free workers, so
 // none waits in a client buffer while its 60 s ack timer runs; attempts
-// longer than that send progress. Retries use NakWithDelay, and deliveries
-// waiting for a retry count against the consumer's 1000 pending acks, which
-// bounds only that destination. A delivery handed back at shutdown counts as
-// an attempt.
+// longer than that send progress. A failed attempt moves the delivery to
+// the RETRIES stream (topology.RetriesStream), due after its backoff, where
+// the destination's retry consumer (topology.RetryConsumer) takes it when it
+// is due: deliveries waiting for a retry never hold up fresh ones on the
+// live consumer. A delivery handed back at shutdown counts as an attempt.
+// Every attempt is recorded on the ATTEMPTS stream; an adapter's error that
+// implements [ResponseError] adds the answer's status and body excerpt.
 //
 // A dead letter is the delivery's own bytes on
-// junction.dlq.<destination>.<route> with Nats-Msg-Id = delivery id and the
-// topology.HeaderDLQ* headers. The original is terminated only after the
-// DLQ acknowledged it; when it cannot be stored the delivery is retried
-// later instead, so nothing is dropped.
+// junction.dlq.<destination>.<route> with Nats-Msg-Id
+// "dlq:<delivery id>:<source message>" and the topology.HeaderDLQ* headers.
+// The original is terminated only after the DLQ acknowledged it; when it
+// cannot be stored the delivery is retried later instead, so nothing is
+// dropped.
 //
 // Publishing is exactly once per source and event id: [Publisher] checks the
 // idempotency bucket (provider retries days later) and sets Nats-Msg-Id

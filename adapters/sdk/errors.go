@@ -72,3 +72,24 @@ func RetryDelay(err error) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// ResponseError is implemented by an adapter's delivery error that carries
+// the destination's answer; the sink records its status and body excerpt
+// in the attempt log and the dead letter.
+type ResponseError interface {
+	error
+	// HTTPStatus is the answer's status code.
+	HTTPStatus() int
+	// ResponseExcerpt is the start of the answer's body.
+	ResponseExcerpt() string
+}
+
+// ResponseOf returns the status code and body excerpt of the first
+// ResponseError in err's chain, or 0 and "".
+func ResponseOf(err error) (int, string) {
+	var r ResponseError
+	if errors.As(err, &r) {
+		return r.HTTPStatus(), r.ResponseExcerpt()
+	}
+	return 0, ""
+}

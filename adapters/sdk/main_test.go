@@ -207,7 +207,7 @@ func TestBackoff(t *testing.T) {
 
 func TestPolicyRetryDelay(t *testing.T) {
 	p := resolvePolicy(nil)
-	if p.maxAttempts != 10 || p.initialBackoff != time.Second || p.maxBackoff != 5*time.Minute || p.multiplier != 2 ||
+	if p.maxAttempts != 185 || p.initialBackoff != time.Second || p.maxBackoff != 10*time.Minute || p.multiplier != 2 ||
 		p.jitter != 0.2 || p.maxAge != 24*time.Hour || p.attemptTimeout != 30*time.Second || !p.deadLetter {
 		t.Errorf("default policy = %+v", p)
 	}

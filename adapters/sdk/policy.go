@@ -11,12 +11,15 @@ import (
 
 // Delivery policy defaults, applied to fields left zero.
 const (
-	// DefaultMaxAttempts is the default DeliveryPolicy.max_attempts.
-	DefaultMaxAttempts = 10
+	// DefaultMaxAttempts is the default DeliveryPolicy.max_attempts: with
+	// the default backoff, more than fit in DefaultMaxAge, so by default a
+	// delivery is retried for a day, as EventBridge does (24 h, 185
+	// attempts).
+	DefaultMaxAttempts = 185
 	// DefaultInitialBackoff is the default DeliveryPolicy.initial_backoff.
 	DefaultInitialBackoff = time.Second
 	// DefaultMaxBackoff is the default DeliveryPolicy.max_backoff.
-	DefaultMaxBackoff = 5 * time.Minute
+	DefaultMaxBackoff = 10 * time.Minute
 	// DefaultMultiplier is the default DeliveryPolicy.multiplier.
 	DefaultMultiplier = 2.0
 	// DefaultJitter is the default DeliveryPolicy.jitter.
@@ -28,7 +31,7 @@ const (
 )
 
 // PolicyWithDefaults returns a copy of p with every unset field given its
-// default: 10 attempts, 1s initial and 5m maximum backoff, multiplier 2,
+// default: 185 attempts, 1s initial and 10m maximum backoff, multiplier 2,
 // jitter 0.2, max age 24h, attempt timeout 30s, dead letter on. As with
 // every proto3 scalar, a zero value means unset, so jitter 0 becomes 0.2.
 func PolicyWithDefaults(p *junctionv1.DeliveryPolicy) *junctionv1.DeliveryPolicy {

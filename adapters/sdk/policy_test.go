@@ -13,9 +13,9 @@ import (
 func TestPolicyWithDefaults(t *testing.T) {
 	got := PolicyWithDefaults(nil)
 	want := &junctionv1.DeliveryPolicy{
-		MaxAttempts:    10,
+		MaxAttempts:    185,
 		InitialBackoff: durationpb.New(time.Second),
-		MaxBackoff:     durationpb.New(5 * time.Minute),
+		MaxBackoff:     durationpb.New(10 * time.Minute),
 		Multiplier:     2,
 		Jitter:         0.2,
 		MaxAge:         durationpb.New(24 * time.Hour),

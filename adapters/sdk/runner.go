@@ -106,8 +106,10 @@ func NewRunner(spec Spec, adapter any, nc *nats.Conn, opts RunnerOptions) (*Runn
 		r.sink = &sink{
 			app:        spec.App,
 			adapter:    s,
+			js:         js,
 			log:        r.log,
 			deadLetter: traceDeadLetter(spec.App, publishDeadLetter(js, spec.App)),
+			record:     publishAttempt(js),
 			now:        time.Now,
 		}
 	}
@@ -195,35 +197,51 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("runner: open bucket %s (is the hub topology created?): %w", topology.AdaptersBucket, err)
 	}
-	var loop *consumeLoop
-	var cons jetstream.Consumer
+	type started struct {
+		loop *consumeLoop
+		cons jetstream.Consumer
+	}
+	var loops []started
 	if r.sink != nil {
-		cfg := sinkConsumerConfig(r.spec.App, r.cfg.Concurrency)
-		open := func(ctx context.Context) (jetstream.Consumer, error) {
-			return r.js.CreateOrUpdateConsumer(ctx, topology.DeliveriesStream, cfg)
-		}
-		if cons, err = open(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
+		// The live consumer takes fresh deliveries, the retry consumer
+		// the retries (see topology.RetriesStream), each with its own
+		// workers, so neither waits for the other.
+		var retryUp atomic.Bool
+		for _, c := range []struct {
+			stream string
+			cfg    jetstream.ConsumerConfig
+			ready  func(bool)
+		}{
+			{topology.DeliveriesStream, sinkConsumerConfig(r.spec.App, r.cfg.Concurrency), r.consumerUp.Store},
+			{topology.RetriesStream, retryConsumerConfig(r.spec.App), retryUp.Store},
+		} {
+			open := func(ctx context.Context) (jetstream.Consumer, error) {
+				return r.js.CreateOrUpdateConsumer(ctx, c.stream, c.cfg)
 			}
-			return fmt.Errorf("runner: create consumer %s on %s: %w", cfg.Durable, topology.DeliveriesStream, err)
+			cons, err := open(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("runner: create consumer %s on %s: %w", c.cfg.Durable, c.stream, err)
+			}
+			loops = append(loops, started{cons: cons, loop: &consumeLoop{
+				open:    open,
+				workers: r.cfg.Concurrency,
+				grace:   r.cfg.ShutdownTimeout,
+				handle:  r.sink.traced,
+				log:     r.log.With("consumer", c.cfg.Durable),
+				ready:   c.ready,
+			}})
 		}
 		r.consumerUp.Store(true)
 		defer r.consumerUp.Store(false)
-		loop = &consumeLoop{
-			open:    open,
-			workers: r.cfg.Concurrency,
-			grace:   r.cfg.ShutdownTimeout,
-			handle:  r.sink.traced,
-			log:     r.log.With("consumer", cfg.Durable),
-			ready:   r.consumerUp.Store,
-		}
 	}
 
 	r.log.Info("adapter running", "instance", r.cfg.Instance, "version", r.spec.Version, "roles", r.roles)
 	var wg sync.WaitGroup
-	if loop != nil {
-		wg.Go(func() { _ = loop.run(ctx, cons) })
+	for _, l := range loops {
+		wg.Go(func() { _ = l.loop.run(ctx, l.cons) })
 	}
 	if ps, ok := r.adapter.(PollingSource); ok {
 		wg.Go(func() { r.poll(ctx, ps) })

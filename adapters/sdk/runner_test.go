@@ -231,7 +231,12 @@ func testDelivery(id string, p *junctionv1.DeliveryPolicy) *junctionv1.Delivery 
 // stored for it (a Nak'd message stays unacknowledged until redelivered).
 func settled(t *testing.T, hub *sdktest.Hub) bool {
 	t.Helper()
-	return hub.Idle(t.Context(), topology.DeliveriesStream, topology.DeliveryConsumer("testapp")) == nil
+	if hub.Idle(t.Context(), topology.DeliveriesStream, topology.DeliveryConsumer("testapp")) != nil {
+		return false
+	}
+	// Retries wait on the RETRIES work queue until acknowledged; the
+	// stream's state is current as soon as a publish is acknowledged.
+	return hub.StreamMsgs(t, topology.RetriesStream) == 0
 }
 
 func TestSink(t *testing.T) {
@@ -342,7 +347,6 @@ func TestSink(t *testing.T) {
 				t.Errorf("dead letter subject = %q, want %q", got, want)
 			}
 			for h, want := range map[string]string{
-				jetstream.MsgIDHeader:      tt.delivery.GetId(),
 				topology.HeaderDeliveryID:  tt.delivery.GetId(),
 				topology.HeaderContentType: topology.ContentTypeDelivery,
 				topology.HeaderDLQReason:   tt.wantDLQ,
@@ -352,6 +356,9 @@ func TestSink(t *testing.T) {
 				if got := m.Headers().Get(h); got != want {
 					t.Errorf("dead letter header %s = %q, want %q", h, got, want)
 				}
+			}
+			if got, want := m.Headers().Get(jetstream.MsgIDHeader), "dlq:"+tt.delivery.GetId()+":"; !strings.HasPrefix(got, want) {
+				t.Errorf("dead letter Nats-Msg-Id = %q, want it to start with %q", got, want)
 			}
 			lastErr := m.Headers().Get(topology.HeaderDLQLastError)
 			if !strings.Contains(lastErr, tt.wantErr) || len(lastErr) > topology.MaxDLQErrorLen || strings.ContainsAny(lastErr, "\r\n") {

@@ -10,6 +10,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk/natstrace"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
@@ -94,9 +97,12 @@ type deadLetter func(ctx context.Context, m jetstream.Msg, d *junctionv1.Deliver
 type sink struct {
 	app        string
 	adapter    Sink
+	js         jetstream.JetStream
 	log        *slog.Logger
 	deadLetter deadLetter
-	now        func() time.Time
+	// record stores an attempt in the attempt log; nil keeps none.
+	record func(ctx context.Context, a *junctionv1.DeliveryAttempt) error
+	now    func() time.Time
 }
 
 func sinkConsumerConfig(app string, concurrency int) jetstream.ConsumerConfig {
@@ -112,8 +118,22 @@ func sinkConsumerConfig(app string, concurrency int) jetstream.ConsumerConfig {
 	}
 }
 
+func retryConsumerConfig(app string) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       topology.RetryConsumer(app),
+		Description:   "Retries for the " + app + " adapter's sink, each held until it is due.",
+		FilterSubject: topology.RetriesPrefix + app + ".>",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       sinkAckWait,
+		MaxAckPending: topology.RetryMaxAckPending,
+		MaxDeliver:    -1,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+}
+
 // handle makes one attempt at one delivery and settles the message: ack,
-// retry later, or dead-letter and terminate.
+// retry later, or dead-letter and terminate. Every attempt is recorded in
+// the attempt log.
 func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 	d, err := DecodeDelivery(m)
 	if err != nil {
@@ -125,13 +145,23 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 	if md, err := m.Metadata(); err == nil {
 		attempt = int(md.NumDelivered)
 	}
+	if isRetry(m) {
+		// A retry is one attempt after those its header counts; it is
+		// taken at once and handed back until it is due.
+		if s.notDue(m) {
+			return
+		}
+		n, _ := strconv.Atoi(m.Headers().Get(topology.HeaderAttempts))
+		attempt = n + 1
+	}
 	pol := resolvePolicy(d.GetPolicy())
 	log := s.log.With("delivery_id", d.GetId(), "event_id", d.GetEventId(), "route_id", d.GetRouteId(), "attempt", attempt)
 
 	if created := d.GetCreateTime(); created != nil {
 		if age := s.now().Sub(created.AsTime()); age >= pol.maxAge {
-			s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAge, attempt-1,
-				fmt.Errorf("delivery is %v old, past its max age of %v, before attempt %d", age.Round(time.Second), pol.maxAge, attempt), log)
+			gerr := fmt.Errorf("delivery is %v old, past its max age of %v, before attempt %d", age.Round(time.Second), pol.maxAge, attempt)
+			state, next := s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAge, attempt-1, gerr, log)
+			s.recordAttempt(ctx, d, attempt-1, s.now(), 0, gerr, state, next)
 			return
 		}
 	}
@@ -139,9 +169,11 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 	start := s.now()
 	err = s.attempt(ctx, m, d, pol)
 	latency := s.now().Sub(start)
+	state, next := junctionv1.DeliveryState_DELIVERY_STATE_RETRYING, time.Time{}
 	switch {
 	case err == nil:
 		log.Debug("delivery attempt succeeded", "latency", latency)
+		state = junctionv1.DeliveryState_DELIVERY_STATE_DELIVERED
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 		defer cancel()
 		if err := m.DoubleAck(actx); err != nil {
@@ -149,22 +181,146 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 		}
 	case IsPermanent(err):
 		log.Warn("delivery attempt failed permanently", "latency", latency, "err", err)
-		s.giveUp(ctx, m, d, pol, topology.DLQReasonPermanent, attempt, err, log)
+		state, next = s.giveUp(ctx, m, d, pol, topology.DLQReasonPermanent, attempt, err, log)
 	case ctx.Err() != nil:
 		log.Warn("delivery attempt cut short by shutdown", "latency", latency, "err", err)
 		_ = m.Nak()
+		next = s.now()
 	case attempt >= pol.maxAttempts:
 		log.Warn("delivery attempt failed, no attempts left", "latency", latency, "max_attempts", pol.maxAttempts, "err", err)
-		s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAttempts, attempt, err, log)
+		state, next = s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAttempts, attempt, err, log)
 	case d.GetCreateTime() != nil && s.now().Sub(d.GetCreateTime().AsTime()) >= pol.maxAge:
 		log.Warn("delivery attempt failed, past max age", "latency", latency, "max_age", pol.maxAge, "err", err)
-		s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAge, attempt, err, log)
+		state, next = s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAge, attempt, err, log)
 	default:
 		delay := pol.retryDelay(attempt, err)
+		next = s.now().Add(delay)
 		log.Warn("delivery attempt failed, will retry", "latency", latency, "delay", delay, "err", err)
-		if nerr := m.NakWithDelay(delay); nerr != nil {
-			log.Warn("nak failed, the delivery is retried after the ack wait", "err", nerr)
+		s.retryLater(ctx, m, d, attempt, next, log)
+	}
+	s.recordAttempt(ctx, d, attempt, start, latency, err, state, next)
+}
+
+// notDue hands a retry taken before its time back until it is due, and
+// reports whether it did.
+func (s *sink) notDue(m jetstream.Msg) bool {
+	due, err := time.Parse(time.RFC3339Nano, m.Headers().Get(topology.HeaderNotBefore))
+	if err != nil {
+		return false
+	}
+	wait := due.Sub(s.now())
+	if wait <= 0 {
+		return false
+	}
+	_ = m.NakWithDelay(wait)
+	return true
+}
+
+// isRetry reports whether m came from the RETRIES stream.
+func isRetry(m jetstream.Msg) bool {
+	return strings.HasPrefix(m.Subject(), topology.RetriesPrefix)
+}
+
+// retryLater moves the delivery to the RETRIES stream, due at next, and
+// acknowledges m, so that waiting out the backoff holds no place on the
+// live consumer. Its Nats-Msg-Id names the message it replaces, so a sink
+// that crashes before the ack stores the retry once. Should the retry not
+// be stored, m itself is retried after the delay on its own consumer.
+func (s *sink) retryLater(ctx context.Context, m jetstream.Msg, d *junctionv1.Delivery, attempt int, next time.Time, log *slog.Logger) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
+	msg := nats.NewMsg(topology.RetrySubject(s.app, routeOf(m, s.app, d)))
+	msg.Data = m.Data()
+	msg.Header.Set(topology.HeaderContentType, topology.ContentTypeDelivery)
+	msg.Header.Set(topology.HeaderDeliveryID, d.GetId())
+	msg.Header.Set(topology.HeaderEventID, d.GetEventId())
+	msg.Header.Set(topology.HeaderAttempts, strconv.Itoa(attempt))
+	msg.Header.Set(topology.HeaderNotBefore, next.UTC().Format(time.RFC3339Nano))
+	for _, h := range []string{"traceparent", "tracestate", "baggage"} {
+		if v := m.Headers().Get(h); v != "" {
+			msg.Header.Set(h, v)
 		}
+	}
+	if tag := msgTag(m); tag != "" {
+		msg.Header.Set(jetstream.MsgIDHeader, "retry:"+d.GetId()+":"+tag)
+	}
+	_, err := s.js.PublishMsg(rctx, msg, jetstream.WithExpectStream(topology.RetriesStream))
+	if err == nil {
+		err = m.DoubleAck(rctx)
+		if t, ok := m.(*tracedMsg); ok && err == nil {
+			t.movedToRetry(max(next.Sub(s.now()), 0)) // acknowledged here, retried there
+		}
+		if err != nil {
+			// The retry is stored: a redelivery of m is caught by the
+			// retry's Nats-Msg-Id within the duplicate window, and
+			// the receiver dedupes by delivery id after it.
+			log.Warn("ack after moving to retries failed", "err", err)
+		}
+		return
+	}
+	log.Warn("moving the delivery to retries failed, retrying in place", "err", err)
+	if nerr := m.NakWithDelay(max(time.Until(next), 0)); nerr != nil {
+		log.Warn("nak failed, the delivery is retried after the ack wait", "err", nerr)
+	}
+}
+
+// msgTag names a stream message uniquely: its sequence, prefixed for
+// streams other than DELIVERIES.
+func msgTag(m jetstream.Msg) string {
+	md, err := m.Metadata()
+	if err != nil {
+		return ""
+	}
+	tag := strconv.FormatUint(md.Sequence.Stream, 10)
+	if md.Stream != topology.DeliveriesStream {
+		tag = strings.ToLower(md.Stream) + "-" + tag
+	}
+	return tag
+}
+
+// routeOf is the route token of a delivery message's subject, or the
+// delivery's route id.
+func routeOf(m jetstream.Msg, app string, d *junctionv1.Delivery) string {
+	for _, p := range []string{topology.DeliveriesPrefix, topology.RetriesPrefix} {
+		if r, ok := strings.CutPrefix(m.Subject(), p+app+"."); ok && r != "" {
+			return r
+		}
+	}
+	return d.GetRouteId()
+}
+
+// recordAttempt adds an attempt to the attempt log, if the sink keeps one.
+// A record that cannot be stored is logged and otherwise ignored: the
+// delivery itself is already settled.
+func (s *sink) recordAttempt(ctx context.Context, d *junctionv1.Delivery, attempt int, start time.Time, latency time.Duration, err error, state junctionv1.DeliveryState, next time.Time) {
+	if s.record == nil {
+		return
+	}
+	a := &junctionv1.DeliveryAttempt{
+		DeliveryId:  d.GetId(),
+		Attempt:     int32(attempt),
+		Time:        timestamppb.New(start),
+		Destination: s.app,
+		RouteId:     d.GetRouteId(),
+		Target:      d.GetTarget(),
+		Latency:     durationpb.New(latency),
+		Outcome:     state,
+		EventId:     d.GetEventId(),
+		EventSource: d.GetEventSource(),
+	}
+	if err != nil {
+		a.Error = truncate(err.Error(), topology.MaxDLQErrorLen)
+		code, excerpt := ResponseOf(err)
+		a.StatusCode = int32(code)
+		a.ResponseExcerpt = truncate(excerpt, topology.MaxResponseExcerpt)
+	}
+	if !next.IsZero() {
+		a.NextAttemptTime = timestamppb.New(next)
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
+	if rerr := s.record(rctx, a); rerr != nil {
+		s.log.Warn("record attempt failed", "delivery_id", d.GetId(), "attempt", attempt, "err", rerr)
 	}
 }
 
@@ -197,12 +353,13 @@ func (s *sink) attempt(ctx context.Context, m jetstream.Msg, d *junctionv1.Deliv
 
 // giveUp dead-letters d (unless its policy says not to) and terminates the
 // message. When the dead letter cannot be stored, the message is retried
-// later instead, so nothing is lost.
-func (s *sink) giveUp(ctx context.Context, m jetstream.Msg, d *junctionv1.Delivery, pol policy, reason string, attempts int, lastErr error, log *slog.Logger) {
+// later instead, so nothing is lost. It returns the delivery's new state and,
+// when it is retried, when.
+func (s *sink) giveUp(ctx context.Context, m jetstream.Msg, d *junctionv1.Delivery, pol policy, reason string, attempts int, lastErr error, log *slog.Logger) (junctionv1.DeliveryState, time.Time) {
 	if !pol.deadLetter {
 		log.Warn("delivery given up, dead letter off by policy", "reason", reason, "err", lastErr)
 		_ = m.TermWithReason(reason)
-		return
+		return junctionv1.DeliveryState_DELIVERY_STATE_DISCARDED, time.Time{}
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -210,30 +367,25 @@ func (s *sink) giveUp(ctx context.Context, m jetstream.Msg, d *junctionv1.Delive
 		delay := pol.retryDelay(attempts, nil)
 		log.Error("dead letter failed, will retry", "reason", reason, "delay", delay, "err", err)
 		_ = m.NakWithDelay(delay)
-		return
+		return junctionv1.DeliveryState_DELIVERY_STATE_RETRYING, s.now().Add(delay)
 	}
 	log.Warn("delivery dead-lettered", "reason", reason, "attempts", attempts)
 	_ = m.TermWithReason(reason)
+	return junctionv1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED, time.Time{}
 }
 
 // publishDeadLetter is the basic deadLetter: the delivery's bytes on
 // junction.dlq.<destination>.<route>, with why it gave up in headers.
 func publishDeadLetter(js jetstream.JetStream, app string) deadLetter {
 	return func(ctx context.Context, m jetstream.Msg, d *junctionv1.Delivery, reason string, attempts int, lastErr error) error {
-		route := strings.TrimPrefix(m.Subject(), topology.DeliveriesPrefix+app+".")
-		if route == m.Subject() || route == "" {
-			route = d.GetRouteId()
-		}
-		msg := nats.NewMsg(topology.DLQSubject(app, route))
+		msg := nats.NewMsg(topology.DLQSubject(app, routeOf(m, app, d)))
 		msg.Data = m.Data()
-		msgID := d.GetId()
-		if msgID == "" {
-			if md, err := m.Metadata(); err == nil {
-				msgID = "dlq:" + strconv.FormatUint(md.Sequence.Stream, 10)
-			}
-		}
-		if msgID != "" {
-			msg.Header.Set(jetstream.MsgIDHeader, msgID)
+		// One dead letter per DELIVERIES message: a sink that crashes
+		// between storing it and terminating the original stores nothing
+		// twice, while a redriven delivery that fails again within the
+		// duplicate window still gets its new dead letter.
+		if tag := msgTag(m); tag != "" {
+			msg.Header.Set(jetstream.MsgIDHeader, "dlq:"+d.GetId()+":"+tag)
 		}
 		msg.Header.Set(topology.HeaderContentType, topology.ContentTypeDelivery)
 		natstrace.Inject(ctx, msg.Header)
@@ -243,9 +395,31 @@ func publishDeadLetter(js jetstream.JetStream, app string) deadLetter {
 		msg.Header.Set(topology.HeaderDLQAttempts, strconv.Itoa(attempts))
 		if lastErr != nil {
 			msg.Header.Set(topology.HeaderDLQLastError, headerValue(lastErr.Error(), topology.MaxDLQErrorLen))
+			if code, _ := ResponseOf(lastErr); code > 0 {
+				msg.Header.Set(topology.HeaderDLQStatus, strconv.Itoa(code))
+			}
 		}
 		if _, err := js.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.DLQStream)); err != nil {
 			return fmt.Errorf("publish dead letter to %s: %w", msg.Subject, err)
+		}
+		return nil
+	}
+}
+
+// publishAttempt is the basic attempt recorder: one message per attempt on
+// the ATTEMPTS stream.
+func publishAttempt(js jetstream.JetStream) func(ctx context.Context, a *junctionv1.DeliveryAttempt) error {
+	return func(ctx context.Context, a *junctionv1.DeliveryAttempt) error {
+		data, err := proto.Marshal(a)
+		if err != nil {
+			return fmt.Errorf("encode attempt: %w", err)
+		}
+		msg := nats.NewMsg(topology.AttemptSubject(a.GetEventSource(), a.GetEventId(), a.GetDeliveryId()))
+		msg.Data = data
+		msg.Header.Set(topology.HeaderContentType, topology.ContentTypeAttempt)
+		msg.Header.Set(topology.HeaderDeliveryID, a.GetDeliveryId())
+		if _, err := js.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.AttemptsStream)); err != nil {
+			return fmt.Errorf("publish attempt to %s: %w", msg.Subject, err)
 		}
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -203,12 +204,25 @@ func traceEvent(ctx context.Context, m jetstream.Msg, durable string, handle fun
 // the attempt's outcome, duration and lag. Logs written during the attempt
 // carry the trace and span ids.
 func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
+	if isRetry(m) && s.notDue(m) {
+		return // not an attempt: handed back until it is due
+	}
 	attempt := 1
 	if md, err := m.Metadata(); err == nil {
 		attempt = int(md.NumDelivered)
 	}
 	h := m.Headers()
-	ctx, span := natstrace.StartProcess(ctx, m.Subject(), topology.DeliveryConsumer(s.app), h,
+	subject := m.Subject()
+	if isRetry(m) {
+		// A retry is named as the delivery it continues, so every
+		// attempt of a delivery is the same span under the router's
+		// publish.
+		subject = topology.DeliveriesPrefix + strings.TrimPrefix(subject, topology.RetriesPrefix)
+		if n, err := strconv.Atoi(h.Get(topology.HeaderAttempts)); err == nil {
+			attempt = n + 1
+		}
+	}
+	ctx, span := natstrace.StartProcess(ctx, subject, topology.DeliveryConsumer(s.app), h,
 		natstrace.KeyDestApp.String(s.app),
 		natstrace.KeyDeliveryID.String(h.Get(topology.HeaderDeliveryID)),
 		natstrace.KeyEventID.String(h.Get(topology.HeaderEventID)),
@@ -274,6 +288,13 @@ func (t *tracedMsg) Ack() error { return t.settled(OutcomeSuccess, t.Msg.Ack()) 
 // succeeded.
 func (t *tracedMsg) DoubleAck(ctx context.Context) error {
 	return t.settled(OutcomeSuccess, t.Msg.DoubleAck(ctx))
+}
+
+// movedToRetry notes that the sink acknowledged the message after moving
+// the delivery to the RETRIES stream, due after delay: a retry.
+func (t *tracedMsg) movedToRetry(delay time.Duration) {
+	t.span.AddEvent("retry scheduled", trace.WithAttributes(attribute.String("junction.retry.delay", delay.String())))
+	t.outcome = OutcomeRetry
 }
 
 // Nak asks for a redelivery now.

@@ -215,7 +215,7 @@ func TestServeBinary(t *testing.T) {
 // and every duplicate carries the same webhook-id, so the receiver dedupes
 // to exactly one each.
 func TestRouterKilledMidFlow(t *testing.T) {
-	const n = 3000
+	const n = 20000
 	hub := sdktest.NewHub(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -276,16 +276,27 @@ func TestRouterKilledMidFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	pubDone := make(chan error, 1)
+	pubStart := time.Now()
 	go func() {
-		for i := range n {
-			_, err := pub.Publish(ctx, &junctionv1.Event{Id: fmt.Sprintf("evt-%05d", i), Source: "loadgen", Type: "item.created",
-				DataContentType: "application/json", Data: []byte(fmt.Sprintf(`{"i":%d}`, i))})
-			if err != nil {
-				pubDone <- err
-				return
-			}
+		// As inbound adapters do: several publishers at once.
+		const workers = 8
+		errs := make(chan error, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < n; i += workers {
+					_, err := pub.Publish(ctx, &junctionv1.Event{Id: fmt.Sprintf("evt-%05d", i), Source: "loadgen", Type: "item.created",
+						DataContentType: "application/json", Data: []byte(fmt.Sprintf(`{"i":%d}`, i))})
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
 		}
-		pubDone <- nil
+		wg.Wait()
+		close(errs)
+		pubDone <- <-errs
 	}()
 
 	deadline := time.Now().Add(60 * time.Second)
@@ -302,12 +313,15 @@ func TestRouterKilledMidFlow(t *testing.T) {
 	if err := <-pubDone; err != nil {
 		t.Fatalf("publish: %v", err)
 	}
+	published := time.Since(pubStart)
+	drainStart := time.Now()
 	deadline = time.Now().Add(120 * time.Second)
 	for d, _ := counts(); d < n && time.Now().Before(deadline); d, _ = counts() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	distinct, all := counts()
-	t.Logf("router killed after %d deliveries; events %d, delivered distinct %d, deliveries received %d, duplicates %d", atKill, n, distinct, all, all-distinct)
+	t.Logf("router kill -9 after %d deliveries; events sent %d (in %v), delivered distinct %d, lost %d, deliveries received %d, duplicates before dedupe %d, drain after the last publish %v",
+		atKill, n, published.Round(time.Millisecond), distinct, n-distinct, all, all-distinct, time.Since(drainStart).Round(time.Millisecond))
 	if distinct != n {
 		t.Fatalf("delivered %d distinct events of %d: %d lost", distinct, n, n-distinct)
 	}

@@ -1,5 +1,6 @@
 // Package cli is the command-line client of the Junction gateway: the
-// `junction routes ...` and `junction events ...` command trees.
+// `junction routes ...`, `junction events ...` and `junction dlq ...`
+// command trees.
 //
 // The client talks to the gateway over gRPC only, never to NATS. Every
 // command writes its result to the command's output stream and returns its
@@ -65,10 +66,10 @@ var (
 	ErrInvalidInput = errors.New("invalid input")
 )
 
-// Commands returns the `routes` and `events` command trees, ready to be
+// Commands returns the `routes`, `events` and `dlq` command trees, ready to be
 // added to the junction root command. Each call returns new commands.
 func Commands() []*cobra.Command {
-	return []*cobra.Command{routesCommand(), eventsCommand()}
+	return []*cobra.Command{routesCommand(), eventsCommand(), dlqCommand()}
 }
 
 // options holds the persistent flags of one command tree.

@@ -29,7 +29,7 @@ func eventsCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	o.addPersistentFlags(cmd)
-	cmd.AddCommand(eventsPublishCommand(o), eventsGetCommand(o))
+	cmd.AddCommand(eventsPublishCommand(o), eventsGetCommand(o), eventsDeliveriesCommand(o), eventsResendCommand(o))
 	cmd.AddCommand(eventsTraceCommand(o))
 	return cmd
 }

@@ -18,8 +18,14 @@ func ExampleCommands() {
 		}
 	}
 	// Output:
+	// dlq get
+	// dlq list
+	// dlq purge
+	// dlq redrive
+	// events deliveries
 	// events get
 	// events publish
+	// events resend
 	// events trace
 	// routes apply
 	// routes delete

@@ -200,7 +200,7 @@ func TestApplyTwiceThenChange(t *testing.T) {
 		{
 			name: "defaults spelt out are not a change",
 			content: jiraRoute + "---\n" + ordersRoute + `policy:
-  max_attempts: 10
+  max_attempts: 185
   initial_backoff: 1s
   dead_letter: true
 enabled: true
@@ -713,7 +713,7 @@ func TestSameRoute(t *testing.T) {
 		{name: "other filter", change: func(r *junctionv1.Route) { r.Filter = "acme.user.deleted" }, want: false},
 		{name: "empty policy", change: func(r *junctionv1.Route) { r.Policy = &junctionv1.DeliveryPolicy{} }, want: true},
 		{name: "default policy spelt out", change: func(r *junctionv1.Route) {
-			r.Policy = &junctionv1.DeliveryPolicy{MaxAttempts: 10, InitialBackoff: durationpb.New(1e9), Multiplier: 2, Jitter: 0.2, DeadLetter: proto.Bool(true)}
+			r.Policy = &junctionv1.DeliveryPolicy{MaxAttempts: 185, InitialBackoff: durationpb.New(1e9), Multiplier: 2, Jitter: 0.2, DeadLetter: proto.Bool(true)}
 		}, want: true},
 		{name: "other max attempts", change: func(r *junctionv1.Route) { r.Policy = &junctionv1.DeliveryPolicy{MaxAttempts: 3} }, want: false},
 		{name: "dead letter off", change: func(r *junctionv1.Route) { r.Policy = &junctionv1.DeliveryPolicy{DeadLetter: proto.Bool(false)} }, want: false},

@@ -301,7 +301,7 @@ func checkPolicy(p *junctionv1.DeliveryPolicy) error {
 		return nil
 	}
 	if p.MaxAttempts < 0 {
-		return fmt.Errorf("%w: policy.max_attempts: %d is negative; use 0 for the default (10) or a positive count", ErrInvalidRoute, p.MaxAttempts)
+		return fmt.Errorf("%w: policy.max_attempts: %d is negative; use 0 for the default (185) or a positive count", ErrInvalidRoute, p.MaxAttempts)
 	}
 	if p.Multiplier != 0 && !(p.Multiplier >= 1) || p.Multiplier > 1000 {
 		return fmt.Errorf("%w: policy.multiplier: %v must be 0 (default 2) or between 1 and 1000", ErrInvalidRoute, p.Multiplier)

@@ -214,6 +214,8 @@ func Streams(o Options) []jetstream.StreamConfig {
 			Duplicates:  DuplicateWindow,
 			Discard:     jetstream.DiscardOld,
 		},
+		attemptsStream(o),
+		retriesStream(o),
 	}
 }
 

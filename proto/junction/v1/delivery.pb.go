@@ -201,11 +201,12 @@ func (x *Delivery) GetEventTime() *timestamppb.Timestamp {
 // DeliveryPolicy says how hard to try each delivery of a route.
 type DeliveryPolicy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Attempts in all, the first included. Default 10.
+	// Attempts in all, the first included. Default 185 (with the default
+	// backoff, max_age ends the retries first: a day of them).
 	MaxAttempts int32 `protobuf:"varint,1,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
 	// Delay before the first retry. Default 1s.
 	InitialBackoff *durationpb.Duration `protobuf:"bytes,2,opt,name=initial_backoff,json=initialBackoff,proto3" json:"initial_backoff,omitempty"`
-	// Longest delay between attempts. Default 5m.
+	// Longest delay between attempts. Default 10m.
 	MaxBackoff *durationpb.Duration `protobuf:"bytes,3,opt,name=max_backoff,json=maxBackoff,proto3" json:"max_backoff,omitempty"`
 	// Factor by which the delay grows per attempt. Default 2.
 	Multiplier float64 `protobuf:"fixed64,4,opt,name=multiplier,proto3" json:"multiplier,omitempty"`
