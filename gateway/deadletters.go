@@ -10,11 +10,14 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/junctionhq/junction/adapters/sdk/natstrace"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/services/router"
@@ -316,7 +319,7 @@ func (s *Server) redrive(ctx context.Context, m *jetstream.RawStreamMsg, rerende
 	}
 	d.CreateTime = timestamppb.New(s.now())
 	tag := "dlq:" + strconv.FormatUint(m.Sequence, 10)
-	if err := s.publishDelivery(ctx, d, d.GetId()+":redrive:"+strconv.FormatUint(m.Sequence, 10), tag); err != nil {
+	if err := s.publishDelivery(ctx, d, d.GetId()+":redrive:"+strconv.FormatUint(m.Sequence, 10), tag, m.Header); err != nil {
 		return "", err
 	}
 	if err := s.dlq.DeleteMsg(ctx, m.Sequence); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -364,8 +367,11 @@ func (s *Server) rerender(ctx context.Context, d *junctionv1.Delivery) (*junctio
 }
 
 // publishDelivery records a pending entry in the attempt log and publishes
-// d on DELIVERIES with the Nats-Msg-Id msgID.
-func (s *Server) publishDelivery(ctx context.Context, d *junctionv1.Delivery, msgID, tag string) error {
+// d on DELIVERIES with the Nats-Msg-Id msgID. The publish is a span of the
+// request's trace; with linked, the headers of a dead letter, it links to
+// the trace the dead letter carries (the original event's), and the
+// redriven delivery's attempts hang under it.
+func (s *Server) publishDelivery(ctx context.Context, d *junctionv1.Delivery, msgID, tag string, linked nats.Header) (err error) {
 	data, err := proto.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("encode delivery: %w", err)
@@ -379,6 +385,15 @@ func (s *Server) publishDelivery(ctx context.Context, d *junctionv1.Delivery, ms
 	msg.Header.Set(topology.HeaderEventSource, d.GetEventSource())
 	msg.Header.Set(topology.HeaderEventType, d.GetEventType())
 	msg.Header.Set(topology.HeaderRedrive, tag)
+	ctx, span := natstrace.StartRedrive(ctx, msg.Subject, linked, msg.Header,
+		attribute.String("junction.delivery.id", d.GetId()), attribute.String("junction.redrive.kind", tag))
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(otelcodes.Error, err.Error())
+		}
+		span.End()
+	}()
 	// Pending first: the sink's record of the attempt must come after it.
 	s.recordPending(ctx, d, tag)
 	if _, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.DeliveriesStream)); err != nil {

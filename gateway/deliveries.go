@@ -135,7 +135,7 @@ func (s *Server) ResendEvent(ctx context.Context, req *junctionv1.ResendEventReq
 			return nil, s.toStatus(ctx, "resend event", fmt.Errorf("%w: route %s: %s", router.ErrInvalidRoute, r.GetName(), out.Reason))
 		}
 		for _, d := range out.Deliveries {
-			if err := s.publishDelivery(ctx, d, d.GetId()+":resend:"+nonce, "resend"); err != nil {
+			if err := s.publishDelivery(ctx, d, d.GetId()+":resend:"+nonce, "resend", nil); err != nil {
 				return res, s.toStatus(ctx, "resend event", err)
 			}
 			res.DeliveryIds = append(res.DeliveryIds, d.GetId())

@@ -17,10 +17,14 @@ import (
 	"github.com/spf13/cobra"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/junctionhq/junction/adapters/sdk"
@@ -390,6 +394,47 @@ func TestTraceDeadLetterCarriesTrace(t *testing.T) {
 	sc := trace.SpanContextFromContext(natstrace.Extract(context.Background(), msg.Header))
 	if sc.TraceID() != tid || sc.SpanID() != dlq.SpanContext().SpanID() {
 		t.Errorf("dead letter carries %s/%s, want trace %s span %s", sc.TraceID(), sc.SpanID(), tid, dlq.SpanContext().SpanID())
+	}
+
+	// Redrive, the receiver now accepting: the redrive is a span of the
+	// request's own trace that links to the dead letter's, and the new
+	// attempt hangs under it.
+	rcv.mu.Lock()
+	rcv.fail = 0
+	rcv.mu.Unlock()
+	conn, err := grpc.NewClient(h.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithPropagators(propagation.TraceContext{}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rctx, reqSpan := otel.Tracer("operator").Start(context.Background(), "redrive by hand")
+	res, err := junctionv1.NewDeadLetterServiceClient(conn).RedriveDeadLetters(rctx, &junctionv1.RedriveDeadLettersRequest{All: true})
+	reqSpan.End()
+	if err != nil || res.GetRedrivenCount() != 1 {
+		t.Fatalf("RedriveDeadLetters = %v, %v; want 1 redriven", res, err)
+	}
+	rtid := reqSpan.SpanContext().TraceID()
+	var redrive, again sdktrace.ReadOnlySpan
+	waitFor(t, 30*time.Second, "the redriven delivery's attempt traced", func() error {
+		spans := spansOf(rec, rtid)
+		pubs := find(spans, "publish junction.deliveries.webhook.refused", trace.SpanKindProducer)
+		attempts := find(spans, "process junction.deliveries.webhook.refused", trace.SpanKindConsumer)
+		if len(pubs) != 1 || len(attempts) != 1 {
+			return fmt.Errorf("%d redrive and %d attempt spans in the redrive's trace", len(pubs), len(attempts))
+		}
+		redrive, again = pubs[0], attempts[0]
+		return nil
+	})
+	wantLink(t, redrive, dlq)
+	wantChild(t, again, redrive)
+	wantAttr(t, again, "junction.delivery.outcome", sdk.OutcomeSuccess)
+	// The receiver got the refused attempt and then the redriven one, the
+	// latter in the redrive's trace.
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.parents) != 2 || !strings.Contains(rcv.parents[1], rtid.String()) {
+		t.Errorf("receiver traceparents = %q, want two, the second in the redrive's trace %s", rcv.parents, rtid)
 	}
 }
 
