@@ -141,6 +141,12 @@ func (r *running) events(t *testing.T) junctionv1.EventServiceClient {
 // sendWebhook signs body with the acme source's secret and posts it.
 func (r *running) sendWebhook(t *testing.T, id string, body []byte) *http.Response {
 	t.Helper()
+	return r.sendWebhookWith(t, id, body, nil)
+}
+
+// sendWebhookWith is sendWebhook with extra request headers.
+func (r *running) sendWebhookWith(t *testing.T, id string, body []byte, hdr map[string]string) *http.Response {
+	t.Helper()
 	wh, err := standardwebhooks.NewWebhook(inboundSecret)
 	if err != nil {
 		t.Fatal(err)
@@ -155,6 +161,9 @@ func (r *running) sendWebhook(t *testing.T, id string, body []byte) *http.Respon
 	req.Header.Set("webhook-id", id)
 	req.Header.Set("webhook-timestamp", fmt.Sprint(now.Unix()))
 	req.Header.Set("webhook-signature", sig)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("post webhook: %v", err)

@@ -15,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -155,32 +154,11 @@ func (f *flaky) requests() []string {
 	return append([]string(nil), f.parents...)
 }
 
-// postSigned posts body to the acme source with extra headers.
+// postSigned posts body to the acme source with extra headers and fails
+// the test unless it is answered 2xx.
 func postSigned(t *testing.T, h *running, id string, body []byte, hdr map[string]string) {
 	t.Helper()
-	wh, err := standardwebhooks.NewWebhook(inboundSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	sig, err := wh.Sign(id, now, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+h.Addrs().HTTP+"/webhooks/acme", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("webhook-id", id)
-	req.Header.Set("webhook-timestamp", fmt.Sprint(now.Unix()))
-	req.Header.Set("webhook-signature", sig)
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("post webhook: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
+	if resp := h.sendWebhookWith(t, id, body, hdr); resp.StatusCode/100 != 2 {
 		t.Fatalf("webhook answered %d, want 2xx", resp.StatusCode)
 	}
 }
