@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/junctionhq/junction/adapters/sdk/telemetry"
+	"github.com/junctionhq/junction/adapters/sdk/topology"
 )
 
 // Main is an adapter's whole main:
@@ -101,6 +103,15 @@ func runMain[C any, A any](ctx context.Context, spec Spec, newAdapter func(C) (A
 	}
 	defer nc.Close()
 
+	// Adapters never create the hub's streams and buckets; the platform
+	// does. Started before it (as containers often are), wait for them
+	// rather than exit and be restarted.
+	if err := waitForTopology(ctx, nc, log); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	r, err := NewRunner(spec, adapter, nc, RunnerOptions{Config: cfg, Logger: log})
 	if err != nil {
 		return err
@@ -164,4 +175,48 @@ func redactURLs(list string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// waitForTopology returns once every stream and bucket of the hub exists,
+// checking again with a growing pause (up to 5s) and logging once that it
+// waits; it returns ctx's error when ctx ends first.
+func waitForTopology(ctx context.Context, nc *nats.Conn, log *slog.Logger) error {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	missing := func() string {
+		for _, s := range topology.Streams(topology.Options{}) {
+			if _, err := js.Stream(ctx, s.Name); err != nil {
+				return "stream " + s.Name
+			}
+		}
+		for _, b := range topology.Buckets(topology.Options{}) {
+			if _, err := js.KeyValue(ctx, b.Bucket); err != nil {
+				return "bucket " + b.Bucket
+			}
+		}
+		return ""
+	}
+	pause := 250 * time.Millisecond
+	logged := false
+	for {
+		what := missing()
+		if what == "" {
+			if logged {
+				log.Info("hub topology found")
+			}
+			return nil
+		}
+		if !logged {
+			log.Warn("waiting for the hub's streams and buckets: junction serve, router or gateway creates them", "missing", what)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
 }

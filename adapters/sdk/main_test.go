@@ -272,3 +272,72 @@ func TestRedactURLs(t *testing.T) {
 		t.Errorf("redactURLs = %q, want no credentials", got)
 	}
 }
+
+// TestMainWaitsForTopology: an adapter started before the platform created
+// the hub's streams and buckets waits for them, then serves; it does not
+// exit.
+func TestMainWaitsForTopology(t *testing.T) {
+	for _, k := range []string{EnvNATSURL, EnvHTTPAddr, EnvInstance, EnvLogLevel, EnvConfig} {
+		t.Setenv(k, "")
+	}
+	hub := sdktest.NewHub(t)
+	ctx := t.Context()
+	// A NATS with no topology yet.
+	for _, s := range topology.Streams(topology.Options{}) {
+		if err := hub.JS.DeleteStream(ctx, s.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, b := range topology.Buckets(topology.Options{}) {
+		if err := hub.JS.DeleteKeyValue(ctx, b.Bucket); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := freeAddr(t)
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	cfg := fmt.Sprintf("hub:\n  nats_url: %s\n  http_addr: %s\nadapter:\n  greeting: hi\n", hub.URL, addr)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runMain(runCtx, Spec{App: "mainapp"}, newMainAdapter, []string{"--config", path}, io.Discard, &stderr)
+	}()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), "waiting for the hub's streams and buckets") {
+		select {
+		case err := <-done:
+			t.Fatalf("runMain returned %v before the topology existed, want it to wait; log:\n%s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no waiting message within 10s; log:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := topology.Ensure(ctx, hub.JS, topology.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz not 200 within 20s of the topology appearing; log:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("runMain = %v, want nil after cancel", err)
+	}
+}
