@@ -57,19 +57,11 @@ func newRouterCmd() *cobra.Command {
 		Short: "Run a router against an external NATS (replicas share one consumer)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.load(cmd.Flags())
+			cfg, logger, stop, err := f.start(cmd, "junction-router")
 			if err != nil {
 				return err
 			}
-			logger, err := newLogger(cfg.LogLevel)
-			if err != nil {
-				return err
-			}
-			stopTracing, err := startTracing(cmd.Context(), "junction-router", logger)
-			if err != nil {
-				return err
-			}
-			defer stopTracing()
+			defer stop()
 			nc, js, err := connect(cmd.Context(), cfg, "junction-router")
 			if err != nil {
 				return err
@@ -91,10 +83,7 @@ func newRouterCmd() *cobra.Command {
 				return r.Run(cmd.Context())
 			}
 			return runWithHealth(cmd.Context(), healthAddr, r.Run, func() error {
-				if !nc.IsConnected() {
-					return errors.New("nats: not connected")
-				}
-				return r.Ready()
+				return errors.Join(natsReady(nc), r.Ready())
 			})
 		},
 	}
@@ -112,20 +101,12 @@ func newGatewayCmd() *cobra.Command {
 		Short: "Run the gateway (gRPC and REST) against an external NATS",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.load(cmd.Flags())
+			cfg, logger, stop, err := f.start(cmd, "junction-gateway")
 			if err != nil {
 				return err
 			}
-			logger, err := newLogger(cfg.LogLevel)
-			if err != nil {
-				return err
-			}
+			defer stop()
 			ctx := cmd.Context()
-			stopTracing, err := startTracing(ctx, "junction-gateway", logger)
-			if err != nil {
-				return err
-			}
-			defer stopTracing()
 			nc, js, err := connect(ctx, cfg, "junction-gateway")
 			if err != nil {
 				return err
@@ -149,12 +130,7 @@ func newGatewayCmd() *cobra.Command {
 			srv := gateway.NewGRPCServer(gw, telemetry.GRPCServerOptions()...)
 			mux := http.NewServeMux()
 			mux.Handle("/", sdk.TraceHTTP(rest, "/v1/*"))
-			handleHealth(mux, func() error {
-				if !nc.IsConnected() {
-					return errors.New("nats: not connected")
-				}
-				return nil
-			})
+			handleHealth(mux, func() error { return natsReady(nc) })
 			httpSrv := &http.Server{Addr: cfg.HTTPAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 			logger.Info("gateway started", "grpc", grpcLis.Addr().String(), "http", cfg.HTTPAddr)
 			g, gctx := errgroup.WithContext(ctx)
@@ -183,6 +159,14 @@ func newGatewayCmd() *cobra.Command {
 	}
 	f.register(cmd.Flags(), true, false)
 	return cmd
+}
+
+// natsReady reports whether nc is connected.
+func natsReady(nc *nats.Conn) error {
+	if !nc.IsConnected() {
+		return errors.New("nats: not connected")
+	}
+	return nil
 }
 
 // handleHealth serves /healthz (the process is up) and /readyz (ready

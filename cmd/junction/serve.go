@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -27,6 +28,21 @@ type hubFlags struct {
 	sync     string
 	logLevel string
 	replicas int
+}
+
+// start loads the configuration, builds the logger and starts tracing for
+// the command's process, named service; stop ends tracing.
+func (f *hubFlags) start(cmd *cobra.Command, service string) (cfg hub.Config, logger *slog.Logger, stop func(), err error) {
+	if cfg, err = f.load(cmd.Flags()); err != nil {
+		return cfg, nil, nil, err
+	}
+	if logger, err = newLogger(cfg.LogLevel); err != nil {
+		return cfg, nil, nil, err
+	}
+	if stop, err = startTracing(cmd.Context(), service, logger); err != nil {
+		return cfg, nil, nil, err
+	}
+	return cfg, logger, stop, nil
 }
 
 // register adds the flags of one command: listeners only where the command
@@ -91,19 +107,11 @@ adapter in one process. With --nats-url it uses that NATS instead.
 SIGINT or SIGTERM drains in-flight work and exits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.load(cmd.Flags())
+			cfg, logger, stop, err := f.start(cmd, "junction-serve")
 			if err != nil {
 				return err
 			}
-			logger, err := newLogger(cfg.LogLevel)
-			if err != nil {
-				return err
-			}
-			stopTracing, err := startTracing(cmd.Context(), "junction-serve", logger)
-			if err != nil {
-				return err
-			}
-			defer stopTracing()
+			defer stop()
 			h, err := hub.New(cmd.Context(), cfg, logger)
 			if err != nil {
 				return err
