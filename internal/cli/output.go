@@ -36,11 +36,6 @@ func writeStructured(w io.Writer, format string, m proto.Message) error {
 			return err
 		}
 	} else {
-		// protojson varies its spacing on purpose; settle it.
-		var compact, out bytes.Buffer
-		if json.Compact(&compact, b) == nil && json.Indent(&out, compact.Bytes(), "", "  ") == nil {
-			b = out.Bytes()
-		}
 		b = append(b, '\n')
 	}
 	_, err = w.Write(b)
@@ -79,11 +74,6 @@ func writeEventStructured(w io.Writer, format string, e *junctionv1.Event) error
 			return err
 		}
 	} else {
-		// protojson varies its spacing on purpose; settle it.
-		var compact, out bytes.Buffer
-		if json.Compact(&compact, b) == nil && json.Indent(&out, compact.Bytes(), "", "  ") == nil {
-			b = out.Bytes()
-		}
 		b = append(b, '\n')
 	}
 	_, err = w.Write(b)

@@ -110,8 +110,8 @@ func jaegerLink(base, traceID string) (string, error) {
 // deliberately varies its white space from build to build, which would make
 // the CLI's output (and scripts or tests reading it) unstable.
 func stableJSON(b []byte) []byte {
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
+	var compact, out bytes.Buffer
+	if json.Compact(&compact, b) != nil || json.Indent(&out, compact.Bytes(), "", "  ") != nil {
 		return b
 	}
 	return out.Bytes()
