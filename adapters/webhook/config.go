@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -262,7 +263,7 @@ func (s *SourceConfig) validate(where string) error {
 			errs = append(errs, fmt.Errorf("%s: %s %q must be a dot path of JSON object keys, e.g. data.id", where, f.name, f.value))
 		}
 	}
-	for _, p := range sortedKeys(s.Models) {
+	for _, p := range slices.Sorted(maps.Keys(s.Models)) {
 		if !validPattern(p) {
 			errs = append(errs, fmt.Errorf("%s: models: pattern %q must be dot-separated words, '*' for one word or a final '>' for the rest, e.g. \"user.*\"", where, p))
 		}
@@ -328,13 +329,4 @@ func validPath(p string) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -6,8 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -282,7 +283,7 @@ func writeEvent(w io.Writer, e *junctionv1.Event, seq uint64) error {
 	if e.GetDataSchema() != "" {
 		rows = append(rows, [2]string{"SCHEMA", e.GetDataSchema()})
 	}
-	for _, k := range sortedKeys(e.GetExtensions()) {
+	for _, k := range slices.Sorted(maps.Keys(e.GetExtensions())) {
 		rows = append(rows, [2]string{"EXTENSION " + k, e.GetExtensions()[k]})
 	}
 	switch {
@@ -300,16 +301,6 @@ func writeEvent(w io.Writer, e *junctionv1.Event, seq uint64) error {
 	fmt.Fprintln(w, "DATA:")
 	fmt.Fprintln(w, indent(formatPayload(e.GetData()), "  "))
 	return nil
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // isBase64 reports whether s is base64 in one of the forms protojson reads

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -446,7 +448,7 @@ func writeTestResult(w io.Writer, r *junctionv1.TestRouteResponse) error {
 		tw := newTable(w)
 		fmt.Fprintf(tw, "  id:\t%s\n", cell(d.GetId()))
 		fmt.Fprintf(tw, "  subject:\t%s\n", topology.DeliverySubject(d.GetDestination(), d.GetRouteId()))
-		for _, k := range sortedKeys(d.GetConfig()) {
+		for _, k := range slices.Sorted(maps.Keys(d.GetConfig())) {
 			fmt.Fprintf(tw, "  config.%s:\t%s\n", k, d.GetConfig()[k])
 		}
 		fmt.Fprintf(tw, "  content type:\t%s\n", cell(d.GetContentType()))
