@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,26 +18,8 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/adapters/webhook"
+	"github.com/junctionhq/junction/internal/testports"
 )
-
-// freePorts returns n free loopback ports.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
 
 // cluster is three embedded nats-servers with JetStream, routed on loopback.
 type cluster struct {
@@ -50,7 +31,7 @@ type cluster struct {
 
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	ports := freePorts(t, 6)
+	ports := testports.Free(t, 6)
 	var routes []string
 	for i := range 3 {
 		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[3+i]))
@@ -139,11 +120,12 @@ func TestClusterLeaderLoss(t *testing.T) {
 		return topology.Ensure(ctx, js, topology.Options{Replicas: 3}) == nil
 	})
 
-	a, err := webhook.New(webhook.Config{Sources: []webhook.SourceConfig{{Name: "acme", Scheme: webhook.SchemeHMACSHA256, SecretRef: webhook.SecretRef{Secret: inboundSecret}, IDField: "id"}}})
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := webhook.NewWithOptions(webhook.Config{Sources: []webhook.SourceConfig{{Name: "acme", Scheme: webhook.SchemeHMACSHA256, SecretRef: webhook.SecretRef{Secret: inboundSecret}, IDField: "id"}}}, webhook.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := sdk.NewRunner(webhook.Spec, a, nc, sdk.RunnerOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	run, err := sdk.NewRunner(webhook.Spec, a, nc, sdk.RunnerOptions{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,12 +11,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/junctionhq/junction/internal/testports"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -26,17 +28,6 @@ const JaegerBinEnv = "JUNCTION_JAEGER_BIN"
 
 // exampleInboundSecret is the acme source's secret in examples/junction.yaml.
 const exampleInboundSecret = "whsec_anVuY3Rpb24tZGVtby1pbmJvdW5kLXNlY3JldC0zMmI="
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
-}
 
 // jaegerTrace is the part of Jaeger's /api/traces/{id} answer the test reads.
 type jaegerTrace struct {
@@ -60,8 +51,9 @@ func TestJaegerOneTracePerWebhook(t *testing.T) {
 		t.Skipf("set %s to a Jaeger v2 binary (make test-jaeger builds one)", JaegerBinEnv)
 	}
 	ports := map[string]string{}
-	for _, k := range []string{"HEALTH_PORT", "QUERY_HTTP_PORT", "QUERY_GRPC_PORT", "OTLP_GRPC_PORT", "OTLP_HTTP_PORT"} {
-		ports[k] = freePort(t)
+	keys := []string{"HEALTH_PORT", "QUERY_HTTP_PORT", "QUERY_GRPC_PORT", "OTLP_GRPC_PORT", "OTLP_HTTP_PORT"}
+	for i, p := range testports.Free(t, len(keys)) {
+		ports[keys[i]] = strconv.Itoa(p)
 	}
 	jaeger := exec.Command(bin, "--config", "../../deploy/jaeger/local.yaml")
 	jaeger.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")

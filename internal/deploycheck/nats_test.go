@@ -3,7 +3,6 @@ package deploycheck
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/internal/testports"
 )
 
 // natsConfs are the cluster's server configs, in deploy/nats.
@@ -117,7 +117,7 @@ func TestNATSClusterForms(t *testing.T) {
 	}
 	// Cluster ports must be known before the servers start (a JetStream
 	// cluster refuses to start without routes), so pick free ones.
-	ports := freePorts(t, len(natsConfs))
+	ports := testports.Free(t, len(natsConfs))
 	var servers []*server.Server
 	for i, name := range natsConfs {
 		o := loadNATSConf(t, name).Clone()
@@ -220,23 +220,4 @@ func natsConfByPath(t testing.TB) map[string]*server.Options {
 		m[deployPath(t, "nats", name)] = loadNATSConf(t, name)
 	}
 	return m
-}
-
-// freePorts returns n loopback ports that were free a moment ago.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
 }
