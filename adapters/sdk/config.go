@@ -54,8 +54,15 @@ type Config struct {
 	// PollInterval is the time between two polls of a PollingSource.
 	// Default 1m.
 	PollInterval time.Duration `yaml:"poll_interval"`
-	// Concurrency is how many deliveries a Sink handles at once. Default 16.
+	// Concurrency is how many deliveries a Sink handles at once from its
+	// live consumer, and again from its retry consumer. Default 16.
 	Concurrency int `yaml:"concurrency"`
+	// RouteConcurrency caps the attempts one route may have in flight on
+	// those shared workers; a route at its cap (its endpoint hangs or is
+	// slow) has its further deliveries parked in its own lane, worked by
+	// RouteConcurrency workers of its own, so it never holds up the other
+	// routes. Default a quarter of Concurrency, at least 1.
+	RouteConcurrency int `yaml:"route_concurrency"`
 	// HeartbeatEvery is the time between two registration heartbeats; it
 	// must be shorter than the registry's TTL. Default 10s.
 	HeartbeatEvery time.Duration `yaml:"heartbeat_every"`
@@ -85,6 +92,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency
+	}
+	if c.RouteConcurrency == 0 {
+		c.RouteConcurrency = max(c.Concurrency/4, 1)
 	}
 	if c.HeartbeatEvery == 0 {
 		c.HeartbeatEvery = DefaultHeartbeatEvery
@@ -125,6 +135,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Concurrency < 0 || c.Concurrency > 1000 {
 		bad("hub.concurrency %d: use 1 to 1000", c.Concurrency)
+	}
+	if c.RouteConcurrency < 0 || c.RouteConcurrency > 1000 {
+		bad("hub.route_concurrency %d: use 1 to 1000", c.RouteConcurrency)
 	}
 	if c.HeartbeatEvery < 0 || c.HeartbeatEvery > topology.AdapterTTL/2 {
 		bad("hub.heartbeat_every %v: use a positive duration of at most %v, half the registry TTL", c.HeartbeatEvery, topology.AdapterTTL/2)

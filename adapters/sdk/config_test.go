@@ -48,6 +48,7 @@ hub:
   instance: web-1
   poll_interval: 30s
   concurrency: 4
+  route_concurrency: 2
 adapter:
   endpoint: https://api.example.com
   timeout: 5s
@@ -58,7 +59,7 @@ adapter:
 	}
 	wantHub := sdk.Config{
 		NATSURL: "nats://hub:4222", HTTPAddr: "127.0.0.1:9999", Instance: "web-1", LogLevel: "info",
-		PollInterval: 30 * time.Second, Concurrency: 4, HeartbeatEvery: 10 * time.Second, ShutdownTimeout: 30 * time.Second,
+		PollInterval: 30 * time.Second, Concurrency: 4, RouteConcurrency: 2, HeartbeatEvery: 10 * time.Second, ShutdownTimeout: 30 * time.Second,
 	}
 	if hub != wantHub {
 		t.Errorf("hub config = %+v, want %+v", hub, wantHub)

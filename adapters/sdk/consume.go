@@ -31,6 +31,9 @@ type consumeLoop struct {
 	// ready is called with true once the consumer is open, false when it
 	// is lost.
 	ready func(bool)
+	// idle, when set, is asked after a pull that brought nothing while no
+	// handler ran; the loop ends when it answers true.
+	idle func(ctx context.Context) bool
 }
 
 // run consumes until ctx is cancelled, then waits for in-flight handlers and
@@ -60,9 +63,12 @@ func (l *consumeLoop) run(ctx context.Context, cons jetstream.Consumer) error {
 				break more
 			}
 		}
-		err := l.fetch(ctx, cons, n, release, &wg, workCtx)
+		got, err := l.fetch(ctx, cons, n, release, &wg, workCtx)
 		if err == nil {
 			failures = 0
+			if got == 0 && l.idle != nil && len(slots) == 0 && ctx.Err() == nil && l.idle(ctx) {
+				break
+			}
 			continue
 		}
 		if ctx.Err() != nil {
@@ -94,9 +100,9 @@ func (l *consumeLoop) run(ctx context.Context, cons jetstream.Consumer) error {
 	return nil
 }
 
-// fetch pulls up to n messages and hands each to a worker. It releases the
-// slots of the messages it did not get.
-func (l *consumeLoop) fetch(ctx context.Context, cons jetstream.Consumer, n int, release func(), wg *sync.WaitGroup, workCtx context.Context) error {
+// fetch pulls up to n messages and hands each to a worker, and returns how
+// many it got. It releases the slots of the messages it did not get.
+func (l *consumeLoop) fetch(ctx context.Context, cons jetstream.Consumer, n int, release func(), wg *sync.WaitGroup, workCtx context.Context) (int, error) {
 	fctx, cancel := context.WithTimeout(ctx, fetchWait)
 	defer cancel()
 	batch, err := cons.Fetch(n, jetstream.FetchContext(fctx))
@@ -104,7 +110,7 @@ func (l *consumeLoop) fetch(ctx context.Context, cons jetstream.Consumer, n int,
 		for range n {
 			release()
 		}
-		return err
+		return 0, err
 	}
 	got := 0
 	for m := range batch.Messages() {
@@ -127,9 +133,9 @@ func (l *consumeLoop) fetch(ctx context.Context, cons jetstream.Consumer, n int,
 	err = batch.Error()
 	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
 		errors.Is(err, jetstream.ErrNoMessages) {
-		return nil
+		return got, nil
 	}
-	return err
+	return got, err
 }
 
 func (l *consumeLoop) setReady(ok bool) {

@@ -202,7 +202,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		cons jetstream.Consumer
 	}
 	var loops []started
+	var ln *lanes
 	if r.sink != nil {
+		ln = newLanes(r.sink, r.js, r.cfg.RouteConcurrency, r.cfg.ShutdownTimeout, r.log.With("role", "lanes"))
 		// The live consumer takes fresh deliveries, the retry consumer
 		// the retries (see topology.RetriesStream), each with its own
 		// workers, so neither waits for the other.
@@ -229,7 +231,7 @@ func (r *Runner) Run(ctx context.Context) error {
 				open:    open,
 				workers: r.cfg.Concurrency,
 				grace:   r.cfg.ShutdownTimeout,
-				handle:  r.sink.traced,
+				handle:  ln.admit,
 				log:     r.log.With("consumer", c.cfg.Durable),
 				ready:   c.ready,
 			}})
@@ -240,6 +242,15 @@ func (r *Runner) Run(ctx context.Context) error {
 
 	r.log.Info("adapter running", "instance", r.cfg.Instance, "version", r.spec.Version, "roles", r.roles)
 	var wg sync.WaitGroup
+	if ln != nil {
+		if err := ln.init(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("runner: open stream %s (is the hub topology current?): %w", topology.LanesStream, err)
+		}
+		wg.Go(func() { ln.run(ctx) })
+	}
 	for _, l := range loops {
 		wg.Go(func() { _ = l.loop.run(ctx, l.cons) })
 	}

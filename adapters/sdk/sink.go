@@ -216,9 +216,22 @@ func (s *sink) notDue(m jetstream.Msg) bool {
 	return true
 }
 
-// isRetry reports whether m came from the RETRIES stream.
+// isRetry reports whether m came from the RETRIES or the LANES stream,
+// whose messages carry the attempts made so far.
 func isRetry(m jetstream.Msg) bool {
-	return strings.HasPrefix(m.Subject(), topology.RetriesPrefix)
+	s := m.Subject()
+	return strings.HasPrefix(s, topology.RetriesPrefix) || strings.HasPrefix(s, topology.LanesPrefix)
+}
+
+// deliverySubject names a retry or lane subject as the delivery subject it
+// continues.
+func deliverySubject(subject string) string {
+	for _, p := range []string{topology.RetriesPrefix, topology.LanesPrefix} {
+		if rest, ok := strings.CutPrefix(subject, p); ok {
+			return topology.DeliveriesPrefix + rest
+		}
+	}
+	return subject
 }
 
 // retryLater moves the delivery to the RETRIES stream, due at next, and
@@ -281,10 +294,8 @@ func msgTag(m jetstream.Msg) string {
 // routeOf is the route token of a delivery message's subject, or the
 // delivery's route id.
 func routeOf(m jetstream.Msg, app string, d *junctionv1.Delivery) string {
-	for _, p := range []string{topology.DeliveriesPrefix, topology.RetriesPrefix} {
-		if r, ok := strings.CutPrefix(m.Subject(), p+app+"."); ok && r != "" {
-			return r
-		}
+	if r := routeToken(m.Subject(), app); r != "" {
+		return r
 	}
 	return d.GetRouteId()
 }

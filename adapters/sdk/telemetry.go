@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -217,7 +216,7 @@ func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
 		// A retry is named as the delivery it continues, so every
 		// attempt of a delivery is the same span under the router's
 		// publish.
-		subject = topology.DeliveriesPrefix + strings.TrimPrefix(subject, topology.RetriesPrefix)
+		subject = deliverySubject(subject)
 		if n, err := strconv.Atoi(h.Get(topology.HeaderAttempts)); err == nil {
 			attempt = n + 1
 		}

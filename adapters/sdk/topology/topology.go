@@ -216,6 +216,7 @@ func Streams(o Options) []jetstream.StreamConfig {
 		},
 		attemptsStream(o),
 		retriesStream(o),
+		lanesStream(o),
 	}
 }
 

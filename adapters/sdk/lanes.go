@@ -1,0 +1,312 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/junctionhq/junction/adapters/sdk/topology"
+)
+
+const (
+	// laneSweepEvery is how often a sink looks for parked deliveries no
+	// lane of its own is taking: left by an instance that stopped, or
+	// parked while its lane was closing.
+	laneSweepEvery = 30 * time.Second
+	// laneInactive lets the server remove a lane consumer no instance has
+	// used for that long.
+	laneInactive = time.Hour
+)
+
+// lanes keeps one route of a destination from holding all of the sink's
+// workers (see topology.LanesStream). Attempts run on the shared workers
+// while their route has fewer than cap of them in flight; past that, the
+// route's deliveries are parked on its lane, which a consumer of the
+// route's own attempts with cap workers, until the lane is empty.
+type lanes struct {
+	app     string
+	js      jetstream.JetStream
+	cap     int
+	grace   time.Duration
+	log     *slog.Logger
+	attempt func(ctx context.Context, m jetstream.Msg)
+	notDue  func(m jetstream.Msg) bool
+
+	mu     sync.Mutex
+	routes map[string]*lane
+	runCtx context.Context
+	stream jetstream.Stream
+	closed bool // run is returning: no lane starts any more
+	wg     sync.WaitGroup
+}
+
+// lane is what the sink knows of one route.
+type lane struct {
+	inflight int  // attempts running, from any consumer
+	parking  int  // deliveries being moved to the lane
+	open     bool // the lane consumer runs; new deliveries of the route go to it
+}
+
+func newLanes(s *sink, js jetstream.JetStream, routeCap int, grace time.Duration, log *slog.Logger) *lanes {
+	return &lanes{
+		app:     s.app,
+		js:      js,
+		cap:     max(routeCap, 1),
+		grace:   grace,
+		log:     log,
+		attempt: s.traced,
+		notDue:  s.notDue,
+		routes:  map[string]*lane{},
+	}
+}
+
+// init opens the LANES stream; lanes started later run until ctx is
+// cancelled. It is called before admit and run.
+func (l *lanes) init(ctx context.Context) error {
+	st, err := l.js.Stream(ctx, topology.LanesStream)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.runCtx, l.stream = ctx, st
+	l.mu.Unlock()
+	return nil
+}
+
+// run opens the lanes that hold parked deliveries, and again every
+// laneSweepEvery, until ctx is cancelled; then it waits for the lanes'
+// in-flight attempts. A delivery parked after that waits for the next
+// start's sweep.
+func (l *lanes) run(ctx context.Context) {
+	t := time.NewTicker(laneSweepEvery)
+	defer t.Stop()
+	for {
+		l.sweep(ctx)
+		select {
+		case <-ctx.Done():
+			l.mu.Lock()
+			l.closed = true
+			l.mu.Unlock()
+			l.wg.Wait()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// sweep opens a lane for every route with deliveries parked.
+func (l *lanes) sweep(ctx context.Context) {
+	prefix := topology.LanesPrefix + l.app + "."
+	info, err := l.stream.Info(ctx, jetstream.WithSubjectFilter(prefix+">"))
+	if err != nil {
+		if ctx.Err() == nil {
+			l.log.Warn("list parked deliveries failed", "err", err)
+		}
+		return
+	}
+	for subj := range info.State.Subjects {
+		if route, ok := strings.CutPrefix(subj, prefix); ok && topology.ValidToken(route) == nil {
+			l.mu.Lock()
+			if ln := l.lane(route); !ln.open {
+				ln.open = true
+				l.start(route)
+			}
+			l.mu.Unlock()
+		}
+	}
+}
+
+// lane returns route's entry, creating it; l.mu must be held.
+func (l *lanes) lane(route string) *lane {
+	ln := l.routes[route]
+	if ln == nil {
+		ln = &lane{}
+		l.routes[route] = ln
+	}
+	return ln
+}
+
+// finish ends one attempt of route; l.mu must not be held.
+func (l *lanes) finish(route string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ln := l.lane(route)
+	ln.inflight--
+	if ln.inflight == 0 && ln.parking == 0 && !ln.open {
+		delete(l.routes, route)
+	}
+}
+
+// admit is the handler of the live and retry consumers: it attempts m on
+// the shared workers, or parks it on its route's lane when the route is at
+// its cap or its lane is open.
+func (l *lanes) admit(ctx context.Context, m jetstream.Msg) {
+	if isRetry(m) && l.notDue(m) {
+		return
+	}
+	route := routeToken(m.Subject(), l.app)
+	if route == "" {
+		l.attempt(ctx, m)
+		return
+	}
+	l.mu.Lock()
+	ln := l.lane(route)
+	if !ln.open && ln.inflight < l.cap {
+		ln.inflight++
+		l.mu.Unlock()
+		defer l.finish(route)
+		l.attempt(ctx, m)
+		return
+	}
+	ln.parking++
+	if !ln.open {
+		ln.open = true
+		l.log.Info("route at its concurrency cap, its deliveries wait in its lane", "route_id", route, "route_concurrency", l.cap)
+		l.start(route)
+	}
+	l.mu.Unlock()
+	l.park(ctx, m, route)
+	l.mu.Lock()
+	ln.parking--
+	l.mu.Unlock()
+}
+
+// park moves m to route's lane and acknowledges it. It is not an attempt:
+// the parked copy carries the attempts made so far. Its Nats-Msg-Id names
+// the message it replaces, so a sink that crashes before the ack parks it
+// once. Should parking fail, m is handed back to its consumer.
+func (l *lanes) park(ctx context.Context, m jetstream.Msg, route string) {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
+	msg := nats.NewMsg(topology.LaneSubject(l.app, route))
+	msg.Data = m.Data()
+	for k, vs := range m.Headers() {
+		if !strings.HasPrefix(k, "Nats-") {
+			msg.Header[k] = vs
+		}
+	}
+	msg.Header.Set(topology.HeaderAttempts, strconv.Itoa(attemptsBefore(m)))
+	id := m.Headers().Get(topology.HeaderDeliveryID)
+	if tag := msgTag(m); tag != "" {
+		msg.Header.Set(jetstream.MsgIDHeader, "lane:"+id+":"+tag)
+	}
+	if _, err := l.js.PublishMsg(pctx, msg, jetstream.WithExpectStream(topology.LanesStream)); err != nil {
+		l.log.Warn("parking a delivery failed, it is handed back", "route_id", route, "delivery_id", id, "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	}
+	if err := m.DoubleAck(pctx); err != nil {
+		// The parked copy is stored: a redelivery of m is caught by its
+		// Nats-Msg-Id within the duplicate window, and the receiver
+		// dedupes by delivery id after it.
+		l.log.Warn("ack after parking failed", "route_id", route, "delivery_id", id, "err", err)
+	}
+}
+
+// attemptsBefore is the number of attempts m's delivery has had.
+func attemptsBefore(m jetstream.Msg) int {
+	if isRetry(m) {
+		n, _ := strconv.Atoi(m.Headers().Get(topology.HeaderAttempts))
+		return n
+	}
+	if md, err := m.Metadata(); err == nil && md.NumDelivered > 0 {
+		return int(md.NumDelivered) - 1
+	}
+	return 0
+}
+
+// start runs route's lane consumer until the lane is empty; l.mu must be
+// held. A lane that cannot start is marked closed, so the route's
+// deliveries are attempted on the shared workers again and the sweep
+// retries it.
+func (l *lanes) start(route string) {
+	if l.closed {
+		l.lane(route).open = false
+		return
+	}
+	ctx := l.runCtx
+	cfg := jetstream.ConsumerConfig{
+		Durable:           topology.LaneConsumer(l.app, route),
+		Description:       "Deliveries of route " + route + " to " + l.app + " while the route is at its concurrency cap.",
+		FilterSubject:     topology.LaneSubject(l.app, route),
+		AckPolicy:         jetstream.AckExplicitPolicy,
+		AckWait:           sinkAckWait,
+		MaxAckPending:     l.cap,
+		MaxDeliver:        -1,
+		DeliverPolicy:     jetstream.DeliverAllPolicy,
+		InactiveThreshold: laneInactive,
+	}
+	open := func(ctx context.Context) (jetstream.Consumer, error) {
+		return l.js.CreateOrUpdateConsumer(ctx, topology.LanesStream, cfg)
+	}
+	log := l.log.With("consumer", cfg.Durable, "route_id", route)
+	l.wg.Go(func() {
+		cons, err := open(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("open lane failed", "err", err)
+			}
+			l.mu.Lock()
+			l.lane(route).open = false
+			l.mu.Unlock()
+			return
+		}
+		loop := &consumeLoop{
+			open:    open,
+			workers: l.cap,
+			grace:   l.grace,
+			handle: func(ctx context.Context, m jetstream.Msg) {
+				if l.notDue(m) {
+					return
+				}
+				l.mu.Lock()
+				l.lane(route).inflight++
+				l.mu.Unlock()
+				defer l.finish(route)
+				l.attempt(ctx, m)
+			},
+			log:  log,
+			idle: func(ctx context.Context) bool { return l.closeIfEmpty(ctx, route) },
+		}
+		_ = loop.run(ctx, cons)
+	})
+}
+
+// closeIfEmpty closes route's lane when nothing is parked on it or being
+// parked, and reports whether it did.
+func (l *lanes) closeIfEmpty(ctx context.Context, route string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ln := l.lane(route)
+	if ln.parking > 0 {
+		return false
+	}
+	_, err := l.stream.GetLastMsgForSubject(ctx, topology.LaneSubject(l.app, route))
+	if !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return false
+	}
+	ln.open = false
+	if ln.inflight == 0 {
+		delete(l.routes, route)
+	}
+	l.log.Info("route's lane is empty, its deliveries use the shared workers again", "route_id", route)
+	return true
+}
+
+// routeToken is the route token of a delivery, retry or lane subject of
+// app, or "".
+func routeToken(subject, app string) string {
+	for _, p := range []string{topology.DeliveriesPrefix, topology.RetriesPrefix, topology.LanesPrefix} {
+		if r, ok := strings.CutPrefix(subject, p+app+"."); ok {
+			return r
+		}
+	}
+	return ""
+}
