@@ -121,7 +121,7 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (res Publi
 	var entry jetstream.KeyValueEntry
 	err = jetstream.ErrKeyNotFound // a fresh random id cannot have been seen
 	if !generated {
-		entry, err = p.kv.Get(ctx, key)
+		entry, err = untilAnswered(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) { return p.kv.Get(ctx, key) })
 	}
 	switch {
 	case err == nil:
@@ -145,11 +145,15 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (res Publi
 	msg.Header.Set(topology.HeaderEventSource, ev.GetSource())
 	msg.Header.Set(topology.HeaderEventType, ev.GetType())
 	natstrace.Inject(ctx, msg.Header)
-	ack, err := p.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.EventsStream))
+	ack, err := untilAnswered(ctx, func(ctx context.Context) (*jetstream.PubAck, error) {
+		return p.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.EventsStream))
+	})
 	if err != nil {
 		return PublishResult{}, fmt.Errorf("%w: publish event: %w", ErrUnavailable, err)
 	}
-	if _, err := p.kv.Put(ctx, key, []byte(strconv.FormatUint(ack.Sequence, 10))); err != nil {
+	if _, err := untilAnswered(ctx, func(ctx context.Context) (uint64, error) {
+		return p.kv.Put(ctx, key, []byte(strconv.FormatUint(ack.Sequence, 10)))
+	}); err != nil {
 		return PublishResult{}, fmt.Errorf("%w: record event id: %w", ErrUnavailable, err)
 	}
 	if ack.Duplicate {
@@ -267,4 +271,26 @@ func DecodeDelivery(msg jetstream.Msg) (*junctionv1.Delivery, error) {
 		return nil, fmt.Errorf("%w: %s: decode delivery: %w", ErrMalformed, msg.Subject(), err)
 	}
 	return d, nil
+}
+
+// hubCallTimeout bounds one call to the hub inside Publish. A call that
+// reached a stream leader the moment it died gets no answer at all; it is
+// made again (each call of Publish is idempotent: a lookup, a publish
+// deduplicated by Nats-Msg-Id, a put of the same value) as long as the
+// caller's context allows, so a leader election costs the election's few
+// seconds rather than the caller's whole deadline.
+const hubCallTimeout = 2 * time.Second
+
+// untilAnswered makes call with at most hubCallTimeout each time, again
+// while it times out unanswered and ctx has time left. Any other outcome,
+// an error included, is returned at once.
+func untilAnswered[T any](ctx context.Context, call func(ctx context.Context) (T, error)) (T, error) {
+	for {
+		cctx, cancel := context.WithTimeout(ctx, hubCallTimeout)
+		v, err := call(cctx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)) {
+			return v, err
+		}
+	}
 }
