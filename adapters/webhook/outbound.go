@@ -104,7 +104,13 @@ func newClient(timeout time.Duration, allowPrivate bool) *http.Client {
 		tr.Proxy = nil // a proxy would connect on our behalf, unchecked
 	}
 	tr.DialContext = dialer.DialContext
-	tr.MaxIdleConnsPerHost = 16
+	// Keep as many idle connections to one receiver as deliveries may run
+	// at once (sdk hub.concurrency is at most maxIdleConns): with fewer,
+	// every burst closes the surplus and the next one dials again, a TCP
+	// handshake and teardown per delivery under load. Idle ones still
+	// close after IdleConnTimeout.
+	tr.MaxIdleConns = maxIdleConns
+	tr.MaxIdleConnsPerHost = maxIdleConns
 	return &http.Client{
 		Transport: sdk.TraceTransport(tr),
 		Timeout:   timeout,
@@ -113,6 +119,10 @@ func newClient(timeout time.Duration, allowPrivate bool) *http.Client {
 		},
 	}
 }
+
+// maxIdleConns bounds the idle connections the outbound client keeps, per
+// receiver and in all: the largest sdk.Config.Concurrency.
+const maxIdleConns = 1000
 
 // sharedAddressSpace is 100.64.0.0/10 (carrier-grade NAT, some cloud
 // metadata services).
