@@ -61,22 +61,24 @@ func (e *StatusError) Error() string {
 
 // outbound POSTs deliveries.
 type outbound struct {
-	signer    *standardwebhooks.Webhook
+	signer    *deliverySigner
 	client    *http.Client
 	timeout   time.Duration
 	userAgent string
 }
 
 func newOutbound(cfg OutboundConfig) (*outbound, error) {
-	var signer *standardwebhooks.Webhook
+	var signer *deliverySigner
 	if cfg.SecretRef.count() > 0 {
 		secret, err := cfg.SecretRef.Resolve()
 		if err != nil {
 			return nil, err
 		}
-		if signer, err = newSigner(secret); err != nil {
+		key, err := decodeSigningSecret(secret)
+		if err != nil {
 			return nil, err
 		}
+		signer = newDeliverySigner(key)
 	}
 	timeout := cfg.Timeout
 	if timeout == 0 {
@@ -177,10 +179,7 @@ func (o *outbound) deliver(ctx context.Context, d *junctionv1.Delivery) error {
 		contentType = "application/json"
 	}
 	now := time.Now()
-	sig, err := o.signer.Sign(d.GetId(), now, d.GetPayload())
-	if err != nil {
-		return sdk.Permanent(fmt.Errorf("sign delivery: %w", err))
-	}
+	sig := o.signer.Sign(d.GetId(), now, d.GetPayload())
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", o.userAgent)
 	req.Header.Set(standardwebhooks.HeaderWebhookID, d.GetId())
