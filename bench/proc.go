@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -138,6 +139,80 @@ func CPU(pid int) (time.Duration, error) {
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	// USER_HZ is 100 on Linux.
 	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+}
+
+// Syscalls returns the read and write system calls a process made so far,
+// from /proc/<pid>/io.
+func Syscalls(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && (k == "syscr" || k == "syscw") {
+			c, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("malformed io: %w", err)
+			}
+			n += c
+		}
+	}
+	return n, nil
+}
+
+// memStats reads TotalAlloc and Mallocs of runtime.MemStats from the
+// text form of a pprof endpoint's allocs profile.
+func memStats(ctx context.Context, pprofURL string) (m [2]int64, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pprofURL+"allocs?debug=1", nil)
+	if err != nil {
+		return m, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return m, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return m, err
+	}
+	found := 0
+	for line := range strings.SplitSeq(string(b), "\n") {
+		for i, k := range []string{"# TotalAlloc = ", "# Mallocs = "} {
+			if v, ok := strings.CutPrefix(line, k); ok {
+				if m[i], err = strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil {
+					return m, fmt.Errorf("memstats %q: %w", line, err)
+				}
+				found++
+			}
+		}
+	}
+	if found != 2 {
+		return m, fmt.Errorf("no TotalAlloc and Mallocs in %sallocs?debug=1", pprofURL)
+	}
+	return m, nil
+}
+
+// fetchProfile GETs a pprof profile from url into path.
+func fetchProfile(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // JunctionYAML is the `junction serve` configuration of the webhook

@@ -24,6 +24,14 @@ type WebhookConfig struct {
 	// PID, when not 0, is the process sampled for CPU and memory during
 	// the max-rate phase.
 	PID int
+	// PprofURL, when set, is the target's /debug/pprof/ base URL: a CPU
+	// profile of ProfileSeconds and the allocations made during the
+	// max-rate phase are written to ProfilePrefix + "cpu.pprof" and
+	// "allocs.pprof" (read with `go tool pprof -diff_base`: see
+	// docs/benchmarks.md).
+	PprofURL       string
+	ProfilePrefix  string
+	ProfileSeconds int
 }
 
 // FixedResult is one fixed-rate phase.
@@ -40,6 +48,16 @@ type WebhookResult struct {
 	// phase; CPUMicrosPerEvent the process's CPU over it per event.
 	MaxRSSMB          float64 `json:"max_rss_mb,omitempty"`
 	CPUMicrosPerEvent float64 `json:"cpu_us_per_event,omitempty"`
+	// SyscallsPerEvent is the process's read and write system calls over
+	// the max-rate phase per event (/proc/<pid>/io syscr+syscw): a count
+	// of work that, unlike CPU time, other load on the machine does not
+	// inflate.
+	SyscallsPerEvent float64 `json:"syscalls_per_event,omitempty"`
+	// AllocBytesPerEvent and MallocsPerEvent are the Go heap allocations of
+	// the process over the max-rate phase per event (runtime.MemStats
+	// TotalAlloc and Mallocs, read through pprof: only with PprofURL).
+	AllocBytesPerEvent float64 `json:"alloc_bytes_per_event,omitempty"`
+	MallocsPerEvent    float64 `json:"mallocs_per_event,omitempty"`
 	// BadSignatures counts deliveries the receiver refused.
 	BadSignatures int64 `json:"bad_signatures"`
 }
@@ -90,10 +108,12 @@ func RunWebhook(ctx context.Context, url string, rcv *Receiver, cfg WebhookConfi
 	}
 	if cfg.MaxN > 0 {
 		var cpu0 time.Duration
+		var sys0 int64
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		if cfg.PID != 0 {
 			cpu0, _ = CPU(cfg.PID)
+			sys0, _ = Syscalls(cfg.PID)
 			wg.Go(func() {
 				t := time.NewTicker(50 * time.Millisecond)
 				defer t.Stop()
@@ -109,12 +129,38 @@ func RunWebhook(ctx context.Context, url string, rcv *Receiver, cfg WebhookConfi
 				}
 			})
 		}
+		var profErr error
+		var mem0 [2]int64
+		if cfg.PprofURL != "" {
+			if mem0, profErr = memStats(ctx, cfg.PprofURL); profErr != nil {
+				return res, fmt.Errorf("profile: %w", profErr)
+			}
+			if profErr = fetchProfile(ctx, cfg.PprofURL+"allocs", cfg.ProfilePrefix+"allocs-before.pprof"); profErr == nil {
+				wg.Go(func() {
+					profErr = fetchProfile(ctx, fmt.Sprintf("%sprofile?seconds=%d", cfg.PprofURL, max(cfg.ProfileSeconds, 1)), cfg.ProfilePrefix+"cpu.pprof")
+				})
+			}
+		}
 		l, err := MaxRate(ctx, s, rcv, base, cfg.MaxN, cfg.Workers)
+		if cfg.PprofURL != "" && profErr == nil {
+			var mem1 [2]int64
+			if mem1, profErr = memStats(ctx, cfg.PprofURL); profErr == nil {
+				res.AllocBytesPerEvent = float64(mem1[0]-mem0[0]) / float64(cfg.MaxN)
+				res.MallocsPerEvent = float64(mem1[1]-mem0[1]) / float64(cfg.MaxN)
+				profErr = fetchProfile(ctx, cfg.PprofURL+"allocs", cfg.ProfilePrefix+"allocs.pprof")
+			}
+		}
 		close(stop)
 		wg.Wait()
+		if profErr != nil {
+			return res, fmt.Errorf("profile: %w", profErr)
+		}
 		if cfg.PID != 0 {
 			if cpu1, err := CPU(cfg.PID); err == nil {
 				res.CPUMicrosPerEvent = float64((cpu1 - cpu0).Microseconds()) / float64(cfg.MaxN)
+			}
+			if sys1, err := Syscalls(cfg.PID); err == nil && sys0 > 0 {
+				res.SyscallsPerEvent = float64(sys1-sys0) / float64(cfg.MaxN)
 			}
 		}
 		if err := check("max rate", l, err); err != nil {

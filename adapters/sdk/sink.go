@@ -328,10 +328,17 @@ func (s *sink) recordAttempt(ctx context.Context, d *junctionv1.Delivery, attemp
 	if !next.IsZero() {
 		a.NextAttemptTime = timestamppb.New(next)
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	// The record is handed to the connection before the next delivery is
+	// taken, but its ack is not awaited here: the delivery is settled, and
+	// waiting held this worker for one more round trip per attempt. A
+	// failure is still logged, when the ack fails or does not come.
+	warn := func(rerr error) {
+		s.log.Warn("record attempt failed", "delivery_id", d.GetId(), "attempt", attempt, "err", rerr)
+	}
+	rctx, cancel := context.WithTimeout(withAckReport(context.WithoutCancel(ctx), warn), ackTimeout)
 	defer cancel()
 	if rerr := s.record(rctx, a); rerr != nil {
-		s.log.Warn("record attempt failed", "delivery_id", d.GetId(), "attempt", attempt, "err", rerr)
+		warn(rerr)
 	}
 }
 
@@ -418,7 +425,8 @@ func publishDeadLetter(js jetstream.JetStream, app string) deadLetter {
 }
 
 // publishAttempt is the basic attempt recorder: one message per attempt on
-// the ATTEMPTS stream.
+// the ATTEMPTS stream. It waits for the ack unless ctx carries an ack report
+// (publishAcked).
 func publishAttempt(js jetstream.JetStream) func(ctx context.Context, a *junctionv1.DeliveryAttempt) error {
 	return func(ctx context.Context, a *junctionv1.DeliveryAttempt) error {
 		data, err := proto.Marshal(a)
@@ -429,7 +437,7 @@ func publishAttempt(js jetstream.JetStream) func(ctx context.Context, a *junctio
 		msg.Data = data
 		msg.Header.Set(topology.HeaderContentType, topology.ContentTypeAttempt)
 		msg.Header.Set(topology.HeaderDeliveryID, a.GetDeliveryId())
-		if _, err := js.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.AttemptsStream)); err != nil {
+		if err := publishAcked(ctx, js, msg, ackTimeout, jetstream.WithExpectStream(topology.AttemptsStream)); err != nil {
 			return fmt.Errorf("publish attempt to %s: %w", msg.Subject, err)
 		}
 		return nil

@@ -122,7 +122,11 @@ func (t redactURL) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil {
 		return t.next.RoundTrip(req)
 	}
-	c := req.Clone(context.WithValue(req.Context(), realURLKey{}, req.URL))
+	// A shallow copy is enough: only URL and Host change, and the traced
+	// transport clones the request before it adds headers. A deep Clone
+	// (headers and all) here and in restoreURL cost two header maps per
+	// delivery.
+	c := req.WithContext(context.WithValue(req.Context(), realURLKey{}, req.URL))
 	c.URL = &url.URL{Scheme: req.URL.Scheme, Host: req.URL.Host, Path: "/"}
 	if c.Host == "" {
 		c.Host = req.URL.Host
@@ -134,7 +138,7 @@ type restoreURL struct{ next http.RoundTripper }
 
 func (t restoreURL) RoundTrip(req *http.Request) (*http.Response, error) {
 	if u, ok := req.Context().Value(realURLKey{}).(*url.URL); ok {
-		req = req.Clone(req.Context())
+		req = req.WithContext(req.Context()) // a shallow copy: see redactURL
 		req.URL = u
 	}
 	return t.next.RoundTrip(req)

@@ -212,15 +212,19 @@ func firstRejection(first, second *rejection) *rejection {
 // readBody reads the whole body, at most MaxBodyBytes.
 func (s *source) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *rejection) {
 	max := s.cfg.MaxBodyBytes
-	tooLarge := reject(http.StatusRequestEntityTooLarge, "body is larger than %d bytes, this source's max_body_bytes", max)
+	// Built only when needed: formatting it for every request cost a
+	// Sprintf per webhook.
+	tooLarge := func() *rejection {
+		return reject(http.StatusRequestEntityTooLarge, "body is larger than %d bytes, this source's max_body_bytes", max)
+	}
 	if r.ContentLength > max {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, tooLarge
+			return nil, tooLarge()
 		}
 		return nil, reject(http.StatusBadRequest, "body could not be read: %v", err)
 	}

@@ -61,22 +61,24 @@ func (e *StatusError) Error() string {
 
 // outbound POSTs deliveries.
 type outbound struct {
-	signer    *standardwebhooks.Webhook
+	signer    *deliverySigner
 	client    *http.Client
 	timeout   time.Duration
 	userAgent string
 }
 
 func newOutbound(cfg OutboundConfig) (*outbound, error) {
-	var signer *standardwebhooks.Webhook
+	var signer *deliverySigner
 	if cfg.SecretRef.count() > 0 {
 		secret, err := cfg.SecretRef.Resolve()
 		if err != nil {
 			return nil, err
 		}
-		if signer, err = newSigner(secret); err != nil {
+		key, err := decodeSigningSecret(secret)
+		if err != nil {
 			return nil, err
 		}
+		signer = newDeliverySigner(key)
 	}
 	timeout := cfg.Timeout
 	if timeout == 0 {
@@ -104,7 +106,13 @@ func newClient(timeout time.Duration, allowPrivate bool) *http.Client {
 		tr.Proxy = nil // a proxy would connect on our behalf, unchecked
 	}
 	tr.DialContext = dialer.DialContext
-	tr.MaxIdleConnsPerHost = 16
+	// Keep as many idle connections to one receiver as deliveries may run
+	// at once (sdk hub.concurrency is at most maxIdleConns): with fewer,
+	// every burst closes the surplus and the next one dials again, a TCP
+	// handshake and teardown per delivery under load. Idle ones still
+	// close after IdleConnTimeout.
+	tr.MaxIdleConns = maxIdleConns
+	tr.MaxIdleConnsPerHost = maxIdleConns
 	return &http.Client{
 		Transport: sdk.TraceTransport(tr),
 		Timeout:   timeout,
@@ -113,6 +121,10 @@ func newClient(timeout time.Duration, allowPrivate bool) *http.Client {
 		},
 	}
 }
+
+// maxIdleConns bounds the idle connections the outbound client keeps, per
+// receiver and in all: the largest sdk.Config.Concurrency.
+const maxIdleConns = 1000
 
 // sharedAddressSpace is 100.64.0.0/10 (carrier-grade NAT, some cloud
 // metadata services).
@@ -167,10 +179,7 @@ func (o *outbound) deliver(ctx context.Context, d *junctionv1.Delivery) error {
 		contentType = "application/json"
 	}
 	now := time.Now()
-	sig, err := o.signer.Sign(d.GetId(), now, d.GetPayload())
-	if err != nil {
-		return sdk.Permanent(fmt.Errorf("sign delivery: %w", err))
-	}
+	sig := o.signer.Sign(d.GetId(), now, d.GetPayload())
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", o.userAgent)
 	req.Header.Set(standardwebhooks.HeaderWebhookID, d.GetId())

@@ -28,6 +28,7 @@ type hubFlags struct {
 	sync     string
 	logLevel string
 	replicas int
+	pprof    string
 }
 
 // start loads the configuration, builds the logger and starts tracing for
@@ -42,6 +43,17 @@ func (f *hubFlags) start(cmd *cobra.Command, service string) (cfg hub.Config, lo
 	if stop, err = startTracing(cmd.Context(), service, logger); err != nil {
 		return cfg, nil, nil, err
 	}
+	pprofAddr := f.pprof
+	if !cmd.Flags().Changed("pprof-addr") {
+		pprofAddr = os.Getenv("JUNCTION_PPROF_ADDR")
+	}
+	stopPprof, err := startPprof(pprofAddr, logger)
+	if err != nil {
+		stop()
+		return cfg, nil, nil, fmt.Errorf("pprof listener: %w", err)
+	}
+	stopTracing := stop
+	stop = func() { stopPprof(); stopTracing() }
 	return cfg, logger, stop, nil
 }
 
@@ -55,6 +67,7 @@ func (f *hubFlags) register(fs *pflag.FlagSet, listens, embedded bool) {
 	}
 	fs.StringVar(&f.natsURL, "nats-url", "", "use this NATS instead of the embedded one (env JUNCTION_NATS_URL)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (env JUNCTION_LOG_LEVEL)")
+	fs.StringVar(&f.pprof, "pprof-addr", "", "serve Go profiles (/debug/pprof/) here, e.g. 127.0.0.1:6060; off when empty (env JUNCTION_PPROF_ADDR)")
 	fs.IntVar(&f.replicas, "replicas", 1, "replicas of streams and buckets: 1, or 3 on a NATS cluster (env JUNCTION_REPLICAS)")
 	if embedded {
 		fs.StringVar(&f.dataDir, "data-dir", hub.DefaultDataDir, "embedded NATS file store (env JUNCTION_DATA_DIR)")

@@ -70,6 +70,8 @@ type options struct {
 	webhookSecs, syncWebhookSecs       float64
 	maxN, syncN, syncMaxN              int
 	routerConcurrency                  int
+	profile                            string
+	profileSecs                        int
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -89,6 +91,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Float64Var(&o.syncWebhookSecs, "sync-webhook-seconds", 5, "seconds each fixed webhook rate is held with sync always")
 	fs.IntVar(&o.syncMaxN, "sync-max-n", 5000, "events of each max-rate webhook run with sync always")
 	fs.IntVar(&o.routerConcurrency, "router-concurrency", 0, "router Options.Concurrency in the router-hop scenario (0: the router's default)")
+	fs.StringVar(&o.profile, "profile", "", "directory for CPU and allocation profiles of junction serve during each max-rate webhook run (off when empty)")
+	fs.IntVar(&o.profileSecs, "profile-seconds", 8, "seconds of each CPU profile (-profile); keep it below the max-rate phase")
 	fs.StringVar(&o.skip, "skip", "", "comma-separated scenarios to skip: hop, webhook, routing, footprint, sync")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -233,7 +233,21 @@ func webhookRun(ctx context.Context, o options, work, self, target string, syncA
 		if err := os.WriteFile(conf, []byte(bench.JunctionYAML(filepath.Join(dir, "data"), httpAddr, grpcAddr, natsAddr, syncAlways)), 0o600); err != nil {
 			return res, err
 		}
-		if p, err = bench.StartProc(ctx, o.junction, []string{"serve", "--config", conf}, "http://"+httpAddr+"/readyz", filepath.Join(work, "junction.log")); err != nil {
+		args := []string{"serve", "--config", conf}
+		if o.profile != "" {
+			pprofAddr, err := bench.FreeAddr()
+			if err != nil {
+				return res, err
+			}
+			if err := os.MkdirAll(o.profile, 0o755); err != nil {
+				return res, err
+			}
+			args = append(args, "--pprof-addr", pprofAddr)
+			cfg.PprofURL = "http://" + pprofAddr + "/debug/pprof/"
+			cfg.ProfilePrefix = filepath.Join(o.profile, fmt.Sprintf("junction-sync%v-%s-", syncAlways, time.Now().Format("150405")))
+			cfg.ProfileSeconds = o.profileSecs
+		}
+		if p, err = bench.StartProc(ctx, o.junction, args, "http://"+httpAddr+"/readyz", filepath.Join(work, "junction.log")); err != nil {
 			return res, err
 		}
 		if err := bench.RouteToReceiver(ctx, "nats://"+natsAddr, rcv.URL()); err != nil {
