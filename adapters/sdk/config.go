@@ -57,11 +57,14 @@ type Config struct {
 	// Concurrency is how many deliveries a Sink handles at once from its
 	// live consumer, and again from its retry consumer. Default 16.
 	Concurrency int `yaml:"concurrency"`
-	// RouteConcurrency caps the attempts one route may have in flight on
-	// those shared workers; a route at its cap (its endpoint hangs or is
-	// slow) has its further deliveries parked in its own lane, worked by
-	// RouteConcurrency workers of its own, so it never holds up the other
-	// routes. Default a quarter of Concurrency, at least 1.
+	// RouteConcurrency is each route's guaranteed share of those shared
+	// workers: a route with that many attempts in flight takes another
+	// worker only while more than RouteConcurrency are free, so a route
+	// whose endpoint hangs or is slow never takes the last of them from the
+	// other routes. Its further deliveries are parked in its own lane,
+	// worked by RouteConcurrency workers of its own. A busy route alone
+	// still uses the whole pool. Default a quarter of Concurrency, at
+	// least 1.
 	RouteConcurrency int `yaml:"route_concurrency"`
 	// HeartbeatEvery is the time between two registration heartbeats; it
 	// must be shorter than the registry's TTL. Default 10s.

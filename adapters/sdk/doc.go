@@ -40,10 +40,11 @@
 // the destination's retry consumer (topology.RetryConsumer) takes it when it
 // is due: deliveries waiting for a retry never hold up fresh ones on the
 // live consumer. A delivery handed back at shutdown counts as an attempt.
-// One route may hold at most Config.RouteConcurrency of the workers; past
-// that, its deliveries are parked on its own lane (topology.LanesStream)
-// and worked by the route's lane consumer, so a hanging endpoint never
-// holds up the other routes of the same destination.
+// A route past Config.RouteConcurrency attempts in flight never takes the
+// last RouteConcurrency free workers; its further deliveries are parked on
+// its own lane (topology.LanesStream) and worked by the route's lane
+// consumer, so a hanging endpoint never holds up the other routes of the
+// same destination.
 // Every attempt is recorded on the ATTEMPTS stream; an adapter's error that
 // implements [ResponseError] adds the answer's status and body excerpt.
 //

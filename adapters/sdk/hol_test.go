@@ -75,17 +75,17 @@ func TestSinkNoHeadOfLineBlocking(t *testing.T) {
 // TestSinkSlowRouteKeepsToItsLane: one route's endpoint hangs while more
 // of its deliveries than the live consumer's MaxAckPending wait; a second
 // route's deliveries, published behind them, are still delivered at once.
-// The slow route never has more than its cap in flight on the shared
-// workers plus its cap in its lane, its backlog waits on the LANES stream,
-// and parking is not an attempt: once the endpoint answers, every delivery
-// is made exactly once, as attempt 1.
+// The slow route leaves its cap of the shared workers free (it holds at
+// most workers-cap of them, plus its cap in its lane), its backlog waits
+// on the LANES stream, and parking is not an attempt: once the endpoint
+// answers, every delivery is made exactly once, as attempt 1.
 func TestSinkSlowRouteKeepsToItsLane(t *testing.T) {
 	const (
 		slow      = 1500
 		fast      = 20
 		routeCap  = 2
 		workers   = 8
-		maxInSlow = 2 * routeCap
+		maxInSlow = workers - routeCap + routeCap
 	)
 	hub := sdktest.NewHub(t)
 	release := make(chan struct{})
@@ -142,7 +142,7 @@ func TestSinkSlowRouteKeepsToItsLane(t *testing.T) {
 		t.Errorf("LANES holds no parked delivery of the hanging route")
 	}
 	if inSlow > maxInSlow {
-		t.Errorf("hanging route had %d attempts in flight, want at most %d (cap %d shared + cap %d in its lane)", inSlow, maxInSlow, routeCap, routeCap)
+		t.Errorf("hanging route had %d attempts in flight, want at most %d (%d shared workers less its cap %d, plus its cap in its lane)", inSlow, maxInSlow, workers, routeCap)
 	}
 	t.Logf("healthy route delivered while the hanging route held %d attempts and %d parked deliveries", inSlow, parked)
 
@@ -210,4 +210,62 @@ func TestSinkTakesUpParkedDeliveries(t *testing.T) {
 		}
 	}
 	waitFor(t, "the lane to empty", func() bool { return hub.StreamMsgs(t, topology.LanesStream) == 0 })
+}
+
+// TestSinkBusyRouteUsesFreeWorkers: a route alone may go past its cap
+// while more than the cap of workers are free, without parking anything.
+func TestSinkBusyRouteUsesFreeWorkers(t *testing.T) {
+	const (
+		workers  = 8
+		routeCap = 2
+		together = workers - routeCap // what the route may hold before parking
+	)
+	hub := sdktest.NewHub(t)
+	var mu sync.Mutex
+	running, maxRunning := 0, 0
+	all := make(chan struct{})
+	s := &testSink{fn: func(ctx context.Context, d *junctionv1.Delivery, _ int) error {
+		mu.Lock()
+		running++
+		maxRunning = max(maxRunning, running)
+		if running == together {
+			close(all)
+		}
+		mu.Unlock()
+		select { // hold every attempt until all are in flight together
+		case <-all:
+		case <-time.After(5 * time.Second):
+		}
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return nil
+	}}
+	stop := startRunner(t, newRunner(t, hub, "testapp", s, sdk.Config{Concurrency: workers, RouteConcurrency: routeCap}))
+	defer stop()
+	for i := range together {
+		hub.PublishDelivery(t, testDelivery(fmt.Sprintf("busy-%d", i), nil))
+	}
+	waitFor(t, "every delivery", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.calls) == together
+	})
+	mu.Lock()
+	got := maxRunning
+	mu.Unlock()
+	if got != together {
+		t.Errorf("route had at most %d attempts in flight, want %d (past its cap of %d while workers were free)", got, together, routeCap)
+	}
+	st, err := hub.JS.Stream(context.Background(), topology.LanesStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.LastSeq != 0 {
+		t.Errorf("LANES received %d messages, want none: the route never needed its lane", info.State.LastSeq)
+	}
 }

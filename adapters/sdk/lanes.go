@@ -27,9 +27,10 @@ const (
 
 // lanes keeps one route of a destination from holding all of the sink's
 // workers (see topology.LanesStream). Attempts run on the shared workers
-// while their route has fewer than cap of them in flight; past that, the
-// route's deliveries are parked on its lane, which a consumer of the
-// route's own attempts with cap workers, until the lane is empty.
+// while their route has fewer than cap of them in flight, or more than cap
+// workers are free; past that, the route's deliveries are parked on its
+// lane, worked by a consumer of the route's own with cap workers, until
+// the lane is empty.
 type lanes struct {
 	app     string
 	js      jetstream.JetStream
@@ -51,7 +52,7 @@ type lanes struct {
 type lane struct {
 	inflight int  // attempts running, from any consumer
 	parking  int  // deliveries being moved to the lane
-	open     bool // the lane consumer runs; new deliveries of the route go to it
+	open     bool // the lane consumer runs
 }
 
 func newLanes(s *sink, js jetstream.JetStream, routeCap int, grace time.Duration, log *slog.Logger) *lanes {
@@ -144,10 +145,27 @@ func (l *lanes) finish(route string) {
 	}
 }
 
-// admit is the handler of the live and retry consumers: it attempts m on
-// the shared workers, or parks it on its route's lane when the route is at
-// its cap or its lane is open.
-func (l *lanes) admit(ctx context.Context, m jetstream.Msg) {
+// sharedPool is the workers of one consumer loop (live or retries), as
+// admit sees them.
+type sharedPool struct {
+	l       *lanes
+	workers int
+	busy    int // attempts running on these workers; l.mu guards it
+}
+
+// pool returns the admission of a consumer loop with workers workers.
+func (l *lanes) pool(workers int) *sharedPool {
+	return &sharedPool{l: l, workers: workers}
+}
+
+// admit is the handler of the live and retry consumers. It attempts m on
+// the shared workers, unless m's route already has its cap of attempts in
+// flight while fewer than cap more workers are free: then m is parked on
+// the route's lane. A busy route thus uses the whole pool while nobody
+// else needs it, yet a slow one can never take the last cap workers from
+// the other routes.
+func (p *sharedPool) admit(ctx context.Context, m jetstream.Msg) {
+	l := p.l
 	if isRetry(m) && l.notDue(m) {
 		return
 	}
@@ -158,17 +176,23 @@ func (l *lanes) admit(ctx context.Context, m jetstream.Msg) {
 	}
 	l.mu.Lock()
 	ln := l.lane(route)
-	if !ln.open && ln.inflight < l.cap {
+	if ln.inflight < l.cap || p.busy < p.workers-l.cap {
 		ln.inflight++
+		p.busy++
 		l.mu.Unlock()
-		defer l.finish(route)
+		defer func() {
+			l.mu.Lock()
+			p.busy--
+			l.mu.Unlock()
+			l.finish(route)
+		}()
 		l.attempt(ctx, m)
 		return
 	}
 	ln.parking++
 	if !ln.open {
 		ln.open = true
-		l.log.Info("route at its concurrency cap, its deliveries wait in its lane", "route_id", route, "route_concurrency", l.cap)
+		l.log.Info("route at its concurrency cap with the workers busy, its further deliveries wait in its lane", "route_id", route, "route_concurrency", l.cap)
 		l.start(route)
 	}
 	l.mu.Unlock()

@@ -231,7 +231,7 @@ func (r *Runner) Run(ctx context.Context) error {
 				open:    open,
 				workers: r.cfg.Concurrency,
 				grace:   r.cfg.ShutdownTimeout,
-				handle:  ln.admit,
+				handle:  ln.pool(r.cfg.Concurrency).admit,
 				log:     r.log.With("consumer", c.cfg.Durable),
 				ready:   c.ready,
 			}})

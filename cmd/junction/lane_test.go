@@ -20,8 +20,9 @@ import (
 // TestHangingURLDoesNotDelayAnotherRoute: two routes deliver every event
 // through the same webhook adapter to two URLs. One URL hangs (it holds
 // each request open); the other still receives every event, because the
-// hanging route keeps to its cap of the adapter's workers and its own
-// lane. When the URL answers again, each of its deliveries arrives once.
+// hanging route keeps to its share of the adapter's workers and its own
+// lane, leaving its cap of the adapter's workers to the other route. When
+// the URL answers again, each of its deliveries arrives once.
 func TestHangingURLDoesNotDelayAnotherRoute(t *testing.T) {
 	const events = 300
 	hub := sdktest.NewHub(t)
@@ -74,7 +75,7 @@ func TestHangingURLDoesNotDelayAnotherRoute(t *testing.T) {
 	rdone := make(chan struct{})
 	go func() { defer close(rdone); _ = rt.Run(rctx) }()
 	t.Cleanup(func() { rcancel(); <-rdone })
-	startSink(t, hub, "webhook") // 16 workers, 4 per route
+	startSink(t, hub, "webhook") // 16 workers, route cap 4
 	eventually(t, "router ready", func() bool { return rt.Ready() == nil && rt.AppliedRevision() >= 2 })
 
 	pub, err := sdk.NewPublisher(hub.JS)
