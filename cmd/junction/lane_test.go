@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
 
-	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -67,27 +65,10 @@ func TestHangingURLDoesNotDelayAnotherRoute(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rt, err := router.New(hub.JS, router.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, rcancel := context.WithCancel(ctx)
-	rdone := make(chan struct{})
-	go func() { defer close(rdone); _ = rt.Run(rctx) }()
-	t.Cleanup(func() { rcancel(); <-rdone })
 	startSink(t, hub, "webhook") // 16 workers, route cap 4
-	eventually(t, "router ready", func() bool { return rt.Ready() == nil && rt.AppliedRevision() >= 2 })
+	startRouter(t, ctx, hub, 2)
+	publishOrders(t, ctx, hub, events)
 
-	pub, err := sdk.NewPublisher(hub.JS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range events {
-		if _, err := pub.Publish(ctx, &junctionv1.Event{Id: fmt.Sprintf("o-%03d", i), Source: "shop", Type: "order.paid",
-			DataContentType: "application/json", Data: []byte(`{"n":1}`)}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	eventually(t, "the healthy URL to receive every event while the other hangs", func() bool { return count(ok) == events })
 	if n := count(hung); n != 0 {
 		t.Fatalf("hanging URL answered %d deliveries before it was released", n)

@@ -89,6 +89,36 @@ func startSink(t *testing.T, hub *sdktest.Hub, app string) {
 	eventually(t, "sink "+app+" ready", func() bool { return r.Ready() == nil })
 }
 
+// startRouter runs a router on hub in-process and waits until it applies
+// the routes in store's first revisions (want of them).
+func startRouter(t *testing.T, ctx context.Context, hub *sdktest.Hub, want uint64) {
+	t.Helper()
+	rt, err := router.New(hub.JS, router.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithCancel(ctx)
+	rdone := make(chan struct{})
+	go func() { defer close(rdone); _ = rt.Run(rctx) }()
+	t.Cleanup(func() { rcancel(); <-rdone })
+	eventually(t, "router ready", func() bool { return rt.Ready() == nil && rt.AppliedRevision() >= want })
+}
+
+// publishOrders publishes n shop order.paid events o-000, o-001, ...
+func publishOrders(t *testing.T, ctx context.Context, hub *sdktest.Hub, n int) {
+	t.Helper()
+	pub, err := sdk.NewPublisher(hub.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if _, err := pub.Publish(ctx, &junctionv1.Event{Id: fmt.Sprintf("o-%03d", i), Source: "shop", Type: "order.paid",
+			DataContentType: "application/json", Data: []byte(`{"n":1}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
@@ -137,28 +167,10 @@ func TestRetryAfterAndOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rt, err := router.New(hub.JS, router.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, rcancel := context.WithCancel(ctx)
-	rdone := make(chan struct{})
-	go func() { defer close(rdone); _ = rt.Run(rctx) }()
-	t.Cleanup(func() { rcancel(); <-rdone })
 	startSink(t, hub, "flaky")
 	startSink(t, hub, "healthy")
-	eventually(t, "router ready", func() bool { return rt.Ready() == nil && rt.AppliedRevision() >= 2 })
-
-	pub, err := sdk.NewPublisher(hub.JS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range events {
-		if _, err := pub.Publish(ctx, &junctionv1.Event{Id: fmt.Sprintf("o-%03d", i), Source: "shop", Type: "order.paid",
-			DataContentType: "application/json", Data: []byte(`{"n":1}`)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	startRouter(t, ctx, hub, 2)
+	publishOrders(t, ctx, hub, events)
 	// The healthy destination gets everything while the other is down.
 	eventually(t, "the healthy destination to receive every event", func() bool { return healthy.delivered() == events })
 	eventually(t, "the flaky destination to see retries", func() bool {

@@ -33,15 +33,5 @@ func LaneConsumer(destination, routeID string) string {
 }
 
 func lanesStream(o Options) jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:        LanesStream,
-		Description: "Deliveries of routes at their concurrency cap, waiting for the route's own lane.",
-		Subjects:    []string{LanesPrefix + ">"},
-		Retention:   jetstream.WorkQueuePolicy,
-		MaxAge:      DefaultDeliveriesMaxAge,
-		Storage:     o.Storage,
-		Replicas:    o.Replicas,
-		Duplicates:  DuplicateWindow,
-		Discard:     jetstream.DiscardOld,
-	}
+	return waitingStream(o, LanesStream, LanesPrefix, "Deliveries of routes at their concurrency cap, waiting for the route's own lane.")
 }

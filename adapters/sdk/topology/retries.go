@@ -38,10 +38,16 @@ func RetryConsumer(destination string) string {
 }
 
 func retriesStream(o Options) jetstream.StreamConfig {
+	return waitingStream(o, RetriesStream, RetriesPrefix, "Deliveries waiting for their next attempt, by destination and route.")
+}
+
+// waitingStream is a work-queue stream of deliveries waiting for a
+// consumer of their destination, kept as long as DELIVERIES keeps them.
+func waitingStream(o Options, name, prefix, description string) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
-		Name:        RetriesStream,
-		Description: "Deliveries waiting for their next attempt, by destination and route.",
-		Subjects:    []string{RetriesPrefix + ">"},
+		Name:        name,
+		Description: description,
+		Subjects:    []string{prefix + ">"},
 		Retention:   jetstream.WorkQueuePolicy,
 		MaxAge:      DefaultDeliveriesMaxAge,
 		Storage:     o.Storage,
