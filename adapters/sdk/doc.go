@@ -34,7 +34,7 @@
 // (topology.DeliveryConsumer), with MaxDeliver unlimited: attempts are
 // counted against each delivery's own policy from the message's delivery
 // count. The sink pulls only as many deliveries as it has free workers, so
-// none waits in a client buffer while its 60 s ack timer runs; attempts
+// none waits in a client buffer while its 30 s ack timer runs; attempts
 // longer than that send progress. A failed attempt moves the delivery to
 // the RETRIES stream (topology.RetriesStream), due after its backoff, where
 // the destination's retry consumer (topology.RetryConsumer) takes it when it

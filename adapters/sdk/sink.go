@@ -20,10 +20,11 @@ import (
 )
 
 const (
-	// sinkAckWait is the delivery consumer's ack wait. Attempts longer than
-	// a third of it send progress so the message is not redelivered
-	// meanwhile.
-	sinkAckWait = 60 * time.Second
+	// sinkAckWait is the delivery consumer's ack wait: how long deliveries
+	// a crashed sink held wait before another instance (or the restarted
+	// one) gets them. Attempts longer than a third of it send progress so
+	// the message is not redelivered meanwhile.
+	sinkAckWait = 30 * time.Second
 	// sinkMaxAckPending bounds unacknowledged deliveries, those waiting on a
 	// retry delay included.
 	sinkMaxAckPending = 1000
