@@ -154,6 +154,9 @@ func TestMetricsMoveAsEventsFlow(t *testing.T) {
 	if !hasSeries(after, "junction_consumer_pending_messages", map[string]string{"consumer": "deliver-webhook", "destination": "webhook", "stream": "DELIVERIES"}) {
 		t.Errorf("junction_consumer_pending_messages has no series for deliver-webhook")
 	}
+	if !hasSeries(after, "junction_consumer_pending_messages", map[string]string{"consumer": "retry-webhook", "destination": "webhook", "stream": "RETRIES"}) {
+		t.Errorf("junction_consumer_pending_messages has no series for retry-webhook")
+	}
 	// Prometheus conventions: counters end in _total, the histogram in
 	// _seconds with buckets.
 	for name, f := range after {

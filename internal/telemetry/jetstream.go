@@ -29,7 +29,9 @@ const scrapeTimeout = 3 * time.Second
 //
 //   - junction_dead_letters{destination}: dead letters held on DLQ;
 //   - junction_consumer_pending_messages{stream,consumer,destination}:
-//     messages a consumer has not been handed yet;
+//     messages a consumer has not been handed yet, for the consumers of
+//     EVENTS, DELIVERIES, RETRIES and LANES (a route's lane consumer shows
+//     its parked backlog);
 //   - junction_consumer_ack_pending_messages{stream,consumer,destination}:
 //     messages handed out and not yet acknowledged (in flight or waiting for
 //     a retry).
@@ -58,7 +60,7 @@ func RegisterJetStreamGauges(js jetstream.JetStream, log *slog.Logger) (unregist
 		if err := observeDLQ(ctx, js, o, dead); err != nil {
 			log.Debug("dead letter gauge not read", "error", err)
 		}
-		for _, stream := range []string{topology.EventsStream, topology.DeliveriesStream} {
+		for _, stream := range []string{topology.EventsStream, topology.DeliveriesStream, topology.RetriesStream, topology.LanesStream} {
 			if err := observeConsumers(ctx, js, stream, o, pending, ackPending); err != nil {
 				log.Debug("consumer gauges not read", "stream", stream, "error", err)
 			}
@@ -99,8 +101,10 @@ func observeConsumers(ctx context.Context, js jetstream.JetStream, stream string
 	lister := s.ListConsumers(ctx)
 	for ci := range lister.Info() {
 		dest := ""
-		if f := ci.Config.FilterSubject; strings.HasPrefix(f, topology.DeliveriesPrefix) {
-			dest, _, _ = strings.Cut(strings.TrimPrefix(f, topology.DeliveriesPrefix), ".")
+		for _, prefix := range []string{topology.DeliveriesPrefix, topology.RetriesPrefix, topology.LanesPrefix} {
+			if rest, ok := strings.CutPrefix(ci.Config.FilterSubject, prefix); ok {
+				dest, _, _ = strings.Cut(rest, ".")
+			}
 		}
 		attrs := metric.WithAttributes(attribute.String("stream", stream), attribute.String("consumer", ci.Name), attribute.String("destination", dest))
 		o.ObserveInt64(pending, int64(ci.NumPending), attrs)
