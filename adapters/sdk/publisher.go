@@ -295,23 +295,12 @@ func untilAnswered[T any](ctx context.Context, call func(ctx context.Context) (T
 	}
 }
 
-// ackReportKey is the context key of withAckReport.
-type ackReportKey struct{}
-
-// withAckReport returns ctx carrying report: a publish made with ctx may
-// then return once the message is handed to the connection, and report is
-// called later, from another goroutine, should its ack fail or not come.
-func withAckReport(ctx context.Context, report func(error)) context.Context {
-	return context.WithValue(ctx, ackReportKey{}, report)
-}
-
-// publishAcked publishes msg on js. When ctx carries an ack report
-// (withAckReport) it does not wait for the ack: the message is handed to
-// the connection, in order with what the caller published before it, and
-// a goroutine waits up to wait for the ack and reports a failure. Without
-// one it waits for the ack and returns its error.
-func publishAcked(ctx context.Context, js jetstream.JetStream, msg *nats.Msg, wait time.Duration, opts ...jetstream.PublishOpt) error {
-	report, _ := ctx.Value(ackReportKey{}).(func(error))
+// publishAcked publishes msg on js. With a report it does not wait for the
+// ack: the message is handed to the connection, in order with what the
+// caller published before it, and a goroutine waits up to wait for the ack
+// and calls report should it fail or not come. Without one it waits for
+// the ack and returns its error.
+func publishAcked(ctx context.Context, js jetstream.JetStream, msg *nats.Msg, wait time.Duration, report func(error), opts ...jetstream.PublishOpt) error {
 	if report == nil {
 		_, err := js.PublishMsg(ctx, msg, opts...)
 		return err

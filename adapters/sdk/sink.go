@@ -101,8 +101,10 @@ type sink struct {
 	js         jetstream.JetStream
 	log        *slog.Logger
 	deadLetter deadLetter
-	// record stores an attempt in the attempt log; nil keeps none.
-	record func(ctx context.Context, a *junctionv1.DeliveryAttempt) error
+	// record stores an attempt in the attempt log; nil keeps none. With a
+	// report it may return before the store is confirmed, and calls
+	// report later should it fail.
+	record func(ctx context.Context, a *junctionv1.DeliveryAttempt, report func(error)) error
 	now    func() time.Time
 }
 
@@ -336,9 +338,9 @@ func (s *sink) recordAttempt(ctx context.Context, d *junctionv1.Delivery, attemp
 	warn := func(rerr error) {
 		s.log.Warn("record attempt failed", "delivery_id", d.GetId(), "attempt", attempt, "err", rerr)
 	}
-	rctx, cancel := context.WithTimeout(withAckReport(context.WithoutCancel(ctx), warn), ackTimeout)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 	defer cancel()
-	if rerr := s.record(rctx, a); rerr != nil {
+	if rerr := s.record(rctx, a, warn); rerr != nil {
 		warn(rerr)
 	}
 }
@@ -426,10 +428,10 @@ func publishDeadLetter(js jetstream.JetStream, app string) deadLetter {
 }
 
 // publishAttempt is the basic attempt recorder: one message per attempt on
-// the ATTEMPTS stream. It waits for the ack unless ctx carries an ack report
+// the ATTEMPTS stream. It waits for the ack unless given a report
 // (publishAcked).
-func publishAttempt(js jetstream.JetStream) func(ctx context.Context, a *junctionv1.DeliveryAttempt) error {
-	return func(ctx context.Context, a *junctionv1.DeliveryAttempt) error {
+func publishAttempt(js jetstream.JetStream) func(ctx context.Context, a *junctionv1.DeliveryAttempt, report func(error)) error {
+	return func(ctx context.Context, a *junctionv1.DeliveryAttempt, report func(error)) error {
 		data, err := proto.Marshal(a)
 		if err != nil {
 			return fmt.Errorf("encode attempt: %w", err)
@@ -438,7 +440,7 @@ func publishAttempt(js jetstream.JetStream) func(ctx context.Context, a *junctio
 		msg.Data = data
 		msg.Header.Set(topology.HeaderContentType, topology.ContentTypeAttempt)
 		msg.Header.Set(topology.HeaderDeliveryID, a.GetDeliveryId())
-		if err := publishAcked(ctx, js, msg, ackTimeout, jetstream.WithExpectStream(topology.AttemptsStream)); err != nil {
+		if err := publishAcked(ctx, js, msg, ackTimeout, report, jetstream.WithExpectStream(topology.AttemptsStream)); err != nil {
 			return fmt.Errorf("publish attempt to %s: %w", msg.Subject, err)
 		}
 		return nil
