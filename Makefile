@@ -13,6 +13,9 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPC_GATEWAY_VERSION       := v2.32.0
 
+# benchstat for `make bench-compare` (golang.org/x/perf has no tags).
+BENCHSTAT_VERSION          := v0.0.0-20260908200009-22c9c6c9d4da
+
 # Jaeger v2 for `make test-jaeger` (built from source: about 11 minutes and
 # 2.2 GB of memory, a 121 MB binary).
 JAEGER_VERSION             := v1.76.0
@@ -102,6 +105,20 @@ test-jaeger: $(BIN)/jaeger ## opt-in: run the hub against a real Jaeger; one web
 	JUNCTION_JAEGER_BIN=$(BIN)/jaeger $(GO) test -count=1 -timeout 5m -run TestJaegerOneTracePerWebhook -v ./cmd/junction
 
 BENCH_FLAGS ?=
+BASE       ?= HEAD~1
+BENCH_PKGS ?= ./services/router
+BENCH_COUNT ?= 6
+
+$(BIN)/benchstat:
+	GOBIN=$(BIN) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
+
+.PHONY: bench-compare
+bench-compare: $(BIN)/benchstat ## Go benchmarks of BENCH_PKGS at BASE (default HEAD~1) beside the working tree, compared by benchstat
+	dir=$$(mktemp -d); trap 'git worktree remove --force '"$$dir"'/base; rm -rf '"$$dir" EXIT; \
+	git worktree add --quiet --detach $$dir/base $(BASE); \
+	(cd $$dir/base && $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $(BENCH_PKGS)) > $$dir/base.txt; \
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $(BENCH_PKGS) > $$dir/new.txt; \
+	$(BIN)/benchstat base=$$dir/base.txt new=$$dir/new.txt | tee bench/results/benchstat.txt
 
 .PHONY: bench
 bench: build ## benchmarks beside raw JetStream baselines (BENCH_QUICK=1 for a short run); writes bench/results/
