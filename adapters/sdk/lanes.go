@@ -234,18 +234,6 @@ func (l *lanes) park(ctx context.Context, m jetstream.Msg, route string) {
 	}
 }
 
-// attemptsBefore is the number of attempts m's delivery has had.
-func attemptsBefore(m jetstream.Msg) int {
-	if isRetry(m) {
-		n, _ := strconv.Atoi(m.Headers().Get(topology.HeaderAttempts))
-		return n
-	}
-	if md, err := m.Metadata(); err == nil && md.NumDelivered > 0 {
-		return int(md.NumDelivered) - 1
-	}
-	return 0
-}
-
 // start runs route's lane consumer until the lane is empty; l.mu must be
 // held. A lane that cannot start is marked closed, so the route's
 // deliveries are attempted on the shared workers again and the sweep
@@ -256,17 +244,10 @@ func (l *lanes) start(route string) {
 		return
 	}
 	ctx := l.runCtx
-	cfg := jetstream.ConsumerConfig{
-		Durable:           topology.LaneConsumer(l.app, route),
-		Description:       "Deliveries of route " + route + " to " + l.app + " while the route is at its concurrency cap.",
-		FilterSubject:     topology.LaneSubject(l.app, route),
-		AckPolicy:         jetstream.AckExplicitPolicy,
-		AckWait:           sinkAckWait,
-		MaxAckPending:     l.cap,
-		MaxDeliver:        -1,
-		DeliverPolicy:     jetstream.DeliverAllPolicy,
-		InactiveThreshold: laneInactive,
-	}
+	cfg := sinkConsumer(topology.LaneConsumer(l.app, route),
+		"Deliveries of route "+route+" to "+l.app+" while the route is at its concurrency cap.",
+		topology.LaneSubject(l.app, route), l.cap)
+	cfg.InactiveThreshold = laneInactive
 	open := func(ctx context.Context) (jetstream.Consumer, error) {
 		return l.js.CreateOrUpdateConsumer(ctx, topology.LanesStream, cfg)
 	}
@@ -327,10 +308,8 @@ func (l *lanes) closeIfEmpty(ctx context.Context, route string) bool {
 // routeToken is the route token of a delivery, retry or lane subject of
 // app, or "".
 func routeToken(subject, app string) string {
-	for _, p := range []string{topology.DeliveriesPrefix, topology.RetriesPrefix, topology.LanesPrefix} {
-		if r, ok := strings.CutPrefix(subject, p+app+"."); ok {
-			return r
-		}
+	if dest, route, ok := topology.SplitWorkSubject(subject); ok && dest == app {
+		return route
 	}
 	return ""
 }

@@ -108,30 +108,29 @@ type sink struct {
 	now    func() time.Time
 }
 
-func sinkConsumerConfig(app string, concurrency int) jetstream.ConsumerConfig {
+// sinkConsumer is the configuration of each of a sink's durable consumers:
+// the live one, the retry one and its routes' lanes.
+func sinkConsumer(durable, description, filter string, maxAckPending int) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
-		Durable:       topology.DeliveryConsumer(app),
-		Description:   "Deliveries for the " + app + " adapter's sink.",
-		FilterSubject: topology.DeliveriesPrefix + app + ".>",
+		Durable:       durable,
+		Description:   description,
+		FilterSubject: filter,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       sinkAckWait,
-		MaxAckPending: max(sinkMaxAckPending, 2*concurrency),
+		MaxAckPending: maxAckPending,
 		MaxDeliver:    -1, // attempts are counted against each delivery's own policy
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
 }
 
+func sinkConsumerConfig(app string, concurrency int) jetstream.ConsumerConfig {
+	return sinkConsumer(topology.DeliveryConsumer(app), "Deliveries for the "+app+" adapter's sink.",
+		topology.DeliveriesPrefix+app+".>", max(sinkMaxAckPending, 2*concurrency))
+}
+
 func retryConsumerConfig(app string) jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:       topology.RetryConsumer(app),
-		Description:   "Retries for the " + app + " adapter's sink, each held until it is due.",
-		FilterSubject: topology.RetriesPrefix + app + ".>",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       sinkAckWait,
-		MaxAckPending: topology.RetryMaxAckPending,
-		MaxDeliver:    -1,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	}
+	return sinkConsumer(topology.RetryConsumer(app), "Retries for the "+app+" adapter's sink, each held until it is due.",
+		topology.RetriesPrefix+app+".>", topology.RetryMaxAckPending)
 }
 
 // handle makes one attempt at one delivery and settles the message: ack,
@@ -144,19 +143,7 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.TermWithReason("undecodable delivery")
 		return
 	}
-	attempt := 1
-	if md, err := m.Metadata(); err == nil {
-		attempt = int(md.NumDelivered)
-	}
-	if isRetry(m) {
-		// A retry is one attempt after those its header counts; it is
-		// taken at once and handed back until it is due.
-		if s.notDue(m) {
-			return
-		}
-		n, _ := strconv.Atoi(m.Headers().Get(topology.HeaderAttempts))
-		attempt = n + 1
-	}
+	attempt := attemptsBefore(m) + 1
 	pol := resolvePolicy(d.GetPolicy())
 	log := s.log.With("delivery_id", d.GetId(), "event_id", d.GetEventId(), "route_id", d.GetRouteId(), "attempt", attempt)
 
@@ -226,13 +213,25 @@ func isRetry(m jetstream.Msg) bool {
 	return strings.HasPrefix(s, topology.RetriesPrefix) || strings.HasPrefix(s, topology.LanesPrefix)
 }
 
+// attemptsBefore is the number of attempts m's delivery has had: those a
+// retry or parked delivery carries in its header, else one less than the
+// message's delivery count.
+func attemptsBefore(m jetstream.Msg) int {
+	if isRetry(m) {
+		n, _ := strconv.Atoi(m.Headers().Get(topology.HeaderAttempts))
+		return n
+	}
+	if md, err := m.Metadata(); err == nil && md.NumDelivered > 0 {
+		return int(md.NumDelivered) - 1
+	}
+	return 0
+}
+
 // deliverySubject names a retry or lane subject as the delivery subject it
 // continues.
 func deliverySubject(subject string) string {
-	for _, p := range []string{topology.RetriesPrefix, topology.LanesPrefix} {
-		if rest, ok := strings.CutPrefix(subject, p); ok {
-			return topology.DeliveriesPrefix + rest
-		}
+	if dest, route, ok := topology.SplitWorkSubject(subject); ok {
+		return topology.DeliverySubject(dest, route)
 	}
 	return subject
 }

@@ -205,26 +205,15 @@ func traceEvent(ctx context.Context, m jetstream.Msg, durable string, handle fun
 // junction.deliveries.<destination>.<route>" (a child of the router's
 // publish span, so every attempt of a delivery hangs under it) and records
 // the attempt's outcome, duration and lag. Logs written during the attempt
-// carry the trace and span ids.
+// carry the trace and span ids. Its callers (the lanes' admit and lane
+// handlers) have handed back retries that are not due yet.
 func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
-	if isRetry(m) && s.notDue(m) {
-		return // not an attempt: handed back until it is due
-	}
-	attempt := 1
-	if md, err := m.Metadata(); err == nil {
-		attempt = int(md.NumDelivered)
-	}
+	attempt := attemptsBefore(m) + 1
 	h := m.Headers()
-	subject := m.Subject()
-	if isRetry(m) {
-		// A retry is named as the delivery it continues, so every
-		// attempt of a delivery is the same span under the router's
-		// publish.
-		subject = deliverySubject(subject)
-		if n, err := strconv.Atoi(h.Get(topology.HeaderAttempts)); err == nil {
-			attempt = n + 1
-		}
-	}
+	// A retry or parked delivery is named as the delivery it continues, so
+	// every attempt of a delivery is the same span under the router's
+	// publish.
+	subject := deliverySubject(m.Subject())
 	ctx, span := natstrace.StartProcess(ctx, subject, topology.DeliveryConsumer(s.app), h,
 		natstrace.KeyDestApp.String(s.app),
 		natstrace.KeyDeliveryID.String(h.Get(topology.HeaderDeliveryID)),

@@ -100,12 +100,7 @@ func observeConsumers(ctx context.Context, js jetstream.JetStream, stream string
 	}
 	lister := s.ListConsumers(ctx)
 	for ci := range lister.Info() {
-		dest := ""
-		for _, prefix := range []string{topology.DeliveriesPrefix, topology.RetriesPrefix, topology.LanesPrefix} {
-			if rest, ok := strings.CutPrefix(ci.Config.FilterSubject, prefix); ok {
-				dest, _, _ = strings.Cut(rest, ".")
-			}
-		}
+		dest, _, _ := topology.SplitWorkSubject(ci.Config.FilterSubject)
 		attrs := metric.WithAttributes(attribute.String("stream", stream), attribute.String("consumer", ci.Name), attribute.String("destination", dest))
 		o.ObserveInt64(pending, int64(ci.NumPending), attrs)
 		o.ObserveInt64(ackPending, int64(ci.NumAckPending), attrs)

@@ -1,6 +1,10 @@
 package topology
 
-import "github.com/nats-io/nats.go/jetstream"
+import (
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
 
 // Lanes: route isolation inside one destination. A destination's sink runs
 // attempts for all its routes on one pool of workers, and caps how many of
@@ -19,6 +23,20 @@ const (
 	LanesStream = "LANES"
 	LanesPrefix = "junction.lanes."
 )
+
+// SplitWorkSubject returns the destination and route of a subject that
+// holds one of a destination's deliveries: fresh (DELIVERIES), waiting for
+// a retry (RETRIES) or parked in a lane (LANES). A filter such as
+// "junction.retries.<destination>.>" gives the destination and route ">".
+func SplitWorkSubject(subject string) (destination, routeID string, ok bool) {
+	for _, p := range []string{DeliveriesPrefix, RetriesPrefix, LanesPrefix} {
+		if rest, found := strings.CutPrefix(subject, p); found {
+			destination, routeID, ok = strings.Cut(rest, ".")
+			return destination, routeID, ok && destination != "" && routeID != ""
+		}
+	}
+	return "", "", false
+}
 
 // LaneSubject is the subject deliveries of route to destination are parked
 // under while the route is at its cap.
