@@ -164,16 +164,7 @@ func Syscalls(pid int) (int64, error) {
 // memStats reads TotalAlloc and Mallocs of runtime.MemStats from the
 // text form of a pprof endpoint's allocs profile.
 func memStats(ctx context.Context, pprofURL string) (m [2]int64, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pprofURL+"allocs?debug=1", nil)
-	if err != nil {
-		return m, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return m, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, err := httpGet(ctx, pprofURL+"allocs?debug=1")
 	if err != nil {
 		return m, err
 	}
@@ -196,23 +187,28 @@ func memStats(ctx context.Context, pprofURL string) (m [2]int64, err error) {
 
 // fetchProfile GETs a pprof profile from url into path.
 func fetchProfile(ctx context.Context, url, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	b, err := io.ReadAll(resp.Body)
+	b, err := httpGet(ctx, url)
 	if err != nil {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+// httpGet returns the body of a 200 answer to GET url.
+func httpGet(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
 }
 
 // JunctionYAML is the `junction serve` configuration of the webhook

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -129,7 +130,7 @@ func RunWebhook(ctx context.Context, url string, rcv *Receiver, cfg WebhookConfi
 				}
 			})
 		}
-		var profErr error
+		var profErr, cpuProfErr error // cpuProfErr is set by its own goroutine
 		var mem0 [2]int64
 		if cfg.PprofURL != "" {
 			if mem0, profErr = memStats(ctx, cfg.PprofURL); profErr != nil {
@@ -137,7 +138,7 @@ func RunWebhook(ctx context.Context, url string, rcv *Receiver, cfg WebhookConfi
 			}
 			if profErr = fetchProfile(ctx, cfg.PprofURL+"allocs", cfg.ProfilePrefix+"allocs-before.pprof"); profErr == nil {
 				wg.Go(func() {
-					profErr = fetchProfile(ctx, fmt.Sprintf("%sprofile?seconds=%d", cfg.PprofURL, max(cfg.ProfileSeconds, 1)), cfg.ProfilePrefix+"cpu.pprof")
+					cpuProfErr = fetchProfile(ctx, fmt.Sprintf("%sprofile?seconds=%d", cfg.PprofURL, max(cfg.ProfileSeconds, 1)), cfg.ProfilePrefix+"cpu.pprof")
 				})
 			}
 		}
@@ -152,6 +153,7 @@ func RunWebhook(ctx context.Context, url string, rcv *Receiver, cfg WebhookConfi
 		}
 		close(stop)
 		wg.Wait()
+		profErr = errors.Join(profErr, cpuProfErr)
 		if profErr != nil {
 			return res, fmt.Errorf("profile: %w", profErr)
 		}
