@@ -320,13 +320,16 @@ func eventsDeliveriesCommand(o *options) *cobra.Command {
 	cmd.Flags().StringVar(&source, "source", "", "source of the event, when several sources used the id")
 	cmd.Flags().BoolVar(&attempts, "attempts", false, "list every attempt under its delivery")
 	cmd.RunE = runE(o, func(ctx context.Context, cmd *cobra.Command, args []string) error {
-		id := strings.TrimPrefix(strings.TrimPrefix(args[0], "events/"), "event/")
+		name, err := eventName(args[0])
+		if err != nil {
+			return err
+		}
 		c, err := o.dial()
 		if err != nil {
 			return err
 		}
 		defer c.Close()
-		res, err := call(ctx, c, junctionv1.NewDeliveryServiceClient(c.cc).ListEventDeliveries, &junctionv1.ListEventDeliveriesRequest{Parent: "events/" + id, Source: source})
+		res, err := call(ctx, c, junctionv1.NewDeliveryServiceClient(c.cc).ListEventDeliveries, &junctionv1.ListEventDeliveriesRequest{Parent: name, Source: source})
 		if err != nil {
 			return err
 		}
@@ -364,13 +367,16 @@ func eventsResendCommand(o *options) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&source, "source", "", "source of the event, when several sources used the id")
 	cmd.RunE = runE(o, func(ctx context.Context, cmd *cobra.Command, args []string) error {
-		id := strings.TrimPrefix(strings.TrimPrefix(args[0], "events/"), "event/")
+		name, err := eventName(args[0])
+		if err != nil {
+			return err
+		}
 		c, err := o.dial()
 		if err != nil {
 			return err
 		}
 		defer c.Close()
-		res, err := call(ctx, c, junctionv1.NewDeliveryServiceClient(c.cc).ResendEvent, &junctionv1.ResendEventRequest{Name: "events/" + id, Source: source})
+		res, err := call(ctx, c, junctionv1.NewDeliveryServiceClient(c.cc).ResendEvent, &junctionv1.ResendEventRequest{Name: name, Source: source})
 		if err != nil {
 			return err
 		}

@@ -241,9 +241,9 @@ func eventsGetCommand(o *options) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&source, "source", "", "source of the event, when several sources used the id")
 	cmd.RunE = runE(o, func(ctx context.Context, cmd *cobra.Command, args []string) error {
-		id := strings.TrimPrefix(strings.TrimPrefix(args[0], "events/"), "event/")
-		if id == "" {
-			return fmt.Errorf("event id is empty: %w", ErrUsage)
+		name, err := eventName(args[0])
+		if err != nil {
+			return err
 		}
 		c, err := o.dial()
 		if err != nil {
@@ -251,7 +251,7 @@ func eventsGetCommand(o *options) *cobra.Command {
 		}
 		defer c.Close()
 		resp, err := call(ctx, c, junctionv1.NewEventServiceClient(c.cc).GetEvent, &junctionv1.GetEventRequest{
-			Name: "events/" + id, Source: source,
+			Name: name, Source: source,
 		})
 		if err != nil {
 			return err
@@ -312,4 +312,14 @@ func isBase64(s string) bool {
 		}
 	}
 	return false
+}
+
+// eventName is the resource name of the event an argument names: an id,
+// or the id prefixed with "events/" (or "event/").
+func eventName(arg string) (string, error) {
+	id := strings.TrimPrefix(strings.TrimPrefix(arg, "events/"), "event/")
+	if id == "" {
+		return "", fmt.Errorf("event id is empty: %w", ErrUsage)
+	}
+	return "events/" + id, nil
 }

@@ -37,9 +37,9 @@ prints the link to the trace in Jaeger.`,
 	cmd.Flags().StringVar(&source, "source", "", "source of the event, when several sources used the id")
 	cmd.Flags().StringVar(&jaeger, "jaeger-url", "", "Jaeger base URL, e.g. http://localhost:16686 (env "+JaegerURLEnv+")")
 	cmd.RunE = runE(o, func(ctx context.Context, cmd *cobra.Command, args []string) error {
-		id := strings.TrimPrefix(strings.TrimPrefix(args[0], "events/"), "event/")
-		if id == "" {
-			return fmt.Errorf("event id is empty: %w", ErrUsage)
+		name, err := eventName(args[0])
+		if err != nil {
+			return err
 		}
 		if !cmd.Flags().Changed("jaeger-url") {
 			jaeger = os.Getenv(JaegerURLEnv)
@@ -53,7 +53,7 @@ prints the link to the trace in Jaeger.`,
 		}
 		defer c.Close()
 		resp, err := call(ctx, c, junctionv1.NewEventServiceClient(c.cc).GetEvent, &junctionv1.GetEventRequest{
-			Name: "events/" + id, Source: source,
+			Name: name, Source: source,
 		})
 		if err != nil {
 			return err
