@@ -93,11 +93,7 @@ func (s *Store) Create(ctx context.Context, id string, r *junctionv1.Route) (*ju
 	r.Name = RouteName(id)
 	now := timestamppb.New(time.Now())
 	r.CreateTime, r.UpdateTime = now, now
-	c, err := Compile(r)
-	if err != nil {
-		return nil, err
-	}
-	value, err := encodeRoute(c.Route)
+	out, value, err := compileForStore(r)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +104,6 @@ func (s *Store) Create(ctx context.Context, id string, r *junctionv1.Route) (*ju
 	if err != nil {
 		return nil, fmt.Errorf("create route %s: %w", id, err)
 	}
-	out := c.Route
 	out.Revision = rev
 	return out, nil
 }
@@ -142,11 +137,7 @@ func (s *Store) Update(ctx context.Context, r *junctionv1.Route, expectRevision 
 	r.Name = RouteName(id)
 	r.CreateTime = cur.GetCreateTime()
 	r.UpdateTime = timestamppb.New(time.Now())
-	c, err := Compile(r)
-	if err != nil {
-		return nil, err
-	}
-	value, err := encodeRoute(c.Route)
+	out, value, err := compileForStore(r)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +148,6 @@ func (s *Store) Update(ctx context.Context, r *junctionv1.Route, expectRevision 
 	if err != nil {
 		return nil, fmt.Errorf("update route %s: %w", id, err)
 	}
-	out := c.Route
 	out.Revision = rev
 	return out, nil
 }
@@ -201,6 +191,20 @@ func (s *Store) conflict(ctx context.Context, id string, read uint64) error {
 
 func mismatch(id string, current, want uint64) error {
 	return fmt.Errorf("%w: route %s is at revision %d, not %d: get it again and reapply", ErrRevisionMismatch, id, current, want)
+}
+
+// compileForStore compiles r, refusing it with the compiler's message, and
+// returns the compiled route (defaults filled in) and its stored form.
+func compileForStore(r *junctionv1.Route) (*junctionv1.Route, []byte, error) {
+	c, err := Compile(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	value, err := encodeRoute(c.Route)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.Route, value, nil
 }
 
 func encodeRoute(r *junctionv1.Route) ([]byte, error) {
