@@ -76,6 +76,10 @@ func TestRouteCRUDOverGRPC(t *testing.T) {
 			_, err := rc.CreateRoute(ctx, &junctionv1.CreateRouteRequest{RouteId: "bad-cel", Route: webhookRoute("foo == 1")})
 			return err
 		}, codes.InvalidArgument, []string{"condition", "undeclared reference to 'foo'"}},
+		{"create too costly CEL", func() error {
+			_, err := rc.CreateRoute(ctx, &junctionv1.CreateRouteRequest{RouteId: "costly", Route: webhookRoute("lists.range(1000000).all(x, x >= 0)")})
+			return err
+		}, codes.InvalidArgument, []string{"condition", "estimated cost", "exceeds the limit of 1000000"}},
 		{"update stale revision", func() error {
 			_, err := rc.UpdateRoute(ctx, &junctionv1.UpdateRouteRequest{
 				Route:      &junctionv1.Route{Name: "routes/users", Description: "stale", Revision: r.GetRevision()},

@@ -69,6 +69,7 @@ import (
 	"sync"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/ext"
 	"google.golang.org/protobuf/proto"
 
@@ -95,6 +96,21 @@ var (
 // evaluation, in cel-go cost units (roughly one per operation, more for
 // work proportional to string or list size).
 const CostLimit = 1_000_000
+
+// MaxEstimatedCost is the most a condition or transform may cost in the
+// worst case as cel-go estimates it when the route is saved, under the
+// assumption that every list, map and string in the event holds at most
+// AssumedSize elements. A route above it is refused with ErrInvalidRoute
+// (InvalidArgument at the API), so an expression that would cost every
+// event seconds of CPU (a nested loop over a payload's lists, a
+// lists.range of a million) never reaches the router. Payloads larger than
+// the assumption are still stopped by CostLimit at run time.
+const MaxEstimatedCost = CostLimit
+
+// AssumedSize is the size of every list, map and string of an event (its
+// payload, extensions and attributes) that the save-time cost estimate
+// assumes; see MaxEstimatedCost.
+const AssumedSize = 256
 
 // routeNamePrefix is the collection part of a route's resource name.
 const routeNamePrefix = "routes/"
@@ -288,11 +304,37 @@ func compileCEL(env *cel.Env, expr string, wantBool bool) (cel.Program, error) {
 	if out := ast.OutputType(); wantBool && !out.IsExactType(cel.BoolType) && !out.IsExactType(cel.DynType) {
 		return nil, fmt.Errorf("must evaluate to bool, not %s", ast.OutputType())
 	}
+	est, err := env.EstimateCost(ast, eventSizes{})
+	if err != nil {
+		return nil, fmt.Errorf("estimate cost: %w", err)
+	}
+	if est.Max > MaxEstimatedCost {
+		return nil, fmt.Errorf("estimated cost up to %d exceeds the limit of %d (each list, map and string in the event is assumed to hold at most %d elements): avoid nested loops over lists and large ranges", est.Max, MaxEstimatedCost, AssumedSize)
+	}
 	prg, err := env.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
 	if err != nil {
 		return nil, err
 	}
 	return prg, nil
+}
+
+// eventSizes gives cel-go's cost estimate the size of what comes from the
+// event: AssumedSize for every value reached from `event` or `data`, and
+// cel-go's own estimate for the rest (literals, results of functions).
+type eventSizes struct{}
+
+// EstimateSize implements cost.Estimator.
+func (eventSizes) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
+	if p := n.Path(); len(p) > 0 && (p[0] == "event" || p[0] == "data") {
+		s := cost.RangedSizeEstimate(0, AssumedSize)
+		return &s
+	}
+	return nil
+}
+
+// EstimateCallCost implements cost.Estimator: cel-go's standard costs.
+func (eventSizes) EstimateCallCost(string, string, *cost.AstNode, []cost.AstNode) *cost.CallEstimate {
+	return nil
 }
 
 // checkPolicy reports the first out-of-range policy value.

@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -181,5 +182,48 @@ func TestCompileDefaults(t *testing.T) {
 	}
 	if c.ID != "r" {
 		t.Errorf("ID = %q, want r", c.ID)
+	}
+}
+
+// TestCompileRefusesCostlyCEL checks the save-time cost estimate: an
+// expression whose worst case exceeds MaxEstimatedCost is refused with a
+// message naming the limit, while everyday expressions over the payload,
+// including one loop over a list, pass.
+func TestCompileRefusesCostlyCEL(t *testing.T) {
+	tests := []struct {
+		name      string
+		condition string
+		transform string
+		refused   bool
+	}{
+		{"field compare", `data.plan == "enterprise"`, "", false},
+		{"one loop over a list", `data.items.exists(i, i.sku == "X")`, `data.items.map(i, {"sku": i.sku, "qty": i.qty * 2})`, false},
+		{"map and join", "", `data.tags.map(t, t + "!").join(",")`, false},
+		{"small literal nested loop", `[1,2,3].all(a, [1,2,3].all(b, a + b > 0))`, "", false},
+		{"a million iterations", `lists.range(1000000).all(x, x >= 0)`, "", true},
+		{"nested loops over ranges", `lists.range(1000).all(x, lists.range(1000).all(y, y >= 0))`, "", true},
+		{"nested loops over the payload", `data.items.all(a, data.items.all(b, a == b))`, "", true},
+		{"costly transform", "", `lists.range(1000000).map(x, x * 2)`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &junctionv1.Route{Name: "routes/c", Filter: "acme.>", Condition: tt.condition,
+				Targets: []*junctionv1.Target{{Destination: "webhook", Transform: tt.transform}}}
+			_, err := Compile(r)
+			if !tt.refused {
+				if err != nil {
+					t.Fatalf("Compile(%q, %q): %v, want accepted", tt.condition, tt.transform, err)
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, ErrInvalidRoute) {
+				t.Fatalf("Compile(%q, %q) = %v, want ErrInvalidRoute", tt.condition, tt.transform, err)
+			}
+			for _, want := range []string{"estimated cost", fmt.Sprintf("limit of %d", MaxEstimatedCost)} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+		})
 	}
 }
