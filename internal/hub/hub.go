@@ -27,6 +27,7 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/adapters/webhook"
 	"github.com/junctionhq/junction/gateway"
+	"github.com/junctionhq/junction/internal/datadir"
 	"github.com/junctionhq/junction/internal/natsserver"
 	"github.com/junctionhq/junction/internal/telemetry"
 	"github.com/junctionhq/junction/services/router"
@@ -44,9 +45,10 @@ type Hub struct {
 	cfg    Config
 	logger *slog.Logger
 
-	ns *server.Server // nil with an external NATS
-	nc *nats.Conn
-	js jetstream.JetStream
+	ns     *server.Server // nil with an external NATS
+	unlock func()         // releases the data directory; nil with an external NATS
+	nc     *nats.Conn
+	js     jetstream.JetStream
 
 	httpLis net.Listener
 	grpcLis net.Listener
@@ -87,6 +89,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 
 	natsURL := cfg.NATSURL
 	if natsURL == "" {
+		// One owner per data directory: a second serve on it fails here,
+		// before it opens the store.
+		if h.unlock, err = datadir.Lock(cfg.DataDir); err != nil {
+			return nil, err
+		}
 		always, interval, _ := cfg.syncPolicy()
 		h.ns, err = natsserver.Start(natsserver.Options{
 			Addr:         cfg.NATSAddr,
@@ -308,6 +315,9 @@ func (h *Hub) close() {
 	if h.ns != nil {
 		h.ns.Shutdown()
 		h.ns.WaitForShutdown()
+	}
+	if h.unlock != nil {
+		h.unlock()
 	}
 }
 
