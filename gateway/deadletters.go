@@ -309,6 +309,9 @@ func (s *Server) redrive(ctx context.Context, m *jetstream.RawStreamMsg, rerende
 		return "", err
 	}
 	d := dl.GetDelivery()
+	if !rerender && m.Header.Get(topology.HeaderDLQReason) == topology.DLQReasonPayloadTooLarge {
+		return "", errors.New("this delivery was too large to store, so the dead letter has no payload: fix the route's transform and redrive with rerender")
+	}
 	if rerender {
 		if d, err = s.rerender(ctx, d); err != nil {
 			return "", err

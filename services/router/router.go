@@ -369,7 +369,14 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 			r.log.WarnContext(tr.ctx, "route condition failed", "route", c.ID, "event_id", e.GetId(), "event_source", e.GetSource(), "error", res.ConditionError)
 		}
 		for _, d := range res.Deliveries {
-			msgs = append(msgs, tr.publish(rctx, r.deliveryMsg(topology.DeliverySubject(d.GetDestination(), d.GetRouteId()), d, m.Headers()), d))
+			dm := r.deliveryMsg(topology.DeliverySubject(d.GetDestination(), d.GetRouteId()), d, m.Headers())
+			if size, limit := msgSize(dm), r.maxMsgSize(); size > limit {
+				// It can never be stored: dead-letter it now, without the
+				// payload, rather than fail the event's publish forever.
+				r.log.WarnContext(tr.ctx, "delivery too large, dead-lettered", "route", c.ID, "target", d.GetTarget(), "event_id", e.GetId(), "event_source", e.GetSource(), "bytes", size, "limit", limit)
+				dm = r.oversizedDeadLetter(d, size, limit, m.Headers())
+			}
+			msgs = append(msgs, tr.publish(rctx, dm, d))
 		}
 		for _, f := range res.Failures {
 			r.log.WarnContext(tr.ctx, "route transform failed, dead-lettered", "route", c.ID, "target", f.Delivery.GetTarget(), "event_id", e.GetId(), "event_source", e.GetSource(), "error", f.Err)
@@ -424,6 +431,44 @@ func (r *Router) deliveryMsg(subject string, d *junctionv1.Delivery, eventHdr na
 		}
 	}
 	return m
+}
+
+// msgSize is what a message takes against the server's maximum payload:
+// its data and its encoded headers.
+func msgSize(m *nats.Msg) int {
+	n := len(m.Data) + len("NATS/1.0\r\n\r\n")
+	for k, vs := range m.Header {
+		for _, v := range vs {
+			n += len(k) + len(": \r\n") + len(v)
+		}
+	}
+	return n
+}
+
+// maxMsgSize is the largest delivery the router publishes: the server's
+// maximum payload less room for the headers JetStream adds.
+func (r *Router) maxMsgSize() int {
+	limit := int(r.js.Conn().MaxPayload())
+	if limit <= 0 {
+		limit = 1 << 20 // not connected yet: the server default
+	}
+	return limit - maxPayloadMargin
+}
+
+// maxPayloadMargin is kept free under the server's maximum payload.
+const maxPayloadMargin = 1 << 10
+
+// oversizedDeadLetter is the dead letter of a delivery too large to store:
+// the delivery without its payload, with reason payload_too_large. Redrive
+// it with rerender once the route's transform is fixed.
+func (r *Router) oversizedDeadLetter(d *junctionv1.Delivery, size, limit int, eventHdr nats.Header) *nats.Msg {
+	stripped := proto.Clone(d).(*junctionv1.Delivery)
+	stripped.Payload = nil
+	dm := r.deliveryMsg(topology.DLQSubject(d.GetDestination(), d.GetRouteId()), stripped, eventHdr)
+	dm.Header.Set(topology.HeaderDLQReason, topology.DLQReasonPayloadTooLarge)
+	dm.Header.Set(topology.HeaderDLQAttempts, "0")
+	dm.Header.Set(topology.HeaderDLQLastError, fmt.Sprintf("the rendered delivery is %d bytes, over the hub's limit of %d: change the route's transform to produce less, then redrive with rerender", size, limit))
+	return dm
 }
 
 // publishAll publishes msgs asynchronously and waits for every ack. It

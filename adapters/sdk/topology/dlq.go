@@ -22,6 +22,10 @@ const (
 	DLQReasonMaxAge = "max_age"
 	// DLQReasonTransformError: the route's transform failed in the router.
 	DLQReasonTransformError = "transform_error"
+	// DLQReasonPayloadTooLarge: the route rendered a delivery larger than
+	// the hub can store; the dead letter keeps the delivery without its
+	// payload, and a redrive must render it again.
+	DLQReasonPayloadTooLarge = "payload_too_large"
 )
 
 // MaxDLQErrorLen is the longest HeaderDLQLastError value, in bytes.
