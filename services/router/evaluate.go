@@ -41,12 +41,13 @@ type Result struct {
 	// Deliveries holds one delivery per target whose transform succeeded,
 	// when the route matched.
 	Deliveries []*junctionv1.Delivery
-	// Failures holds the targets whose transform failed at run time, each
-	// with its delivery carrying the event's original payload, so the
-	// router can dead-letter it instead of dropping it.
+	// Failures holds the targets whose transform failed at run time, or
+	// every target when the condition failed at run time, each with its
+	// delivery carrying the event's original payload, so the router can
+	// dead-letter it instead of dropping it.
 	Failures []TargetFailure
 	// ConditionError is the condition's run-time error, if it had one; the
-	// route then does not match.
+	// route then does not match, and every target is in Failures.
 	ConditionError error
 	// Reason says why the route did not match, or what failed.
 	Reason string
@@ -57,8 +58,10 @@ type TargetFailure struct {
 	// Delivery is what would have been delivered, with the event's
 	// original payload and content type instead of the transform's output.
 	Delivery *junctionv1.Delivery
-	// Err is the transform's error.
+	// Err is the transform's error, or the condition's.
 	Err error
+	// Condition reports that the condition failed, not the transform.
+	Condition bool
 }
 
 // ErrInvalidEvent is returned by Evaluate for an event it cannot apply a
@@ -67,9 +70,11 @@ var ErrInvalidEvent = errors.New("invalid event")
 
 // Evaluate applies the route to an event whose subject is
 // topology.EventSubject(e.Source, e.Type): the filter, then the condition,
-// then each target's transform. A failure of CEL at run time is not an
-// error: the condition's makes the route not match (ConditionError,
-// Reason), a transform's is reported in Failures and Reason. The error is
+// then each target's transform. A failure of CEL at run time (an error, the
+// cost limit) is not an error of Evaluate: the condition's makes the route
+// not match (ConditionError, Reason) and puts every target in Failures, a
+// transform's puts its target in Failures; so the router dead-letters
+// them, visibly, rather than count the event as not matched. The error is
 // non-nil only for an event without source or type (ErrInvalidEvent).
 func (c *Compiled) Evaluate(e *junctionv1.Event) (Result, error) {
 	if e == nil || e.GetSource() == "" || e.GetType() == "" {
@@ -129,6 +134,11 @@ func (c *Compiled) evaluate(in *input, now time.Time) Result {
 		if err != nil {
 			res.ConditionError = err
 			res.Reason = "condition failed: " + err.Error()
+			for _, t := range c.targets {
+				d := c.newDelivery(in.event, t.t, now)
+				d.Payload, d.ContentType = in.event.GetData(), in.event.GetDataContentType()
+				res.Failures = append(res.Failures, TargetFailure{Delivery: d, Err: fmt.Errorf("condition failed: %w", err), Condition: true})
+			}
 			return res
 		}
 	}

@@ -73,3 +73,45 @@ func TestRouterDeadLettersOversizedDelivery(t *testing.T) {
 			dl.delivery.GetEventId(), dl.delivery.GetRouteId(), len(dl.delivery.GetPayload()))
 	}
 }
+
+// TestRouterDeadLettersFailedCondition: a condition that fails at run time
+// (here a missing key) is not counted as "not matched": each of the
+// route's targets is dead-lettered with reason condition_error and the
+// error, so the operator sees it and can redrive once the route is fixed.
+// Events the condition handles are delivered as usual.
+func TestRouterDeadLettersFailedCondition(t *testing.T) {
+	js := startHub(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	store, err := NewStore(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Create(ctx, "plan", &junctionv1.Route{Filter: "acme.>", Condition: `data.account.plan == "pro"`,
+		Targets: []*junctionv1.Target{{Destination: "webhook"}, {Destination: "crm"}}}); err != nil {
+		t.Fatal(err)
+	}
+	runRouter(t, js, Options{Concurrency: 2, AckWait: 5 * time.Second})
+	publishEvent(t, js, event("ok", "acme", "user.created", `{"account":{"plan":"pro"}}`), "")
+	publishEvent(t, js, event("bad", "acme", "user.created", `{"plan":"pro"}`), "")
+	waitIdle(t, js, topology.RouterConsumer)
+
+	if got := subjects(readStream(t, js, topology.DeliveriesStream)); !slices.Equal(got, []string{"junction.deliveries.crm.plan ok", "junction.deliveries.webhook.plan ok"}) {
+		t.Errorf("deliveries = %v, want both targets for event ok", got)
+	}
+	dlq := readStream(t, js, topology.DLQStream)
+	if got := subjects(dlq); !slices.Equal(got, []string{"junction.dlq.crm.plan bad", "junction.dlq.webhook.plan bad"}) {
+		t.Fatalf("dead letters = %v, want both targets for event bad", got)
+	}
+	for _, dl := range dlq {
+		if got := dl.header.Get(topology.HeaderDLQReason); got != topology.DLQReasonConditionError {
+			t.Errorf("%s: reason %q, want %q", dl.subject, got, topology.DLQReasonConditionError)
+		}
+		if msg := dl.header.Get(topology.HeaderDLQLastError); !strings.Contains(msg, "condition failed") || !strings.Contains(msg, "account") {
+			t.Errorf("%s: last error %q should say the condition failed and on what", dl.subject, msg)
+		}
+		if string(dl.delivery.GetPayload()) != `{"plan":"pro"}` {
+			t.Errorf("%s: payload %q, want the event's own", dl.subject, dl.delivery.GetPayload())
+		}
+	}
+}

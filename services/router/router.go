@@ -365,9 +365,6 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 		rctx, rspan := tr.route(c)
 		res := c.evaluate(in, now)
 		tr.routed(rspan, c, res)
-		if res.ConditionError != nil {
-			r.log.WarnContext(tr.ctx, "route condition failed", "route", c.ID, "event_id", e.GetId(), "event_source", e.GetSource(), "error", res.ConditionError)
-		}
 		for _, d := range res.Deliveries {
 			dm := r.deliveryMsg(topology.DeliverySubject(d.GetDestination(), d.GetRouteId()), d, m.Headers())
 			if size, limit := msgSize(dm), r.maxMsgSize(); size > limit {
@@ -379,9 +376,14 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 			msgs = append(msgs, tr.publish(rctx, dm, d))
 		}
 		for _, f := range res.Failures {
-			r.log.WarnContext(tr.ctx, "route transform failed, dead-lettered", "route", c.ID, "target", f.Delivery.GetTarget(), "event_id", e.GetId(), "event_source", e.GetSource(), "error", f.Err)
+			reason := topology.DLQReasonTransformError
+			if f.Condition {
+				reason = topology.DLQReasonConditionError
+			}
+			r.log.WarnContext(tr.ctx, "route failed, dead-lettered", "route", c.ID, "target", f.Delivery.GetTarget(), "event_id", e.GetId(), "event_source", e.GetSource(), "reason", reason, "error", f.Err)
+			meters().errors.Add(tr.ctx, 1, routeErrorAttr(c.ID, reason))
 			dm := r.deliveryMsg(topology.DLQSubject(f.Delivery.GetDestination(), f.Delivery.GetRouteId()), f.Delivery, m.Headers())
-			dm.Header.Set(topology.HeaderDLQReason, topology.DLQReasonTransformError)
+			dm.Header.Set(topology.HeaderDLQReason, reason)
 			dm.Header.Set(topology.HeaderDLQAttempts, "0")
 			dm.Header.Set(topology.HeaderDLQLastError, truncate(f.Err.Error(), topology.MaxDLQErrorLen))
 			msgs = append(msgs, tr.publish(rctx, dm, f.Delivery))

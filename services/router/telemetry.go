@@ -26,6 +26,7 @@ const (
 type routerMetrics struct {
 	matches metric.Int64Counter
 	events  metric.Int64Counter
+	errors  metric.Int64Counter
 }
 
 var (
@@ -36,6 +37,7 @@ var (
 	// new set on every call, a few hundred ns and allocations per event.
 	outcomeAttrs = map[string]metric.AddOption{}
 	routeAttrs   sync.Map // route id -> metric.AddOption
+	errorAttrs   sync.Map // route id + reason -> metric.AddOption
 )
 
 func init() {
@@ -53,6 +55,17 @@ func routeAttr(id string) metric.AddOption {
 	return o.(metric.AddOption)
 }
 
+// routeErrorAttr is the route and reason labels of
+// junction_route_errors_total.
+func routeErrorAttr(id, reason string) metric.AddOption {
+	key := id + "\x00" + reason
+	if o, ok := errorAttrs.Load(key); ok {
+		return o.(metric.AddOption)
+	}
+	o, _ := errorAttrs.LoadOrStore(key, metric.WithAttributeSet(attribute.NewSet(attribute.String("route", id), attribute.String("reason", reason))))
+	return o.(metric.AddOption)
+}
+
 func meters() *routerMetrics {
 	metricsOnce.Do(func() {
 		m := otel.GetMeterProvider().Meter(natstrace.ScopeName)
@@ -60,6 +73,8 @@ func meters() *routerMetrics {
 			metric.WithDescription("Events a route matched (filter and condition), by route."))
 		rmetrics.events, _ = m.Int64Counter("junction.router.events", metric.WithUnit("{event}"),
 			metric.WithDescription("Events the router processed, by outcome (routed, unmatched, failed)."))
+		rmetrics.errors, _ = m.Int64Counter("junction.route.errors", metric.WithUnit("{delivery}"),
+			metric.WithDescription("Deliveries a route dead-lettered in the router because its CEL failed at run time, by route and reason (condition_error, transform_error)."))
 	})
 	return &rmetrics
 }

@@ -22,6 +22,10 @@ const (
 	DLQReasonMaxAge = "max_age"
 	// DLQReasonTransformError: the route's transform failed in the router.
 	DLQReasonTransformError = "transform_error"
+	// DLQReasonConditionError: the route's condition failed at run time (an
+	// error, or the cost limit), so the router could not tell whether the
+	// event matches; every target of the route is dead-lettered.
+	DLQReasonConditionError = "condition_error"
 	// DLQReasonPayloadTooLarge: the route rendered a delivery larger than
 	// the hub can store; the dead letter keeps the delivery without its
 	// payload, and a redrive must render it again.
