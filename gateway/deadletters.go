@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -257,6 +258,9 @@ func (s *Server) RedriveDeadLetters(ctx context.Context, req *junctionv1.Redrive
 	redrive := func(m *jetstream.RawStreamMsg) {
 		name := deadLetterPrefix + strconv.FormatUint(m.Sequence, 10)
 		id, err := s.redrive(ctx, m, req.GetRerender())
+		if errors.Is(err, errTakenElsewhere) {
+			return
+		}
 		if err != nil {
 			res.Failures = append(res.Failures, &junctionv1.RedriveFailure{Name: name, Error: err.Error()})
 			return
@@ -325,13 +329,36 @@ func (s *Server) redrive(ctx context.Context, m *jetstream.RawStreamMsg, rerende
 	if err := s.publishDelivery(ctx, d, d.GetId()+":redrive:"+strconv.FormatUint(m.Sequence, 10), tag, m.Header); err != nil {
 		return "", err
 	}
-	if err := s.dlq.DeleteMsg(ctx, m.Sequence); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+	if err := s.dlq.DeleteMsg(ctx, m.Sequence); err != nil {
+		if gone(err) {
+			// Another redrive or a purge removed it meanwhile; the one
+			// that removed it reports it. Our publish, if it was first,
+			// carries the same Nats-Msg-Id as the other redrive's, so the
+			// delivery is stored once either way.
+			return "", errTakenElsewhere
+		}
 		// Redriven but still listed: a second redrive within the
 		// duplicate window stores nothing, a later one sends it again
 		// with the same delivery id.
 		return "", fmt.Errorf("redriven, but removing it from the DLQ failed (the receiver dedupes a second redrive by the delivery id): %w", err)
 	}
 	return d.GetId(), nil
+}
+
+// errTakenElsewhere is returned by redrive for a dead letter that another
+// call removed while this one worked on it: neither redriven by this call
+// nor a failure.
+var errTakenElsewhere = errors.New("removed by another call")
+
+// gone reports whether err says a DLQ message no longer exists: a get
+// answers 404 "message not found", a delete 500 "no message found".
+func gone(err error) bool {
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return true
+	}
+	// nats.go formats the delete's API error into its own with %s, so
+	// only the text tells.
+	return errors.Is(err, jetstream.ErrMsgDeleteUnsuccessful) && strings.Contains(err.Error(), "no message found")
 }
 
 // rerender renders d again from its event with its route's current
@@ -431,6 +458,41 @@ func (s *Server) recordPending(ctx context.Context, d *junctionv1.Delivery, tag 
 	}
 }
 
+// purgeDLQ purges the DLQ stream, only subject when it is set, and returns
+// how many messages this purge removed, as the server counts them: a
+// second purge running at once reports only what it removed itself.
+// (jetstream.Stream.Purge drops that count.)
+func (s *Server) purgeDLQ(ctx context.Context, subject string) (uint64, error) {
+	req, err := json.Marshal(struct {
+		Filter string `json:"filter,omitempty"`
+	}{subject})
+	if err != nil {
+		return 0, err
+	}
+	msg, err := s.js.Conn().RequestWithContext(ctx, "$JS.API.STREAM.PURGE."+topology.DLQStream, req)
+	if err != nil {
+		return 0, fmt.Errorf("purge %s: %w", topology.DLQStream, err)
+	}
+	var resp struct {
+		Success bool   `json:"success"`
+		Purged  uint64 `json:"purged"`
+		Error   *struct {
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return 0, fmt.Errorf("purge %s: decode answer: %w", topology.DLQStream, err)
+	}
+	if resp.Error != nil || !resp.Success {
+		desc := "not successful"
+		if resp.Error != nil {
+			desc = resp.Error.Description
+		}
+		return 0, fmt.Errorf("purge %s: %s", topology.DLQStream, desc)
+	}
+	return resp.Purged, nil
+}
+
 // PurgeDeadLetters deletes the selected dead letters.
 func (s *Server) PurgeDeadLetters(ctx context.Context, req *junctionv1.PurgeDeadLettersRequest) (*junctionv1.PurgeDeadLettersResponse, error) {
 	seqs, f, err := selectDeadLetters(req.GetNames(), req.GetFilter(), req.GetAll())
@@ -443,7 +505,7 @@ func (s *Server) PurgeDeadLetters(ctx context.Context, req *junctionv1.PurgeDead
 		for _, seq := range seqs {
 			err := s.dlq.DeleteMsg(ctx, seq)
 			switch {
-			case errors.Is(err, jetstream.ErrMsgNotFound):
+			case gone(err):
 			case err != nil:
 				return res, s.toStatus(ctx, "purge dead letters", err)
 			default:
@@ -451,30 +513,26 @@ func (s *Server) PurgeDeadLetters(ctx context.Context, req *junctionv1.PurgeDead
 			}
 		}
 	case f.bySubjectOnly:
-		opts := []jetstream.StreamPurgeOpt{}
+		subject := ""
 		if !f.empty {
-			opts = append(opts, jetstream.WithPurgeSubject(f.subject))
+			subject = f.subject
 		}
-		before, err := s.dlq.Info(ctx)
+		n, err := s.purgeDLQ(ctx, subject)
 		if err != nil {
 			return nil, s.toStatus(ctx, "purge dead letters", err)
 		}
-		if err := s.dlq.Purge(ctx, opts...); err != nil {
-			return nil, s.toStatus(ctx, "purge dead letters", err)
-		}
-		after, err := s.dlq.Info(ctx)
-		if err != nil {
-			return nil, s.toStatus(ctx, "purge dead letters", err)
-		}
-		res.PurgedCount = int64(before.State.Msgs) - int64(after.State.Msgs)
+		res.PurgedCount = int64(n)
 	default:
 		var derr error
 		if _, _, err := s.scanDLQ(ctx, f, 1, func(m *jetstream.RawStreamMsg) bool {
-			if err := s.dlq.DeleteMsg(ctx, m.Sequence); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			switch err := s.dlq.DeleteMsg(ctx, m.Sequence); {
+			case gone(err): // another call removed it and counts it
+			case err != nil:
 				derr = err
 				return false
+			default:
+				res.PurgedCount++
 			}
-			res.PurgedCount++
 			return true
 		}); err != nil || derr != nil {
 			return res, s.toStatus(ctx, "purge dead letters", errors.Join(err, derr))
