@@ -212,9 +212,9 @@ func (u User) Permissions() *Permissions {
 	case RoleAdapter:
 		pub := streamAPI("STREAM.INFO")
 		for _, s := range u.sources() {
-			idem := kvPre + topology.IdempotencyBucket + "." + s + ".>"
+			idem := under(kvPre+topology.IdempotencyBucket+".", s)
 			pub = append(pub,
-				topology.EventsPrefix+s+".>",
+				under(topology.EventsPrefix, s),
 				idem,
 				jsAPI+"DIRECT.GET."+kvStream(topology.IdempotencyBucket)+"."+idem,
 			)
@@ -246,19 +246,30 @@ func (u User) Permissions() *Permissions {
 	case RoleSubscriber:
 		sub := inbox
 		for _, s := range u.sources() {
-			sub = append(sub, topology.EventsPrefix+s+".>")
+			sub = append(sub, under(topology.EventsPrefix, s))
 		}
 		return &Permissions{Publish: nil, Subscribe: sub}
 	}
 	return nil
 }
 
-// sources are u's sources as subject tokens ("*" for every source).
+// sources are u's sources as subject tokens: ">" alone for every source
+// ("*" in the configuration, or a subscriber with none), so that
+// "junction.events." + s + ".>" is never narrower than a client's
+// "junction.events.>".
 func (u User) sources() []string {
-	if len(u.Sources) == 0 && u.Role == RoleSubscriber {
-		return []string{"*"}
+	if (len(u.Sources) == 0 && u.Role == RoleSubscriber) || slices.Contains(u.Sources, "*") {
+		return []string{">"}
 	}
 	return slices.Compact(slices.Sorted(slices.Values(u.Sources)))
+}
+
+// under is prefix + s + ".>", or prefix + ">" for every source.
+func under(prefix, s string) string {
+	if s == ">" {
+		return prefix + ">"
+	}
+	return prefix + s + ".>"
 }
 
 // destinations are an adapter's destinations: its name by default.
