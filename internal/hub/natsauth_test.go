@@ -305,7 +305,11 @@ func TestNATSPermissionMatrix(t *testing.T) {
 	gt, gb := matrix(t, h, "gateway", gatewayDoors)
 	subscriberDoors := []door{
 		{"publish an event", pub(topology.EventSubject("acme", "user.created"))},
-		{"JetStream API", pub(api + "STREAM.INFO." + topology.EventsStream)},
+		{"stream info of DELIVERIES", pub(api + "STREAM.INFO." + topology.DeliveriesStream)},
+		{"a consumer named otherwise", pub(api + "CONSUMER.CREATE." + topology.EventsStream + ".spy.junction.events.>")},
+		{"pull from the router's consumer", pub(api + "CONSUMER.MSG.NEXT." + topology.EventsStream + "." + topology.RouterConsumer)},
+		{"a consumer on DELIVERIES", pub(api + "CONSUMER.CREATE." + topology.DeliveriesStream + ".subscriber.junction.deliveries.>")},
+		{"delete EVENTS", pub(api + "STREAM.DELETE." + topology.EventsStream)},
 		{"subscribe to deliveries", sub("junction.deliveries.>")},
 		{"subscribe to the router's inbox", sub(topology.InboxPrefix("router") + ".>")},
 	}
@@ -360,7 +364,37 @@ func TestNATSPermissionMatrix(t *testing.T) {
 	} else {
 		ralive++
 	}
-	t.Logf("NATS matrix, router: %d doors tried, %d blocked; gateway: %d tried, %d blocked; subscriber: %d tried, %d blocked; %d intended actions allowed (router runs, gateway writes a route, subscriber reads events)",
+	// and through its own durable consumer, with the SDK.
+	sjs, _ := jetstream.New(snc)
+	got := make(chan string, 1)
+	sctx, stopSub := context.WithCancel(ctx)
+	subDone := make(chan error, 1)
+	go func() {
+		subDone <- sdk.Subscribe(sctx, sjs, "subscriber", "acme.>", func(_ context.Context, e *junctionv1.Event) error {
+			select {
+			case got <- e.GetId():
+			default:
+			}
+			return nil
+		})
+	}()
+	select {
+	case id := <-got:
+		if id == "" {
+			t.Errorf("subscriber's consumer got an event without id")
+		}
+		ralive++
+	case err := <-subDone:
+		t.Errorf("sdk.Subscribe as subscriber: %v", err)
+		subDone <- nil
+	case <-time.After(30 * time.Second):
+		t.Errorf("sdk.Subscribe as subscriber got no event")
+	}
+	stopSub()
+	if err := <-subDone; err != nil {
+		t.Errorf("sdk.Subscribe as subscriber: %v", err)
+	}
+	t.Logf("NATS matrix, router: %d doors tried, %d blocked; gateway: %d tried, %d blocked; subscriber: %d tried, %d blocked; %d intended actions allowed (router runs, gateway writes a route, subscriber reads events plainly and through its consumer)",
 		rt, rb, gt, gb, st, sb, ralive)
 	t.Logf("NATS matrix total: %d doors tried, %d blocked; %d intended actions allowed",
 		tried+rt+gt+st, blocked+rb+gb+sb, allowed+ralive)

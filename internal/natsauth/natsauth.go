@@ -43,8 +43,9 @@ const (
 	// RoleAdapter publishes its own sources' events and works its own
 	// destinations' deliveries.
 	RoleAdapter Role = "adapter"
-	// RoleSubscriber is a user's own service: it reads events with a
-	// plain subscription, nothing else.
+	// RoleSubscriber is a user's own service: it reads events, with a
+	// plain subscription or through its own durable consumer on EVENTS
+	// (named after the user), nothing else.
 	RoleSubscriber Role = "subscriber"
 )
 
@@ -244,11 +245,20 @@ func (u User) Permissions() *Permissions {
 		}
 		return &Permissions{Publish: pub, Subscribe: inbox}
 	case RoleSubscriber:
+		// A plain subscription, or sdk.Subscribe with the durable
+		// consumer named after the user, filtered within its sources.
 		sub := inbox
+		pub := []string{jsAPI + "STREAM.INFO." + topology.EventsStream}
 		for _, s := range u.sources() {
 			sub = append(sub, under(topology.EventsPrefix, s))
+			pub = append(pub, jsAPI+"CONSUMER.CREATE."+topology.EventsStream+"."+u.Name+"."+under(topology.EventsPrefix, s))
 		}
-		return &Permissions{Publish: nil, Subscribe: sub}
+		pub = append(pub,
+			jsAPI+"CONSUMER.INFO."+topology.EventsStream+"."+u.Name,
+			jsAPI+"CONSUMER.MSG.NEXT."+topology.EventsStream+"."+u.Name,
+			jsAck+topology.EventsStream+"."+u.Name+".>",
+		)
+		return &Permissions{Publish: pub, Subscribe: sub}
 	}
 	return nil
 }
