@@ -1,6 +1,11 @@
 package hub
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
 	"github.com/nats-io/nats.go"
 )
 
@@ -12,4 +17,23 @@ func platformConn(h *Hub) (*nats.Conn, error) {
 		return nil, err
 	}
 	return nats.Connect("", opts...)
+}
+
+// natsSeeds are the nkey seeds serve wrote for h's NATS users, canaries
+// that must never be printed.
+func natsSeeds(t *testing.T, h *Hub) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(h.CredentialsDir(), "*.nk"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no seed files in %q: %v", h.CredentialsDir(), err)
+	}
+	var seeds []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, strings.TrimSpace(string(b)))
+	}
+	return seeds
 }
