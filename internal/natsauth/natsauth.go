@@ -193,7 +193,10 @@ func (u User) Permissions() *Permissions {
 		return &Permissions{Publish: pub, Subscribe: inbox}
 	case RoleGateway:
 		pub := topologyAdmin()
-		pub = append(pub, streamAPI("CONSUMER.INFO", "CONSUMER.NAMES", "CONSUMER.LIST")...)
+		pub = append(pub, streamAPI("CONSUMER.NAMES", "CONSUMER.LIST")...)
+		for _, s := range streamAPI("CONSUMER.INFO") {
+			pub = append(pub, s+".*")
+		}
 		pub = append(pub, jsAPI+"STREAM.NAMES", jsAPI+"STREAM.LIST")
 		for _, s := range []string{topology.EventsStream, topology.DLQStream, topology.AttemptsStream} {
 			pub = append(pub, jsAPI+"STREAM.MSG.GET."+s)
