@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -63,4 +64,30 @@ func waitReadyz(addr string) int {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return code
+}
+
+// TestNATSAuthCommand: `junction nats-auth` writes a seed per user and
+// prints an authorization block naming their public keys only.
+func TestNATSAuthCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	p := start(t, "nats-auth", "--keys-dir", dir)
+	if err := p.wait(t); err != nil {
+		t.Fatalf("nats-auth: %v\n%s", err, p.output())
+	}
+	out := p.output()
+	for _, name := range []string{"webhook", "router", "gateway", "subscriber"} {
+		seed, err := os.ReadFile(filepath.Join(dir, name+".nk"))
+		if err != nil {
+			t.Fatalf("seed of %s: %v", name, err)
+		}
+		if strings.Contains(out, strings.TrimSpace(string(seed))) {
+			t.Errorf("nats-auth printed the seed of %s", name)
+		}
+		if !strings.Contains(out, "# "+name+" (") {
+			t.Errorf("nats-auth output has no user %s:\n%s", name, out)
+		}
+	}
+	if !strings.Contains(out, "authorization {") {
+		t.Errorf("no authorization block in:\n%s", out)
+	}
 }

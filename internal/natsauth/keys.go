@@ -58,6 +58,8 @@ func Merge(defaults, configured []User) []User {
 // with seed files, and those in process, with keys held in memory only.
 type Keys struct {
 	users    []*server.NkeyUser
+	names    []string // of users, in order
+	roles    []User   // of users, in order
 	files    map[string]string
 	internal map[string]nkeys.KeyPair
 }
@@ -67,6 +69,11 @@ type Keys struct {
 // clients still authenticate after a restart) and creates in-memory keys
 // for internal, users that may connect only in process.
 func Setup(dataDir string, external, internal []User) (*Keys, error) {
+	return SetupIn(filepath.Join(dataDir, SeedDir), external, internal)
+}
+
+// SetupIn is Setup with the seed files directly in seedDir.
+func SetupIn(seedDir string, external, internal []User) (*Keys, error) {
 	k := &Keys{files: map[string]string{}, internal: map[string]nkeys.KeyPair{}}
 	seen := map[string]bool{}
 	for _, u := range external {
@@ -77,7 +84,7 @@ func Setup(dataDir string, external, internal []User) (*Keys, error) {
 			return nil, fmt.Errorf("nats_users: %q is named twice", u.Name)
 		}
 		seen[u.Name] = true
-		path := SeedFile(dataDir, u.Name)
+		path := filepath.Join(seedDir, u.Name+".nk")
 		kp, err := loadOrCreate(path)
 		if err != nil {
 			return nil, fmt.Errorf("nats user %s: %w", u.Name, err)
@@ -88,6 +95,8 @@ func Setup(dataDir string, external, internal []User) (*Keys, error) {
 		}
 		kp.Wipe()
 		k.users = append(k.users, NkeyUser(u, pub, false))
+		k.names = append(k.names, u.Name)
+		k.roles = append(k.roles, u)
 		k.files[u.Name] = path
 	}
 	for _, u := range internal {
@@ -100,6 +109,8 @@ func Setup(dataDir string, external, internal []User) (*Keys, error) {
 			return nil, fmt.Errorf("in-process nats user %s: %w", u.Name, err)
 		}
 		k.users = append(k.users, NkeyUser(u, pub, true))
+		k.names = append(k.names, u.Name)
+		k.roles = append(k.roles, u)
 		k.internal[u.Name] = kp
 	}
 	return k, nil

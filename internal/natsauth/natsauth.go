@@ -31,7 +31,9 @@ type Role string
 // Roles. Each is allowed only what it needs; see Permissions.
 const (
 	// RolePlatform is `junction serve` itself (topology, gauges): every
-	// subject. It exists only in process, never as a file.
+	// subject. serve's own platform user exists only in process; a
+	// configured one (for `junction serve --nats-url` on a NATS run apart,
+	// or an operator's tools) gets a seed file like any other.
 	RolePlatform Role = "platform"
 	// RoleRouter consumes EVENTS through the shared router consumer,
 	// reads routes and publishes deliveries and dead letters.
@@ -55,7 +57,7 @@ type User struct {
 	// its replies come under topology.InboxPrefix(name). An adapter's name
 	// is its app.
 	Name string `yaml:"name"`
-	// Role is adapter, subscriber, router or gateway.
+	// Role is adapter, subscriber, router, gateway or platform.
 	Role Role `yaml:"role"`
 	// Sources an adapter may publish events of, or a subscriber may read
 	// (every source when empty; "*" says every source explicitly).
@@ -72,9 +74,9 @@ func (u User) Validate() error {
 		errs = append(errs, fmt.Errorf("nats_users: name: %w", err))
 	}
 	switch u.Role {
-	case RoleAdapter, RoleSubscriber, RoleRouter, RoleGateway:
+	case RoleAdapter, RoleSubscriber, RoleRouter, RoleGateway, RolePlatform:
 	default:
-		errs = append(errs, fmt.Errorf("nats_users %q: role %q must be adapter, subscriber, router or gateway", u.Name, u.Role))
+		errs = append(errs, fmt.Errorf("nats_users %q: role %q must be adapter, subscriber, router, gateway or platform", u.Name, u.Role))
 	}
 	for _, s := range u.Sources {
 		if s == "*" {
@@ -89,7 +91,7 @@ func (u User) Validate() error {
 			errs = append(errs, fmt.Errorf("nats_users %q: destinations: %w", u.Name, err))
 		}
 	}
-	if (u.Role == RoleRouter || u.Role == RoleGateway) && (len(u.Sources) > 0 || len(u.Destinations) > 0) {
+	if (u.Role == RoleRouter || u.Role == RoleGateway || u.Role == RolePlatform) && (len(u.Sources) > 0 || len(u.Destinations) > 0) {
 		errs = append(errs, fmt.Errorf("nats_users %q: a %s has no sources or destinations", u.Name, u.Role))
 	}
 	if u.Role == RoleSubscriber && len(u.Destinations) > 0 {
