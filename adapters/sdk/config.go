@@ -197,8 +197,9 @@ type configFile[C any] struct {
 // when path is empty) with the top-level keys `hub:` ([Config]) and
 // `adapter:` (C), decoded strictly so that an unknown or misspelt field is an
 // error naming it; then the JUNCTION_NATS_URL, JUNCTION_HTTP_ADDR,
-// JUNCTION_INSTANCE and JUNCTION_LOG_LEVEL environment variables override the
-// file. The hub config is returned with defaults filled in and validated;
+// JUNCTION_INSTANCE and JUNCTION_LOG_LEVEL environment variables, and the
+// JUNCTION_NATS_* credential and TLS variables ([NATSAuth.ApplyEnv]),
+// override the file. The hub config is returned with defaults filled in and validated;
 // the adapter config is validated when *C has a Validate() error method.
 func LoadConfig[C any](path string) (Config, C, error) {
 	var f configFile[C]
