@@ -399,3 +399,25 @@ func TestNATSPermissionMatrix(t *testing.T) {
 	t.Logf("NATS matrix total: %d doors tried, %d blocked; %d intended actions allowed",
 		tried+rt+gt+st, blocked+rb+gb+sb, allowed+ralive)
 }
+
+// TestConfigNATSKeys: nats_users and the client credential keys load from
+// the file, JUNCTION_NATS_* override them, and a bad user is reported.
+func TestConfigNATSKeys(t *testing.T) {
+	path := t.TempDir() + "/junction.yaml"
+	yaml := "nats_url: nats://n1:4222\nnats_nkey_file: /etc/junction/serve.nk\nnats_users:\n  - {name: acme, role: adapter, sources: [acme]}\n  - {name: bad, role: admin}\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"JUNCTION_NATS_CA": "/run/ca.pem"}
+	cfg, err := Load(path, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.NATSAuth.NkeyFile != "/etc/junction/serve.nk" || cfg.NATSAuth.CAFile != "/run/ca.pem" || len(cfg.NATSUsers) != 2 {
+		t.Errorf("loaded %+v and %d users, want the file's nkey, the env's CA and 2 users", cfg.NATSAuth, len(cfg.NATSUsers))
+	}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `role "admin"`) {
+		t.Errorf("Validate = %v, want an error about role \"admin\"", err)
+	}
+}
