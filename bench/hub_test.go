@@ -11,7 +11,7 @@ import (
 
 // startHub runs an all-in-one hub configured as the webhook scenario's
 // `junction serve` and returns its webhook URL and NATS URL.
-func startHub(t *testing.T) (url, natsURL string) {
+func startHub(t *testing.T) (url, natsURL, dataDir string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := hub.Config{
@@ -38,5 +38,5 @@ func startHub(t *testing.T) (url, natsURL string) {
 		t.Fatalf("hub not ready: %v", err)
 	}
 	a := h.Addrs()
-	return "http://" + a.HTTP + "/webhooks/" + Source, a.NATS
+	return "http://" + a.HTTP + "/webhooks/" + Source, a.NATS, cfg.DataDir
 }

@@ -17,6 +17,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/internal/natsauth"
 )
 
 // Proc is a started server process: `junction serve`, the webhook adapter
@@ -234,10 +238,13 @@ webhook:
 `, dataDir, httpAddr, grpcAddr, natsAddr, sync, Source, InboundSecret, OutboundSecret)
 }
 
-// AdapterYAML is the configuration of an idle standalone webhook adapter.
-func AdapterYAML(natsURL, httpAddr string) string {
+// AdapterYAML is the configuration of an idle standalone webhook adapter
+// of the hub whose data directory is dataDir: it authenticates with the
+// webhook user's seed file serve writes there.
+func AdapterYAML(natsURL, httpAddr, dataDir string) string {
 	return fmt.Sprintf(`hub:
   nats_url: %q
+  nats_nkey_file: %q
   http_addr: %q
   log_level: warn
 adapter:
@@ -247,13 +254,19 @@ adapter:
       secret: %s
   outbound:
     secret: %s
-`, natsURL, httpAddr, Source, InboundSecret, OutboundSecret)
+`, natsURL, natsauth.SeedFile(dataDir, "webhook"), httpAddr, Source, InboundSecret, OutboundSecret)
 }
 
 // RouteToReceiver stores the one route of the webhook scenario on the hub
-// at natsURL: every bench event to the webhook destination at url.
-func RouteToReceiver(ctx context.Context, natsURL, url string) error {
-	nc, err := nats.Connect(natsURL)
+// at natsURL, whose data directory is dataDir, as its gateway user: every
+// bench event to the webhook destination at url.
+func RouteToReceiver(ctx context.Context, natsURL, dataDir, url string) error {
+	auth := sdk.NATSAuth{NkeyFile: natsauth.SeedFile(dataDir, "gateway"), InboxPrefix: topology.InboxPrefix("gateway")}
+	opts, err := auth.Options(nil)
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect(natsURL, opts...)
 	if err != nil {
 		return err
 	}

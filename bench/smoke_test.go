@@ -42,8 +42,8 @@ func TestWebhookSmoke(t *testing.T) {
 	})
 	t.Run("junction", func(t *testing.T) {
 		rcv := newTestReceiver(t)
-		url, natsURL := startHub(t)
-		if err := RouteToReceiver(context.Background(), natsURL, rcv.URL()); err != nil {
+		url, natsURL, dataDir := startHub(t)
+		if err := RouteToReceiver(context.Background(), natsURL, dataDir, rcv.URL()); err != nil {
 			t.Fatalf("RouteToReceiver: %v", err)
 		}
 		checkWebhook(t, url, rcv, cfg)

@@ -72,6 +72,10 @@ type Config struct {
 	// ShutdownTimeout bounds the wait for in-flight deliveries and polls on
 	// shutdown. Default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// NATSAuth holds the credentials and TLS settings of the connection
+	// to the hub (nats_creds_file, nats_nkey_file, nats_user, ...), at the
+	// same level as nats_url.
+	NATSAuth `yaml:",inline"`
 }
 
 var instanceRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
@@ -148,6 +152,9 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		bad("hub.shutdown_timeout %v: use a positive duration", c.ShutdownTimeout)
 	}
+	if err := c.NATSAuth.Validate(); err != nil {
+		bad("hub.%w", err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -190,8 +197,9 @@ type configFile[C any] struct {
 // when path is empty) with the top-level keys `hub:` ([Config]) and
 // `adapter:` (C), decoded strictly so that an unknown or misspelt field is an
 // error naming it; then the JUNCTION_NATS_URL, JUNCTION_HTTP_ADDR,
-// JUNCTION_INSTANCE and JUNCTION_LOG_LEVEL environment variables override the
-// file. The hub config is returned with defaults filled in and validated;
+// JUNCTION_INSTANCE and JUNCTION_LOG_LEVEL environment variables, and the
+// JUNCTION_NATS_* credential and TLS variables ([NATSAuth.ApplyEnv]),
+// override the file. The hub config is returned with defaults filled in and validated;
 // the adapter config is validated when *C has a Validate() error method.
 func LoadConfig[C any](path string) (Config, C, error) {
 	var f configFile[C]
@@ -214,6 +222,7 @@ func LoadConfig[C any](path string) (Config, C, error) {
 			*field = v
 		}
 	}
+	f.Hub.NATSAuth.ApplyEnv(os.Getenv)
 	if err := f.Hub.Validate(); err != nil {
 		return Config{}, f.Adapter, fmt.Errorf("invalid config: %w", err)
 	}

@@ -56,6 +56,9 @@ func runMain[C any, A any](ctx context.Context, spec Spec, newAdapter func(C) (A
 		fmt.Fprintf(stderr, "%s: %s\n\nUsage: %s [--config FILE]\n\n", name, spec.Description, name)
 		fs.PrintDefaults()
 		fmt.Fprintf(stderr, "\nEnvironment: %s, %s, %s, %s override the file.\n", EnvNATSURL, EnvHTTPAddr, EnvInstance, EnvLogLevel)
+		fmt.Fprintf(stderr, "Hub credentials and TLS: %s, %s, %s with %s or %s, %s or %s, %s, %s, %s, %s.\n",
+			EnvNATSCreds, EnvNATSNkey, EnvNATSUser, EnvNATSPassword, EnvNATSPasswordFile, EnvNATSToken, EnvNATSTokenFile,
+			EnvNATSCA, EnvNATSCert, EnvNATSKey, EnvNATSTLSServerName)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -88,7 +91,14 @@ func runMain[C any, A any](ctx context.Context, spec Spec, newAdapter func(C) (A
 	if err != nil {
 		return fmt.Errorf("start adapter: %w", err)
 	}
-	nc, err := nats.Connect(cfg.NATSURL,
+	if cfg.InboxPrefix == "" {
+		cfg.InboxPrefix = topology.InboxPrefix(spec.App)
+	}
+	authOpts, err := cfg.NATSAuth.Options(os.Getenv)
+	if err != nil {
+		return fmt.Errorf("hub connection: %w", err)
+	}
+	nc, err := nats.Connect(cfg.NATSURL, append(authOpts,
 		nats.Name(name+"/"+cfg.Instance),
 		nats.MaxReconnects(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -97,7 +107,10 @@ func runMain[C any, A any](ctx context.Context, spec Spec, newAdapter func(C) (A
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("reconnected to the hub", "url", redactURLs(nc.ConnectedUrl()))
 		}),
-	)
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			log.Warn("hub connection error", "err", err)
+		}),
+	)...)
 	if err != nil {
 		return fmt.Errorf("connect to the hub at %s: %w", redactURLs(cfg.NATSURL), err)
 	}
@@ -112,7 +125,7 @@ func runMain[C any, A any](ctx context.Context, spec Spec, newAdapter func(C) (A
 		}
 		return err
 	}
-	r, err := NewRunner(spec, adapter, nc, RunnerOptions{Config: cfg, Logger: log})
+	r, err := NewRunner(spec, adapter, nc, RunnerOptions{Config: cfg, Logger: log, Scoped: cfg.HasCredentials()})
 	if err != nil {
 		return err
 	}

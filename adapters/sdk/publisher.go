@@ -42,6 +42,7 @@ type Publisher struct {
 	kv     jetstream.KeyValue
 	stream jetstream.Stream
 	now    func() time.Time
+	scoped bool
 }
 
 // PublishResult says what [Publisher.Publish] stored.
@@ -58,6 +59,21 @@ type PublishResult struct {
 // NewPublisher returns a Publisher on js. It opens the EVENTS stream and the
 // idempotency bucket, which topology.Ensure (or `junction serve`) creates.
 func NewPublisher(js jetstream.JetStream) (*Publisher, error) {
+	return NewPublisherWithOptions(js, PublisherOptions{})
+}
+
+// PublisherOptions tune a [Publisher].
+type PublisherOptions struct {
+	// Scoped is for connections whose user may publish its own sources'
+	// events and read their idempotency records but not read the EVENTS
+	// stream (the adapter role of the hub's NATS): a provider's retry is
+	// then answered from the idempotency record and the stream's bounds,
+	// with the event as submitted rather than the copy stored first.
+	Scoped bool
+}
+
+// NewPublisherWithOptions is [NewPublisher] with options.
+func NewPublisherWithOptions(js jetstream.JetStream, o PublisherOptions) (*Publisher, error) {
 	if js == nil {
 		return nil, errors.New("new publisher: jetstream is nil")
 	}
@@ -71,7 +87,7 @@ func NewPublisher(js jetstream.JetStream) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s (is the hub topology created?): %w", topology.IdempotencyBucket, err)
 	}
-	return &Publisher{js: js, kv: kv, stream: stream, now: time.Now}, nil
+	return &Publisher{js: js, kv: kv, stream: stream, now: time.Now, scoped: o.Scoped}, nil
 }
 
 // Publish stores e on the EVENTS stream under
@@ -128,6 +144,13 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (res Publi
 		// A sequence that no longer holds this event (the stream was
 		// purged or recreated) is stale: publish afresh.
 		if seq, perr := strconv.ParseUint(string(entry.Value()), 10, 64); perr == nil {
+			if p.scoped {
+				res, found, err := p.recorded(ctx, seq, entry, ev)
+				if err != nil || found {
+					return res, err
+				}
+				break
+			}
 			res, found, err := p.stored(ctx, seq, msgID)
 			if err != nil || found {
 				return res, err
@@ -155,6 +178,9 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (res Publi
 		return p.kv.Put(ctx, key, []byte(strconv.FormatUint(ack.Sequence, 10)))
 	}); err != nil {
 		return PublishResult{}, fmt.Errorf("%w: record event id: %w", ErrUnavailable, err)
+	}
+	if ack.Duplicate && p.scoped {
+		return PublishResult{Sequence: ack.Sequence, Duplicate: true, Event: ev}, nil
 	}
 	if ack.Duplicate {
 		res, found, err := p.stored(ctx, ack.Sequence, msgID)
@@ -185,6 +211,20 @@ func (p *Publisher) stored(ctx context.Context, seq uint64, msgID string) (res P
 		return PublishResult{}, false, fmt.Errorf("%w: stored event %d: %w", ErrMalformed, seq, err)
 	}
 	return PublishResult{Sequence: seq, Duplicate: true, Event: e}, true, nil
+}
+
+// recorded is the duplicate answer of a scoped publisher, which may not
+// read the stream: the record at seq stands when the stream still holds
+// that sequence and was not created after the record was written.
+func (p *Publisher) recorded(ctx context.Context, seq uint64, entry jetstream.KeyValueEntry, ev *junctionv1.Event) (res PublishResult, found bool, err error) {
+	info, err := untilAnswered(ctx, func(ctx context.Context) (*jetstream.StreamInfo, error) { return p.stream.Info(ctx) })
+	if err != nil {
+		return PublishResult{}, false, fmt.Errorf("%w: read stream %s bounds: %w", ErrUnavailable, topology.EventsStream, err)
+	}
+	if seq < info.State.FirstSeq || seq > info.State.LastSeq || info.Created.After(entry.Created()) {
+		return PublishResult{}, false, nil
+	}
+	return PublishResult{Sequence: seq, Duplicate: true, Event: ev}, true, nil
 }
 
 // ValidateEvent checks what the hub requires of an event before it is

@@ -365,3 +365,57 @@ func TestNewEventIDSorts(t *testing.T) {
 		prev = id
 	}
 }
+
+// A scoped publisher (an adapter user that may not read EVENTS) answers a
+// provider's retry from the idempotency record: a duplicate while the
+// stream still holds the recorded sequence, a fresh store once the stream
+// was purged past it or recreated.
+func TestPublishScopedDuplicate(t *testing.T) {
+	hub := sdktest.NewHub(t)
+	ctx := t.Context()
+	cfg := topology.Streams(topology.Options{})[0]
+	cfg.Duplicates = 100 * time.Millisecond // so retries reach the record
+	if _, err := hub.JS.UpdateStream(ctx, cfg); err != nil {
+		t.Fatalf("shorten duplicate window: %v", err)
+	}
+	p, err := sdk.NewPublisherWithOptions(hub.JS, sdk.PublisherOptions{Scoped: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &junctionv1.Event{Id: "evt_scoped", Source: "acme", Type: "x", Data: []byte("first")}
+	publish := func(step string, wantDup bool) sdk.PublishResult {
+		t.Helper()
+		time.Sleep(200 * time.Millisecond) // past the window: the record decides
+		res, err := p.Publish(ctx, e)
+		if err != nil {
+			t.Fatalf("%s: Publish: %v", step, err)
+		}
+		if res.Duplicate != wantDup || res.Event.GetId() != e.GetId() {
+			t.Fatalf("%s: Publish = {seq %d, dup %v, id %q}, want dup %v", step, res.Sequence, res.Duplicate, res.Event.GetId(), wantDup)
+		}
+		return res
+	}
+	first := publish("first", false)
+	if again := publish("retry", true); again.Sequence != first.Sequence {
+		t.Errorf("retry answered sequence %d, want the first %d", again.Sequence, first.Sequence)
+	}
+	stream, err := hub.JS.Stream(ctx, topology.EventsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	publish("after a purge", false)
+	if err := hub.JS.DeleteStream(ctx, topology.EventsStream); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // the new stream's creation time follows the record's
+	if _, err := hub.JS.CreateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = sdk.NewPublisherWithOptions(hub.JS, sdk.PublisherOptions{Scoped: true}); err != nil {
+		t.Fatal(err)
+	}
+	publish("after the stream was recreated", false)
+}

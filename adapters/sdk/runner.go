@@ -35,6 +35,11 @@ type RunnerOptions struct {
 	Config Config
 	// Logger receives the Runner's logs; slog.Default() when nil.
 	Logger *slog.Logger
+	// Scoped says the connection authenticates as an adapter user of the
+	// hub, which may not read stored events (docs/security-nats.md): the
+	// publisher then answers a provider's retry from the idempotency
+	// record alone (see [PublisherOptions]).
+	Scoped bool
 }
 
 // Runner runs one adapter value against a hub connection: it serves a
@@ -98,7 +103,7 @@ func NewRunner(spec Spec, adapter any, nc *nats.Conn, opts RunnerOptions) (*Runn
 	_, isWebhook := adapter.(WebhookSource)
 	_, isPolling := adapter.(PollingSource)
 	if isWebhook || isPolling {
-		if r.pub, err = NewPublisher(js); err != nil {
+		if r.pub, err = NewPublisherWithOptions(js, PublisherOptions{Scoped: opts.Scoped}); err != nil {
 			return nil, fmt.Errorf("new runner: %w", err)
 		}
 	}

@@ -27,13 +27,23 @@ import (
 
 // connect opens the NATS connection a component runs on and ensures the
 // topology, so components can start in any order.
-func connect(ctx context.Context, cfg hub.Config, name string) (*nats.Conn, jetstream.JetStream, error) {
+// Its credentials and TLS settings come from cfg.NATSAuth; its replies use
+// the inbox prefix of the user named role unless one is set.
+func connect(ctx context.Context, cfg hub.Config, name, role string) (*nats.Conn, jetstream.JetStream, error) {
 	if cfg.NATSURL == "" {
 		return nil, nil, errors.New("--nats-url (or JUNCTION_NATS_URL) is required: this component runs against an external NATS; `junction serve` embeds one")
 	}
-	nc, err := nats.Connect(cfg.NATSURL, nats.Name(name), nats.MaxReconnects(-1))
+	auth := cfg.NATSAuth
+	if auth.InboxPrefix == "" {
+		auth.InboxPrefix = topology.InboxPrefix(role)
+	}
+	opts, err := auth.Options(nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", cfg.NATSURL, err)
+		return nil, nil, err
+	}
+	nc, err := nats.Connect(cfg.NATSURL, append(opts, nats.Name(name), nats.MaxReconnects(-1))...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", sdk.RedactURLs(cfg.NATSURL), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -62,7 +72,7 @@ func newRouterCmd() *cobra.Command {
 				return err
 			}
 			defer stop()
-			nc, js, err := connect(cmd.Context(), cfg, "junction-router")
+			nc, js, err := connect(cmd.Context(), cfg, "junction-router", "router")
 			if err != nil {
 				return err
 			}
@@ -107,7 +117,7 @@ func newGatewayCmd() *cobra.Command {
 			}
 			defer stop()
 			ctx := cmd.Context()
-			nc, js, err := connect(ctx, cfg, "junction-gateway")
+			nc, js, err := connect(ctx, cfg, "junction-gateway", "gateway")
 			if err != nil {
 				return err
 			}

@@ -39,6 +39,7 @@ func newRootCmd() *cobra.Command {
 		Version:       hub.Version,
 	}
 	root.AddCommand(newServeCmd(), newRouterCmd(), newGatewayCmd())
+	root.AddCommand(newNATSAuthCmd())
 	root.AddCommand(cli.Commands()...)
 	return root
 }

@@ -29,6 +29,7 @@ type hubFlags struct {
 	logLevel string
 	replicas int
 	pprof    string
+	nats     natsFlags
 }
 
 // start loads the configuration, builds the logger and starts tracing for
@@ -68,6 +69,7 @@ func (f *hubFlags) register(fs *pflag.FlagSet, listens, embedded bool) {
 	fs.StringVar(&f.natsURL, "nats-url", "", "use this NATS instead of the embedded one (env JUNCTION_NATS_URL)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (env JUNCTION_LOG_LEVEL)")
 	fs.StringVar(&f.pprof, "pprof-addr", "", "serve Go profiles (/debug/pprof/) here, e.g. 127.0.0.1:6060; off when empty (env JUNCTION_PPROF_ADDR)")
+	f.nats.register(fs)
 	fs.IntVar(&f.replicas, "replicas", 1, "replicas of streams and buckets: 1, or 3 on a NATS cluster (env JUNCTION_REPLICAS)")
 	if embedded {
 		fs.StringVar(&f.dataDir, "data-dir", hub.DefaultDataDir, "embedded NATS file store (env JUNCTION_DATA_DIR)")
@@ -102,6 +104,7 @@ func (f *hubFlags) load(fs *pflag.FlagSet) (hub.Config, error) {
 	if fs.Changed("replicas") {
 		cfg.Replicas = f.replicas
 	}
+	f.nats.apply(fs, &cfg.NATSAuth)
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
@@ -160,6 +163,9 @@ SIGINT or SIGTERM drains in-flight work and exits.`,
 			fmt.Fprintf(out, "  NATS      %s\n", a.NATS)
 			if cfg.NATSURL == "" {
 				fmt.Fprintf(out, "  data      %s\n", cfg.DataDir)
+			}
+			if dir := h.CredentialsDir(); dir != "" {
+				fmt.Fprintf(out, "  NATS keys %s  (nkey seed per user; anonymous clients are refused)\n", dir)
 			}
 			return <-runErr
 		},

@@ -77,6 +77,7 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 	})
 	h := &running{Hub: h0}
 	waitFor(t, 30*time.Second, "hub ready", func() error { return h.Ready() })
+	canaries = append(canaries, natsSeeds(t, h.Hub)...)
 
 	ok := newFlaky(t, 1, http.StatusServiceUnavailable)
 	refused := newFlaky(t, 100, http.StatusBadRequest)

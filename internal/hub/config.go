@@ -13,7 +13,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/webhook"
+	"github.com/junctionhq/junction/internal/natsauth"
 )
 
 // Config is the configuration of `junction serve`. Zero fields take the
@@ -42,6 +44,14 @@ type Config struct {
 	Replicas int `yaml:"replicas"`
 	// Webhook configures the built-in generic webhook adapter.
 	Webhook webhook.Config `yaml:"webhook"`
+	// NATSUsers are users of the embedded NATS for other processes
+	// (adapters, subscribers, routers, gateways), added to the default
+	// ones (webhook, router, gateway, subscriber); serve writes each one's
+	// nkey seed to <data_dir>/nats/<name>.nk. See docs/security-nats.md.
+	NATSUsers []natsauth.User `yaml:"nats_users"`
+	// NATSAuth holds the credentials and TLS settings for an external
+	// NATS (nats_url): nats_creds_file, nats_nkey_file, nats_user, ...
+	NATSAuth sdk.NATSAuth `yaml:",inline"`
 }
 
 // Defaults.
@@ -93,6 +103,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Replicas != 1 && c.Replicas != 3 && c.Replicas != 5 {
 		errs = append(errs, fmt.Errorf("replicas: %d must be 1, 3 or 5", c.Replicas))
+	}
+	if err := c.NATSAuth.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, u := range c.NATSUsers {
+		if err := u.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.NATSURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: required for the embedded NATS"))
@@ -152,6 +170,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			*field = v
 		}
 	}
+	c.NATSAuth.ApplyEnv(getenv)
 	if v := getenv("JUNCTION_REPLICAS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

@@ -27,8 +27,7 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/adapters/webhook"
 	"github.com/junctionhq/junction/gateway"
-	"github.com/junctionhq/junction/internal/datadir"
-	"github.com/junctionhq/junction/internal/natsserver"
+	"github.com/junctionhq/junction/internal/natsauth"
 	"github.com/junctionhq/junction/internal/telemetry"
 	"github.com/junctionhq/junction/services/router"
 )
@@ -45,10 +44,13 @@ type Hub struct {
 	cfg    Config
 	logger *slog.Logger
 
-	ns     *server.Server // nil with an external NATS
-	unlock func()         // releases the data directory; nil with an external NATS
-	nc     *nats.Conn
-	js     jetstream.JetStream
+	ns    *server.Server // nil with an external NATS
+	nc    *nats.Conn     // the platform's own connection
+	js    jetstream.JetStream
+	conns conns          // the router's, gateway's and adapter's
+	keys  *natsauth.Keys // nil with an external NATS
+	// unlock releases the data directory; nil with an external NATS.
+	unlock func()
 
 	httpLis net.Listener
 	grpcLis net.Listener
@@ -87,32 +89,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 		}
 	}()
 
-	natsURL := cfg.NATSURL
-	if natsURL == "" {
-		// One owner per data directory: a second serve on it fails here,
-		// before it opens the store.
-		if h.unlock, err = datadir.Lock(cfg.DataDir); err != nil {
-			return nil, err
-		}
-		always, interval, _ := cfg.syncPolicy()
-		h.ns, err = natsserver.Start(natsserver.Options{
-			Addr:         cfg.NATSAddr,
-			StoreDir:     cfg.DataDir, // the server keeps its store in <dir>/jetstream
-			SyncAlways:   always,
-			SyncInterval: interval,
-		}, logger)
-		if err != nil {
-			return nil, err
-		}
-		natsURL = h.ns.ClientURL()
-	}
-	h.nc, err = nats.Connect(natsURL,
-		nats.Name("junction-serve"),
-		nats.MaxReconnects(-1),
-		nats.RetryOnFailedConnect(false),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w", natsURL, err)
+	if err := h.startNATS(); err != nil {
+		return nil, err
 	}
 	h.js, err = jetstream.New(h.nc)
 	if err != nil {
@@ -125,11 +103,19 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if h.unregisterGauges, err = telemetry.RegisterJetStreamGauges(h.js, logger); err != nil {
 		return nil, err
 	}
-	h.router, err = router.New(h.js, router.Options{Logger: logger.With("component", "router")})
+	routerJS, err := componentJS(h.conns.router)
+	if err != nil {
+		return nil, err
+	}
+	gatewayJS, err := componentJS(h.conns.gateway)
+	if err != nil {
+		return nil, err
+	}
+	h.router, err = router.New(routerJS, router.Options{Logger: logger.With("component", "router")})
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
-	h.gateway, err = gateway.New(ctx, gateway.Config{JS: h.js, Logger: logger.With("component", "gateway"), Version: Version})
+	h.gateway, err = gateway.New(ctx, gateway.Config{JS: gatewayJS, Logger: logger.With("component", "gateway"), Version: Version})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
@@ -137,9 +123,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if err != nil {
 		return nil, fmt.Errorf("webhook adapter: %w", err)
 	}
-	h.runner, err = sdk.NewRunner(webhook.Spec, adapter, h.nc, sdk.RunnerOptions{
+	h.runner, err = sdk.NewRunner(webhook.Spec, adapter, h.conns.adapter, sdk.RunnerOptions{
 		Config: sdk.Config{Instance: "serve", Concurrency: 64, HeartbeatEvery: 10 * time.Second},
 		Logger: logger.With("component", "adapter"),
+		Scoped: h.conns.scoped,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webhook adapter: %w", err)
@@ -303,6 +290,7 @@ func (h *Hub) close() {
 	if h.grpcLis != nil {
 		h.grpcLis.Close()
 	}
+	h.closeComponents()
 	if h.nc != nil {
 		if err := h.nc.Drain(); err != nil {
 			h.nc.Close()

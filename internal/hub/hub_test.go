@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"google.golang.org/grpc"
@@ -232,7 +231,7 @@ func userCreated(plan, email string) []byte {
 // acked every delivery, so counts that follow are final.
 func (r *running) settled(t *testing.T) {
 	t.Helper()
-	nc, err := nats.Connect(r.Addrs().NATS)
+	nc, err := platformConn(r.Hub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +272,7 @@ func (r *running) settled(t *testing.T) {
 
 func (r *running) streamMsgs(t *testing.T, stream string) uint64 {
 	t.Helper()
-	nc, err := nats.Connect(r.Addrs().NATS)
+	nc, err := platformConn(r.Hub)
 	if err != nil {
 		t.Fatal(err)
 	}

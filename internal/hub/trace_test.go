@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -355,7 +354,7 @@ func TestTraceDeadLetterCarriesTrace(t *testing.T) {
 	wantAttr(t, attempt, "junction.delivery.outcome", sdk.OutcomeDeadLetter)
 	wantAttr(t, dlq, "junction.dlq.reason", topology.DLQReasonPermanent)
 
-	nc, err := nats.Connect(h.Addrs().NATS)
+	nc, err := platformConn(h.Hub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,7 +424,7 @@ func TestTraceUserServiceContinued(t *testing.T) {
 	rcv := newFlaky(t, 0, 0)
 	createRoute(t, h, "from-service", rcv.URL, nil)
 
-	nc, err := nats.Connect(h.Addrs().NATS)
+	nc, err := platformConn(h.Hub)
 	if err != nil {
 		t.Fatal(err)
 	}

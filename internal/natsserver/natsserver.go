@@ -35,6 +35,10 @@ type Options struct {
 	ServerName string
 	// ReadyTimeout bounds the wait for the server to accept clients.
 	ReadyTimeout time.Duration
+	// Users are the clients the server accepts, each with its
+	// permissions (internal/natsauth). With none it accepts anonymous
+	// clients, which only tests should do.
+	Users []*server.NkeyUser
 }
 
 // ErrNotReady is returned when the server did not come up in time.
@@ -75,6 +79,7 @@ func Start(o Options, logger *slog.Logger) (*server.Server, error) {
 		MaxPayload:         8 << 20,
 		JetStreamMaxMemory: -1,
 		JetStreamMaxStore:  -1,
+		Nkeys:              o.Users,
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {

@@ -111,10 +111,12 @@ func start(storeDir string) (*Hub, func(), error) {
 	}, nil
 }
 
-// Connect returns another connection to the hub, closed at t's cleanup.
-func (h *Hub) Connect(t testing.TB) *nats.Conn {
+// Connect returns another connection to the hub, closed at t's cleanup;
+// opts are added to the connection's options (credentials built by
+// sdk.NATSAuth.Options, for a test against a hub that asks for them).
+func (h *Hub) Connect(t testing.TB, opts ...nats.Option) *nats.Conn {
 	t.Helper()
-	nc, err := nats.Connect(h.URL, nats.Name("sdktest-"+t.Name()))
+	nc, err := nats.Connect(h.URL, append([]nats.Option{nats.Name("sdktest-" + t.Name())}, opts...)...)
 	if err != nil {
 		t.Fatalf("sdktest: connect to %s: %v", h.URL, err)
 	}

@@ -54,5 +54,8 @@ func waitingStream(o Options, name, prefix, description string) jetstream.Stream
 		Replicas:    o.Replicas,
 		Duplicates:  DuplicateWindow,
 		Discard:     jetstream.DiscardOld,
+		// Direct gets by subject ($JS.API.DIRECT.GET.<stream>.<subject>)
+		// can be permitted per destination; the plain message get cannot.
+		AllowDirect: true,
 	}
 }

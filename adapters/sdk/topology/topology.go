@@ -141,6 +141,14 @@ func AdapterKey(app, instance string) string {
 	return app + "." + instance
 }
 
+// InboxPrefix is the reply-subject prefix of the hub NATS user name: the
+// embedded NATS lets a user subscribe to replies only under its own
+// prefix, so no client reads another's inbox. Clients set it with
+// nats.CustomInboxPrefix.
+func InboxPrefix(name string) string {
+	return "_INBOX_junction." + name
+}
+
 // NormalizeFilter turns a route filter into a full event subject pattern,
 // accepting it with or without the "junction.events." prefix.
 func NormalizeFilter(filter string) string {

@@ -250,7 +250,7 @@ func webhookRun(ctx context.Context, o options, work, self, target string, syncA
 		if p, err = bench.StartProc(ctx, o.junction, args, "http://"+httpAddr+"/readyz", filepath.Join(work, "junction.log")); err != nil {
 			return res, err
 		}
-		if err := bench.RouteToReceiver(ctx, "nats://"+natsAddr, rcv.URL()); err != nil {
+		if err := bench.RouteToReceiver(ctx, "nats://"+natsAddr, filepath.Join(dir, "data"), rcv.URL()); err != nil {
 			p.Stop()
 			return res, err
 		}
@@ -346,7 +346,7 @@ func runFootprint(ctx context.Context, o options, work string, logf func(string,
 			return nil, err
 		}
 		aconf := filepath.Join(dir, "adapter.yaml")
-		err = os.WriteFile(aconf, []byte(bench.AdapterYAML("nats://"+addrs[2], addrs[3])), 0o600)
+		err = os.WriteFile(aconf, []byte(bench.AdapterYAML("nats://"+addrs[2], addrs[3], filepath.Join(dir, "data"))), 0o600)
 		var adapter *bench.Proc
 		if err == nil {
 			adapter, err = bench.StartProc(ctx, o.adapter, []string{"--config", aconf}, "http://"+addrs[3]+"/readyz", filepath.Join(work, "idle-adapter.log"))
