@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/junctionhq/junction/adapters/sdk/egress"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 )
 
@@ -109,10 +110,16 @@ type OutboundConfig struct {
 	// webhooks, but every delivery fails permanently (ErrNoSigningSecret):
 	// nothing is ever sent unsigned.
 	SecretRef `yaml:",inline"`
-	// AllowPrivate lets deliveries reach loopback, private and link-local
-	// addresses. Default true, which suits an embedded hub whose receivers
-	// run next to it; set false when route authors are not trusted with
-	// your network (server-side request forgery).
+	// Allow lists the internal targets deliveries may reach on purpose:
+	// CIDRs ("10.1.2.0/24"), addresses ("10.1.2.3") or host:port
+	// ("receiver.internal:8443"). Every other loopback, private,
+	// link-local, CGNAT, multicast, reserved or cloud metadata address is
+	// refused when connecting, after DNS (see package egress), and such a
+	// delivery fails permanently. Default: none (closed). The hub's own
+	// listeners are refused whatever Allow says.
+	Allow []string `yaml:"allow"`
+	// AllowPrivate is deprecated and only accepted as false (the default
+	// now): true is a config error saying to list targets in Allow.
 	AllowPrivate *bool `yaml:"allow_private"`
 	// Timeout bounds one HTTP attempt. Default 30s; the route's attempt
 	// timeout applies too, whichever is shorter.
@@ -219,6 +226,12 @@ func (c *Config) Validate() error {
 	// webhooks needs none; deliveries then fail with ErrNoSigningSecret.
 	if c.Outbound.SecretRef.count() > 1 {
 		errs = append(errs, errors.New("outbound: set only one of secret, secret_env and secret_file"))
+	}
+	if c.Outbound.AllowPrivate != nil && *c.Outbound.AllowPrivate {
+		errs = append(errs, errors.New(`outbound: allow_private was removed (deliveries to internal addresses are now refused by default): list the internal targets deliveries may reach in outbound.allow, e.g. allow: ["10.1.2.0/24", "receiver.internal:8443"], or ["127.0.0.1/32"] for receivers on this machine`))
+	}
+	if err := egress.ValidateAllow("outbound.allow", c.Outbound.Allow); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Outbound.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("outbound: timeout %s must be positive, e.g. 30s", c.Outbound.Timeout))

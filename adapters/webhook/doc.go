@@ -72,11 +72,15 @@
 // delivery fails permanently with ErrNoSigningSecret (and is dead-lettered,
 // so it can be redriven once a secret is set): nothing is sent unsigned.
 //
-// allow_private (default true) lets deliveries reach loopback, private and
-// link-local addresses, which an embedded hub with receivers next to it
-// needs. Set it false when route authors must not reach your internal
-// network: addresses are then checked when connecting, after DNS, so a
-// name cannot be re-pointed past the check, and no HTTP proxy is used.
+// Deliveries are closed to internal networks by default (server-side
+// request forgery): every connection is checked when it is made, after
+// DNS, so a name cannot be re-pointed past the check, and loopback,
+// private, link-local, CGNAT, multicast, reserved and cloud metadata
+// addresses (and IPv6 forms embedding them) are refused; see package
+// egress. Such a delivery fails permanently (dead-lettered, naming the
+// address class and outbound.allow). outbound.allow lists deliberate
+// internal targets: CIDRs, addresses or host:port. No proxy is used, and
+// the hub's own listeners are refused whatever the list says.
 //
 // # Configuration
 //
@@ -104,7 +108,7 @@
 //	      max_body_bytes: 1048576
 //	  outbound:
 //	    secret_env: JUNCTION_WEBHOOK_SIGNING_SECRET # whsec_<base64>, see GenerateSecret; optional, see above
-//	    allow_private: true
+//	    allow: ["10.1.2.0/24", "receiver.internal:8443"] # default: none
 //	    timeout: 30s
 //
 // The adapter runs as its own process (adapters/cmd/webhook-adapter, whose
