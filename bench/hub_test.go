@@ -18,7 +18,7 @@ func startHub(t *testing.T) (url, natsURL string) {
 		DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0",
 		Webhook: webhook.Config{
 			Sources:  []webhook.SourceConfig{{Name: Source, Scheme: webhook.SchemeStandardWebhooks, SecretRef: webhook.SecretRef{Secret: InboundSecret}}},
-			Outbound: webhook.OutboundConfig{SecretRef: webhook.SecretRef{Secret: OutboundSecret}},
+			Outbound: webhook.OutboundConfig{SecretRef: webhook.SecretRef{Secret: OutboundSecret}, Allow: []string{"127.0.0.1/32"}},
 		},
 	}
 	h, err := hub.New(ctx, cfg, slog.New(slog.DiscardHandler))

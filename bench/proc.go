@@ -231,6 +231,7 @@ webhook:
       secret: %s
   outbound:
     secret: %s
+    allow: ["127.0.0.1/32"]
 `, dataDir, httpAddr, grpcAddr, natsAddr, sync, Source, InboundSecret, OutboundSecret)
 }
 
@@ -247,6 +248,7 @@ adapter:
       secret: %s
   outbound:
     secret: %s
+    allow: ["127.0.0.1/32"]
 `, natsURL, httpAddr, Source, InboundSecret, OutboundSecret)
 }
 

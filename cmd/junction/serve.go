@@ -161,6 +161,9 @@ SIGINT or SIGTERM drains in-flight work and exits.`,
 			if cfg.NATSURL == "" {
 				fmt.Fprintf(out, "  data      %s\n", cfg.DataDir)
 			}
+			if cfg.LoopbackDeliveries() {
+				fmt.Fprintf(out, "  warning   webhook deliveries may reach loopback addresses (webhook.outbound.allow %q); remove them outside development\n", cfg.Webhook.Outbound.Allow)
+			}
 			return <-runErr
 		},
 	}

@@ -126,7 +126,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	adapter, err := webhook.NewWithOptions(cfg.Webhook, webhook.WithLogger(logger.With("component", "adapter")))
+	adapter, err := webhook.NewWithOptions(cfg.Webhook, webhook.WithLogger(logger.With("component", "adapter")), webhook.WithOwnAddrs(h.ownAddrs))
 	if err != nil {
 		return nil, fmt.Errorf("webhook adapter: %w", err)
 	}

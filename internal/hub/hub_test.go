@@ -52,7 +52,7 @@ func testConfig(dataDir string) Config {
 				TypeField: "event",
 				TimeField: "timestamp",
 			}},
-			Outbound: webhook.OutboundConfig{SecretRef: webhook.SecretRef{Secret: outboundSecret}},
+			Outbound: webhook.OutboundConfig{SecretRef: webhook.SecretRef{Secret: outboundSecret}, Allow: []string{"127.0.0.1/32"}},
 		},
 	}
 }
