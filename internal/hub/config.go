@@ -42,6 +42,8 @@ type Config struct {
 	Replicas int `yaml:"replicas"`
 	// Webhook configures the built-in generic webhook adapter.
 	Webhook webhook.Config `yaml:"webhook"`
+	// API says which browser-borne requests the REST API accepts.
+	API APIConfig `yaml:"api"`
 }
 
 // Defaults.
@@ -93,6 +95,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Replicas != 1 && c.Replicas != 3 && c.Replicas != 5 {
 		errs = append(errs, fmt.Errorf("replicas: %d must be 1, 3 or 5", c.Replicas))
+	}
+	if err := c.API.Browser().Validate("api"); err != nil {
+		errs = append(errs, err)
 	}
 	if c.NATSURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: required for the embedded NATS"))
@@ -152,6 +157,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			*field = v
 		}
 	}
+	c.API.apiEnv(getenv)
 	if v := getenv("JUNCTION_REPLICAS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

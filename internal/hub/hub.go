@@ -149,6 +149,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if err != nil {
 		return nil, fmt.Errorf("rest: %w", err)
 	}
+	// The browser guard is the REST API's outermost layer, before
+	// authentication.
+	if rest, err = gateway.BrowserGuard(cfg.API.Browser(), h.httpLis.Addr().String(), rest); err != nil {
+		return nil, err
+	}
 	h.httpSrv = &http.Server{
 		Handler:           h.mux(sdk.TraceHTTP(rest, "/v1/*")),
 		ReadHeaderTimeout: 10 * time.Second,
