@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"mime"
 	"net/url"
 	"os"
 	"slices"
@@ -43,7 +44,15 @@ const (
 	DefaultTolerance       = 5 * time.Minute
 	DefaultMaxBodyBytes    = 1 << 20
 	DefaultOutboundTimeout = 30 * time.Second
+	// DefaultRatePerSecond and DefaultRateBurst limit each source's
+	// requests when it sets no rate_limit.
+	DefaultRatePerSecond = 200
+	DefaultRateBurst     = 400
 )
+
+// DefaultContentTypes are the media types a source accepts when it sets no
+// content_types.
+var DefaultContentTypes = []string{"application/json"}
 
 // DefaultModels maps event types onto canonical models for a source that
 // sets no models of its own.
@@ -97,10 +106,28 @@ type SourceConfig struct {
 	Tolerance time.Duration `yaml:"tolerance"`
 	// MaxBodyBytes is the largest body accepted. Default 1 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ContentTypes are the media types this sender's requests may carry
+	// (parameters such as charset are ignored); others are answered 415
+	// and nothing is stored. Default ["application/json"].
+	ContentTypes []string `yaml:"content_types"`
+	// RateLimit caps the requests this source is taken at; above it the
+	// sender gets 429 with Retry-After and nothing is stored. Default
+	// DefaultRatePerSecond, burst DefaultRateBurst.
+	RateLimit RateLimit `yaml:"rate_limit"`
 	// Models maps event type patterns (NATS style: "*" one word, ">" the
 	// rest) to ModelUser, ModelContact or ModelNone. The most specific
 	// pattern wins. Nil means DefaultModels.
 	Models map[string]string `yaml:"models"`
+}
+
+// RateLimit is a token bucket: PerSecond requests a second on average,
+// Burst at once.
+type RateLimit struct {
+	// PerSecond is the sustained rate. Default DefaultRatePerSecond.
+	PerSecond float64 `yaml:"per_second"`
+	// Burst is how many requests may come at once. Default
+	// DefaultRateBurst, or twice PerSecond when only that is set.
+	Burst int `yaml:"burst"`
 }
 
 // OutboundConfig configures deliveries.
@@ -271,6 +298,14 @@ func (s *SourceConfig) validate(where string) error {
 	if s.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("%s: max_body_bytes %d must be positive, e.g. 1048576", where, s.MaxBodyBytes))
 	}
+	for i, ct := range s.ContentTypes {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || !strings.Contains(mt, "/") {
+			errs = append(errs, fmt.Errorf("%s: content_types[%d] %q must be a media type, e.g. application/json", where, i, ct))
+		}
+	}
+	if s.RateLimit.PerSecond < 0 || s.RateLimit.Burst < 0 {
+		errs = append(errs, fmt.Errorf("%s: rate_limit: per_second %v and burst %d must be positive, e.g. per_second: 200, burst: 400", where, s.RateLimit.PerSecond, s.RateLimit.Burst))
+	}
 	for _, f := range []struct{ name, value string }{{"id_field", s.IDField}, {"type_field", s.TypeField}, {"time_field", s.TimeField}} {
 		if f.value != "" && !validPath(f.value) {
 			errs = append(errs, fmt.Errorf("%s: %s %q must be a dot path of JSON object keys, e.g. data.id", where, f.name, f.value))
@@ -302,6 +337,17 @@ func (s SourceConfig) withDefaults() SourceConfig {
 	}
 	if s.Models == nil {
 		s.Models = DefaultModels
+	}
+	if len(s.ContentTypes) == 0 {
+		s.ContentTypes = DefaultContentTypes
+	}
+	switch {
+	case s.RateLimit.PerSecond == 0 && s.RateLimit.Burst == 0:
+		s.RateLimit = RateLimit{PerSecond: DefaultRatePerSecond, Burst: DefaultRateBurst}
+	case s.RateLimit.PerSecond == 0:
+		s.RateLimit.PerSecond = DefaultRatePerSecond
+	case s.RateLimit.Burst == 0:
+		s.RateLimit.Burst = max(1, int(2*s.RateLimit.PerSecond))
 	}
 	return s
 }

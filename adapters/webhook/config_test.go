@@ -98,6 +98,14 @@ func TestValidate(t *testing.T) {
 			wantMsgs: []string{"outbound: timeout -1s must be positive"},
 		},
 		{
+			name: "bad content types and rate limit",
+			edit: func(c *Config) {
+				c.Sources[0].ContentTypes = []string{"json", "application/json"}
+				c.Sources[0].RateLimit = RateLimit{PerSecond: -1}
+			},
+			wantMsgs: []string{`content_types[0] "json" must be a media type`, "rate_limit: per_second -1 and burst 0 must be positive"},
+		},
+		{
 			name:     "allow_private true is refused",
 			edit:     func(c *Config) { on := true; c.Outbound.AllowPrivate = &on },
 			wantMsgs: []string{"outbound: allow_private was removed", "outbound.allow"},

@@ -5,7 +5,10 @@
 //
 // Each configured source is one sender. It POSTs JSON to
 // /webhooks/<source>; the adapter checks, in this order, that the source
-// exists (404), the method is POST (405), the body is within max_body_bytes
+// exists (404), the method is POST (405), the source is within its rate
+// limit (429 with Retry-After; default 200 requests/s, burst 400, per
+// source), the Content-Type is one the source sends (415; default
+// application/json), the body is within max_body_bytes
 // (413), the signature is right (401; a timestamp that is not a number is
 // 400), and the body is a JSON object with an event type (400). Only then is
 // the event stored on the hub, and only once JetStream has acknowledged it
@@ -106,6 +109,8 @@
 //	      time_field: timestamp
 //	      tolerance: 5m
 //	      max_body_bytes: 1048576
+//	      content_types: [application/json] # the default
+//	      rate_limit: {per_second: 200, burst: 400} # the default
 //	  outbound:
 //	    secret_env: JUNCTION_WEBHOOK_SIGNING_SECRET # whsec_<base64>, see GenerateSecret; optional, see above
 //	    allow: ["10.1.2.0/24", "receiver.internal:8443"] # default: none

@@ -74,7 +74,9 @@ func (env *inboundEnv) do(t *testing.T, r request) response {
 	for k, v := range r.header {
 		req.Header[k] = v
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if _, ok := req.Header["Content-Type"]; !ok {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.method, r.path, err)
@@ -485,6 +487,7 @@ func TestInboundEmitErrors(t *testing.T) {
 				return sdk.PublishResult{}, tt.err
 			})
 			req := httptest.NewRequest(http.MethodPost, "/webhooks/acme", bytes.NewBufferString(body))
+			req.Header.Set("Content-Type", "application/json")
 			for k, v := range standardHeaders(t, acmeSecret, "msg_e", time.Now(), body) {
 				req.Header[k] = v
 			}

@@ -157,6 +157,7 @@ webhook:
       scheme: hmac-sha256
       secret: %s
       id_field: id
+      rate_limit: {per_second: 1000000, burst: 1000000} # the senders flood on purpose
   outbound:
     secret: %s
     allow: ["127.0.0.1/32"]
