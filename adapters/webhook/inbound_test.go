@@ -213,6 +213,11 @@ func TestInboundRejects(t *testing.T) {
 			wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMsg: "more than one JSON value",
 		},
 		{
+			name:     "stray closing brace after the object",
+			req:      request{path: "/webhooks/acme", body: `{"type":"a.b"}}`, header: standardHeaders(t, acmeSecret, "msg_1", now, `{"type":"a.b"}}`)},
+			wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMsg: "trailing data",
+		},
+		{
 			name:     "bad configured time",
 			req:      request{path: "/webhooks/beta", body: `{"type":"a.b","at":"noon"}`, header: betaHeaders("b1", now, `{"type":"a.b","at":"noon"}`)},
 			wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMsg: `field "at" must be an RFC 3339 time or Unix seconds`,

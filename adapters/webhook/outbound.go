@@ -225,7 +225,9 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return max(t.Sub(now), 0), true
+	// Capped like the seconds form: a date years ahead must not park a
+	// delivery for years.
+	return min(max(t.Sub(now), 0), 24*time.Hour), true
 }
 
 // readExcerpt reads the start of a body as printable text.

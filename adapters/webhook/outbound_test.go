@@ -287,6 +287,7 @@ func TestRetryAfter(t *testing.T) {
 		{now.Add(30 * time.Second).Format(http.TimeFormat), 30 * time.Second, true},
 		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
 		{"tomorrow", 0, false},
+		{now.AddDate(5, 0, 0).Format(http.TimeFormat), 24 * time.Hour, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
