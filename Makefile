@@ -69,6 +69,25 @@ lint: tools ## buf lint (STANDARD), buf format, gofmt and go vet on every module
 test: ## run every module's tests against an embedded NATS (no other server needed)
 	@for m in $(MODULES); do echo "== go test ($$m)"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...); done
 
+FUZZTIME ?= 30s
+
+# Every `func FuzzX(` in a *_test.go file of any module, run for FUZZTIME
+# each. `make test` already runs every fuzz target on its seed corpus
+# (testdata/fuzz/<FuzzX>/ and f.Add) as ordinary tests; this explores
+# beyond it. New failing inputs are written to testdata/fuzz/<FuzzX>/:
+# fix the bug and commit the input as a regression seed.
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME (default 30s) each, in every module
+	@n=0; for m in $(MODULES); do \
+	  for d in $$(cd $$m && $(GO) list -f '{{.Dir}}' ./...); do \
+	    for fn in $$(cat $$d/*_test.go 2>/dev/null | sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p'); do \
+	      echo "== $$d $$fn ($(FUZZTIME))"; \
+	      (cd $$m && $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$d) || exit 1; \
+	      n=$$((n+1)); \
+	    done; \
+	  done; \
+	done; echo "$$n fuzz targets ran for $(FUZZTIME) each"
+
 .PHONY: test-modules
 test-modules: ## check every module builds on its own (GOWORK=off)
 	@for m in $(MODULES); do echo "== GOWORK=off go build ($$m)"; (cd $$m && GOWORK=off $(GO) build ./... && GOWORK=off $(GO) vet ./...); done

@@ -17,8 +17,8 @@ func startHub(t *testing.T) (url, natsURL, dataDir string) {
 	cfg := hub.Config{
 		DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0",
 		Webhook: webhook.Config{
-			Sources:  []webhook.SourceConfig{{Name: Source, Scheme: webhook.SchemeStandardWebhooks, SecretRef: webhook.SecretRef{Secret: InboundSecret}}},
-			Outbound: webhook.OutboundConfig{SecretRef: webhook.SecretRef{Secret: OutboundSecret}},
+			Sources:  []webhook.SourceConfig{{Name: Source, Scheme: webhook.SchemeStandardWebhooks, SecretRef: webhook.SecretRef{Secret: InboundSecret}, RateLimit: webhook.RateLimit{PerSecond: 1e6, Burst: 1e6}}},
+			Outbound: webhook.OutboundConfig{SecretRef: webhook.SecretRef{Secret: OutboundSecret}, Allow: []string{"127.0.0.1/32"}},
 		},
 	}
 	h, err := hub.New(ctx, cfg, slog.New(slog.DiscardHandler))

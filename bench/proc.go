@@ -233,8 +233,10 @@ webhook:
     - name: %s
       scheme: standard-webhooks
       secret: %s
+      rate_limit: {per_second: 1000000, burst: 1000000} # benchmarks measure the hub, not the limiter
   outbound:
     secret: %s
+    allow: ["127.0.0.1/32"]
 `, dataDir, httpAddr, grpcAddr, natsAddr, sync, Source, InboundSecret, OutboundSecret)
 }
 
@@ -252,8 +254,10 @@ adapter:
     - name: %s
       scheme: standard-webhooks
       secret: %s
+      rate_limit: {per_second: 1000000, burst: 1000000} # benchmarks measure the hub, not the limiter
   outbound:
     secret: %s
+    allow: ["127.0.0.1/32"]
 `, natsURL, natsauth.SeedFile(dataDir, "webhook"), httpAddr, Source, InboundSecret, OutboundSecret)
 }
 

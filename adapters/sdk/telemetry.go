@@ -85,7 +85,7 @@ func meters() *instruments {
 // RecordWebhookRejection counts one inbound webhook request turned away,
 // for junction_webhook_rejections_total. reason is a short fixed word
 // (unknown_source, method, too_large, signature, timestamp, bad_request,
-// invalid_event); source must be a configured source name, never a name
+// invalid_event, rate_limited, content_type); source must be a configured source name, never a name
 // taken from an unknown request's URL.
 func RecordWebhookRejection(ctx context.Context, source, reason string) {
 	meters().rejected.Add(ctx, 1, metric.WithAttributes(

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"mime"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/junctionhq/junction/adapters/sdk/egress"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 )
 
@@ -42,7 +44,15 @@ const (
 	DefaultTolerance       = 5 * time.Minute
 	DefaultMaxBodyBytes    = 1 << 20
 	DefaultOutboundTimeout = 30 * time.Second
+	// DefaultRatePerSecond and DefaultRateBurst limit each source's
+	// requests when it sets no rate_limit.
+	DefaultRatePerSecond = 200
+	DefaultRateBurst     = 400
 )
+
+// DefaultContentTypes are the media types a source accepts when it sets no
+// content_types.
+var DefaultContentTypes = []string{"application/json"}
 
 // DefaultModels maps event types onto canonical models for a source that
 // sets no models of its own.
@@ -96,10 +106,28 @@ type SourceConfig struct {
 	Tolerance time.Duration `yaml:"tolerance"`
 	// MaxBodyBytes is the largest body accepted. Default 1 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ContentTypes are the media types this sender's requests may carry
+	// (parameters such as charset are ignored); others are answered 415
+	// and nothing is stored. Default ["application/json"].
+	ContentTypes []string `yaml:"content_types"`
+	// RateLimit caps the requests this source is taken at; above it the
+	// sender gets 429 with Retry-After and nothing is stored. Default
+	// DefaultRatePerSecond, burst DefaultRateBurst.
+	RateLimit RateLimit `yaml:"rate_limit"`
 	// Models maps event type patterns (NATS style: "*" one word, ">" the
 	// rest) to ModelUser, ModelContact or ModelNone. The most specific
 	// pattern wins. Nil means DefaultModels.
 	Models map[string]string `yaml:"models"`
+}
+
+// RateLimit is a token bucket: PerSecond requests a second on average,
+// Burst at once.
+type RateLimit struct {
+	// PerSecond is the sustained rate. Default DefaultRatePerSecond.
+	PerSecond float64 `yaml:"per_second"`
+	// Burst is how many requests may come at once. Default
+	// DefaultRateBurst, or twice PerSecond when only that is set.
+	Burst int `yaml:"burst"`
 }
 
 // OutboundConfig configures deliveries.
@@ -109,10 +137,16 @@ type OutboundConfig struct {
 	// webhooks, but every delivery fails permanently (ErrNoSigningSecret):
 	// nothing is ever sent unsigned.
 	SecretRef `yaml:",inline"`
-	// AllowPrivate lets deliveries reach loopback, private and link-local
-	// addresses. Default true, which suits an embedded hub whose receivers
-	// run next to it; set false when route authors are not trusted with
-	// your network (server-side request forgery).
+	// Allow lists the internal targets deliveries may reach on purpose:
+	// CIDRs ("10.1.2.0/24"), addresses ("10.1.2.3") or host:port
+	// ("receiver.internal:8443"). Every other loopback, private,
+	// link-local, CGNAT, multicast, reserved or cloud metadata address is
+	// refused when connecting, after DNS (see package egress), and such a
+	// delivery fails permanently. Default: none (closed). The hub's own
+	// listeners are refused whatever Allow says.
+	Allow []string `yaml:"allow"`
+	// AllowPrivate is deprecated and only accepted as false (the default
+	// now): true is a config error saying to list targets in Allow.
 	AllowPrivate *bool `yaml:"allow_private"`
 	// Timeout bounds one HTTP attempt. Default 30s; the route's attempt
 	// timeout applies too, whichever is shorter.
@@ -220,6 +254,12 @@ func (c *Config) Validate() error {
 	if c.Outbound.SecretRef.count() > 1 {
 		errs = append(errs, errors.New("outbound: set only one of secret, secret_env and secret_file"))
 	}
+	if c.Outbound.AllowPrivate != nil && *c.Outbound.AllowPrivate {
+		errs = append(errs, errors.New(`outbound: allow_private was removed (deliveries to internal addresses are now refused by default): list the internal targets deliveries may reach in outbound.allow, e.g. allow: ["10.1.2.0/24", "receiver.internal:8443"], or ["127.0.0.1/32"] for receivers on this machine`))
+	}
+	if err := egress.ValidateAllow("outbound.allow", c.Outbound.Allow); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Outbound.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("outbound: timeout %s must be positive, e.g. 30s", c.Outbound.Timeout))
 	}
@@ -258,6 +298,14 @@ func (s *SourceConfig) validate(where string) error {
 	if s.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("%s: max_body_bytes %d must be positive, e.g. 1048576", where, s.MaxBodyBytes))
 	}
+	for i, ct := range s.ContentTypes {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || !strings.Contains(mt, "/") {
+			errs = append(errs, fmt.Errorf("%s: content_types[%d] %q must be a media type, e.g. application/json", where, i, ct))
+		}
+	}
+	if s.RateLimit.PerSecond < 0 || s.RateLimit.Burst < 0 {
+		errs = append(errs, fmt.Errorf("%s: rate_limit: per_second %v and burst %d must be positive, e.g. per_second: 200, burst: 400", where, s.RateLimit.PerSecond, s.RateLimit.Burst))
+	}
 	for _, f := range []struct{ name, value string }{{"id_field", s.IDField}, {"type_field", s.TypeField}, {"time_field", s.TimeField}} {
 		if f.value != "" && !validPath(f.value) {
 			errs = append(errs, fmt.Errorf("%s: %s %q must be a dot path of JSON object keys, e.g. data.id", where, f.name, f.value))
@@ -289,6 +337,17 @@ func (s SourceConfig) withDefaults() SourceConfig {
 	}
 	if s.Models == nil {
 		s.Models = DefaultModels
+	}
+	if len(s.ContentTypes) == 0 {
+		s.ContentTypes = DefaultContentTypes
+	}
+	switch {
+	case s.RateLimit.PerSecond == 0 && s.RateLimit.Burst == 0:
+		s.RateLimit = RateLimit{PerSecond: DefaultRatePerSecond, Burst: DefaultRateBurst}
+	case s.RateLimit.PerSecond == 0:
+		s.RateLimit.PerSecond = DefaultRatePerSecond
+	case s.RateLimit.Burst == 0:
+		s.RateLimit.Burst = max(1, int(2*s.RateLimit.PerSecond))
 	}
 	return s
 }

@@ -97,6 +97,28 @@ func TestValidate(t *testing.T) {
 			edit:     func(c *Config) { c.Outbound.Timeout = -time.Second },
 			wantMsgs: []string{"outbound: timeout -1s must be positive"},
 		},
+		{
+			name: "bad content types and rate limit",
+			edit: func(c *Config) {
+				c.Sources[0].ContentTypes = []string{"json", "application/json"}
+				c.Sources[0].RateLimit = RateLimit{PerSecond: -1}
+			},
+			wantMsgs: []string{`content_types[0] "json" must be a media type`, "rate_limit: per_second -1 and burst 0 must be positive"},
+		},
+		{
+			name:     "allow_private true is refused",
+			edit:     func(c *Config) { on := true; c.Outbound.AllowPrivate = &on },
+			wantMsgs: []string{"outbound: allow_private was removed", "outbound.allow"},
+		},
+		{name: "allow_private false is accepted (the default)", edit: func(c *Config) { off := false; c.Outbound.AllowPrivate = &off }},
+		{name: "allow list of CIDRs, addresses and host:port", edit: func(c *Config) {
+			c.Outbound.Allow = []string{"10.1.2.0/24", "fd12::/64", "10.9.9.9", "receiver.internal:8443", "[::1]:9999"}
+		}},
+		{
+			name:     "bad allow entries",
+			edit:     func(c *Config) { c.Outbound.Allow = []string{"receiver.internal", "10.0.0.0/33", "0.0.0.0/0", "h:0"} },
+			wantMsgs: []string{`outbound.allow[0] "receiver.internal": give a CIDR`, `outbound.allow[1] "10.0.0.0/33": not a CIDR`, `outbound.allow[2] "0.0.0.0/0": allows every address`, `outbound.allow[3] "h:0": port "0"`},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -206,7 +228,7 @@ sources:
     max_body_bytes: 1048576
 outbound:
   secret_env: JUNCTION_WEBHOOK_SIGNING_SECRET
-  allow_private: true
+  allow: ["10.1.2.0/24", "receiver.internal:8443"]
   timeout: 30s
 `
 
@@ -236,8 +258,8 @@ func TestConfigYAML(t *testing.T) {
 	if c.Sources[0].SecretEnv != "ACME_WEBHOOK_SECRET" || c.Sources[0].Models["user.*"] != ModelUser {
 		t.Errorf("acme = %+v, want the YAML's values", c.Sources[0])
 	}
-	if c.Outbound.AllowPrivate == nil || !*c.Outbound.AllowPrivate || c.Outbound.Timeout != 30*time.Second {
-		t.Errorf("outbound = %+v, want allow_private true, timeout 30s", c.Outbound)
+	if len(c.Outbound.Allow) != 2 || c.Outbound.Allow[1] != "receiver.internal:8443" || c.Outbound.Timeout != 30*time.Second {
+		t.Errorf("outbound = %+v, want the allow list and timeout 30s", c.Outbound)
 	}
 
 	c, err = loadYAML(t, "sources:\n  - name: inline\n    scheme: hmac-sha256\n    secret: s3cret\noutbound:\n  secret: "+outboundSecret)

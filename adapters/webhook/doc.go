@@ -5,7 +5,10 @@
 //
 // Each configured source is one sender. It POSTs JSON to
 // /webhooks/<source>; the adapter checks, in this order, that the source
-// exists (404), the method is POST (405), the body is within max_body_bytes
+// exists (404), the method is POST (405), the source is within its rate
+// limit (429 with Retry-After; default 200 requests/s, burst 400, per
+// source), the Content-Type is one the source sends (415; default
+// application/json), the body is within max_body_bytes
 // (413), the signature is right (401; a timestamp that is not a number is
 // 400), and the body is a JSON object with an event type (400). Only then is
 // the event stored on the hub, and only once JetStream has acknowledged it
@@ -72,11 +75,15 @@
 // delivery fails permanently with ErrNoSigningSecret (and is dead-lettered,
 // so it can be redriven once a secret is set): nothing is sent unsigned.
 //
-// allow_private (default true) lets deliveries reach loopback, private and
-// link-local addresses, which an embedded hub with receivers next to it
-// needs. Set it false when route authors must not reach your internal
-// network: addresses are then checked when connecting, after DNS, so a
-// name cannot be re-pointed past the check, and no HTTP proxy is used.
+// Deliveries are closed to internal networks by default (server-side
+// request forgery): every connection is checked when it is made, after
+// DNS, so a name cannot be re-pointed past the check, and loopback,
+// private, link-local, CGNAT, multicast, reserved and cloud metadata
+// addresses (and IPv6 forms embedding them) are refused; see package
+// egress. Such a delivery fails permanently (dead-lettered, naming the
+// address class and outbound.allow). outbound.allow lists deliberate
+// internal targets: CIDRs, addresses or host:port. No proxy is used, and
+// the hub's own listeners are refused whatever the list says.
 //
 // # Configuration
 //
@@ -102,9 +109,11 @@
 //	      time_field: timestamp
 //	      tolerance: 5m
 //	      max_body_bytes: 1048576
+//	      content_types: [application/json] # the default
+//	      rate_limit: {per_second: 200, burst: 400} # the default
 //	  outbound:
 //	    secret_env: JUNCTION_WEBHOOK_SIGNING_SECRET # whsec_<base64>, see GenerateSecret; optional, see above
-//	    allow_private: true
+//	    allow: ["10.1.2.0/24", "receiver.internal:8443"] # default: none
 //	    timeout: 30s
 //
 // The adapter runs as its own process (adapters/cmd/webhook-adapter, whose

@@ -46,7 +46,9 @@ func testConfig() Config {
 			},
 			{Name: "slow", Scheme: SchemeStandardWebhooks, SecretRef: SecretRef{Secret: acmeSecret}, Tolerance: time.Hour},
 		},
-		Outbound: OutboundConfig{SecretRef: SecretRef{Secret: outboundSecret}},
+		// Test receivers are httptest servers on 127.0.0.1, which the
+		// outbound guard refuses unless allowed.
+		Outbound: OutboundConfig{SecretRef: SecretRef{Secret: outboundSecret}, Allow: []string{"127.0.0.1/32"}},
 	}
 }
 

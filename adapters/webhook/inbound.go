@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -39,6 +42,8 @@ type source struct {
 	verifier *standardwebhooks.Webhook // standard-webhooks
 	hmacKey  []byte                    // hmac-sha256
 	models   []modelRule
+	limiter  *rate.Limiter
+	types    map[string]bool // accepted media types
 }
 
 func newSource(cfg SourceConfig) (*source, error) {
@@ -46,7 +51,16 @@ func newSource(cfg SourceConfig) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &source{cfg: cfg, models: compileModels(cfg.Models)}
+	s := &source{
+		cfg:     cfg,
+		models:  compileModels(cfg.Models),
+		limiter: rate.NewLimiter(rate.Limit(cfg.RateLimit.PerSecond), cfg.RateLimit.Burst),
+		types:   map[string]bool{},
+	}
+	for _, ct := range cfg.ContentTypes {
+		mt, _, _ := mime.ParseMediaType(ct)
+		s.types[mt] = true
+	}
 	switch cfg.Scheme {
 	case SchemeStandardWebhooks:
 		if s.verifier, err = newSigner(secret); err != nil {
@@ -61,8 +75,9 @@ func newSource(cfg SourceConfig) (*source, error) {
 // rejection is a request the handler turns away: an HTTP status and a
 // message for the sender saying what is wrong and what to fix.
 type rejection struct {
-	code    int
-	message string
+	code       int
+	message    string
+	retryAfter string // seconds, for 429
 }
 
 func (r *rejection) Error() string { return r.message }
@@ -78,6 +93,8 @@ var statusNames = map[int]string{
 	http.StatusNotFound:              "NOT_FOUND",
 	http.StatusMethodNotAllowed:      "UNIMPLEMENTED",
 	http.StatusRequestEntityTooLarge: "RESOURCE_EXHAUSTED",
+	http.StatusTooManyRequests:       "RESOURCE_EXHAUSTED",
+	http.StatusUnsupportedMediaType:  "INVALID_ARGUMENT",
 	http.StatusServiceUnavailable:    "UNAVAILABLE",
 	http.StatusInternalServerError:   "INTERNAL",
 }
@@ -123,6 +140,9 @@ func (h *inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rej.code == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", http.MethodPost)
 	}
+	if rej.retryAfter != "" {
+		w.Header().Set("Retry-After", rej.retryAfter)
+	}
 	writeError(w, rej.code, rej.message)
 }
 
@@ -143,8 +163,34 @@ func (h *inbound) route(r *http.Request) (string, *source, *rejection) {
 	return name, src, nil
 }
 
+// admit checks a request against the source's rate limit and content
+// types, before its body is read.
+func (s *source) admit(r *http.Request, now time.Time) *rejection {
+	res := s.limiter.ReserveN(now, 1)
+	if d := res.DelayFrom(now); !res.OK() || d > 0 {
+		res.CancelAt(now)
+		secs := max(1, int64(math.Ceil(d.Seconds())))
+		rej := reject(http.StatusTooManyRequests, "source %s is over its rate limit of %v requests/s (burst %d): retry after %d s, or raise rate_limit in the source config",
+			s.cfg.Name, s.cfg.RateLimit.PerSecond, s.cfg.RateLimit.Burst, secs)
+		rej.retryAfter = strconv.FormatInt(secs, 10)
+		return rej
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || !s.types[mt] {
+		if ct == "" {
+			ct = "none"
+		}
+		return reject(http.StatusUnsupportedMediaType, "content type %q is not accepted from source %s: send %s (the source's content_types)", ct, s.cfg.Name, strings.Join(s.cfg.ContentTypes, " or "))
+	}
+	return nil
+}
+
 // event reads, verifies and normalizes one request into an event.
 func (s *source) event(w http.ResponseWriter, r *http.Request, name string) (*junctionv1.Event, *rejection) {
+	if rej := s.admit(r, time.Now()); rej != nil {
+		return nil, rej
+	}
 	body, rej := s.readBody(w, r)
 	if rej != nil {
 		return nil, rej

@@ -74,7 +74,9 @@ func (env *inboundEnv) do(t *testing.T, r request) response {
 	for k, v := range r.header {
 		req.Header[k] = v
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if _, ok := req.Header["Content-Type"]; !ok {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.method, r.path, err)
@@ -209,6 +211,11 @@ func TestInboundRejects(t *testing.T) {
 			name:     "two JSON values",
 			req:      request{path: "/webhooks/acme", body: `{"type":"a.b"} {}`, header: standardHeaders(t, acmeSecret, "msg_1", now, `{"type":"a.b"} {}`)},
 			wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMsg: "more than one JSON value",
+		},
+		{
+			name:     "stray closing brace after the object",
+			req:      request{path: "/webhooks/acme", body: `{"type":"a.b"}}`, header: standardHeaders(t, acmeSecret, "msg_1", now, `{"type":"a.b"}}`)},
+			wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMsg: "trailing data",
 		},
 		{
 			name:     "bad configured time",
@@ -485,6 +492,7 @@ func TestInboundEmitErrors(t *testing.T) {
 				return sdk.PublishResult{}, tt.err
 			})
 			req := httptest.NewRequest(http.MethodPost, "/webhooks/acme", bytes.NewBufferString(body))
+			req.Header.Set("Content-Type", "application/json")
 			for k, v := range standardHeaders(t, acmeSecret, "msg_e", time.Now(), body) {
 				req.Header[k] = v
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,7 +34,9 @@ func parseObject(body []byte) (map[string]any, error) {
 	if dec.More() {
 		return nil, errors.New("body holds more than one JSON value; send one JSON object")
 	}
-	if _, err := dec.Token(); err == nil {
+	// Only the end of input may follow: a stray '}' or ']' is an error
+	// from Token, not the end (the fuzzer found `{...}}` accepted).
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("body has trailing data after the JSON object")
 	}
 	obj, ok := v.(map[string]any)

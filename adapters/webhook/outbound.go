@@ -8,14 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/egress"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
@@ -32,10 +31,12 @@ const (
 	drainBytes   = 64 << 10 // read and dropped so the connection can be reused
 )
 
-// ErrPrivateAddress is returned (wrapped in sdk.Permanent) for a delivery
-// to a loopback, private, link-local or otherwise internal address when
-// outbound.allow_private is false.
-var ErrPrivateAddress = errors.New("address is private")
+// ErrBlockedAddress is matched (errors.Is) by the error of a delivery to
+// an address the outbound guard refuses: loopback, private, link-local,
+// cloud metadata and the other classes of package egress, unless listed in
+// outbound.allow, and the hub's own listeners always. Such a delivery
+// fails permanently (it is dead-lettered, not retried).
+var ErrBlockedAddress = egress.ErrBlocked
 
 // ErrNoSigningSecret is returned (wrapped in sdk.Permanent) for every
 // delivery when the adapter has no outbound secret.
@@ -62,12 +63,13 @@ func (e *StatusError) Error() string {
 // outbound POSTs deliveries.
 type outbound struct {
 	signer    *deliverySigner
+	guard     *egress.Guard
 	client    *http.Client
 	timeout   time.Duration
 	userAgent string
 }
 
-func newOutbound(cfg OutboundConfig) (*outbound, error) {
+func newOutbound(cfg OutboundConfig, own func() []string, resolver *net.Resolver) (*outbound, error) {
 	var signer *deliverySigner
 	if cfg.SecretRef.count() > 0 {
 		secret, err := cfg.SecretRef.Resolve()
@@ -84,28 +86,26 @@ func newOutbound(cfg OutboundConfig) (*outbound, error) {
 	if timeout == 0 {
 		timeout = DefaultOutboundTimeout
 	}
-	allowPrivate := cfg.AllowPrivate == nil || *cfg.AllowPrivate
+	guard, err := egress.New(egress.Policy{Allow: cfg.Allow, Key: "outbound.allow", Own: own, Resolver: resolver})
+	if err != nil {
+		return nil, err
+	}
 	return &outbound{
 		signer:    signer,
-		client:    newClient(timeout, allowPrivate),
+		guard:     guard,
+		client:    newClient(guard, timeout),
 		timeout:   timeout,
 		userAgent: "Junction-Webhook/" + Version,
 	}, nil
 }
 
-// newClient returns a client that never follows redirects (a receiver that
-// redirects is misconfigured, and following would let a public URL lead to
-// an internal one) and, unless allowPrivate, refuses internal addresses
-// when it connects, after DNS resolution, so a name cannot be re-pointed
-// past the check.
-func newClient(timeout time.Duration, allowPrivate bool) *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if !allowPrivate {
-		dialer.Control = refusePrivate
-		tr.Proxy = nil // a proxy would connect on our behalf, unchecked
-	}
-	tr.DialContext = dialer.DialContext
+// newClient returns the guard's client: it never follows redirects (a
+// receiver that redirects is misconfigured, and following would let an
+// allowed URL lead to a refused one), uses no proxy, and refuses internal
+// addresses not in outbound.allow when it connects, after DNS resolution,
+// so a name cannot be re-pointed past the check.
+func newClient(guard *egress.Guard, timeout time.Duration) *http.Client {
+	tr := guard.Transport()
 	// Keep as many idle connections to one receiver as deliveries may run
 	// at once (sdk hub.concurrency is at most maxIdleConns): with fewer,
 	// every burst closes the surplus and the next one dials again, a TCP
@@ -113,39 +113,12 @@ func newClient(timeout time.Duration, allowPrivate bool) *http.Client {
 	// close after IdleConnTimeout.
 	tr.MaxIdleConns = maxIdleConns
 	tr.MaxIdleConnsPerHost = maxIdleConns
-	return &http.Client{
-		Transport: sdk.TraceTransport(tr),
-		Timeout:   timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
+	return guard.Client(sdk.TraceTransport(tr), timeout)
 }
 
 // maxIdleConns bounds the idle connections the outbound client keeps, per
 // receiver and in all: the largest sdk.Config.Concurrency.
 const maxIdleConns = 1000
-
-// sharedAddressSpace is 100.64.0.0/10 (carrier-grade NAT, some cloud
-// metadata services).
-var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
-
-func refusePrivate(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return fmt.Errorf("%w: %s cannot be checked: %w", ErrPrivateAddress, address, err)
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return fmt.Errorf("%w: %s cannot be checked: %w", ErrPrivateAddress, address, err)
-	}
-	ip = ip.Unmap()
-	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || sharedAddressSpace.Contains(ip) {
-		return fmt.Errorf("%w: %s is an internal address and outbound.allow_private is false", ErrPrivateAddress, ip)
-	}
-	return nil
-}
 
 // Deliver POSTs d.Payload to d.Config["url"], signed with Standard Webhooks
 // (webhook-id is d.Id, the same on every attempt). A 2xx answer is
@@ -196,7 +169,7 @@ func (o *outbound) deliver(ctx context.Context, d *junctionv1.Delivery) error {
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		if errors.Is(err, ErrPrivateAddress) {
+		if errors.Is(err, ErrBlockedAddress) {
 			return sdk.Permanent(fmt.Errorf("post %s: %w", target, err))
 		}
 		return sdk.Retryable(fmt.Errorf("post %s: %w", target, err))
@@ -252,7 +225,9 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return max(t.Sub(now), 0), true
+	// Capped like the seconds form: a date years ahead must not park a
+	// delivery for years.
+	return min(max(t.Sub(now), 0), 24*time.Hour), true
 }
 
 // readExcerpt reads the start of a body as printable text.

@@ -81,6 +81,7 @@ func TestRunnerInboundSeedEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/json")
 	for k, v := range standardHeaders(t, acmeSecret, "msg_seed", time.Now(), seedPayload) {
 		req.Header[k] = v
 	}

@@ -35,6 +35,10 @@ func rejectionReason(rej *rejection) string {
 		return "signature"
 	case http.StatusBadRequest:
 		return "bad_request"
+	case http.StatusTooManyRequests:
+		return "rate_limited"
+	case http.StatusUnsupportedMediaType:
+		return "content_type"
 	}
 	return "other"
 }

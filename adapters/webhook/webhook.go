@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sort"
 
@@ -27,10 +28,12 @@ var Spec = sdk.Spec{
 // HTTP receivers. It implements sdk.WebhookSource, sdk.Sourcer and
 // sdk.Sink. It is safe for concurrent use.
 type Adapter struct {
-	sources map[string]*source
-	names   []string
-	out     *outbound
-	log     *slog.Logger
+	sources  map[string]*source
+	names    []string
+	out      *outbound
+	log      *slog.Logger
+	own      func() []string
+	resolver *net.Resolver
 }
 
 // Option configures New beyond what the YAML config holds.
@@ -45,6 +48,25 @@ func WithLogger(l *slog.Logger) Option {
 		}
 	}
 }
+
+// WithOwnAddrs tells the adapter where the hub it runs in listens
+// (host:port of its HTTP, gRPC and NATS listeners): deliveries there are
+// refused even when outbound.allow lets loopback or private addresses
+// through. own is called at each connection, so it may return addresses
+// bound after New.
+func WithOwnAddrs(own func() []string) Option {
+	return func(a *Adapter) { a.own = own }
+}
+
+// withResolver sets the resolver deliveries use (tests point names at
+// chosen addresses with it).
+func withResolver(r *net.Resolver) Option {
+	return func(a *Adapter) { a.resolver = r }
+}
+
+// AllowsLoopback reports whether outbound.allow lets deliveries reach
+// loopback addresses, which `junction serve` warns about.
+func (a *Adapter) AllowsLoopback() bool { return a.out.guard.AllowsLoopback() }
 
 // New validates cfg, reads its secrets and returns the adapter. Errors wrap
 // ErrConfig and say what to fix; they never contain a secret.
@@ -71,7 +93,7 @@ func NewWithOptions(cfg Config, opts ...Option) (*Adapter, error) {
 		a.names = append(a.names, sc.Name)
 	}
 	sort.Strings(a.names)
-	out, err := newOutbound(cfg.Outbound)
+	out, err := newOutbound(cfg.Outbound, a.own, a.resolver)
 	if err != nil {
 		return nil, fmt.Errorf("%w: outbound: %w", ErrConfig, err)
 	}

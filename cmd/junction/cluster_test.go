@@ -122,7 +122,7 @@ func TestClusterLeaderLoss(t *testing.T) {
 	})
 
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := webhook.NewWithOptions(webhook.Config{Sources: []webhook.SourceConfig{{Name: "acme", Scheme: webhook.SchemeHMACSHA256, SecretRef: webhook.SecretRef{Secret: inboundSecret}, IDField: "id"}}}, webhook.WithLogger(quiet))
+	a, err := webhook.NewWithOptions(webhook.Config{Sources: []webhook.SourceConfig{{Name: "acme", Scheme: webhook.SchemeHMACSHA256, SecretRef: webhook.SecretRef{Secret: inboundSecret}, IDField: "id", RateLimit: webhook.RateLimit{PerSecond: 1e6, Burst: 1e6}}}}, webhook.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}

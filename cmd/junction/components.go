@@ -137,6 +137,10 @@ func newGatewayCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The browser guard is the REST API's outermost layer.
+			if rest, err = gateway.BrowserGuard(cfg.API.Browser(), cfg.HTTPAddr, rest); err != nil {
+				return err
+			}
 			srv := gateway.NewGRPCServer(gw, telemetry.GRPCServerOptions()...)
 			mux := http.NewServeMux()
 			mux.Handle("/", sdk.TraceHTTP(rest, "/v1/*"))

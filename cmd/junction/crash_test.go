@@ -157,8 +157,10 @@ webhook:
       scheme: hmac-sha256
       secret: %s
       id_field: id
+      rate_limit: {per_second: 1000000, burst: 1000000} # the senders flood on purpose
   outbound:
     secret: %s
+    allow: ["127.0.0.1/32"]
 `, sync, inboundSecret, testSecret)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -315,7 +317,7 @@ func TestOutboundAdapterKilledMidDelivery(t *testing.T) {
 	defer func() { cancel(); <-rdone }()
 
 	cfg := filepath.Join(t.TempDir(), "webhook-adapter.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("hub:\n  nats_url: %s\n  http_addr: 127.0.0.1:0\n  concurrency: %d\n  log_level: error\nadapter:\n  outbound:\n    secret: %s\n", hub.URL, concurrency, testSecret)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("hub:\n  nats_url: %s\n  http_addr: 127.0.0.1:0\n  concurrency: %d\n  log_level: error\nadapter:\n  outbound:\n    secret: %s\n    allow: [\"127.0.0.1/32\"]\n", hub.URL, concurrency, testSecret)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	bin := webhookAdapterBinary(t)

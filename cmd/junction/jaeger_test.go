@@ -121,6 +121,7 @@ func TestJaegerOneTracePerWebhook(t *testing.T) {
 	now := time.Now()
 	sig, _ := wh.Sign("msg_jaeger_1", now, body)
 	req, _ := http.NewRequest(http.MethodPost, "http://"+httpAddr+"/webhooks/acme", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("webhook-id", "msg_jaeger_1")
 	req.Header.Set("webhook-timestamp", fmt.Sprint(now.Unix()))
 	req.Header.Set("webhook-signature", sig)

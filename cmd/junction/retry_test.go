@@ -71,7 +71,7 @@ func (r *receiver) requests(id string) []time.Time {
 // startSink runs a webhook adapter's sink for destination app in-process.
 func startSink(t *testing.T, hub *sdktest.Hub, app string) {
 	t.Helper()
-	a, err := webhook.New(webhook.Config{Outbound: webhook.OutboundConfig{SecretRef: webhook.SecretRef{Secret: testSecret}}})
+	a, err := webhook.New(webhook.Config{Outbound: webhook.OutboundConfig{SecretRef: webhook.SecretRef{Secret: testSecret}, Allow: []string{"127.0.0.1/32"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

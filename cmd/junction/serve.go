@@ -30,6 +30,9 @@ type hubFlags struct {
 	replicas int
 	pprof    string
 	nats     natsFlags
+
+	apiHosts   []string
+	apiOrigins []string
 }
 
 // start loads the configuration, builds the logger and starts tracing for
@@ -65,6 +68,8 @@ func (f *hubFlags) register(fs *pflag.FlagSet, listens, embedded bool) {
 	if listens {
 		fs.StringVar(&f.httpAddr, "http-addr", hub.DefaultHTTPAddr, "REST, webhooks and health listen address (env JUNCTION_HTTP_ADDR)")
 		fs.StringVar(&f.grpcAddr, "grpc-addr", hub.DefaultGRPCAddr, "gRPC listen address (env JUNCTION_GRPC_ADDR)")
+		fs.StringSliceVar(&f.apiHosts, "api-allowed-hosts", nil, "Host names the REST API answers to; default localhost, 127.0.0.1, [::1] and the http-addr host (env JUNCTION_API_ALLOWED_HOSTS)")
+		fs.StringSliceVar(&f.apiOrigins, "api-cors-origins", nil, "web origins allowed to call the REST API from a browser; default none (env JUNCTION_API_CORS_ALLOWED_ORIGINS)")
 	}
 	fs.StringVar(&f.natsURL, "nats-url", "", "use this NATS instead of the embedded one (env JUNCTION_NATS_URL)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (env JUNCTION_LOG_LEVEL)")
@@ -105,6 +110,12 @@ func (f *hubFlags) load(fs *pflag.FlagSet) (hub.Config, error) {
 		cfg.Replicas = f.replicas
 	}
 	f.nats.apply(fs, &cfg.NATSAuth)
+	if fs.Changed("api-allowed-hosts") {
+		cfg.API.AllowedHosts = f.apiHosts
+	}
+	if fs.Changed("api-cors-origins") {
+		cfg.API.CORSAllowedOrigins = f.apiOrigins
+	}
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
@@ -166,6 +177,9 @@ SIGINT or SIGTERM drains in-flight work and exits.`,
 			}
 			if dir := h.CredentialsDir(); dir != "" {
 				fmt.Fprintf(out, "  NATS keys %s  (nkey seed per user; anonymous clients are refused)\n", dir)
+			}
+			if cfg.LoopbackDeliveries() {
+				fmt.Fprintf(out, "  warning   webhook deliveries may reach loopback addresses (webhook.outbound.allow %q); remove them outside development\n", cfg.Webhook.Outbound.Allow)
 			}
 			return <-runErr
 		},

@@ -97,6 +97,7 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 			t.Fatal(err)
 		}
 		req, _ := http.NewRequest(http.MethodPost, "http://"+h.Addrs().HTTP+"/webhooks/acme", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("webhook-id", id)
 		req.Header.Set("webhook-timestamp", fmt.Sprint(when.Unix()))
 		req.Header.Set("webhook-signature", sig)

@@ -52,6 +52,8 @@ type Config struct {
 	// NATSAuth holds the credentials and TLS settings for an external
 	// NATS (nats_url): nats_creds_file, nats_nkey_file, nats_user, ...
 	NATSAuth sdk.NATSAuth `yaml:",inline"`
+	// API says which browser-borne requests the REST API accepts.
+	API APIConfig `yaml:"api"`
 }
 
 // Defaults.
@@ -112,6 +114,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	if err := c.API.Browser().Validate("api"); err != nil {
+		errs = append(errs, err)
+	}
 	if c.NATSURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: required for the embedded NATS"))
 	}
@@ -171,6 +176,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		}
 	}
 	c.NATSAuth.ApplyEnv(getenv)
+	c.API.apiEnv(getenv)
 	if v := getenv("JUNCTION_REPLICAS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

@@ -48,6 +48,22 @@ func TestLoad(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "api section, env wins",
+			file: "api:\n  allowed_hosts: [junction.internal]\n  cors_allowed_origins: [\"https://console.example.com\"]\nwebhook:\n  outbound:\n    allow: [\"127.0.0.1/32\"]\n",
+			env:  map[string]string{"JUNCTION_API_ALLOWED_HOSTS": "a.example, b.example:8443,"},
+			check: func(t *testing.T, c Config) {
+				if got := c.API.AllowedHosts; len(got) != 2 || got[0] != "a.example" || got[1] != "b.example:8443" {
+					t.Errorf("allowed_hosts = %q, want the env list", got)
+				}
+				if got := c.API.CORSAllowedOrigins; len(got) != 1 || got[0] != "https://console.example.com" {
+					t.Errorf("cors_allowed_origins = %q, want the file's", got)
+				}
+				if !c.LoopbackDeliveries() {
+					t.Error("LoopbackDeliveries = false, want true for allow 127.0.0.1/32")
+				}
+			},
+		},
 		{name: "unknown field named", file: "http_adr: x\n", wantErr: "http_adr"},
 		{name: "unknown nested field named", file: "webhook:\n  sorces: []\n", wantErr: "sorces"},
 		{name: "replicas env not a number", env: map[string]string{"JUNCTION_REPLICAS": "three"}, wantErr: "JUNCTION_REPLICAS"},
@@ -86,6 +102,7 @@ func TestValidate(t *testing.T) {
 		{name: "bad level", mutate: func(c *Config) { c.LogLevel = "loud" }, wantErr: []string{"log_level"}},
 		{name: "bad replicas", mutate: func(c *Config) { c.Replicas = 2 }, wantErr: []string{"replicas"}},
 		{name: "all at once", mutate: func(c *Config) { c.Sync = "x"; c.Replicas = 4 }, wantErr: []string{"sync", "replicas"}},
+		{name: "bad cors origin", mutate: func(c *Config) { c.API.CORSAllowedOrigins = []string{"console.example.com"} }, wantErr: []string{"api.cors_allowed_origins[0]", "scheme://host"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

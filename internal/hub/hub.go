@@ -119,7 +119,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	adapter, err := webhook.NewWithOptions(cfg.Webhook, webhook.WithLogger(logger.With("component", "adapter")))
+	adapter, err := webhook.NewWithOptions(cfg.Webhook, webhook.WithLogger(logger.With("component", "adapter")), webhook.WithOwnAddrs(h.ownAddrs))
 	if err != nil {
 		return nil, fmt.Errorf("webhook adapter: %w", err)
 	}
@@ -142,6 +142,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	rest, err := gateway.RESTHandler(ctx, h.grpcLis.Addr().String(), telemetry.RESTDialOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("rest: %w", err)
+	}
+	// The browser guard is the REST API's outermost layer, before
+	// authentication.
+	if rest, err = gateway.BrowserGuard(cfg.API.Browser(), h.httpLis.Addr().String(), rest); err != nil {
+		return nil, err
 	}
 	h.httpSrv = &http.Server{
 		Handler:           h.mux(sdk.TraceHTTP(rest, "/v1/*")),

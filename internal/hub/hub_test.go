@@ -51,7 +51,7 @@ func testConfig(dataDir string) Config {
 				TypeField: "event",
 				TimeField: "timestamp",
 			}},
-			Outbound: webhook.OutboundConfig{SecretRef: webhook.SecretRef{Secret: outboundSecret}},
+			Outbound: webhook.OutboundConfig{SecretRef: webhook.SecretRef{Secret: outboundSecret}, Allow: []string{"127.0.0.1/32"}},
 		},
 	}
 }
@@ -573,6 +573,7 @@ func TestGracefulStopLosesNothing(t *testing.T) {
 				now := time.Now()
 				sig, _ := wh.Sign(id, now, body)
 				req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks/acme", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("webhook-id", id)
 				req.Header.Set("webhook-timestamp", fmt.Sprint(now.Unix()))
 				req.Header.Set("webhook-signature", sig)

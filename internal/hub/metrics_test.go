@@ -91,6 +91,7 @@ func TestMetricsMoveAsEventsFlow(t *testing.T) {
 	postSigned(t, h, "msg_metrics_1", userCreated("pro", "m@example.com"), nil)
 	// A bad signature: rejected.
 	req, _ := http.NewRequest(http.MethodPost, "http://"+h.Addrs().HTTP+"/webhooks/acme", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("webhook-id", "msg_bad")
 	req.Header.Set("webhook-timestamp", fmt.Sprint(time.Now().Unix()))
 	req.Header.Set("webhook-signature", "v1,AAAA")
