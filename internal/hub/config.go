@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/junctionhq/junction/adapters/webhook"
+	"github.com/junctionhq/junction/internal/apitls"
 )
 
 // Config is the configuration of `junction serve`. Zero fields take the
@@ -42,6 +43,9 @@ type Config struct {
 	Replicas int `yaml:"replicas"`
 	// Webhook configures the built-in generic webhook adapter.
 	Webhook webhook.Config `yaml:"webhook"`
+	// TLS secures the gRPC and HTTP listeners (certificate files reloaded
+	// on change, optional mutual TLS, or a self-signed development CA).
+	TLS apitls.Config `yaml:"tls"`
 }
 
 // Defaults.
@@ -93,6 +97,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Replicas != 1 && c.Replicas != 3 && c.Replicas != 5 {
 		errs = append(errs, fmt.Errorf("replicas: %d must be 1, 3 or 5", c.Replicas))
+	}
+	if err := c.TLS.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.NATSURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: required for the embedded NATS"))
@@ -151,6 +158,9 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		if v := getenv(name); v != "" {
 			*field = v
 		}
+	}
+	if err := c.TLS.ApplyEnv(getenv); err != nil {
+		return c, err
 	}
 	if v := getenv("JUNCTION_REPLICAS"); v != "" {
 		n, err := strconv.Atoi(v)
