@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/sdk/tlsconfig"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 )
 
@@ -23,6 +24,10 @@ const (
 	EnvHTTPAddr = "JUNCTION_HTTP_ADDR"
 	EnvInstance = "JUNCTION_INSTANCE"
 	EnvLogLevel = "JUNCTION_LOG_LEVEL"
+	// EnvTLSCertFile and EnvTLSKeyFile set [Config.TLSCertFile] and
+	// [Config.TLSKeyFile].
+	EnvTLSCertFile = "JUNCTION_TLS_CERT_FILE"
+	EnvTLSKeyFile  = "JUNCTION_TLS_KEY_FILE"
 )
 
 // Defaults of [Config] fields left zero.
@@ -72,6 +77,11 @@ type Config struct {
 	// ShutdownTimeout bounds the wait for in-flight deliveries and polls on
 	// shutdown. Default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// TLSCertFile and TLSKeyFile, when set, serve HTTPS (TLS 1.2 or
+	// newer) on HTTPAddr with this PEM certificate chain and key, reloaded
+	// when the files change (see package tlsconfig). Both or neither.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
 }
 
 var instanceRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
@@ -148,6 +158,9 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		bad("hub.shutdown_timeout %v: use a positive duration", c.ShutdownTimeout)
 	}
+	if err := (tlsconfig.Files{CertFile: c.TLSCertFile, KeyFile: c.TLSKeyFile}).Validate("hub.tls_cert_file", "hub.tls_key_file"); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -209,6 +222,9 @@ func LoadConfig[C any](path string) (Config, C, error) {
 		EnvHTTPAddr: &f.Hub.HTTPAddr,
 		EnvInstance: &f.Hub.Instance,
 		EnvLogLevel: &f.Hub.LogLevel,
+
+		EnvTLSCertFile: &f.Hub.TLSCertFile,
+		EnvTLSKeyFile:  &f.Hub.TLSKeyFile,
 	} {
 		if v, ok := os.LookupEnv(env); ok && v != "" {
 			*field = v
