@@ -401,7 +401,14 @@ func gatewayServes(t *testing.T, p probe) error {
 		if err != nil {
 			return err
 		}
-		return httpServes(rest, p.path)
+		// `junction gateway` serves /healthz and /readyz beside REST
+		// (handleHealth in cmd/junction); a probe of either is served.
+		mux := http.NewServeMux()
+		mux.Handle("/", rest)
+		for _, hp := range []string{"/healthz", "/readyz"} {
+			mux.HandleFunc("GET "+hp, func(http.ResponseWriter, *http.Request) {})
+		}
+		return httpServes(mux, p.path)
 	}
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
