@@ -15,12 +15,13 @@
 #   deploy/gen-certs.sh --renew-certs   # new certificates from the same CA
 #
 # Environment: JUNCTION_PUBLIC_HOSTS (space-separated) adds names to the
-# gateway's and the webhook adapter's certificates, e.g. "hooks.example.com".
+# gateway's and the webhook adapter's certificates, e.g. "hooks.example.com";
+# JUNCTION_SECRETS_DIR writes elsewhere than deploy/secrets.
 # Needs openssl, and `nk` (github.com/nats-io/nkeys/nk) or Go to run it.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-out="$here/secrets"
+out="${JUNCTION_SECRETS_DIR:-$here/secrets}"
 days=825
 renew=false
 [ "${1:-}" = "--renew-certs" ] && renew=true
