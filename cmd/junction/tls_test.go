@@ -2,8 +2,11 @@ package main
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +14,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/junctionhq/junction/adapters/sdk/sdktest"
+	"github.com/junctionhq/junction/adapters/sdk/tlsconfig"
 )
 
 // TestServeSelfSignedWithCLI runs `junction serve --tls-self-signed` and
@@ -79,4 +86,86 @@ func cleanEnv() []string {
 		}
 	}
 	return env
+}
+
+// TestGatewayMutualTLS runs `junction gateway` with a certificate and a
+// client CA: probes answer over HTTPS without a client certificate, REST
+// needs one (403 without), and the CLI gets through only with one.
+func TestGatewayMutualTLS(t *testing.T) {
+	hub := sdktest.NewHub(t)
+	dir := t.TempDir()
+	ca, err := tlsconfig.NewAuthority("gateway test CA", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, hosts ...string) (string, string) {
+		c, err := ca.Issue(name, hosts, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		certPEM, keyPEM, err := tlsconfig.EncodePEM(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, key := filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
+		if err := os.WriteFile(cert, certPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(key, keyPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return cert, key
+	}
+	srvCert, srvKey := write("gateway", "127.0.0.1")
+	cliCert, cliKey := write("cli")
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gwHTTP, gwGRPC := freeAddr(t), freeAddr(t)
+	start(t, "gateway", "--nats-url", hub.URL, "--http-addr", gwHTTP, "--grpc-addr", gwGRPC, "--log-level", "warn",
+		"--tls-cert", srvCert, "--tls-key", srvKey, "--tls-client-ca", caFile)
+
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	noCert := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	var code int
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := noCert.Get("https://" + gwHTTP + "/readyz")
+		if err == nil {
+			code = resp.StatusCode
+			resp.Body.Close()
+			if code == http.StatusOK {
+				break
+			}
+		}
+	}
+	if code != http.StatusOK {
+		t.Fatalf("https /readyz without a client certificate = %d, want 200", code)
+	}
+	resp, err := noCert.Get("https://" + gwHTTP + "/v1/routes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("https /v1/routes without a client certificate = %d, want 403", resp.StatusCode)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		ok   bool
+	}{
+		{name: "with a client certificate", args: []string{"--tls-ca", caFile, "--tls-cert", cliCert, "--tls-key", cliKey}, ok: true},
+		{name: "without", args: []string{"--tls-ca", caFile}, ok: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(binary, append([]string{"routes", "list", "--server", gwGRPC, "--timeout", "20s"}, tc.args...)...)
+			cmd.Env = cleanEnv()
+			out, err := cmd.CombinedOutput()
+			if tc.ok != (err == nil) {
+				t.Errorf("routes list %v: err %v, want ok=%v\n%s", tc.args, err, tc.ok, out)
+			}
+		})
+	}
 }
