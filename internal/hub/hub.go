@@ -88,6 +88,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 		}
 	}()
 
+	// Certificates first: an unreadable file fails the start before
+	// anything runs.
+	if h.tls, err = apitls.New(cfg.TLS, []string{cfg.HTTPAddr, cfg.GRPCAddr}, cfg.DataDir, logger.With("component", "tls")); err != nil {
+		return nil, err
+	}
+
 	natsURL := cfg.NATSURL
 	if natsURL == "" {
 		always, interval, _ := cfg.syncPolicy()
@@ -141,9 +147,6 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 		return nil, fmt.Errorf("webhook adapter: %w", err)
 	}
 
-	if h.tls, err = apitls.New(cfg.TLS, []string{cfg.HTTPAddr, cfg.GRPCAddr}, cfg.DataDir, logger.With("component", "tls")); err != nil {
-		return nil, err
-	}
 	if h.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("grpc_addr: %w", err)
 	}
