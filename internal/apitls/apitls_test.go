@@ -120,7 +120,6 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-
 // writeCA writes a CA certificate for a client CA file.
 func writeCA(t *testing.T) string {
 	t.Helper()
