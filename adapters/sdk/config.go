@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/sdk/tlsconfig"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 )
 
@@ -23,6 +24,10 @@ const (
 	EnvHTTPAddr = "JUNCTION_HTTP_ADDR"
 	EnvInstance = "JUNCTION_INSTANCE"
 	EnvLogLevel = "JUNCTION_LOG_LEVEL"
+	// EnvTLSCertFile and EnvTLSKeyFile set [Config.TLSCertFile] and
+	// [Config.TLSKeyFile].
+	EnvTLSCertFile = "JUNCTION_TLS_CERT_FILE"
+	EnvTLSKeyFile  = "JUNCTION_TLS_KEY_FILE"
 )
 
 // Defaults of [Config] fields left zero.
@@ -76,6 +81,11 @@ type Config struct {
 	// to the hub (nats_creds_file, nats_nkey_file, nats_user, ...), at the
 	// same level as nats_url.
 	NATSAuth `yaml:",inline"`
+	// TLSCertFile and TLSKeyFile, when set, serve HTTPS (TLS 1.2 or
+	// newer) on HTTPAddr with this PEM certificate chain and key, reloaded
+	// when the files change (see package tlsconfig). Both or neither.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
 }
 
 var instanceRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
@@ -155,6 +165,9 @@ func (c *Config) Validate() error {
 	if err := c.NATSAuth.Validate(); err != nil {
 		bad("hub.%w", err)
 	}
+	if err := (tlsconfig.Files{CertFile: c.TLSCertFile, KeyFile: c.TLSKeyFile}).Validate("hub.tls_cert_file", "hub.tls_key_file"); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -217,6 +230,9 @@ func LoadConfig[C any](path string) (Config, C, error) {
 		EnvHTTPAddr: &f.Hub.HTTPAddr,
 		EnvInstance: &f.Hub.Instance,
 		EnvLogLevel: &f.Hub.LogLevel,
+
+		EnvTLSCertFile: &f.Hub.TLSCertFile,
+		EnvTLSKeyFile:  &f.Hub.TLSKeyFile,
 	} {
 		if v, ok := os.LookupEnv(env); ok && v != "" {
 			*field = v

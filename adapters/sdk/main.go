@@ -55,7 +55,7 @@ func runMain[C any, A any](ctx context.Context, spec Spec, newAdapter func(C) (A
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "%s: %s\n\nUsage: %s [--config FILE]\n\n", name, spec.Description, name)
 		fs.PrintDefaults()
-		fmt.Fprintf(stderr, "\nEnvironment: %s, %s, %s, %s override the file.\n", EnvNATSURL, EnvHTTPAddr, EnvInstance, EnvLogLevel)
+		fmt.Fprintf(stderr, "\nEnvironment: %s, %s, %s, %s, %s, %s override the file.\n", EnvNATSURL, EnvHTTPAddr, EnvInstance, EnvLogLevel, EnvTLSCertFile, EnvTLSKeyFile)
 		fmt.Fprintf(stderr, "Hub credentials and TLS: %s, %s, %s with %s or %s, %s or %s, %s, %s, %s, %s.\n",
 			EnvNATSCreds, EnvNATSNkey, EnvNATSUser, EnvNATSPassword, EnvNATSPasswordFile, EnvNATSToken, EnvNATSTokenFile,
 			EnvNATSCA, EnvNATSCert, EnvNATSKey, EnvNATSTLSServerName)
@@ -134,19 +134,24 @@ func runMain[C any, A any](ctx context.Context, spec Spec, newAdapter func(C) (A
 		return fmt.Errorf("listen on %s (set hub.http_addr or %s): %w", cfg.HTTPAddr, EnvHTTPAddr, err)
 	}
 	srv := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	serve, err := httpsServe(cfg, srv, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	serveErr := make(chan error, 1)
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			serveErr <- fmt.Errorf("http server: %w", err)
 		}
 		close(serveErr)
 	}()
 	runErr := make(chan error, 1)
 	go func() { runErr <- r.Run(ctx) }()
-	log.Info("adapter started", "version", spec.Version, "http_addr", ln.Addr().String(), "nats_url", redactURLs(cfg.NATSURL))
+	log.Info("adapter started", "version", spec.Version, "http_addr", ln.Addr().String(), "nats_url", redactURLs(cfg.NATSURL), "tls", cfg.TLSCertFile != "")
 
 	var firstErr error
 	select {

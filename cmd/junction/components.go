@@ -20,6 +20,7 @@ import (
 	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/gateway"
+	"github.com/junctionhq/junction/internal/apitls"
 	"github.com/junctionhq/junction/internal/hub"
 	"github.com/junctionhq/junction/internal/telemetry"
 	"github.com/junctionhq/junction/services/router"
@@ -129,11 +130,21 @@ func newGatewayCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			api, err := apitls.New(cfg.TLS, []string{cfg.HTTPAddr, cfg.GRPCAddr}, cfg.DataDir, logger.With("component", "tls"))
+			if err != nil {
+				return err
+			}
 			grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
 			if err != nil {
 				return fmt.Errorf("grpc-addr: %w", err)
 			}
-			rest, err := gateway.RESTHandler(ctx, grpcLis.Addr().String(), telemetry.RESTDialOptions()...)
+			httpLis, err := net.Listen("tcp", cfg.HTTPAddr)
+			if err != nil {
+				grpcLis.Close()
+				return fmt.Errorf("http-addr: %w", err)
+			}
+			inproc := apitls.NewInProcess()
+			rest, err := gateway.RESTHandler(ctx, apitls.InProcessTarget, append(telemetry.RESTDialOptions(), inproc.DialOptions()...)...)
 			if err != nil {
 				return err
 			}
@@ -141,12 +152,13 @@ func newGatewayCmd() *cobra.Command {
 			if rest, err = gateway.BrowserGuard(cfg.API.Browser(), cfg.HTTPAddr, rest); err != nil {
 				return err
 			}
-			srv := gateway.NewGRPCServer(gw, telemetry.GRPCServerOptions()...)
+			srv := gateway.NewGRPCServer(gw, append(telemetry.GRPCServerOptions(), api.GRPCServerOptions()...)...)
 			mux := http.NewServeMux()
 			mux.Handle("/", sdk.TraceHTTP(rest, "/v1/*"))
 			handleHealth(mux, func() error { return natsReady(nc) })
-			httpSrv := &http.Server{Addr: cfg.HTTPAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-			logger.Info("gateway started", "grpc", grpcLis.Addr().String(), "http", cfg.HTTPAddr)
+			httpSrv := &http.Server{Handler: api.Guard(mux), ReadHeaderTimeout: 10 * time.Second}
+			logger.Info("gateway started", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String(),
+				"tls", api != nil, "mutual_tls", api.MutualTLS(), "tls_ca_file", api.CAFileOrEmpty())
 			g, gctx := errgroup.WithContext(ctx)
 			g.Go(func() error {
 				if err := srv.Serve(grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
@@ -155,7 +167,13 @@ func newGatewayCmd() *cobra.Command {
 				return nil
 			})
 			g.Go(func() error {
-				if err := httpSrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				if err := srv.Serve(inproc.Listener()); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+					return err
+				}
+				return nil
+			})
+			g.Go(func() error {
+				if err := api.ServeHTTP(httpSrv, httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 					return err
 				}
 				return nil

@@ -33,6 +33,7 @@ type hubFlags struct {
 
 	apiHosts   []string
 	apiOrigins []string
+	tls        tlsFlags
 }
 
 // start loads the configuration, builds the logger and starts tracing for
@@ -70,6 +71,7 @@ func (f *hubFlags) register(fs *pflag.FlagSet, listens, embedded bool) {
 		fs.StringVar(&f.grpcAddr, "grpc-addr", hub.DefaultGRPCAddr, "gRPC listen address (env JUNCTION_GRPC_ADDR)")
 		fs.StringSliceVar(&f.apiHosts, "api-allowed-hosts", nil, "Host names the REST API answers to; default localhost, 127.0.0.1, [::1] and the http-addr host (env JUNCTION_API_ALLOWED_HOSTS)")
 		fs.StringSliceVar(&f.apiOrigins, "api-cors-origins", nil, "web origins allowed to call the REST API from a browser; default none (env JUNCTION_API_CORS_ALLOWED_ORIGINS)")
+		f.tls.register(fs)
 	}
 	fs.StringVar(&f.natsURL, "nats-url", "", "use this NATS instead of the embedded one (env JUNCTION_NATS_URL)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (env JUNCTION_LOG_LEVEL)")
@@ -116,6 +118,7 @@ func (f *hubFlags) load(fs *pflag.FlagSet) (hub.Config, error) {
 	if fs.Changed("api-cors-origins") {
 		cfg.API.CORSAllowedOrigins = f.apiOrigins
 	}
+	f.tls.apply(fs, &cfg)
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
@@ -165,12 +168,14 @@ SIGINT or SIGTERM drains in-flight work and exits.`,
 			}
 			a := h.Addrs()
 			out := cmd.OutOrStdout()
+			web := h.TLS().Scheme() + "://" + a.HTTP
 			fmt.Fprintf(out, "junction %s ready\n", hub.Version)
-			fmt.Fprintf(out, "  REST      http://%s/v1  (OpenAPI at /openapi.json)\n", a.HTTP)
-			fmt.Fprintf(out, "  webhooks  http://%s/webhooks/<source>\n", a.HTTP)
-			fmt.Fprintf(out, "  health    http://%s/healthz  http://%s/readyz\n", a.HTTP, a.HTTP)
-			fmt.Fprintf(out, "  metrics   http://%s/metrics\n", a.HTTP)
+			fmt.Fprintf(out, "  REST      %s/v1  (OpenAPI at /openapi.json)\n", web)
+			fmt.Fprintf(out, "  webhooks  %s/webhooks/<source>\n", web)
+			fmt.Fprintf(out, "  health    %s/healthz  %s/readyz\n", web, web)
+			fmt.Fprintf(out, "  metrics   %s/metrics\n", web)
 			fmt.Fprintf(out, "  gRPC      %s\n", a.GRPC)
+			printTLS(out, h.TLS())
 			fmt.Fprintf(out, "  NATS      %s\n", a.NATS)
 			if cfg.NATSURL == "" {
 				fmt.Fprintf(out, "  data      %s\n", cfg.DataDir)

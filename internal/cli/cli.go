@@ -11,6 +11,9 @@
 // when the flag is not given), -o/--output (table, json or yaml) and
 // --timeout (a limit on each call to the gateway, so a large apply is not cut
 // short by the sum of its calls; 0 means no limit).
+// --tls, --tls-ca, --tls-cert, --tls-key and --tls-server-name connect over
+// TLS (mutual TLS with a client certificate); without them the connection is
+// plaintext, which suits the default loopback gateway. See tlsOptions.
 //
 // Errors from the gateway are shown as "<code>: <message>", for example
 // "NotFound: route x not found"; they keep their gRPC status, so
@@ -31,7 +34,6 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
@@ -77,6 +79,7 @@ type options struct {
 	server  string
 	output  string
 	timeout time.Duration
+	tls     tlsOptions
 }
 
 // addPersistentFlags defines --server, -o/--output and --timeout on cmd.
@@ -85,6 +88,7 @@ func (o *options) addPersistentFlags(cmd *cobra.Command) {
 	f.StringVar(&o.server, "server", DefaultServer, "gRPC address of the gateway (env "+ServerEnv+")")
 	f.StringVarP(&o.output, "output", "o", formatTable, "output format: table, json or yaml")
 	f.DurationVar(&o.timeout, "timeout", DefaultTimeout, "time limit of each call to the gateway (0: none)")
+	o.tls.addFlags(cmd)
 }
 
 // resolve settles the flag values for the command being run: --server
@@ -108,7 +112,7 @@ func (o *options) resolve(cmd *cobra.Command) error {
 	if o.timeout < 0 {
 		return fmt.Errorf("--timeout %s is negative: give a duration such as 10s, or 0 for no limit: %w", o.timeout, ErrUsage)
 	}
-	return nil
+	return o.tls.resolve(cmd)
 }
 
 // conn is a client connection to the gateway that can tell a gateway that
@@ -133,8 +137,12 @@ func (o *options) dial() (*conn, error) {
 		network = "unix"
 	}
 	var d net.Dialer
+	creds, err := o.tls.credentials()
+	if err != nil {
+		return nil, err
+	}
 	cc, err := grpc.NewClient(o.server,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		creds,
 		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
 			if network == "unix" {
 				// gRPC hands a custom dialer the unix target as written.

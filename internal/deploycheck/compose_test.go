@@ -2,6 +2,7 @@ package deploycheck
 
 import (
 	"context"
+	"net"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -12,12 +13,16 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
 
 	"github.com/junctionhq/junction/adapters/webhook"
 )
 
-// composeSecrets are the variables compose.yaml requires from the shell.
-var composeSecrets = []string{"ACME_WEBHOOK_SECRET", "JUNCTION_WEBHOOK_SIGNING_SECRET"}
+// composeSecrets are the variables compose.yaml requires from the shell:
+// the webhook secrets, and the NATS users' public keys that
+// deploy/gen-certs.sh writes to deploy/secrets/nats-users.env.
+var composeSecrets = []string{"ACME_WEBHOOK_SECRET", "JUNCTION_WEBHOOK_SIGNING_SECRET",
+	"JUNCTION_NKEY_ROUTER", "JUNCTION_NKEY_GATEWAY", "JUNCTION_NKEY_WEBHOOK_ADAPTER"}
 
 // loadCompose loads deploy/compose.yaml with compose-go, as `docker
 // compose` does (schema validation, interpolation, merges, path
@@ -55,6 +60,10 @@ func TestCompose(t *testing.T) {
 		v, err := webhook.GenerateSecret()
 		if err != nil {
 			t.Fatal(err)
+		}
+		if strings.HasPrefix(s, "JUNCTION_NKEY_") {
+			kp, _ := nkeys.CreateUser()
+			v, _ = kp.PublicKey()
 		}
 		env[s] = v
 	}
@@ -102,6 +111,16 @@ func TestCompose(t *testing.T) {
 			t.Errorf("service %s: no healthcheck; Junction services wait for service_healthy", name)
 		} else if err := natsHealthcheck(svc.HealthCheck.Test, conf); err != "" {
 			t.Errorf("service %s: healthcheck %q: %s", name, svc.HealthCheck.Test, err)
+		}
+		for _, r := range natsRoles {
+			if v := svc.Environment[r.env]; v == nil || *v != env[r.env] {
+				t.Errorf("service %s: %s is not passed from the shell; auth.conf reads the %s user's public key from it", name, r.env, r.name)
+			}
+		}
+		for _, target := range []string{"/etc/nats/tls/server.crt", "/etc/nats/tls/server.key", "/etc/nats/tls/ca.pem"} {
+			if !mountsSecret(p, svc, target) {
+				t.Errorf("service %s: no secret mounted at %s, which its config's tls {} blocks read", name, target)
+			}
 		}
 		natsServices[name] = conf
 	}
@@ -168,6 +187,20 @@ func TestCompose(t *testing.T) {
 			counts[c.binary+" "+c.args[0]] += svc.GetScale()
 		}
 		checkNATSURL(t, where, c.env["JUNCTION_NATS_URL"], natsServices)
+		// Closed: each component authenticates to NATS with its own nkey,
+		// over TLS, and every credential is a mounted secret.
+		for _, v := range []string{"JUNCTION_NATS_NKEY", "JUNCTION_NATS_CA"} {
+			if path := c.env[v]; path == "" || !mountsSecret(p, svc, path) {
+				t.Errorf("%s: %s=%q is not a mounted secret; every component connects to NATS with its own nkey over TLS", where, v, path)
+			}
+		}
+		if cert, key := c.env["JUNCTION_TLS_CERT_FILE"], c.env["JUNCTION_TLS_KEY_FILE"]; cert != "" || key != "" {
+			if !mountsSecret(p, svc, cert) || !mountsSecret(p, svc, key) {
+				t.Errorf("%s: JUNCTION_TLS_CERT_FILE=%q and JUNCTION_TLS_KEY_FILE=%q must both be mounted secrets", where, cert, key)
+			}
+		} else if len(c.args) > 0 && c.args[0] == "gateway" {
+			t.Errorf("%s: the gateway serves the API without TLS; set JUNCTION_TLS_CERT_FILE and JUNCTION_TLS_KEY_FILE", where)
+		}
 		if c.binary == binJunction {
 			if got := c.env["JUNCTION_REPLICAS"]; got != strconv.Itoa(len(natsServices)) {
 				t.Errorf("%s: JUNCTION_REPLICAS=%q, want %d: one replica on each NATS server", where, got, len(natsServices))
@@ -184,6 +217,8 @@ func TestCompose(t *testing.T) {
 			t.Errorf("%d × %s, want %d (all: %v)", counts[what], what, want, counts)
 		}
 	}
+
+	checkPublishedPorts(t, p)
 
 	// Jaeger, for the tracing work: OTLP gRPC and HTTP, and the UI.
 	jaeger, ok := p.Services["jaeger"]
@@ -242,5 +277,58 @@ func checkNATSURL(t *testing.T, where, list string, servers map[string]*server.O
 	}
 	if len(seen) != len(servers) {
 		t.Errorf("%s: JUNCTION_NATS_URL %q lists %v, want all of %v so a client survives any one server", where, list, keys(seen), keys(servers))
+	}
+}
+
+// mountsSecret reports whether svc mounts one of the project's file
+// secrets at path (a compose secret's target, by default
+// /run/secrets/<source>), read from deploy/secrets/, which is git-ignored.
+func mountsSecret(p *types.Project, svc types.ServiceConfig, path string) bool {
+	for _, sec := range svc.Secrets {
+		target := sec.Target
+		if target == "" {
+			target = "/run/secrets/" + sec.Source
+		} else if !strings.HasPrefix(target, "/") {
+			target = "/run/secrets/" + target
+		}
+		def, ok := p.Secrets[sec.Source]
+		if target == path && ok && def.File != "" && strings.Contains(filepath.ToSlash(def.File), "/deploy/secrets/") {
+			return true
+		}
+	}
+	return false
+}
+
+// checkPublishedPorts holds every published port to loopback, except a
+// Junction listener that serves TLS (the webhook adapter: providers must
+// reach it; every request is signed). NATS, the gateway and Jaeger stay on
+// this machine.
+func checkPublishedPorts(t *testing.T, p *types.Project) {
+	t.Helper()
+	tried, open := 0, 0
+	for _, name := range keys(p.Services) {
+		svc := p.Services[name]
+		for _, port := range svc.Ports {
+			tried++
+			ip := net.ParseIP(port.HostIP)
+			if ip != nil && ip.IsLoopback() {
+				continue
+			}
+			tlsOn := svc.Environment["JUNCTION_TLS_CERT_FILE"] != nil && *svc.Environment["JUNCTION_TLS_CERT_FILE"] != ""
+			httpAddr := ""
+			if v := svc.Environment["JUNCTION_HTTP_ADDR"]; v != nil {
+				httpAddr = *v
+			}
+			_, lport, _ := net.SplitHostPort(httpAddr)
+			if !tlsOn || lport != strconv.Itoa(int(port.Target)) {
+				t.Errorf("service %s publishes %d on %q (all interfaces) without TLS; bind it to 127.0.0.1 or serve TLS there", name, port.Target, port.HostIP)
+				continue
+			}
+			open++
+		}
+	}
+	t.Logf("published ports: %d, beyond loopback (TLS): %d", tried, open)
+	if open > 1 {
+		t.Errorf("%d ports open beyond loopback, want only the webhook listener", open)
 	}
 }

@@ -34,6 +34,7 @@ type object struct {
 		Selector yaml.Node     `yaml:"selector"` // Deployment: matchLabels; Service: a map
 		Template podTemplate   `yaml:"template"`
 		Ports    []servicePort `yaml:"ports"` // Service
+		Type     string        `yaml:"type"`  // Service
 	} `yaml:"spec"`
 }
 
@@ -52,6 +53,9 @@ type k8sVolume struct {
 	ConfigMap *struct {
 		Name string `yaml:"name"`
 	} `yaml:"configMap"`
+	Secret *struct {
+		SecretName string `yaml:"secretName"`
+	} `yaml:"secret"`
 }
 
 type k8sContainer struct {
@@ -99,8 +103,9 @@ type keyRef struct {
 
 type k8sProbe struct {
 	HTTPGet *struct {
-		Path string    `yaml:"path"`
-		Port yaml.Node `yaml:"port"`
+		Path   string    `yaml:"path"`
+		Port   yaml.Node `yaml:"port"`
+		Scheme string    `yaml:"scheme"`
 	} `yaml:"httpGet"`
 	GRPC *struct {
 		Port    int    `yaml:"port"`
@@ -232,6 +237,9 @@ func TestK8s(t *testing.T) {
 	servicePorts := map[string][]int{} // Deployment -> container ports Services target
 	for _, name := range keys(byKind["Service"]) {
 		s := byKind["Service"][name]
+		if s.Spec.Type != "" && s.Spec.Type != "ClusterIP" {
+			t.Errorf("Service %s: type %s exposes it beyond the cluster; keep ClusterIP and put a TLS Ingress in front of what must be public", name, s.Spec.Type)
+		}
 		var sel map[string]string
 		if err := s.Spec.Selector.Decode(&sel); err != nil || len(sel) == 0 {
 			t.Errorf("Service %s: selector %v: want labels", name, err)
@@ -320,6 +328,7 @@ func TestK8s(t *testing.T) {
 		for _, p := range kc.Ports {
 			c.ports = append(c.ports, p.ContainerPort)
 		}
+		checkK8sCredentials(t, where, c, kc, d.Spec.Template.Spec.Volumes)
 		for _, m := range kc.VolumeMounts {
 			vol := slices.IndexFunc(d.Spec.Template.Spec.Volumes, func(v k8sVolume) bool { return v.Name == m.Name })
 			if vol < 0 {
@@ -356,6 +365,9 @@ func TestK8s(t *testing.T) {
 			}
 			switch {
 			case pr.p.HTTPGet != nil:
+				if tlsOn := c.env["JUNCTION_TLS_CERT_FILE"] != ""; tlsOn != (pr.p.HTTPGet.Scheme == "HTTPS") {
+					t.Errorf("%s: %s scheme %q, but the listener serves TLS=%v; want HTTPS exactly when JUNCTION_TLS_CERT_FILE is set", where, pr.name, pr.p.HTTPGet.Scheme, tlsOn)
+				}
 				port, err := containerPort(d, pr.p.HTTPGet.Port)
 				if err != nil {
 					t.Errorf("%s: %s port: %v", where, pr.name, err)
@@ -363,6 +375,9 @@ func TestK8s(t *testing.T) {
 				}
 				c.probes = append(c.probes, probe{name: pr.name, path: pr.p.HTTPGet.Path, port: port})
 			case pr.p.GRPC != nil:
+				if c.env["JUNCTION_TLS_CERT_FILE"] != "" {
+					t.Errorf("%s: %s is a gRPC probe, which the kubelet makes without TLS, on a TLS listener; use an HTTPS httpGet of /readyz or /healthz", where, pr.name)
+				}
 				if pr.p.GRPC.Service != "" {
 					t.Errorf("%s: %s checks gRPC service %q; the gateway's health server is checked for \"\" here, extend the test for others", where, pr.name, pr.p.GRPC.Service)
 				}
@@ -377,7 +392,7 @@ func TestK8s(t *testing.T) {
 			t.Errorf("%s: the adapter serves /readyz; use it as the readiness probe", where)
 		}
 		if len(c.args) > 0 && c.args[0] == "gateway" && kc.ReadinessProbe == nil {
-			t.Errorf("%s: the gateway serves grpc.health.v1; use it as the readiness probe", where)
+			t.Errorf("%s: the gateway serves /readyz (and grpc.health.v1); use it as the readiness probe", where)
 		}
 		t.Run(name, func(t *testing.T) { checkContainer(t, c) })
 	}
@@ -448,7 +463,19 @@ func checkHelmValues(t *testing.T, replicas int) {
 			Cluster struct {
 				Enabled  bool `yaml:"enabled"`
 				Replicas int  `yaml:"replicas"`
+				TLS      struct {
+					Enabled    bool           `yaml:"enabled"`
+					SecretName string         `yaml:"secretName"`
+					Merge      map[string]any `yaml:"merge"`
+				} `yaml:"tls"`
 			} `yaml:"cluster"`
+			NATS struct {
+				TLS struct {
+					Enabled    bool   `yaml:"enabled"`
+					SecretName string `yaml:"secretName"`
+				} `yaml:"tls"`
+			} `yaml:"nats"`
+			Merge     map[string]any `yaml:"merge"`
 			JetStream struct {
 				Enabled   bool `yaml:"enabled"`
 				FileStore struct {
@@ -469,5 +496,42 @@ func checkHelmValues(t *testing.T, replicas int) {
 	}
 	if !c.JetStream.Enabled || !c.JetStream.FileStore.Enabled || !c.JetStream.FileStore.PVC.Enabled {
 		t.Errorf("helm/nats-values.yaml: want JetStream on with a file store on a PVC; got %+v", c.JetStream)
+	}
+	// Closed, as deploy/nats/*.conf: TLS for clients, mutual TLS for
+	// routes, and the nkey users of auth.conf.
+	if !c.NATS.TLS.Enabled || c.NATS.TLS.SecretName == "" {
+		t.Error("helm/nats-values.yaml: config.nats.tls is off; clients must use TLS")
+	}
+	if !c.Cluster.TLS.Enabled || c.Cluster.TLS.SecretName == "" || c.Cluster.TLS.Merge["verify"] != true {
+		t.Error("helm/nats-values.yaml: config.cluster.tls is not mutual TLS (enabled, a secretName, merge.verify: true)")
+	}
+	if inc, _ := c.Merge["$include"].(string); !strings.HasSuffix(inc, "auth.conf") {
+		t.Errorf("helm/nats-values.yaml: config.merge does not $include auth.conf (got %v); anonymous clients would get in", c.Merge)
+	}
+}
+
+// checkK8sCredentials checks a Junction container runs closed: it reaches
+// NATS with its own nkey over TLS, the gateway and the adapter serve TLS,
+// and every credential file it names lies in a mounted Secret volume
+// (never a ConfigMap, never a literal in the manifest).
+func checkK8sCredentials(t *testing.T, where string, c container, kc k8sContainer, vols []k8sVolume) {
+	t.Helper()
+	inSecret := func(file string) bool {
+		for _, m := range kc.VolumeMounts {
+			i := slices.IndexFunc(vols, func(v k8sVolume) bool { return v.Name == m.Name })
+			if i >= 0 && vols[i].Secret != nil && strings.HasPrefix(file, strings.TrimSuffix(m.MountPath, "/")+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	need := []string{"JUNCTION_NATS_NKEY", "JUNCTION_NATS_CA"}
+	if c.binary == binAdapter || (len(c.args) > 0 && c.args[0] == "gateway") {
+		need = append(need, "JUNCTION_TLS_CERT_FILE", "JUNCTION_TLS_KEY_FILE")
+	}
+	for _, v := range need {
+		if f := c.env[v]; f == "" || !inSecret(f) {
+			t.Errorf("%s: %s=%q is not a file in a mounted Secret", where, v, f)
+		}
 	}
 }

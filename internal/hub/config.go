@@ -15,6 +15,7 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/webhook"
+	"github.com/junctionhq/junction/internal/apitls"
 	"github.com/junctionhq/junction/internal/natsauth"
 )
 
@@ -54,6 +55,9 @@ type Config struct {
 	NATSAuth sdk.NATSAuth `yaml:",inline"`
 	// API says which browser-borne requests the REST API accepts.
 	API APIConfig `yaml:"api"`
+	// TLS secures the gRPC and HTTP listeners (certificate files reloaded
+	// on change, optional mutual TLS, or a self-signed development CA).
+	TLS apitls.Config `yaml:"tls"`
 }
 
 // Defaults.
@@ -117,6 +121,9 @@ func (c *Config) Validate() error {
 	if err := c.API.Browser().Validate("api"); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.TLS.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.NATSURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: required for the embedded NATS"))
 	}
@@ -177,6 +184,9 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	}
 	c.NATSAuth.ApplyEnv(getenv)
 	c.API.apiEnv(getenv)
+	if err := c.TLS.ApplyEnv(getenv); err != nil {
+		return c, err
+	}
 	if v := getenv("JUNCTION_REPLICAS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

@@ -27,6 +27,8 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/adapters/webhook"
 	"github.com/junctionhq/junction/gateway"
+	"github.com/junctionhq/junction/internal/apitls"
+	"github.com/junctionhq/junction/internal/datadir"
 	"github.com/junctionhq/junction/internal/natsauth"
 	"github.com/junctionhq/junction/internal/telemetry"
 	"github.com/junctionhq/junction/services/router"
@@ -54,6 +56,8 @@ type Hub struct {
 
 	httpLis net.Listener
 	grpcLis net.Listener
+	tls     *apitls.API       // nil without TLS
+	inproc  *apitls.InProcess // the REST handler's way to the gRPC server
 
 	router  *router.Router
 	gateway *gateway.Server
@@ -89,6 +93,18 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 		}
 	}()
 
+	// One owner per data directory: a second serve on it fails here,
+	// before it writes a certificate or keys or opens the store.
+	if cfg.NATSURL == "" {
+		if h.unlock, err = datadir.Lock(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	// Certificates next: an unreadable file fails the start before
+	// anything runs.
+	if h.tls, err = apitls.New(cfg.TLS, []string{cfg.HTTPAddr, cfg.GRPCAddr}, cfg.DataDir, logger.With("component", "tls")); err != nil {
+		return nil, err
+	}
 	if err := h.startNATS(); err != nil {
 		return nil, err
 	}
@@ -138,8 +154,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if h.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("http_addr: %w", err)
 	}
-	h.grpcSrv = gateway.NewGRPCServer(h.gateway, telemetry.GRPCServerOptions()...)
-	rest, err := gateway.RESTHandler(ctx, h.grpcLis.Addr().String(), telemetry.RESTDialOptions()...)
+	h.grpcSrv = gateway.NewGRPCServer(h.gateway, append(telemetry.GRPCServerOptions(), h.tls.GRPCServerOptions()...)...)
+	h.inproc = apitls.NewInProcess()
+	rest, err := gateway.RESTHandler(ctx, apitls.InProcessTarget, append(telemetry.RESTDialOptions(), h.inproc.DialOptions()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("rest: %w", err)
 	}
@@ -149,7 +166,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 		return nil, err
 	}
 	h.httpSrv = &http.Server{
-		Handler:           h.mux(sdk.TraceHTTP(rest, "/v1/*")),
+		Handler:           h.tls.Guard(h.mux(sdk.TraceHTTP(rest, "/v1/*"))),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	return h, nil
@@ -163,6 +180,9 @@ func (h *Hub) Addrs() Addrs {
 	}
 	return a
 }
+
+// TLS is the listeners' TLS, nil when they are plaintext.
+func (h *Hub) TLS() *apitls.API { return h.tls }
 
 // mux routes the shared HTTP listener: REST and OpenAPI to the gateway,
 // webhooks to the built-in adapter, and the hub's own health endpoints.
@@ -241,7 +261,13 @@ func (h *Hub) Run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error {
-		if err := h.httpSrv.Serve(h.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := h.grpcSrv.Serve(h.inproc.Listener()); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return fmt.Errorf("grpc in-process: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := h.tls.ServeHTTP(h.httpSrv, h.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http: %w", err)
 		}
 		return nil
@@ -296,6 +322,9 @@ func (h *Hub) close() {
 		h.grpcLis.Close()
 	}
 	h.closeComponents()
+	if h.inproc != nil {
+		h.inproc.Close()
+	}
 	if h.nc != nil {
 		if err := h.nc.Drain(); err != nil {
 			h.nc.Close()

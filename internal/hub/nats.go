@@ -10,7 +10,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/junctionhq/junction/adapters/sdk"
-	"github.com/junctionhq/junction/internal/datadir"
 	"github.com/junctionhq/junction/internal/natsauth"
 	"github.com/junctionhq/junction/internal/natsserver"
 )
@@ -63,13 +62,6 @@ func (h *Hub) startNATS() error {
 		h.conns = conns{router: h.nc, gateway: h.nc, adapter: h.nc}
 		return nil
 	}
-	// One owner per data directory: a second serve on it fails here,
-	// before it writes keys or opens the store.
-	unlock, err := datadir.Lock(cfg.DataDir)
-	if err != nil {
-		return err
-	}
-	h.unlock = unlock
 	external := natsauth.Merge(natsauth.Defaults(cfg.webhookSources()), cfg.NATSUsers)
 	internal := []natsauth.User{
 		{Name: platformUser, Role: natsauth.RolePlatform},

@@ -467,9 +467,15 @@ func TestTraceUserServiceContinued(t *testing.T) {
 	if got.TraceID() != tid {
 		t.Errorf("subscriber handler ran in trace %s, want %s", got.TraceID(), tid)
 	}
-	waitFor(t, 30*time.Second, "delivery traced in the service's trace", func() error {
-		if len(find(spansOf(rec, tid), "POST", trace.SpanKindClient)) == 0 {
+	// The subscriber's process span ends after its handler returned, so
+	// it may be recorded after the delivery's: wait for both.
+	waitFor(t, 30*time.Second, "delivery and subscriber traced in the service's trace", func() error {
+		spans := spansOf(rec, tid)
+		if len(find(spans, "POST", trace.SpanKindClient)) == 0 {
 			return errors.New("no delivery span yet")
+		}
+		if n := len(find(spans, "process junction.events.acme.user.created", trace.SpanKindConsumer)); n < 2 {
+			return fmt.Errorf("%d process spans so far", n)
 		}
 		return nil
 	})
