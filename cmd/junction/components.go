@@ -127,7 +127,11 @@ func newGatewayCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := gateway.NewGRPCServer(gw, telemetry.GRPCServerOptions()...)
+			authOpts, _, err := hub.AuthServerOptions(ctx, cfg.Auth, gw.Keys(), logger.With("component", "auth"))
+			if err != nil {
+				return fmt.Errorf("auth: %w", err)
+			}
+			srv := gateway.NewGRPCServer(gw, append(telemetry.GRPCServerOptions(), authOpts...)...)
 			mux := http.NewServeMux()
 			mux.Handle("/", sdk.TraceHTTP(rest, "/v1/*"))
 			handleHealth(mux, func() error { return natsReady(nc) })

@@ -29,6 +29,7 @@ type hubFlags struct {
 	logLevel string
 	replicas int
 	pprof    string
+	adminKey string
 }
 
 // start loads the configuration, builds the logger and starts tracing for
@@ -64,6 +65,7 @@ func (f *hubFlags) register(fs *pflag.FlagSet, listens, embedded bool) {
 	if listens {
 		fs.StringVar(&f.httpAddr, "http-addr", hub.DefaultHTTPAddr, "REST, webhooks and health listen address (env JUNCTION_HTTP_ADDR)")
 		fs.StringVar(&f.grpcAddr, "grpc-addr", hub.DefaultGRPCAddr, "gRPC listen address (env JUNCTION_GRPC_ADDR)")
+		fs.StringVar(&f.adminKey, "admin-key-file", "", "when no API key exists, create an admin key and write it here, mode 0600 (default <data-dir>/admin.key with the embedded NATS; env JUNCTION_ADMIN_KEY_FILE)")
 	}
 	fs.StringVar(&f.natsURL, "nats-url", "", "use this NATS instead of the embedded one (env JUNCTION_NATS_URL)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (env JUNCTION_LOG_LEVEL)")
@@ -89,10 +91,12 @@ func (f *hubFlags) load(fs *pflag.FlagSet) (hub.Config, error) {
 	set := map[string]*string{
 		"data-dir": &cfg.DataDir, "http-addr": &cfg.HTTPAddr, "grpc-addr": &cfg.GRPCAddr,
 		"nats-addr": &cfg.NATSAddr, "nats-url": &cfg.NATSURL, "sync": &cfg.Sync, "log-level": &cfg.LogLevel,
+		"admin-key-file": &cfg.Auth.AdminKeyFile,
 	}
 	vals := map[string]string{
 		"data-dir": f.dataDir, "http-addr": f.httpAddr, "grpc-addr": f.grpcAddr,
 		"nats-addr": f.natsAddr, "nats-url": f.natsURL, "sync": f.sync, "log-level": f.logLevel,
+		"admin-key-file": f.adminKey,
 	}
 	for name, field := range set {
 		if fs.Changed(name) {
@@ -161,6 +165,7 @@ SIGINT or SIGTERM drains in-flight work and exits.`,
 			if cfg.NATSURL == "" {
 				fmt.Fprintf(out, "  data      %s\n", cfg.DataDir)
 			}
+			printAuth(out, h)
 			return <-runErr
 		},
 	}

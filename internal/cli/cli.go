@@ -10,7 +10,9 @@
 // gateway's gRPC address; the JUNCTION_SERVER environment variable applies
 // when the flag is not given), -o/--output (table, json or yaml) and
 // --timeout (a limit on each call to the gateway, so a large apply is not cut
-// short by the sum of its calls; 0 means no limit).
+// short by the sum of its calls; 0 means no limit) and --api-key-file (the
+// API key sent as "authorization: Bearer <key>"; see apiKey for where else
+// it is looked for).
 //
 // Errors from the gateway are shown as "<code>: <message>", for example
 // "NotFound: route x not found"; they keep their gRPC status, so
@@ -66,17 +68,18 @@ var (
 	ErrInvalidInput = errors.New("invalid input")
 )
 
-// Commands returns the `routes`, `events` and `dlq` command trees, ready to be
+// Commands returns the `routes`, `events`, `dlq` and `keys` command trees, ready to be
 // added to the junction root command. Each call returns new commands.
 func Commands() []*cobra.Command {
-	return []*cobra.Command{routesCommand(), eventsCommand(), dlqCommand()}
+	return []*cobra.Command{routesCommand(), eventsCommand(), dlqCommand(), keysCommand()}
 }
 
 // options holds the persistent flags of one command tree.
 type options struct {
-	server  string
-	output  string
-	timeout time.Duration
+	server     string
+	output     string
+	timeout    time.Duration
+	apiKeyFile string
 }
 
 // addPersistentFlags defines --server, -o/--output and --timeout on cmd.
@@ -85,6 +88,7 @@ func (o *options) addPersistentFlags(cmd *cobra.Command) {
 	f.StringVar(&o.server, "server", DefaultServer, "gRPC address of the gateway (env "+ServerEnv+")")
 	f.StringVarP(&o.output, "output", "o", formatTable, "output format: table, json or yaml")
 	f.DurationVar(&o.timeout, "timeout", DefaultTimeout, "time limit of each call to the gateway (0: none)")
+	f.StringVar(&o.apiKeyFile, "api-key-file", "", "file holding the API key (else env "+APIKeyEnv+", "+APIKeyFileEnv+", $"+dataDirEnv+"/admin.key, ./data/admin.key)")
 }
 
 // resolve settles the flag values for the command being run: --server
@@ -116,6 +120,7 @@ func (o *options) resolve(cmd *cobra.Command) error {
 type conn struct {
 	addr    string
 	timeout time.Duration
+	keyFrom string // where the API key came from; "" for none
 	cc      *grpc.ClientConn
 	// connected is set once any dial to the gateway succeeded.
 	connected atomic.Bool
@@ -127,13 +132,21 @@ func (o *options) dial() (*conn, error) {
 	if scheme, _, ok := strings.Cut(o.server, "://"); ok && (scheme == "http" || scheme == "https") {
 		return nil, fmt.Errorf("--server %q: give the gateway's gRPC address as host:port, not a URL: %w", o.server, ErrUsage)
 	}
-	c := &conn{addr: o.server, timeout: o.timeout}
+	key, from, err := o.apiKey()
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{addr: o.server, timeout: o.timeout, keyFrom: from}
+	var creds []grpc.DialOption
+	if key != "" {
+		creds = append(creds, grpc.WithPerRPCCredentials(bearer(key)))
+	}
 	network := "tcp"
 	if strings.HasPrefix(o.server, "unix:") {
 		network = "unix"
 	}
 	var d net.Dialer
-	cc, err := grpc.NewClient(o.server,
+	cc, err := grpc.NewClient(o.server, append(creds,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
 			if network == "unix" {
@@ -145,7 +158,7 @@ func (o *options) dial() (*conn, error) {
 				c.connected.Store(true)
 			}
 			return nc, err
-		}),
+		}))...,
 	)
 	if err != nil {
 		return nil, fmt.Errorf("--server %q is not a usable gRPC address (want host:port): %w", o.server, errors.Join(ErrUsage, err))
@@ -182,6 +195,9 @@ func (c *conn) wrap(err error) error {
 	if !c.connected.Load() && (st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded) {
 		return fmt.Errorf("%w at %s: is `junction serve` running? (set --server or %s)", ErrUnreachable, c.addr, ServerEnv)
 	}
+	if st.Code() == codes.Unauthenticated {
+		return &StatusError{st: st, hint: unauthenticatedHint(c.keyFrom)}
+	}
 	return &StatusError{st: st}
 }
 
@@ -189,12 +205,18 @@ func (c *conn) wrap(err error) error {
 // "<code>: <message>" and keeps the gRPC status for status.Code and
 // status.FromError.
 type StatusError struct {
-	st *status.Status
+	st   *status.Status
+	hint string
 }
 
-// Error returns "<code>: <message>".
+// Error returns "<code>: <message>", and a hint on its own line for an
+// Unauthenticated answer.
 func (e *StatusError) Error() string {
-	return e.st.Code().String() + ": " + e.st.Message()
+	msg := e.st.Code().String() + ": " + e.st.Message()
+	if e.hint != "" {
+		msg += "\n  hint: " + e.hint
+	}
+	return msg
 }
 
 // GRPCStatus returns the gateway's status.

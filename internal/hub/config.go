@@ -42,6 +42,8 @@ type Config struct {
 	Replicas int `yaml:"replicas"`
 	// Webhook configures the built-in generic webhook adapter.
 	Webhook webhook.Config `yaml:"webhook"`
+	// Auth configures API keys, OIDC tokens and rate limits (auth.go).
+	Auth AuthConfig `yaml:"auth"`
 }
 
 // Defaults.
@@ -75,6 +77,11 @@ func (c *Config) SetDefaults() {
 	if c.Replicas == 0 {
 		c.Replicas = 1
 	}
+	if c.NATSURL == "" {
+		c.Auth.setDefaults(c.DataDir)
+	} else {
+		c.Auth.setDefaults("")
+	}
 }
 
 // Validate says what is wrong with the configuration, all of it at once.
@@ -96,6 +103,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NATSURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: required for the embedded NATS"))
+	}
+	if err := c.Auth.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -125,6 +135,8 @@ func (c *Config) envVars() map[string]*string {
 		"JUNCTION_NATS_URL":  &c.NATSURL,
 		"JUNCTION_SYNC":      &c.Sync,
 		"JUNCTION_LOG_LEVEL": &c.LogLevel,
+
+		"JUNCTION_ADMIN_KEY_FILE": &c.Auth.AdminKeyFile,
 	}
 }
 
