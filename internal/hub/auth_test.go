@@ -1,12 +1,16 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -14,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/junctionhq/junction/gateway/auth"
+	"github.com/junctionhq/junction/internal/cli"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -178,5 +183,97 @@ func TestLoadAuthConfig(t *testing.T) {
 				t.Fatalf("got %v, want an error naming %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// runCLIWith runs the junction CLI against h with extra arguments (for
+// example another --api-key-file, or none).
+func runCLIWith(t *testing.T, h *running, args ...string) (string, error) {
+	t.Helper()
+	root := &cobra.Command{Use: "junction", SilenceErrors: true, SilenceUsage: true}
+	root.AddCommand(cli.Commands()...)
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(append(args, "--server", h.Addrs().GRPC))
+	err := root.ExecuteContext(t.Context())
+	return out.String(), err
+}
+
+// TestKeysCLI drives `junction keys` against a real hub: a key created
+// with routes:read lists routes but cannot apply them (403 naming the
+// scope), rotate makes the old secret fail, revoke ends the key, and a
+// call without any key gets a hint.
+func TestKeysCLI(t *testing.T) {
+	h := startHub(t, testConfig(t.TempDir()))
+	t.Setenv("JUNCTION_API_KEY", "")
+	t.Setenv("JUNCTION_API_KEY_FILE", "")
+	t.Setenv("JUNCTION_DATA_DIR", "")
+	t.Chdir(t.TempDir()) // no ./data/admin.key here
+	admin := []string{"--api-key-file", h.AdminKeyFile()}
+	secretRe := regexp.MustCompile(`(?m)^(jnk_\S+)$`)
+
+	out, err := runCLIWith(t, h, append([]string{"keys", "create", "--name", "reader", "--scope", "routes:read", "--expires", "720h"}, admin...)...)
+	if err != nil {
+		t.Fatalf("keys create: %v\n%s", err, out)
+	}
+	m := secretRe.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("keys create printed no secret:\n%s", out)
+	}
+	reader := m[1]
+	id := auth.IDOf(reader)
+	keyFile := filepath.Join(t.TempDir(), "reader.key")
+	if err := os.WriteFile(keyFile, []byte(reader), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	asReader := []string{"--api-key-file", keyFile}
+
+	out, err = runCLIWith(t, h, append([]string{"keys", "list"}, admin...)...)
+	if err != nil || !strings.Contains(out, id) || !strings.Contains(out, "reader") || strings.Contains(out, reader) {
+		t.Fatalf("keys list: got %v\n%s\nwant the key listed without its secret", err, out)
+	}
+	if out, err := runCLIWith(t, h, append([]string{"routes", "list"}, asReader...)...); err != nil {
+		t.Fatalf("routes list as reader: %v\n%s", err, out)
+	}
+	routeFile := filepath.Join(t.TempDir(), "r.yaml")
+	if err := os.WriteFile(routeFile, []byte("id: r\nfilter: acme.>\ntargets:\n  - destination: webhook\n    config: {url: 'http://127.0.0.1:9/x'}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// apply reads first (routes:read passes), then needs routes:write.
+	_, err = runCLIWith(t, h, append([]string{"routes", "apply", "-f", routeFile}, asReader...)...)
+	if err == nil || !strings.Contains(err.Error(), "PermissionDenied") || !strings.Contains(err.Error(), "needs scope routes:write") {
+		t.Fatalf("routes apply as reader: got %v, want PermissionDenied naming routes:write", err)
+	}
+	if _, err := runCLIWith(t, h, "routes", "list"); err == nil || !strings.Contains(err.Error(), "Unauthenticated") || !strings.Contains(err.Error(), "hint: set JUNCTION_API_KEY") {
+		t.Fatalf("routes list with no key: got %v, want Unauthenticated with a hint", err)
+	}
+
+	out, err = runCLIWith(t, h, append([]string{"keys", "rotate", id}, admin...)...)
+	if err != nil {
+		t.Fatalf("keys rotate: %v\n%s", err, out)
+	}
+	m = secretRe.FindStringSubmatch(out)
+	if m == nil || m[1] == reader {
+		t.Fatalf("keys rotate printed no new secret:\n%s", out)
+	}
+	if _, err := runCLIWith(t, h, append([]string{"routes", "list"}, asReader...)...); err == nil || !strings.Contains(err.Error(), "Unauthenticated") || !strings.Contains(err.Error(), keyFile) {
+		t.Fatalf("routes list with the old secret: got %v, want Unauthenticated naming the key file", err)
+	}
+	if err := os.WriteFile(keyFile, []byte(m[1]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLIWith(t, h, append([]string{"routes", "list"}, asReader...)...); err != nil {
+		t.Fatalf("routes list with the rotated secret: %v\n%s", err, out)
+	}
+	if out, err := runCLIWith(t, h, append([]string{"keys", "revoke", id}, admin...)...); err != nil {
+		t.Fatalf("keys revoke: %v\n%s", err, out)
+	}
+	if _, err := runCLIWith(t, h, append([]string{"routes", "list"}, asReader...)...); err == nil || !strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("routes list with a revoked key: got %v, want refused as revoked", err)
+	}
+	out, err = runCLIWith(t, h, append([]string{"keys", "get", id, "-o", "json"}, admin...)...)
+	if err != nil || !strings.Contains(out, `"revoke_time"`) {
+		t.Fatalf("keys get: got %v\n%s\nwant revoke_time set", err, out)
 	}
 }
