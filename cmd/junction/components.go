@@ -127,7 +127,7 @@ func newGatewayCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			authOpts, _, err := hub.AuthServerOptions(ctx, cfg.Auth, gw.Keys(), logger.With("component", "auth"))
+			authOpts, authn, err := hub.AuthServerOptions(ctx, cfg.Auth, gw.Keys(), logger.With("component", "auth"))
 			if err != nil {
 				return fmt.Errorf("auth: %w", err)
 			}
@@ -135,7 +135,7 @@ func newGatewayCmd() *cobra.Command {
 			mux := http.NewServeMux()
 			mux.Handle("/", sdk.TraceHTTP(rest, "/v1/*"))
 			handleHealth(mux, func() error { return natsReady(nc) })
-			httpSrv := &http.Server{Addr: cfg.HTTPAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+			httpSrv := &http.Server{Addr: cfg.HTTPAddr, Handler: hub.GuardMetricsPath(authn, mux), ReadHeaderTimeout: 10 * time.Second}
 			logger.Info("gateway started", "grpc", grpcLis.Addr().String(), "http", cfg.HTTPAddr)
 			g, gctx := errgroup.WithContext(ctx)
 			g.Go(func() error {

@@ -137,3 +137,17 @@ func GuardMetrics(a *auth.Authenticator, next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// GuardMetricsPath applies GuardMetrics to the /metrics path of next and
+// passes every other path through, for a mux that serves /metrics among
+// others (`junction gateway`).
+func GuardMetricsPath(a *auth.Authenticator, next http.Handler) http.Handler {
+	guarded := GuardMetrics(a, next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			guarded.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -275,5 +276,48 @@ func TestKeysCLI(t *testing.T) {
 	out, err = runCLIWith(t, h, append([]string{"keys", "get", id, "-o", "json"}, admin...)...)
 	if err != nil || !strings.Contains(out, `"revoke_time"`) {
 		t.Fatalf("keys get: got %v\n%s\nwant revoke_time set", err, out)
+	}
+}
+
+// TestGuardMetrics: /metrics is open to loopback peers; from another
+// address it needs a key with metrics:read.
+func TestGuardMetrics(t *testing.T) {
+	h := startHub(t, testConfig(t.TempDir()))
+	ctx := context.Background()
+	_, reader, err := h.gateway.Keys().Create(ctx, auth.NewKey{Scopes: []string{auth.ScopeMetricsRead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, other, err := h.gateway.Keys().Create(ctx, auth.NewKey{Scopes: []string{auth.ScopeRoutesRead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	guard := GuardMetricsPath(h.authn, ok)
+	for _, tc := range []struct {
+		name, remote, path, key string
+		want                    int
+	}{
+		{"loopback v4", "127.0.0.1:5000", "/metrics", "", http.StatusOK},
+		{"loopback v6", "[::1]:5000", "/metrics", "", http.StatusOK},
+		{"remote, no key", "192.0.2.7:5000", "/metrics", "", http.StatusUnauthorized},
+		{"remote, bad key", "192.0.2.7:5000", "/metrics", "jnk_nope", http.StatusUnauthorized},
+		{"remote, key without metrics:read", "192.0.2.7:5000", "/metrics", other.String(), http.StatusForbidden},
+		{"remote, metrics:read", "192.0.2.7:5000", "/metrics", reader.String(), http.StatusOK},
+		{"remote, admin", "192.0.2.7:5000", "/metrics", h.adminKey(t), http.StatusOK},
+		{"remote, other path untouched", "192.0.2.7:5000", "/healthz", "", http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+			req.RemoteAddr = tc.remote
+			if tc.key != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.key)
+			}
+			rec := httptest.NewRecorder()
+			guard.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Errorf("got %d, want %d (%s)", rec.Code, tc.want, rec.Body.String())
+			}
+		})
 	}
 }
