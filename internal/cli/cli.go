@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -171,18 +173,58 @@ func (o *options) dial() (*conn, error) {
 func (c *conn) Close() error { return c.cc.Close() }
 
 // call runs one RPC with the per-call timeout and turns its error into one
-// a person can act on.
+// a person can act on. A call refused by the gateway's rate limit
+// (ResourceExhausted with retry-after) is made again after the wait it
+// names, up to maxRateRetries times, so a large apply slows down instead of
+// failing.
 func call[Req, Resp any](ctx context.Context, c *conn, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
+	for attempt := 0; ; attempt++ {
+		resp, wait, err := callOnce(ctx, c, rpc, req)
+		if err == nil {
+			return resp, nil
+		}
+		if wait <= 0 || attempt >= maxRateRetries {
+			return resp, c.wrap(err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return resp, c.wrap(err)
+		case <-t.C:
+		}
+	}
+}
+
+// maxRateRetries bounds the retries of a rate-limited call; maxRateWait is
+// the longest retry-after the CLI waits for.
+const (
+	maxRateRetries = 5
+	maxRateWait    = 30 * time.Second
+)
+
+// callOnce makes one attempt; wait is the retry-after of a rate-limited
+// answer, 0 otherwise.
+func callOnce[Req, Resp any](ctx context.Context, c *conn, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, time.Duration, error) {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	resp, err := rpc(ctx, req)
-	if err != nil {
-		return resp, c.wrap(err)
+	var hdr, trl metadata.MD
+	resp, err := rpc(ctx, req, grpc.Header(&hdr), grpc.Trailer(&trl))
+	if status.Code(err) != codes.ResourceExhausted {
+		return resp, 0, err
 	}
-	return resp, nil
+	for _, v := range [][]string{hdr.Get("retry-after"), trl.Get("retry-after")} {
+		if len(v) == 0 {
+			continue
+		}
+		if secs, perr := strconv.Atoi(v[0]); perr == nil && secs > 0 && time.Duration(secs)*time.Second <= maxRateWait {
+			return resp, time.Duration(secs) * time.Second, err
+		}
+	}
+	return resp, 0, err
 }
 
 // wrap converts an RPC error: ErrUnreachable when no connection was ever

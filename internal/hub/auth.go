@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -79,7 +80,8 @@ func AuthServerOptions(ctx context.Context, cfg AuthConfig, keys *auth.Store, lo
 	var o *auth.OIDC
 	if cfg.OIDC.Issuer != "" {
 		var err error
-		if o, err = auth.NewOIDC(cfg.OIDC, nil); err != nil {
+		// Bounded, so a hanging issuer cannot hold calls for long.
+		if o, err = auth.NewOIDC(cfg.OIDC, &http.Client{Timeout: 10 * time.Second}); err != nil {
 			return nil, nil, err
 		}
 	}

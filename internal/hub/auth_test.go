@@ -321,3 +321,17 @@ func TestGuardMetrics(t *testing.T) {
 		})
 	}
 }
+
+// TestCLIWaitsOutRateLimit: the CLI makes a rate-limited call again after
+// the Retry-After the gateway names, so a burst of commands slows down
+// instead of failing.
+func TestCLIWaitsOutRateLimit(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.Auth.RateLimit = auth.RateLimit{RPS: 2, Burst: 1}
+	h := startHub(t, cfg)
+	for i := range 3 {
+		if out, err := runCLIWith(t, h, "routes", "list", "--api-key-file", h.AdminKeyFile()); err != nil {
+			t.Fatalf("routes list %d: %v\n%s", i+1, err, out)
+		}
+	}
+}
