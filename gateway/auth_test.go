@@ -390,6 +390,28 @@ func TestKeyLifecycle(t *testing.T) {
 	}
 }
 
+// TestKeysAdminCannotEscalate: a key with keys:admin cannot create a key
+// with a scope it lacks, nor rotate (and so take over) such a key; it can
+// create keys within its own scopes and revoke others.
+func TestKeysAdminCannotEscalate(t *testing.T) {
+	e := newAuthEnv(t, auth.RateLimit{RPS: -1}, nil)
+	ctx := withKey(testCtx(t), e.newKey(t, auth.ScopeKeysAdmin, auth.ScopeRoutesRead))
+	keys := junctionv1.NewKeyServiceClient(e.conn)
+	_, err := keys.CreateKey(ctx, &junctionv1.CreateKeyRequest{Key: &junctionv1.Key{Scopes: []string{auth.ScopeAdmin}}})
+	wantCode(t, err, codes.PermissionDenied, "scope admin")
+	_, err = keys.CreateKey(ctx, &junctionv1.CreateKeyRequest{Key: &junctionv1.Key{Scopes: []string{auth.ScopeRoutesWrite}}})
+	wantCode(t, err, codes.PermissionDenied, "scope routes:write")
+	if _, err := keys.CreateKey(ctx, &junctionv1.CreateKeyRequest{Key: &junctionv1.Key{Scopes: []string{auth.ScopeRoutesRead}}}); err != nil {
+		t.Fatalf("create a key within its own scopes: %v", err)
+	}
+	adminName := "keys/" + auth.IDOf(e.admin)
+	_, err = keys.RotateKey(ctx, &junctionv1.RotateKeyRequest{Name: adminName})
+	wantCode(t, err, codes.PermissionDenied, "scope admin")
+	if _, err := e.routes.ListRoutes(withKey(testCtx(t), e.admin), &junctionv1.ListRoutesRequest{}); err != nil {
+		t.Fatalf("the admin key after a refused rotate: %v", err)
+	}
+}
+
 // TestRateLimit: past its burst a key gets ResourceExhausted over gRPC
 // with a retry-after header, and 429 with Retry-After over REST; another
 // key is not affected.

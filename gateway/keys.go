@@ -27,6 +27,9 @@ func (s *Server) CreateKey(ctx context.Context, req *junctionv1.CreateKeyRequest
 	if err := auth.ValidateScopes(in.GetScopes()); err != nil {
 		return nil, invalid("key.scopes", "%v", err)
 	}
+	if err := mayGrant(ctx, in.GetScopes(), "create a key with"); err != nil {
+		return nil, err
+	}
 	nk := auth.NewKey{DisplayName: in.GetDisplayName(), Description: in.GetDescription(), Scopes: in.GetScopes()}
 	if in.GetExpireTime() != nil {
 		if err := in.GetExpireTime().CheckValid(); err != nil {
@@ -102,6 +105,15 @@ func (s *Server) RotateKey(ctx context.Context, req *junctionv1.RotateKeyRequest
 	if err != nil {
 		return nil, err
 	}
+	cur, err := s.keys.Get(ctx, id)
+	if err != nil {
+		return nil, s.keyStatus(ctx, "rotate key", err)
+	}
+	// The new secret carries the key's scopes: only a caller holding them
+	// all may receive it.
+	if err := mayGrant(ctx, cur.Scopes, "rotate a key with"); err != nil {
+		return nil, err
+	}
 	r, key, err := s.keys.Rotate(ctx, id)
 	if err != nil {
 		return nil, s.keyStatus(ctx, "rotate key", err)
@@ -145,6 +157,22 @@ func parseKeyName(name string) (string, error) {
 		return "", invalid("name", "%q is not a key name: want \"keys/k\" and 16 characters of a-z and 2-7, as ListKeys shows", name)
 	}
 	return id, nil
+}
+
+// mayGrant refuses to hand out a secret with scopes the caller does not
+// hold itself, so keys:admin cannot mint or take over a more powerful key.
+// With auth off (no caller) everything is allowed.
+func mayGrant(ctx context.Context, scopes []string, what string) error {
+	p, ok := PrincipalFrom(ctx)
+	if !ok {
+		return nil
+	}
+	for _, sc := range scopes {
+		if !auth.Has(p.Scopes, sc) {
+			return status.Errorf(codes.PermissionDenied, "%s cannot %s scope %s: it does not hold that scope itself", p, what, sc)
+		}
+	}
+	return nil
 }
 
 // callerOf names the caller for logs ("anonymous" with auth off).
