@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/gateway"
 	"github.com/junctionhq/junction/gateway/auth"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -387,6 +389,41 @@ func TestKeyLifecycle(t *testing.T) {
 	wantCode(t, err, codes.NotFound)
 	if strings.Contains(e.log.String(), secretOf(first)) {
 		t.Error("the gateway log holds a key secret")
+	}
+}
+
+// TestExpiredKeyRefused: a key whose stored expiry has passed is refused
+// by the interceptor, over gRPC and REST.
+func TestExpiredKeyRefused(t *testing.T) {
+	e := newAuthEnv(t, auth.RateLimit{RPS: -1}, nil)
+	ctx := testCtx(t)
+	key := e.newKey(t, auth.ScopeRoutesRead)
+	if _, err := e.routes.ListRoutes(withKey(ctx, key), &junctionv1.ListRoutesRequest{}); err != nil {
+		t.Fatalf("before expiry: %v", err)
+	}
+	// Move the stored expiry into the past, as time passing would.
+	kv, err := e.js.KeyValue(ctx, topology.KeysBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, err := kv.Get(ctx, auth.IDOf(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(entry.Value(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec["expire_time"] = time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano)
+	raw, _ := json.Marshal(rec)
+	if _, err := kv.Put(ctx, auth.IDOf(key), raw); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.routes.ListRoutes(withKey(ctx, key), &junctionv1.ListRoutesRequest{})
+	wantCode(t, err, codes.Unauthenticated, "expired", auth.IDOf(key))
+	resp, body := e.restDo(t, http.MethodGet, "/v1/routes", "Bearer "+key, nil)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), "expired") {
+		t.Errorf("REST with an expired key: got %d %s, want 401 saying expired", resp.StatusCode, body)
 	}
 }
 
