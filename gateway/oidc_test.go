@@ -20,10 +20,9 @@ import (
 // issuer is an OpenID provider on httptest: discovery and a JWKS with one
 // RSA key, plus a signer for tokens.
 type issuer struct {
-	srv  *httptest.Server
-	key  *rsa.PrivateKey
-	kid  string
-	hits int
+	srv *httptest.Server
+	key *rsa.PrivateKey
+	kid string
 }
 
 func newIssuer(t *testing.T) *issuer {
@@ -44,7 +43,6 @@ func newIssuer(t *testing.T) *issuer {
 		})
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, _ *http.Request) {
-		is.hits++
 		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: is.kid, Algorithm: "RS256", Use: "sig"}}})
 	})
 	is.srv = httptest.NewServer(mux)
