@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -140,5 +141,31 @@ func TestOIDCConfigValidate(t *testing.T) {
 		if err := tc.cfg.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%s: Validate got %v, want ok=%v", tc.name, err, tc.ok)
 		}
+	}
+}
+
+// TestOIDCRateLimitPerSubject: tokens share their subject's bucket, even
+// when each call sends a new token.
+func TestOIDCRateLimitPerSubject(t *testing.T) {
+	is := newIssuer(t)
+	o, err := auth.NewOIDC(auth.OIDCConfig{Issuer: is.srv.URL, Audience: "junction-api"}, is.srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newAuthEnv(t, auth.RateLimit{RPS: 0.001, Burst: 1}, o)
+	ctx := testCtx(t)
+	token := func(sub string, n int) string {
+		return is.sign(t, nil, map[string]any{
+			"iss": is.srv.URL, "aud": "junction-api", "sub": sub, "jti": fmt.Sprint(n),
+			"exp": time.Now().Add(time.Hour).Unix(), "scope": "routes:read",
+		})
+	}
+	if _, err := e.routes.ListRoutes(withKey(ctx, token("alice", 1)), &junctionv1.ListRoutesRequest{}); err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	_, err = e.routes.ListRoutes(withKey(ctx, token("alice", 2)), &junctionv1.ListRoutesRequest{})
+	wantCode(t, err, codes.ResourceExhausted, "token subject alice")
+	if _, err := e.routes.ListRoutes(withKey(ctx, token("bob", 3)), &junctionv1.ListRoutesRequest{}); err != nil {
+		t.Fatalf("another subject: %v, want its own bucket", err)
 	}
 }
