@@ -1,6 +1,6 @@
 // Package gateway is Junction's API: the gRPC services of proto/junction/v1
 // (RouteService, EventService, AdapterService, DeadLetterService,
-// DeliveryService), the same services over REST
+// DeliveryService, KeyService), the same services over REST
 // at /v1/... through grpc-gateway, and the OpenAPI document generated from
 // the protos.
 //
@@ -13,6 +13,10 @@
 // REST is a client of the gRPC server (RESTHandler dials it), so the gRPC
 // interceptors — logging, panic recovery and whatever NewGRPCServer is given
 // later for auth or tracing — apply to both.
+//
+// Authentication and authorization are one interceptor (Auth.ServerOptions)
+// given to NewGRPCServer: every method needs the scope MethodScopes names,
+// from an API key (package auth) or an OIDC token.
 //
 // Errors follow Google's AIP-193: a gRPC code callers can branch on and a
 // message that says what to fix. Over REST they are a JSON object
@@ -36,6 +40,7 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/gateway/auth"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/services/router"
 )
@@ -66,6 +71,7 @@ type Server struct {
 	junctionv1.UnimplementedAdapterServiceServer
 	junctionv1.UnimplementedDeadLetterServiceServer
 	junctionv1.UnimplementedDeliveryServiceServer
+	junctionv1.UnimplementedKeyServiceServer
 
 	log       *slog.Logger
 	version   string
@@ -77,6 +83,7 @@ type Server struct {
 	attempts  jetstream.Stream
 	idem      jetstream.KeyValue
 	adapters  jetstream.KeyValue
+	keys      *auth.Store
 	health    *health.Server
 	now       func() time.Time
 }
@@ -105,6 +112,7 @@ var (
 
 	_ junctionv1.DeadLetterServiceServer = (*Server)(nil)
 	_ junctionv1.DeliveryServiceServer   = (*Server)(nil)
+	_ junctionv1.KeyServiceServer        = (*Server)(nil)
 )
 
 // New opens the route store, the event publisher, the EVENTS stream and the
@@ -146,7 +154,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s (run topology.Ensure first): %w", topology.AdaptersBucket, err)
 	}
+	keys, err := auth.NewStore(ctx, cfg.JS)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
+		keys:      keys,
 		log:       log,
 		version:   cfg.Version,
 		routes:    store,
@@ -175,10 +188,15 @@ func (s *Server) serviceNames() []string {
 		junctionv1.AdapterService_ServiceDesc.ServiceName,
 		junctionv1.DeadLetterService_ServiceDesc.ServiceName,
 		junctionv1.DeliveryService_ServiceDesc.ServiceName,
+		junctionv1.KeyService_ServiceDesc.ServiceName,
 	}
 }
 
-// Register registers the five services, grpc.health.v1 (SERVING for "" and
+// Keys returns the API key store (the keys bucket), for the hub's first
+// admin key and for an auth.Authenticator.
+func (s *Server) Keys() *auth.Store { return s.keys }
+
+// Register registers the six services, grpc.health.v1 (SERVING for "" and
 // each service) and server reflection on g.
 func (s *Server) Register(g *grpc.Server) {
 	junctionv1.RegisterRouteServiceServer(g, s)
@@ -186,6 +204,7 @@ func (s *Server) Register(g *grpc.Server) {
 	junctionv1.RegisterAdapterServiceServer(g, s)
 	junctionv1.RegisterDeadLetterServiceServer(g, s)
 	junctionv1.RegisterDeliveryServiceServer(g, s)
+	junctionv1.RegisterKeyServiceServer(g, s)
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)
 }

@@ -41,9 +41,18 @@ type env struct {
 	events   junctionv1.EventServiceClient
 	adapters junctionv1.AdapterServiceClient
 	rest     *httptest.Server
+	srv      *gateway.Server
+	grpcSrv  *grpc.Server
 }
 
 func newEnv(t *testing.T, opts ...grpc.ServerOption) *env {
+	t.Helper()
+	return newEnvWith(t, func(*gateway.Server) []grpc.ServerOption { return opts })
+}
+
+// newEnvWith is newEnv with server options made from the gateway, e.g. the
+// auth interceptor over its key store.
+func newEnvWith(t *testing.T, optsFor func(*gateway.Server) []grpc.ServerOption) *env {
 	t.Helper()
 	js := startHub(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -56,7 +65,7 @@ func newEnv(t *testing.T, opts ...grpc.ServerOption) *env {
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	g := gateway.NewGRPCServer(s, opts...)
+	g := gateway.NewGRPCServer(s, optsFor(s)...)
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
@@ -87,6 +96,8 @@ func newEnv(t *testing.T, opts ...grpc.ServerOption) *env {
 		events:   junctionv1.NewEventServiceClient(conn),
 		adapters: junctionv1.NewAdapterServiceClient(conn),
 		rest:     rest,
+		srv:      s,
+		grpcSrv:  g,
 	}
 }
 

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -45,6 +47,7 @@ func RESTHandler(ctx context.Context, grpcAddr string, opts ...grpc.DialOption) 
 	gw := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler),
 		runtime.WithErrorHandler(writeError),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
 	)
 	for _, reg := range []struct {
 		name string
@@ -55,6 +58,7 @@ func RESTHandler(ctx context.Context, grpcAddr string, opts ...grpc.DialOption) 
 		{"AdapterService", junctionv1.RegisterAdapterServiceHandlerFromEndpoint},
 		{"DeadLetterService", junctionv1.RegisterDeadLetterServiceHandlerFromEndpoint},
 		{"DeliveryService", junctionv1.RegisterDeliveryServiceHandlerFromEndpoint},
+		{"KeyService", junctionv1.RegisterKeyServiceHandlerFromEndpoint},
 	} {
 		if err := reg.fn(ctx, gw, grpcAddr, opts); err != nil {
 			return nil, fmt.Errorf("register %s REST handler for %s: %w", reg.name, grpcAddr, err)
@@ -72,6 +76,15 @@ func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(OpenAPI)
 }
 
+// incomingHeader forwards X-Api-Key as x-api-key metadata besides
+// grpc-gateway's defaults (which already pass Authorization on).
+func incomingHeader(key string) (string, bool) {
+	if strings.EqualFold(key, "X-Api-Key") {
+		return MDAPIKey, true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
 // restError is the JSON body of every REST error.
 type restError struct {
 	Code    int32             `json:"code"`
@@ -82,8 +95,23 @@ type restError struct {
 // writeError writes err as {"code", "message", "details"} with the HTTP
 // status grpc-gateway maps from its gRPC code. It replaces grpc-gateway's
 // default handler so that details is always an array, never left out.
-func writeError(_ context.Context, _ *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, _ *http.Request, err error) {
+//
+// A rate-limited call (ResourceExhausted, 429) carries Retry-After from the
+// gRPC retry-after header or trailer; an unauthenticated one (401) carries
+// WWW-Authenticate: Bearer.
+func writeError(ctx context.Context, _ *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, _ *http.Request, err error) {
 	st := status.Convert(err)
+	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
+		for _, v := range [][]string{md.HeaderMD.Get(MDRetryAfter), md.TrailerMD.Get(MDRetryAfter)} {
+			if len(v) > 0 {
+				w.Header().Set("Retry-After", v[0])
+				break
+			}
+		}
+	}
+	if st.Code() == codes.Unauthenticated {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="junction"`)
+	}
 	body := restError{Code: int32(st.Code()), Message: st.Message(), Details: []json.RawMessage{}}
 	for _, d := range st.Proto().GetDetails() {
 		b, merr := m.Marshal(d)

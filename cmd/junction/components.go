@@ -148,15 +148,19 @@ func newGatewayCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			authOpts, authn, err := hub.AuthServerOptions(ctx, cfg.Auth, gw.Keys(), logger.With("component", "auth"))
+			if err != nil {
+				return fmt.Errorf("auth: %w", err)
+			}
 			// The browser guard is the REST API's outermost layer.
 			if rest, err = gateway.BrowserGuard(cfg.API.Browser(), cfg.HTTPAddr, rest); err != nil {
 				return err
 			}
-			srv := gateway.NewGRPCServer(gw, append(telemetry.GRPCServerOptions(), api.GRPCServerOptions()...)...)
+			srv := gateway.NewGRPCServer(gw, append(append(telemetry.GRPCServerOptions(), api.GRPCServerOptions()...), authOpts...)...)
 			mux := http.NewServeMux()
 			mux.Handle("/", sdk.TraceHTTP(rest, "/v1/*"))
 			handleHealth(mux, func() error { return natsReady(nc) })
-			httpSrv := &http.Server{Handler: api.Guard(mux), ReadHeaderTimeout: 10 * time.Second}
+			httpSrv := &http.Server{Handler: api.Guard(hub.GuardMetricsPath(authn, mux)), ReadHeaderTimeout: 10 * time.Second}
 			logger.Info("gateway started", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String(),
 				"tls", api != nil, "mutual_tls", api.MutualTLS(), "tls_ca_file", api.CAFileOrEmpty())
 			g, gctx := errgroup.WithContext(ctx)

@@ -168,14 +168,14 @@ webhook:
 	return path
 }
 
-func applyRoute(t *testing.T, grpcAddr, url string) {
+func applyRoute(t *testing.T, grpcAddr, dataDir, url string) {
 	t.Helper()
 	routeFile := filepath.Join(t.TempDir(), "route.yaml")
 	route := fmt.Sprintf("id: all\nfilter: acme.>\ntargets:\n  - name: t\n    destination: webhook\n    config:\n      url: %s\n", url)
 	if err := os.WriteFile(routeFile, []byte(route), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(binary, "routes", "apply", "-f", routeFile, "--server", grpcAddr).CombinedOutput(); err != nil {
+	if out, err := exec.Command(binary, "routes", "apply", "-f", routeFile, "--server", grpcAddr, "--api-key-file", filepath.Join(dataDir, "admin.key")).CombinedOutput(); err != nil {
 		t.Fatalf("routes apply: %v\n%s", err, out)
 	}
 }
@@ -214,7 +214,7 @@ func serveKill(t *testing.T, sync string, minOK int, d time.Duration) {
 	p := start(t, serveArgs()...)
 	httpAddr := p.waitLine(t, restLine)[1]
 	grpcAddr := p.waitLine(t, grpcLine)[1]
-	applyRoute(t, grpcAddr, rcv.srv.URL)
+	applyRoute(t, grpcAddr, dir, rcv.srv.URL)
 
 	snd := newSender(httpAddr, 8)
 	began := time.Now()

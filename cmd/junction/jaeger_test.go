@@ -105,7 +105,7 @@ func TestJaegerOneTracePerWebhook(t *testing.T) {
 	if err := os.WriteFile(routeFile, []byte("id: jaeger-route\nfilter: acme.user.created\ntargets:\n  - destination: webhook\n    config:\n      url: "+rcv+"/hook\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(binary, "routes", "apply", "-f", routeFile, "--server", grpcAddr).CombinedOutput(); err != nil {
+	if out, err := exec.Command(binary, "routes", "apply", "-f", routeFile, "--server", grpcAddr, "--api-key-file", filepath.Join(dataDir, "admin.key")).CombinedOutput(); err != nil {
 		t.Fatalf("routes apply: %v\n%s", err, out)
 	}
 	// Restart: a starting router loads every route before it takes an
@@ -139,7 +139,7 @@ func TestJaegerOneTracePerWebhook(t *testing.T) {
 		t.Fatalf("the receiver got nothing:\n%s", p.output())
 	}
 
-	out, err := exec.Command(binary, "events", "trace", "msg_jaeger_1", "--server", grpcAddr, "--jaeger-url", query).CombinedOutput()
+	out, err := exec.Command(binary, "events", "trace", "msg_jaeger_1", "--server", grpcAddr, "--jaeger-url", query, "--api-key-file", filepath.Join(dataDir, "admin.key")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("events trace: %v\n%s", err, out)
 	}

@@ -156,10 +156,34 @@ func getJSON(t *testing.T, url string) (int, map[string]any) {
 
 // TestServeBinary runs `junction serve` as a user would: from an empty data
 // dir, then again from the existing one; routes applied with the CLI
-// survive; SIGTERM exits cleanly.
+// survive; SIGTERM exits cleanly. As in the README, the data directory is
+// ./data of the directory the CLI runs in, so the CLI finds the admin key
+// there with no flag; an anonymous REST call is refused.
 func TestServeBinary(t *testing.T) {
-	dir := t.TempDir()
+	root := t.TempDir()
+	dir := filepath.Join(root, "data")
 	p, httpAddr, grpcAddr := startServe(t, dir)
+	keyFile := filepath.Join(dir, "admin.key")
+	if got := p.waitLine(t, regexp.MustCompile(`^\s*admin key (\S+)`))[1]; got != keyFile {
+		t.Errorf("ready banner names admin key %q, want %q", got, keyFile)
+	}
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatalf("serve wrote no admin key: %v", err)
+	}
+	if out := p.output(); strings.Contains(out, strings.TrimSpace(string(key))) {
+		t.Errorf("ready banner: want the admin key's path and never the key, got:\n%s", out)
+	}
+	if resp, err := http.Get("http://" + httpAddr + "/v1/routes"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("anonymous GET /v1/routes: got %v %v, want 401", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
+	cliCmd := func(args ...string) *exec.Cmd {
+		c := exec.Command(binary, args...)
+		c.Dir = root
+		return c
+	}
 
 	if code, body := getJSON(t, "http://"+httpAddr+"/readyz"); code != 200 || body["status"] != "ready" {
 		t.Fatalf("/readyz = %d %v, want 200 ready", code, body)
@@ -175,7 +199,7 @@ func TestServeBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	apply := func() string {
-		out, err := exec.Command(binary, "routes", "apply", "-f", routeFile, "--server", grpcAddr).CombinedOutput()
+		out, err := cliCmd("routes", "apply", "-f", routeFile, "--server", grpcAddr).CombinedOutput()
 		if err != nil {
 			t.Fatalf("routes apply: %v\n%s", err, out)
 		}
@@ -196,7 +220,7 @@ func TestServeBinary(t *testing.T) {
 	}
 
 	p2, _, grpcAddr2 := startServe(t, dir)
-	out, err := exec.Command(binary, "routes", "get", "cli-route", "-o", "json", "--server", grpcAddr2).CombinedOutput()
+	out, err := cliCmd("routes", "get", "cli-route", "-o", "json", "--server", grpcAddr2).CombinedOutput()
 	if err != nil {
 		t.Fatalf("routes get after restart: %v\n%s", err, out)
 	}
@@ -353,7 +377,8 @@ func TestComponentHealth(t *testing.T) {
 	routerHealth := freeAddr(t)
 	start(t, "router", "--nats-url", hub.URL, "--health-addr", routerHealth, "--log-level", "warn")
 	gwHTTP, gwGRPC := freeAddr(t), freeAddr(t)
-	start(t, "gateway", "--nats-url", hub.URL, "--http-addr", gwHTTP, "--grpc-addr", gwGRPC, "--log-level", "warn")
+	keyFile := filepath.Join(t.TempDir(), "admin.key")
+	start(t, "gateway", "--nats-url", hub.URL, "--http-addr", gwHTTP, "--grpc-addr", gwGRPC, "--log-level", "warn", "--admin-key-file", keyFile)
 	for name, addr := range map[string]string{"router": routerHealth, "gateway": gwHTTP} {
 		deadline := time.Now().Add(30 * time.Second)
 		var code int
@@ -377,5 +402,10 @@ func TestComponentHealth(t *testing.T) {
 		if c, b := getJSON(t, "http://"+addr+"/healthz"); c != http.StatusOK || b["status"] != "ok" {
 			t.Errorf("%s /healthz = %d %v, want 200 ok", name, c, b)
 		}
+	}
+	// With an external NATS the gateway made the first admin key where
+	// --admin-key-file said, and the CLI can use it.
+	if out, err := exec.Command(binary, "keys", "list", "--server", gwGRPC, "--api-key-file", keyFile).CombinedOutput(); err != nil || !strings.Contains(string(out), "admin") {
+		t.Errorf("keys list with the gateway's admin key: %v\n%s", err, out)
 	}
 }

@@ -34,6 +34,7 @@ type hubFlags struct {
 	apiHosts   []string
 	apiOrigins []string
 	tls        tlsFlags
+	adminKey   string
 }
 
 // start loads the configuration, builds the logger and starts tracing for
@@ -72,6 +73,7 @@ func (f *hubFlags) register(fs *pflag.FlagSet, listens, embedded bool) {
 		fs.StringSliceVar(&f.apiHosts, "api-allowed-hosts", nil, "Host names the REST API answers to; default localhost, 127.0.0.1, [::1] and the http-addr host (env JUNCTION_API_ALLOWED_HOSTS)")
 		fs.StringSliceVar(&f.apiOrigins, "api-cors-origins", nil, "web origins allowed to call the REST API from a browser; default none (env JUNCTION_API_CORS_ALLOWED_ORIGINS)")
 		f.tls.register(fs)
+		fs.StringVar(&f.adminKey, "admin-key-file", "", "when no API key exists, create an admin key and write it here, mode 0600 (default <data-dir>/admin.key with the embedded NATS; env JUNCTION_ADMIN_KEY_FILE)")
 	}
 	fs.StringVar(&f.natsURL, "nats-url", "", "use this NATS instead of the embedded one (env JUNCTION_NATS_URL)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (env JUNCTION_LOG_LEVEL)")
@@ -98,10 +100,12 @@ func (f *hubFlags) load(fs *pflag.FlagSet) (hub.Config, error) {
 	set := map[string]*string{
 		"data-dir": &cfg.DataDir, "http-addr": &cfg.HTTPAddr, "grpc-addr": &cfg.GRPCAddr,
 		"nats-addr": &cfg.NATSAddr, "nats-url": &cfg.NATSURL, "sync": &cfg.Sync, "log-level": &cfg.LogLevel,
+		"admin-key-file": &cfg.Auth.AdminKeyFile,
 	}
 	vals := map[string]string{
 		"data-dir": f.dataDir, "http-addr": f.httpAddr, "grpc-addr": f.grpcAddr,
 		"nats-addr": f.natsAddr, "nats-url": f.natsURL, "sync": f.sync, "log-level": f.logLevel,
+		"admin-key-file": f.adminKey,
 	}
 	for name, field := range set {
 		if fs.Changed(name) {
@@ -186,6 +190,7 @@ SIGINT or SIGTERM drains in-flight work and exits.`,
 			if cfg.LoopbackDeliveries() {
 				fmt.Fprintf(out, "  warning   webhook deliveries may reach loopback addresses (webhook.outbound.allow %q); remove them outside development\n", cfg.Webhook.Outbound.Allow)
 			}
+			printAuth(out, h)
 			return <-runErr
 		},
 	}

@@ -62,7 +62,8 @@ func TestServeSelfSignedWithCLI(t *testing.T) {
 		{name: "--tls without the CA", args: []string{"--tls"}, env: []string{"JUNCTION_DATA_DIR=" + otherDir}, ok: false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(binary, append([]string{"routes", "list", "--server", grpcAddr, "--timeout", "20s"}, tc.args...)...)
+			cmd := exec.Command(binary, append([]string{"routes", "list", "--server", grpcAddr, "--timeout", "20s",
+				"--api-key-file", filepath.Join(dir, "admin.key")}, tc.args...)...)
 			cmd.Env = append(cleanEnv(), tc.env...)
 			out, err := cmd.CombinedOutput()
 			if tc.ok != (err == nil) {
@@ -123,8 +124,9 @@ func TestGatewayMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	gwHTTP, gwGRPC := freeAddr(t), freeAddr(t)
+	keyFile := filepath.Join(dir, "admin.key")
 	start(t, "gateway", "--nats-url", hub.URL, "--http-addr", gwHTTP, "--grpc-addr", gwGRPC, "--log-level", "warn",
-		"--tls-cert", srvCert, "--tls-key", srvKey, "--tls-client-ca", caFile)
+		"--tls-cert", srvCert, "--tls-key", srvKey, "--tls-client-ca", caFile, "--admin-key-file", keyFile)
 
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
@@ -160,7 +162,7 @@ func TestGatewayMutualTLS(t *testing.T) {
 		{name: "without", args: []string{"--tls-ca", caFile}, ok: false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(binary, append([]string{"routes", "list", "--server", gwGRPC, "--timeout", "20s"}, tc.args...)...)
+			cmd := exec.Command(binary, append([]string{"routes", "list", "--server", gwGRPC, "--timeout", "20s", "--api-key-file", keyFile}, tc.args...)...)
 			cmd.Env = cleanEnv()
 			out, err := cmd.CombinedOutput()
 			if tc.ok != (err == nil) {

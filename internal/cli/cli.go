@@ -10,7 +10,9 @@
 // gateway's gRPC address; the JUNCTION_SERVER environment variable applies
 // when the flag is not given), -o/--output (table, json or yaml) and
 // --timeout (a limit on each call to the gateway, so a large apply is not cut
-// short by the sum of its calls; 0 means no limit).
+// short by the sum of its calls; 0 means no limit) and --api-key-file (the
+// API key sent as "authorization: Bearer <key>"; see apiKey for where else
+// it is looked for).
 // --tls, --tls-ca, --tls-cert, --tls-key and --tls-server-name connect over
 // TLS (mutual TLS with a client certificate); without them the connection is
 // plaintext, which suits the default loopback gateway. See tlsOptions.
@@ -68,18 +70,19 @@ var (
 	ErrInvalidInput = errors.New("invalid input")
 )
 
-// Commands returns the `routes`, `events` and `dlq` command trees, ready to be
+// Commands returns the `routes`, `events`, `dlq` and `keys` command trees, ready to be
 // added to the junction root command. Each call returns new commands.
 func Commands() []*cobra.Command {
-	return []*cobra.Command{routesCommand(), eventsCommand(), dlqCommand()}
+	return []*cobra.Command{routesCommand(), eventsCommand(), dlqCommand(), keysCommand()}
 }
 
 // options holds the persistent flags of one command tree.
 type options struct {
-	server  string
-	output  string
-	timeout time.Duration
-	tls     tlsOptions
+	server     string
+	output     string
+	timeout    time.Duration
+	apiKeyFile string
+	tls        tlsOptions
 }
 
 // addPersistentFlags defines --server, -o/--output and --timeout on cmd.
@@ -89,6 +92,7 @@ func (o *options) addPersistentFlags(cmd *cobra.Command) {
 	f.StringVarP(&o.output, "output", "o", formatTable, "output format: table, json or yaml")
 	f.DurationVar(&o.timeout, "timeout", DefaultTimeout, "time limit of each call to the gateway (0: none)")
 	o.tls.addFlags(cmd)
+	f.StringVar(&o.apiKeyFile, "api-key-file", "", "file holding the API key (else env "+APIKeyEnv+", "+APIKeyFileEnv+", $"+dataDirEnv+"/admin.key, ./data/admin.key)")
 }
 
 // resolve settles the flag values for the command being run: --server
@@ -120,6 +124,7 @@ func (o *options) resolve(cmd *cobra.Command) error {
 type conn struct {
 	addr    string
 	timeout time.Duration
+	keyFrom string // where the API key came from; "" for none
 	cc      *grpc.ClientConn
 	// connected is set once any dial to the gateway succeeded.
 	connected atomic.Bool
@@ -131,18 +136,26 @@ func (o *options) dial() (*conn, error) {
 	if scheme, _, ok := strings.Cut(o.server, "://"); ok && (scheme == "http" || scheme == "https") {
 		return nil, fmt.Errorf("--server %q: give the gateway's gRPC address as host:port, not a URL: %w", o.server, ErrUsage)
 	}
-	c := &conn{addr: o.server, timeout: o.timeout}
+	key, from, err := o.apiKey()
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{addr: o.server, timeout: o.timeout, keyFrom: from}
+	var creds []grpc.DialOption
+	if key != "" {
+		creds = append(creds, grpc.WithPerRPCCredentials(bearer(key)))
+	}
 	network := "tcp"
 	if strings.HasPrefix(o.server, "unix:") {
 		network = "unix"
 	}
 	var d net.Dialer
-	creds, err := o.tls.credentials()
+	tlsCreds, err := o.tls.credentials()
 	if err != nil {
 		return nil, err
 	}
-	cc, err := grpc.NewClient(o.server,
-		creds,
+	cc, err := grpc.NewClient(o.server, append(creds,
+		tlsCreds,
 		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
 			if network == "unix" {
 				// gRPC hands a custom dialer the unix target as written.
@@ -153,7 +166,7 @@ func (o *options) dial() (*conn, error) {
 				c.connected.Store(true)
 			}
 			return nc, err
-		}),
+		}))...,
 	)
 	if err != nil {
 		return nil, fmt.Errorf("--server %q is not a usable gRPC address (want host:port): %w", o.server, errors.Join(ErrUsage, err))
@@ -166,18 +179,27 @@ func (o *options) dial() (*conn, error) {
 func (c *conn) Close() error { return c.cc.Close() }
 
 // call runs one RPC with the per-call timeout and turns its error into one
-// a person can act on.
+// a person can act on. A call refused by the gateway's rate limit
+// (ResourceExhausted with retry-after) is made again after the wait it
+// names, up to maxRateRetries times, so a large apply slows down instead of
+// failing.
 func call[Req, Resp any](ctx context.Context, c *conn, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
-	if c.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
+	for attempt := 0; ; attempt++ {
+		resp, wait, err := callOnce(ctx, c, rpc, req)
+		if err == nil {
+			return resp, nil
+		}
+		if wait <= 0 || attempt >= maxRateRetries {
+			return resp, c.wrap(err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return resp, c.wrap(err)
+		case <-t.C:
+		}
 	}
-	resp, err := rpc(ctx, req)
-	if err != nil {
-		return resp, c.wrap(err)
-	}
-	return resp, nil
 }
 
 // wrap converts an RPC error: ErrUnreachable when no connection was ever
@@ -190,6 +212,9 @@ func (c *conn) wrap(err error) error {
 	if !c.connected.Load() && (st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded) {
 		return fmt.Errorf("%w at %s: is `junction serve` running? (set --server or %s)", ErrUnreachable, c.addr, ServerEnv)
 	}
+	if st.Code() == codes.Unauthenticated {
+		return &StatusError{st: st, hint: unauthenticatedHint(c.keyFrom)}
+	}
 	return &StatusError{st: st}
 }
 
@@ -197,12 +222,18 @@ func (c *conn) wrap(err error) error {
 // "<code>: <message>" and keeps the gRPC status for status.Code and
 // status.FromError.
 type StatusError struct {
-	st *status.Status
+	st   *status.Status
+	hint string
 }
 
-// Error returns "<code>: <message>".
+// Error returns "<code>: <message>", and a hint on its own line for an
+// Unauthenticated answer.
 func (e *StatusError) Error() string {
-	return e.st.Code().String() + ": " + e.st.Message()
+	msg := e.st.Code().String() + ": " + e.st.Message()
+	if e.hint != "" {
+		msg += "\n  hint: " + e.hint
+	}
+	return msg
 }
 
 // GRPCStatus returns the gateway's status.

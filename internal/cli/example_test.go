@@ -27,6 +27,11 @@ func ExampleCommands() {
 	// events publish
 	// events resend
 	// events trace
+	// keys create
+	// keys get
+	// keys list
+	// keys revoke
+	// keys rotate
 	// routes apply
 	// routes delete
 	// routes get

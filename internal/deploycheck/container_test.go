@@ -66,13 +66,6 @@ type listeners struct {
 	http, grpc string
 }
 
-// natsAuthEnv are the NATS credential variables (sdk.NATSAuth) that
-// deploy/ sets and that a branch developed beside this one adds to the
-// binaries. Until both are in one tree, a binary that does not name them
-// yet is noted, not failed; once every binary names them the check is the
-// ordinary one. TODO(issue 8): delete this after the merge.
-var natsAuthEnv = map[string]bool{"JUNCTION_NATS_NKEY": true, "JUNCTION_NATS_CA": true}
-
 // checkContainer checks one container against the built binaries: the
 // subcommand and flags exist, every JUNCTION_* variable is read by that
 // command, the configuration loads and validates, the process listens on
@@ -136,10 +129,6 @@ func checkContainer(t *testing.T, c container) {
 		return
 	}
 	for _, name := range keys(c.env) {
-		if natsAuthEnv[name] && !u.env[name] {
-			t.Logf("%s: %s is not in %s %s --help yet: it is read by the NATS credentials of the sec-nats branch (issue 8)", c.where, name, c.binary, sub)
-			continue
-		}
 		if strings.HasPrefix(name, "JUNCTION_") && !u.env[name] && !secretEnv[name] {
 			t.Errorf("%s: %s is not read by %s %s (its --help names %v)", c.where, name, c.binary, sub, keys(u.env))
 		}

@@ -14,6 +14,10 @@ import (
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -43,7 +47,8 @@ func (s *syncBuffer) String() string {
 // TestCanarySecretsNeverLeak configures canary secrets for a webhook source
 // and for the outbound signer, drives every path that could print them
 // (accepted, badly signed and replayed webhooks, a retried and a
-// dead-lettered delivery, API reads over gRPC and REST), and checks that
+// dead-lettered delivery, API reads over gRPC and REST, the admin API key,
+// a created key used well and a forged one refused), and checks that
 // neither the secrets nor their key bytes appear in the logs (debug level,
 // JSON), the spans, /metrics or any API response.
 func TestCanarySecretsNeverLeak(t *testing.T) {
@@ -78,6 +83,61 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 	h := &running{Hub: h0}
 	waitFor(t, 30*time.Second, "hub ready", func() error { return h.Ready() })
 	canaries = append(canaries, natsSeeds(t, h.Hub)...)
+
+	// API keys: the admin key serve wrote, a key created through the API
+	// (its secret is in the create answer only), used well and badly.
+	admin := h.adminKey(t)
+	keyConn, err := grpc.NewClient(h.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()), h.adminCreds(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keyConn.Close()
+	keys := junctionv1.NewKeyServiceClient(keyConn)
+	created, err := keys.CreateKey(context.Background(), &junctionv1.CreateKeyRequest{Key: &junctionv1.Key{DisplayName: "canary", Scopes: []string{"routes:read"}}})
+	if err != nil {
+		t.Fatalf("CreateKey: %v", err)
+	}
+	userKey := created.GetSecret()
+	forged := userKey[:len(userKey)-43] + "CANARYFORGED0123456789abcdefghijklmnopqrstu"
+	secretOf := func(k string) string { return k[len(k)-43:] }
+	canaries = append(canaries, admin, secretOf(admin), userKey, secretOf(userKey), forged, secretOf(forged))
+	for _, tok := range []string{userKey, forged, "Basic " + base64.StdEncoding.EncodeToString([]byte("u:"+secretOf(admin))), secretOf(userKey)} {
+		for _, path := range []string{"/v1/routes", "/v1/keys"} {
+			req, _ := http.NewRequest(http.MethodGet, "http://"+h.Addrs().HTTP+path, nil)
+			if strings.HasPrefix(tok, "Basic ") {
+				req.Header.Set("Authorization", tok)
+			} else {
+				req.Header.Set("Authorization", "Bearer "+tok)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			checkClean(t, "GET "+path+" with a key", string(b), canaries)
+		}
+	}
+	userConn, err := grpc.NewClient(h.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(keyCreds(forged)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer userConn.Close()
+	_, err = junctionv1.NewRouteServiceClient(userConn).ListRoutes(context.Background(), &junctionv1.ListRoutesRequest{})
+	if status.Code(err) != codes.Unauthenticated {
+		t.Errorf("forged key: got %v, want Unauthenticated", err)
+	}
+	checkClean(t, "forged key error", fmt.Sprint(err), canaries)
+	kl, err := keys.ListKeys(context.Background(), &junctionv1.ListKeysRequest{})
+	if err != nil {
+		t.Fatalf("ListKeys: %v", err)
+	}
+	checkClean(t, "ListKeys", prototext.Format(kl), canaries)
+	kg, err := keys.GetKey(context.Background(), &junctionv1.GetKeyRequest{Name: created.GetKey().GetName()})
+	if err != nil {
+		t.Fatalf("GetKey: %v", err)
+	}
+	checkClean(t, "GetKey", prototext.Format(kg), canaries)
 
 	ok := newFlaky(t, 1, http.StatusServiceUnavailable)
 	refused := newFlaky(t, 100, http.StatusBadRequest)
@@ -140,8 +200,8 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkClean(t, "ListRoutes", prototext.Format(rl), canaries)
-	for _, path := range []string{"/v1/routes", "/v1/events/msg_canary_1", "/v1/adapters", "/openapi.json", "/readyz", "/healthz", "/metrics"} {
-		resp, err := http.Get("http://" + h.Addrs().HTTP + path)
+	for _, path := range []string{"/v1/routes", "/v1/events/msg_canary_1", "/v1/adapters", "/v1/keys", "/openapi.json", "/readyz", "/healthz", "/metrics"} {
+		resp, err := h.adminGet(t, "http://"+h.Addrs().HTTP+path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +227,7 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 	checkClean(t, "spans", spans.String(), canaries)
 
 	out := logs.String()
-	for _, want := range []string{`"msg":"webhook rejected"`, `"msg":"delivery attempt failed, will retry"`, `"msg":"delivery dead-lettered"`} {
+	for _, want := range []string{`"msg":"call refused"`, `"msg":"admin API key created"`, `"msg":"webhook rejected"`, `"msg":"delivery attempt failed, will retry"`, `"msg":"delivery dead-lettered"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("logs lack %s: the test did not drive that path", want)
 		}

@@ -58,6 +58,8 @@ type Config struct {
 	// TLS secures the gRPC and HTTP listeners (certificate files reloaded
 	// on change, optional mutual TLS, or a self-signed development CA).
 	TLS apitls.Config `yaml:"tls"`
+	// Auth configures API keys, OIDC tokens and rate limits (auth.go).
+	Auth AuthConfig `yaml:"auth"`
 }
 
 // Defaults.
@@ -90,6 +92,11 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Replicas == 0 {
 		c.Replicas = 1
+	}
+	if c.NATSURL == "" {
+		c.Auth.setDefaults(c.DataDir)
+	} else {
+		c.Auth.setDefaults("")
 	}
 }
 
@@ -127,6 +134,9 @@ func (c *Config) Validate() error {
 	if c.NATSURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: required for the embedded NATS"))
 	}
+	if err := c.Auth.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -155,6 +165,8 @@ func (c *Config) envVars() map[string]*string {
 		"JUNCTION_NATS_URL":  &c.NATSURL,
 		"JUNCTION_SYNC":      &c.Sync,
 		"JUNCTION_LOG_LEVEL": &c.LogLevel,
+
+		"JUNCTION_ADMIN_KEY_FILE": &c.Auth.AdminKeyFile,
 	}
 }
 

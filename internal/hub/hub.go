@@ -27,6 +27,7 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/adapters/webhook"
 	"github.com/junctionhq/junction/gateway"
+	"github.com/junctionhq/junction/gateway/auth"
 	"github.com/junctionhq/junction/internal/apitls"
 	"github.com/junctionhq/junction/internal/datadir"
 	"github.com/junctionhq/junction/internal/natsauth"
@@ -64,6 +65,7 @@ type Hub struct {
 	grpcSrv *grpc.Server
 	runner  *sdk.Runner
 	httpSrv *http.Server
+	authn   *auth.Authenticator // nil with auth disabled
 
 	unregisterGauges func()
 }
@@ -154,7 +156,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if h.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("http_addr: %w", err)
 	}
-	h.grpcSrv = gateway.NewGRPCServer(h.gateway, append(telemetry.GRPCServerOptions(), h.tls.GRPCServerOptions()...)...)
+	authOpts, authn, err := AuthServerOptions(ctx, cfg.Auth, h.gateway.Keys(), logger.With("component", "auth"))
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	h.authn = authn
+	h.grpcSrv = gateway.NewGRPCServer(h.gateway, append(append(telemetry.GRPCServerOptions(), h.tls.GRPCServerOptions()...), authOpts...)...)
 	h.inproc = apitls.NewInProcess()
 	rest, err := gateway.RESTHandler(ctx, apitls.InProcessTarget, append(telemetry.RESTDialOptions(), h.inproc.DialOptions()...)...)
 	if err != nil {
@@ -192,7 +199,7 @@ func (h *Hub) mux(rest http.Handler) http.Handler {
 	m.Handle("/openapi.json", rest)
 	m.Handle("/openapi", rest)
 	m.Handle("/webhooks/", h.runner.Handler())
-	m.Handle("GET /metrics", sdktelemetry.MetricsHandler())
+	m.Handle("GET /metrics", GuardMetrics(h.authn, sdktelemetry.MetricsHandler()))
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

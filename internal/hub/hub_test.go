@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -120,7 +121,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() error
 }
 
 func (r *running) routes(t *testing.T) junctionv1.RouteServiceClient {
-	conn, err := grpc.NewClient(r.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(r.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()), r.adminCreds(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func (r *running) routes(t *testing.T) junctionv1.RouteServiceClient {
 }
 
 func (r *running) events(t *testing.T) junctionv1.EventServiceClient {
-	conn, err := grpc.NewClient(r.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(r.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()), r.adminCreds(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,6 +505,7 @@ func TestServeAgainstExternalNATS(t *testing.T) {
 	external := sdktest.NewHub(t)
 	cfg := testConfig(t.TempDir())
 	cfg.NATSURL = external.URL
+	cfg.Auth.AdminKeyFile = filepath.Join(t.TempDir(), "admin.key") // not defaulted with an external NATS
 	h := startHub(t, cfg)
 	if h.ns != nil {
 		t.Fatal("hub started an embedded NATS although nats_url was set")

@@ -379,7 +379,7 @@ func TestTraceDeadLetterCarriesTrace(t *testing.T) {
 	rcv.mu.Lock()
 	rcv.fail = 0
 	rcv.mu.Unlock()
-	conn, err := grpc.NewClient(h.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	conn, err := grpc.NewClient(h.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()), h.adminCreds(t),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithPropagators(propagation.TraceContext{}))))
 	if err != nil {
 		t.Fatal(err)
@@ -504,7 +504,7 @@ func runCLI(t *testing.T, h *running, args ...string) (string, error) {
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)
-	root.SetArgs(append(args, "--server", h.Addrs().GRPC))
+	root.SetArgs(append(args, "--server", h.Addrs().GRPC, "--api-key-file", h.AdminKeyFile()))
 	err := root.ExecuteContext(t.Context())
 	return out.String(), err
 }
@@ -516,6 +516,7 @@ func TestTraceRESTThroughGRPC(t *testing.T) {
 	h := startHub(t, testConfig(t.TempDir()))
 	req, _ := http.NewRequest(http.MethodGet, "http://"+h.Addrs().HTTP+"/v1/routes", nil)
 	req.Header.Set("traceparent", senderParent)
+	req.Header.Set("Authorization", "Bearer "+h.adminKey(t))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -204,11 +204,12 @@ func (u User) Permissions() *Permissions {
 			pub = append(pub, jsAPI+"STREAM.MSG.GET."+s)
 		}
 		pub = append(pub, jsAPI+"STREAM.MSG.DELETE."+topology.DLQStream, jsAPI+"STREAM.PURGE."+topology.DLQStream)
-		for _, b := range []string{topology.RoutesBucket, topology.IdempotencyBucket, topology.AdaptersBucket} {
+		for _, b := range []string{topology.RoutesBucket, topology.IdempotencyBucket, topology.AdaptersBucket, topology.KeysBucket} {
 			pub = append(pub, kvRead(b)...)
 		}
 		pub = append(pub,
 			kvPre+topology.RoutesBucket+".>",
+			kvPre+topology.KeysBucket+".>", // API keys: create, rotate, revoke
 			kvPre+topology.IdempotencyBucket+".>",
 			topology.EventsPrefix+">",
 			topology.DeliveriesPrefix+">",

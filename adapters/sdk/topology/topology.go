@@ -10,8 +10,9 @@
 //	junction.dlq.<destination>.<route>        DLQ stream
 //
 // Buckets: routes (key = route id), idempotency (key = source + "." +
-// base64url(event id), value = EVENTS sequence, TTL IdempotencyTTL) and
-// adapters (key = app + "." + instance, heartbeats with a short TTL).
+// base64url(event id), value = EVENTS sequence, TTL IdempotencyTTL),
+// adapters (key = app + "." + instance, heartbeats with a short TTL) and
+// keys (key = API key id, the gateway's keys with hashed secrets).
 package topology
 
 import (
@@ -39,6 +40,9 @@ const (
 	RoutesBucket      = "junction_routes"
 	IdempotencyBucket = "junction_idempotency"
 	AdaptersBucket    = "junction_adapters"
+	// KeysBucket holds the gateway's API keys (key = key id), each stored
+	// with a keyed hash of its secret, never the secret.
+	KeysBucket = "junction_keys"
 
 	// RouterConsumer is the durable consumer all routers share on EVENTS.
 	RouterConsumer = "router"
@@ -235,6 +239,7 @@ func Buckets(o Options) []jetstream.KeyValueConfig {
 		{Bucket: RoutesBucket, Description: "Route definitions, key = route id.", History: 5, Storage: o.Storage, Replicas: o.Replicas},
 		{Bucket: IdempotencyBucket, Description: "Provider event ids seen, value = EVENTS sequence.", TTL: o.IdempotencyTTL, Storage: o.Storage, Replicas: o.Replicas},
 		{Bucket: AdaptersBucket, Description: "Adapter heartbeats.", TTL: AdapterTTL, Storage: o.Storage, Replicas: o.Replicas},
+		{Bucket: KeysBucket, Description: "Gateway API keys, key = key id; secrets only as keyed hashes.", History: 1, Storage: o.Storage, Replicas: o.Replicas},
 	}
 }
 
