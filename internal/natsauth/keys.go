@@ -58,8 +58,7 @@ func Merge(defaults, configured []User) []User {
 // with seed files, and those in process, with keys held in memory only.
 type Keys struct {
 	users    []*server.NkeyUser
-	names    []string // of users, in order
-	roles    []User   // of users, in order
+	roles    []User // of users, in order
 	files    map[string]string
 	internal map[string]nkeys.KeyPair
 }
@@ -95,7 +94,6 @@ func SetupIn(seedDir string, external, internal []User) (*Keys, error) {
 		}
 		kp.Wipe()
 		k.users = append(k.users, NkeyUser(u, pub, false))
-		k.names = append(k.names, u.Name)
 		k.roles = append(k.roles, u)
 		k.files[u.Name] = path
 	}
@@ -109,7 +107,6 @@ func SetupIn(seedDir string, external, internal []User) (*Keys, error) {
 			return nil, fmt.Errorf("in-process nats user %s: %w", u.Name, err)
 		}
 		k.users = append(k.users, NkeyUser(u, pub, true))
-		k.names = append(k.names, u.Name)
 		k.roles = append(k.roles, u)
 		k.internal[u.Name] = kp
 	}
