@@ -66,8 +66,13 @@ lint: tools ## buf lint (STANDARD), buf format, gofmt and go vet on every module
 	@for m in $(MODULES); do echo "go vet ($$m)"; (cd $$m && $(GO) vet ./...); done
 
 .PHONY: test
-test: ## run every module's tests against an embedded NATS (no other server needed)
+# FUZZ_SMOKE is how long `make test` runs each fuzz target beyond its seed
+# corpus (0 skips it); `make fuzz` runs them for FUZZTIME.
+FUZZ_SMOKE ?= 1s
+
+test: ## run every module's tests against an embedded NATS (no other server needed), then each fuzz target briefly
 	@for m in $(MODULES); do echo "== go test ($$m)"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...); done
+	@if [ "$(FUZZ_SMOKE)" != "0" ]; then $(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_SMOKE); fi
 
 FUZZTIME ?= 30s
 

@@ -36,7 +36,7 @@ type RunnerOptions struct {
 	// Logger receives the Runner's logs; slog.Default() when nil.
 	Logger *slog.Logger
 	// Scoped says the connection authenticates as an adapter user of the
-	// hub, which may not read stored events (docs/security-nats.md): the
+	// hub, which may not read stored events (docs/security/nats.md): the
 	// publisher then answers a provider's retry from the idempotency
 	// record alone (see [PublisherOptions]).
 	Scoped bool

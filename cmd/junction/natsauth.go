@@ -23,7 +23,7 @@ func newNATSAuthCmd() *cobra.Command {
 defaults webhook, router, gateway and subscriber, and the config's
 nats_users) into --keys-dir, keeping those that exist, and prints the
 nats-server "authorization" block that gives each user only its role's
-permissions (docs/security-nats.md). Include it in the configuration of a
+permissions (docs/security/nats.md). Include it in the configuration of a
 NATS cluster the hub runs on; give each component its seed with --nats-nkey
 or hub.nats_nkey_file.`,
 		Args: cobra.NoArgs,

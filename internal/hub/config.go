@@ -48,7 +48,7 @@ type Config struct {
 	// NATSUsers are users of the embedded NATS for other processes
 	// (adapters, subscribers, routers, gateways), added to the default
 	// ones (webhook, router, gateway, subscriber); serve writes each one's
-	// nkey seed to <data_dir>/nats/<name>.nk. See docs/security-nats.md.
+	// nkey seed to <data_dir>/nats/<name>.nk. See docs/security/nats.md.
 	NATSUsers []natsauth.User `yaml:"nats_users"`
 	// NATSAuth holds the credentials and TLS settings for an external
 	// NATS (nats_url): nats_creds_file, nats_nkey_file, nats_user, ...
