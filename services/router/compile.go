@@ -64,7 +64,10 @@ package router
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -249,6 +252,9 @@ func Compile(r *junctionv1.Route) (*Compiled, error) {
 		if err := topology.ValidToken(t.Destination); err != nil {
 			return nil, fmt.Errorf("%w: %s.destination: %w", ErrInvalidRoute, field, err)
 		}
+		if err := checkTargetConfig(t.GetConfig()); err != nil {
+			return nil, fmt.Errorf("%w: %s.config: %w", ErrInvalidRoute, field, err)
+		}
 		ct := compiledTarget{t: t}
 		if strings.TrimSpace(t.Transform) != "" {
 			prg, err := compileCEL(env, t.Transform, false)
@@ -316,6 +322,24 @@ func compileCEL(env *cel.Env, expr string, wantBool bool) (cel.Program, error) {
 		return nil, err
 	}
 	return prg, nil
+}
+
+// checkTargetConfig refuses credentials written into a target's config: a
+// URL with a user name or password (https://user:pass@host/...) would be
+// stored in the routes bucket and shown by every read of the route. Such
+// secrets belong in the destination adapter's configuration, from env or a
+// file. The key is named, the value never.
+func checkTargetConfig(cfg map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(cfg)) {
+		v := cfg[k]
+		if !strings.Contains(v, "://") {
+			continue
+		}
+		if u, err := url.Parse(v); err == nil && u.User != nil {
+			return fmt.Errorf("%q is a URL with credentials (user:password@); routes are stored and read back in clear, so give the destination its credentials from env or a file instead", k)
+		}
+	}
+	return nil
 }
 
 // eventSizes gives cel-go's cost estimate the size of what comes from the

@@ -227,3 +227,33 @@ func TestCompileRefusesCostlyCEL(t *testing.T) {
 		})
 	}
 }
+
+// TestCompileRefusesCredentialsInTargetURL: a target URL carrying a user
+// name or password would be stored and returned in clear, so the route is
+// refused naming the key and never echoing the secret.
+func TestCompileRefusesCredentialsInTargetURL(t *testing.T) {
+	for _, tt := range []struct {
+		url     string
+		refused bool
+	}{
+		{"https://user:s3cret-pass@example.com/hook", true},
+		{"https://token@example.com/hook", true},
+		{"https://example.com/hook?x=1", false},
+		{"https://example.com/hook", false},
+	} {
+		r := &junctionv1.Route{Filter: "acme.>", Targets: []*junctionv1.Target{{Destination: "webhook", Config: map[string]string{"url": tt.url}}}}
+		_, err := Compile(r)
+		if !tt.refused {
+			if err != nil {
+				t.Errorf("url %s: %v, want accepted", tt.url, err)
+			}
+			continue
+		}
+		if err == nil || !errors.Is(err, ErrInvalidRoute) || !strings.Contains(err.Error(), `"url"`) {
+			t.Errorf("url %s: err %v, want ErrInvalidRoute naming the key", tt.url, err)
+		}
+		if err != nil && (strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "token@")) {
+			t.Errorf("error %q echoes the credentials", err)
+		}
+	}
+}
