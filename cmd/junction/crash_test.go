@@ -283,8 +283,8 @@ func webhookAdapterBinary(t *testing.T) string {
 // TestOutboundAdapterKilledMidDelivery kills the webhook-adapter process
 // with SIGKILL while it delivers and starts another: every event is
 // delivered, the duplicates (deliveries in flight at the kill, redelivered
-// after the ack wait) are at most its concurrency and carry the same
-// webhook-id.
+// after the ack wait) are at most what its workers can hold and carry the
+// same webhook-id.
 func TestOutboundAdapterKilledMidDelivery(t *testing.T) {
 	const n, concurrency = 5000, 32
 	hub := sdktest.NewHub(t)
