@@ -13,6 +13,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -92,6 +93,7 @@ var statusNames = map[int]string{
 	http.StatusUnauthorized:          "UNAUTHENTICATED",
 	http.StatusNotFound:              "NOT_FOUND",
 	http.StatusMethodNotAllowed:      "UNIMPLEMENTED",
+	http.StatusRequestTimeout:        "DEADLINE_EXCEEDED",
 	http.StatusRequestEntityTooLarge: "RESOURCE_EXHAUSTED",
 	http.StatusTooManyRequests:       "RESOURCE_EXHAUSTED",
 	http.StatusUnsupportedMediaType:  "INVALID_ARGUMENT",
@@ -271,6 +273,9 @@ func (s *source) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *reje
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, tooLarge()
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, reject(http.StatusRequestTimeout, "body was not sent within the server's read timeout: send the whole request at once")
 		}
 		return nil, reject(http.StatusBadRequest, "body could not be read: %v", err)
 	}
