@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/limits"
 	"github.com/junctionhq/junction/adapters/sdk/tlsconfig"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
@@ -206,7 +207,7 @@ func defaultInstance() string {
 			clean[i] = '-'
 		}
 	}
-	return truncate(string(clean), 100) + "-" + fmt.Sprint(os.Getpid())
+	return clip.Cut(string(clean), 100) + "-" + fmt.Sprint(os.Getpid())
 }
 
 // configFile is the layout of an adapter's configuration file.
