@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/limits"
 	"github.com/junctionhq/junction/adapters/sdk/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
@@ -80,7 +81,7 @@ func runMain[C any, A any](ctx context.Context, spec Spec, newAdapter func(C) (A
 		return err
 	}
 	level, _ := parseLevel(cfg.LogLevel)
-	log := slog.New(telemetry.NewTraceHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))).
+	log := slog.New(telemetry.NewTraceHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: clip.ReplaceAttr}))).
 		With("instance", cfg.Instance)
 	limits.RaiseFileLimit(log)
 	shutdownTracing, err := telemetry.SetupTracing(ctx, name)
