@@ -27,6 +27,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
@@ -144,7 +145,11 @@ func MetricsHandler() http.Handler {
 			metricsErr = fmt.Errorf("prometheus exporter: %w", err)
 			return
 		}
-		otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithView(requestLabels)))
+		// No exemplars: /metrics is served as Prometheus text, which has
+		// none, and an exemplar would carry the attributes requestLabels
+		// drops (a client's Host header) into the exporter.
+		otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithView(requestLabels),
+			sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter)))
 		metricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	})
 	if metricsErr != nil {
