@@ -34,7 +34,7 @@ const (
 // zero fields take the defaults above.
 type Config struct {
 	// ReadHeaderTimeout is how long a client may take to send a request's
-	// headers. Default 10s.
+	// headers. Default 10s, or ReadTimeout when that is shorter.
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	// ReadTimeout is how long a client may take to send a whole request,
 	// headers and body: a webhook body trickled slowly is cut here.
@@ -57,11 +57,12 @@ type Config struct {
 
 // WithDefaults returns c with every zero field set to its default.
 func (c Config) WithDefaults() Config {
-	if c.ReadHeaderTimeout == 0 {
-		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
-	}
 	if c.ReadTimeout == 0 {
 		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.ReadHeaderTimeout == 0 {
+		// Never past the read timeout, which covers the headers too.
+		c.ReadHeaderTimeout = min(DefaultReadHeaderTimeout, c.ReadTimeout)
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = DefaultWriteTimeout
