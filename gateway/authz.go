@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/gateway/auth"
 )
 
@@ -149,16 +150,16 @@ func tokenFrom(ctx context.Context) (string, error) {
 // refused logs a refused call: method, reason, the key id when one could
 // be read, and where the call came from. Never the key or token.
 func (a Auth) refused(ctx context.Context, method, keyID, reason string) {
-	attrs := []slog.Attr{slog.String("method", method), slog.String("reason", reason)}
+	attrs := []slog.Attr{slog.String("method", clip.String(method)), slog.String("reason", clip.N(reason, clip.MaxAttr))}
 	if keyID != "" {
-		attrs = append(attrs, slog.String("key_id", keyID))
+		attrs = append(attrs, slog.String("key_id", clip.String(keyID)))
 	}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		attrs = append(attrs, slog.String("peer", p.Addr.String()))
 	}
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get("x-forwarded-for"); len(v) > 0 {
-			attrs = append(attrs, slog.String("forwarded_for", v[0]))
+			attrs = append(attrs, slog.String("forwarded_for", clip.String(v[0])))
 		}
 	}
 	a.Logger.LogAttrs(ctx, slog.LevelWarn, "call refused", attrs...)

@@ -11,6 +11,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 )
 
 // healthMethodPrefix starts the methods of grpc.health.v1.
@@ -77,7 +79,7 @@ func logStream(log *slog.Logger) grpc.StreamServerInterceptor {
 func logCall(ctx context.Context, log *slog.Logger, method string, start time.Time, err error) {
 	st := status.Convert(err)
 	attrs := []slog.Attr{
-		slog.String("method", method),
+		slog.String("method", clip.String(method)),
 		slog.String("code", st.Code().String()),
 		slog.Duration("duration", time.Since(start)),
 	}
@@ -86,7 +88,8 @@ func logCall(ctx context.Context, log *slog.Logger, method string, start time.Ti
 		level = slog.LevelDebug // probes poll it every few seconds
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("error", st.Message()))
+		// Error messages may quote the request: cut them (package clip).
+		attrs = append(attrs, slog.String("error", clip.N(st.Message(), clip.MaxAttr)))
 		if serverFault(st.Code()) {
 			level = slog.LevelError
 		}

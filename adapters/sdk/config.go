@@ -13,6 +13,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/sdk/clip"
+	"github.com/junctionhq/junction/adapters/sdk/limits"
 	"github.com/junctionhq/junction/adapters/sdk/tlsconfig"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 )
@@ -86,6 +88,10 @@ type Config struct {
 	// when the files change (see package tlsconfig). Both or neither.
 	TLSCertFile string `yaml:"tls_cert_file"`
 	TLSKeyFile  string `yaml:"tls_key_file"`
+	// HTTP bounds what the HTTP server on HTTPAddr holds for clients:
+	// read, header, write and idle timeouts and a connection cap (keys
+	// read_timeout, idle_timeout, max_connections, ...; package limits).
+	HTTP limits.Config `yaml:"http"`
 }
 
 var instanceRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
@@ -119,6 +125,7 @@ func (c Config) WithDefaults() Config {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	c.HTTP = c.HTTP.WithDefaults()
 	return c
 }
 
@@ -165,6 +172,9 @@ func (c *Config) Validate() error {
 	if err := c.NATSAuth.Validate(); err != nil {
 		bad("hub.%w", err)
 	}
+	if err := c.HTTP.Validate("hub.http"); err != nil {
+		errs = append(errs, err)
+	}
 	if err := (tlsconfig.Files{CertFile: c.TLSCertFile, KeyFile: c.TLSKeyFile}).Validate("hub.tls_cert_file", "hub.tls_key_file"); err != nil {
 		errs = append(errs, err)
 	}
@@ -197,7 +207,7 @@ func defaultInstance() string {
 			clean[i] = '-'
 		}
 	}
-	return truncate(string(clean), 100) + "-" + fmt.Sprint(os.Getpid())
+	return clip.Cut(string(clean), 100) + "-" + fmt.Sprint(os.Getpid())
 }
 
 // configFile is the layout of an adapter's configuration file.

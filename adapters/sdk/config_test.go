@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/limits"
 )
 
 // appConfig is an adapter's own configuration.
@@ -60,6 +61,7 @@ adapter:
 	wantHub := sdk.Config{
 		NATSURL: "nats://hub:4222", HTTPAddr: "127.0.0.1:9999", Instance: "web-1", LogLevel: "info",
 		PollInterval: 30 * time.Second, Concurrency: 4, RouteConcurrency: 2, HeartbeatEvery: 10 * time.Second, ShutdownTimeout: 30 * time.Second,
+		HTTP: limits.Config{}.WithDefaults(),
 	}
 	if hub != wantHub {
 		t.Errorf("hub config = %+v, want %+v", hub, wantHub)

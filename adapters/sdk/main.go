@@ -19,6 +19,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/junctionhq/junction/adapters/sdk/clip"
+	"github.com/junctionhq/junction/adapters/sdk/limits"
 	"github.com/junctionhq/junction/adapters/sdk/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 )
@@ -79,8 +81,9 @@ func runMain[C any, A any](ctx context.Context, spec Spec, newAdapter func(C) (A
 		return err
 	}
 	level, _ := parseLevel(cfg.LogLevel)
-	log := slog.New(telemetry.NewTraceHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))).
+	log := slog.New(telemetry.NewTraceHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: clip.ReplaceAttr}))).
 		With("instance", cfg.Instance)
+	limits.RaiseFileLimit(log)
 	shutdownTracing, err := telemetry.SetupTracing(ctx, name)
 	if err != nil {
 		return err
@@ -133,7 +136,12 @@ func runMain[C any, A any](ctx context.Context, spec Spec, newAdapter func(C) (A
 	if err != nil {
 		return fmt.Errorf("listen on %s (set hub.http_addr or %s): %w", cfg.HTTPAddr, EnvHTTPAddr, err)
 	}
-	srv := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	refusal := limits.Refusal503 // over the cap: 503, or a close under TLS
+	if cfg.TLSCertFile != "" {
+		refusal = nil
+	}
+	ln = limits.Listen(ln, cfg.HTTP.MaxConnections, refusal, log, "http")
+	srv := limits.NewHTTPServer(cfg.HTTP, r.Handler(), log)
 	serve, err := httpsServe(cfg, srv, log)
 	if err != nil {
 		ln.Close()

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/natstrace"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -248,11 +249,11 @@ func ValidateEvent(e *junctionv1.Event) error {
 	case len(id) > MaxEventIDLen:
 		return fmt.Errorf("%w: id is %d bytes, at most %d are allowed", ErrInvalidEvent, len(id), MaxEventIDLen)
 	case !utf8.ValidString(id) || hasControl(id):
-		return fmt.Errorf("%w: id %q must be valid UTF-8 without control characters", ErrInvalidEvent, id)
+		return fmt.Errorf("%w: id %q must be valid UTF-8 without control characters", ErrInvalidEvent, clip.String(id))
 	}
 	for name := range e.GetExtensions() {
 		if !extensionNameRe.MatchString(name) {
-			return fmt.Errorf("%w: extension name %q must be 1 to 20 lowercase letters or digits (CloudEvents)", ErrInvalidEvent, name)
+			return fmt.Errorf("%w: extension name %q must be 1 to 20 lowercase letters or digits (CloudEvents)", ErrInvalidEvent, clip.String(name))
 		}
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/natstrace"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -322,10 +323,10 @@ func (s *sink) recordAttempt(ctx context.Context, d *junctionv1.Delivery, attemp
 		EventSource: d.GetEventSource(),
 	}
 	if err != nil {
-		a.Error = truncate(err.Error(), topology.MaxDLQErrorLen)
+		a.Error = clip.Cut(err.Error(), topology.MaxDLQErrorLen)
 		code, excerpt := ResponseOf(err)
 		a.StatusCode = int32(code)
-		a.ResponseExcerpt = truncate(excerpt, topology.MaxResponseExcerpt)
+		a.ResponseExcerpt = clip.Cut(excerpt, topology.MaxResponseExcerpt)
 	}
 	if !next.IsZero() {
 		a.NextAttemptTime = timestamppb.New(next)
@@ -454,5 +455,5 @@ func headerValue(s string, n int) string {
 		}
 		return r
 	}, s)
-	return truncate(s, n)
+	return clip.Cut(s, n)
 }

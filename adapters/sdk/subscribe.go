@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -173,7 +174,7 @@ func handleEvent(ctx context.Context, m jetstream.Msg, h Handler, o subscribeOpt
 		}
 	case IsPermanent(err):
 		log.Warn("event handler failed permanently", "event_id", e.GetId(), "source", e.GetSource(), "type", e.GetType(), "err", err)
-		_ = m.TermWithReason(truncate(err.Error(), 256))
+		_ = m.TermWithReason(clip.Cut(err.Error(), 256))
 	case ctx.Err() != nil:
 		// Shutdown cut the handler short: let another replica have it now.
 		_ = m.Nak()

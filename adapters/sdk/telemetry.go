@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/natstrace"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -99,7 +100,7 @@ func RecordWebhookRejection(ctx context.Context, source, reason string) {
 func TraceHTTP(h http.Handler, name string) http.Handler {
 	return otelhttp.NewHandler(h, name,
 		otelhttp.WithPropagators(natstrace.Propagator),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + name }))
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return clip.String(r.Method) + " " + name }))
 }
 
 // TraceTransport wraps an HTTP client transport in OTel client spans that

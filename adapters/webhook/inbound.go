@@ -13,11 +13,13 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"golang.org/x/time/rate"
@@ -92,6 +94,7 @@ var statusNames = map[int]string{
 	http.StatusUnauthorized:          "UNAUTHENTICATED",
 	http.StatusNotFound:              "NOT_FOUND",
 	http.StatusMethodNotAllowed:      "UNIMPLEMENTED",
+	http.StatusRequestTimeout:        "DEADLINE_EXCEEDED",
 	http.StatusRequestEntityTooLarge: "RESOURCE_EXHAUSTED",
 	http.StatusTooManyRequests:       "RESOURCE_EXHAUSTED",
 	http.StatusUnsupportedMediaType:  "INVALID_ARGUMENT",
@@ -133,8 +136,10 @@ func (h *inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// The name comes from the URL and the reason may quote the request:
+	// both are cut (package clip), so a huge URL cannot make a huge line.
 	h.a.log.LogAttrs(r.Context(), levelOf(rej.code), "webhook rejected",
-		slog.String("source", name), slog.Int("status", rej.code), slog.String("reason", rej.message),
+		slog.String("source", clip.String(name)), slog.Int("status", rej.code), slog.String("reason", clip.N(rej.message, clip.MaxAttr)),
 		slog.String("remote_addr", r.RemoteAddr))
 	recordRejection(r.Context(), name, h.a.sources[name] != nil, rej)
 	if rej.code == http.StatusMethodNotAllowed {
@@ -151,14 +156,14 @@ func (h *inbound) route(r *http.Request) (string, *source, *rejection) {
 	name, ok := strings.CutPrefix(r.URL.Path, PathPrefix)
 	name = strings.TrimSuffix(name, "/")
 	if !ok || name == "" || strings.Contains(name, "/") {
-		return name, nil, reject(http.StatusNotFound, "no webhook endpoint at %s: POST to %s<source> with a source name from the adapter config", r.URL.Path, PathPrefix)
+		return name, nil, reject(http.StatusNotFound, "no webhook endpoint at %s: POST to %s<source> with a source name from the adapter config", clip.String(r.URL.Path), PathPrefix)
 	}
 	src, ok := h.a.sources[name]
 	if !ok {
-		return name, nil, reject(http.StatusNotFound, "no webhook source named %q: check the URL %s<source> against the adapter's sources config", name, PathPrefix)
+		return name, nil, reject(http.StatusNotFound, "no webhook source named %q: check the URL %s<source> against the adapter's sources config", clip.String(name), PathPrefix)
 	}
 	if r.Method != http.MethodPost {
-		return name, nil, reject(http.StatusMethodNotAllowed, "method %s is not allowed: send webhooks with POST", r.Method)
+		return name, nil, reject(http.StatusMethodNotAllowed, "method %s is not allowed: send webhooks with POST", clip.String(r.Method))
 	}
 	return name, src, nil
 }
@@ -181,7 +186,7 @@ func (s *source) admit(r *http.Request, now time.Time) *rejection {
 		if ct == "" {
 			ct = "none"
 		}
-		return reject(http.StatusUnsupportedMediaType, "content type %q is not accepted from source %s: send %s (the source's content_types)", ct, s.cfg.Name, strings.Join(s.cfg.ContentTypes, " or "))
+		return reject(http.StatusUnsupportedMediaType, "content type %q is not accepted from source %s: send %s (the source's content_types)", clip.String(ct), s.cfg.Name, strings.Join(s.cfg.ContentTypes, " or "))
 	}
 	return nil
 }
@@ -272,6 +277,9 @@ func (s *source) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *reje
 		if errors.As(err, &mbe) {
 			return nil, tooLarge()
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, reject(http.StatusRequestTimeout, "body was not sent within the server's read timeout: send the whole request at once")
+		}
 		return nil, reject(http.StatusBadRequest, "body could not be read: %v", err)
 	}
 	if len(body) == 0 {
@@ -290,7 +298,7 @@ func (s *source) verifyStandard(h http.Header, body []byte) *rejection {
 	}
 	ts, err := strconv.ParseInt(h.Get(standardwebhooks.HeaderWebhookTimestamp), 10, 64)
 	if err != nil {
-		return reject(http.StatusBadRequest, "header webhook-timestamp %q must be Unix seconds", h.Get(standardwebhooks.HeaderWebhookTimestamp))
+		return reject(http.StatusBadRequest, "header webhook-timestamp %q must be Unix seconds", clip.String(h.Get(standardwebhooks.HeaderWebhookTimestamp)))
 	}
 	if err := s.verifier.VerifyIgnoringTimestamp(body, h); err != nil {
 		return reject(http.StatusUnauthorized, "webhook-signature does not match: sign \"<webhook-id>.<webhook-timestamp>.<body>\" with this source's secret")
@@ -319,7 +327,7 @@ func (s *source) verifyHMAC(h http.Header, body []byte) *rejection {
 		}
 		ts, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil {
-			return reject(http.StatusBadRequest, "header %s %q must be Unix seconds", s.cfg.TimestampHeader, raw)
+			return reject(http.StatusBadRequest, "header %s %q must be Unix seconds", s.cfg.TimestampHeader, clip.String(raw))
 		}
 		signed = time.Unix(ts, 0)
 		mac.Write([]byte(raw))
@@ -359,19 +367,19 @@ func (h *inbound) store(w http.ResponseWriter, r *http.Request, e *junctionv1.Ev
 	case err == nil:
 	case errors.Is(err, sdk.ErrInvalidEvent):
 		h.a.log.LogAttrs(r.Context(), slog.LevelInfo, "webhook rejected",
-			slog.String("source", e.Source), slog.Int("status", http.StatusBadRequest), slog.String("reason", err.Error()))
+			slog.String("source", e.Source), slog.Int("status", http.StatusBadRequest), slog.String("reason", clip.N(err.Error(), clip.MaxAttr)))
 		sdk.RecordWebhookRejection(r.Context(), e.Source, "invalid_event")
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	case errors.Is(err, sdk.ErrUnavailable):
 		h.a.log.LogAttrs(r.Context(), slog.LevelWarn, "hub unavailable",
-			slog.String("source", e.Source), slog.String("event_id", e.Id), slog.Any("error", err))
+			slog.String("source", e.Source), slog.String("event_id", clip.String(e.Id)), slog.Any("error", err))
 		w.Header().Set("Retry-After", retryAfterUnavailable)
 		writeError(w, http.StatusServiceUnavailable, "the hub cannot store events right now: retry later")
 		return
 	default:
 		h.a.log.LogAttrs(r.Context(), slog.LevelError, "emit failed",
-			slog.String("source", e.Source), slog.String("event_id", e.Id), slog.Any("error", err))
+			slog.String("source", e.Source), slog.String("event_id", clip.String(e.Id)), slog.Any("error", err))
 		writeError(w, http.StatusInternalServerError, "the event could not be stored: retry later")
 		return
 	}

@@ -35,6 +35,8 @@ func rejectionReason(rej *rejection) string {
 		return "signature"
 	case http.StatusBadRequest:
 		return "bad_request"
+	case http.StatusRequestTimeout:
+		return "timeout"
 	case http.StatusTooManyRequests:
 		return "rate_limited"
 	case http.StatusUnsupportedMediaType:

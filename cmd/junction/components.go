@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/limits"
 	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/gateway"
@@ -93,7 +95,7 @@ func newRouterCmd() *cobra.Command {
 			if healthAddr == "" {
 				return r.Run(cmd.Context())
 			}
-			return runWithHealth(cmd.Context(), healthAddr, r.Run, func() error {
+			return runWithHealth(cmd.Context(), healthAddr, cfg.HTTP, logger, r.Run, func() error {
 				return errors.Join(natsReady(nc), r.Ready())
 			})
 		},
@@ -143,6 +145,12 @@ func newGatewayCmd() *cobra.Command {
 				grpcLis.Close()
 				return fmt.Errorf("http-addr: %w", err)
 			}
+			grpcLis = limits.Listen(grpcLis, cfg.HTTP.MaxConnections, nil, logger, "grpc")
+			refusal := limits.Refusal503
+			if api != nil {
+				refusal = nil
+			}
+			httpLis = limits.Listen(httpLis, cfg.HTTP.MaxConnections, refusal, logger, "http")
 			inproc := apitls.NewInProcess()
 			rest, err := gateway.RESTHandler(ctx, apitls.InProcessTarget, append(telemetry.RESTDialOptions(), inproc.DialOptions()...)...)
 			if err != nil {
@@ -156,11 +164,12 @@ func newGatewayCmd() *cobra.Command {
 			if rest, err = gateway.BrowserGuard(cfg.API.Browser(), cfg.HTTPAddr, rest); err != nil {
 				return err
 			}
-			srv := gateway.NewGRPCServer(gw, append(append(telemetry.GRPCServerOptions(), api.GRPCServerOptions()...), authOpts...)...)
+			grpcOpts := append(append(telemetry.GRPCServerOptions(), limits.GRPCServerOptions(cfg.HTTP)...), api.GRPCServerOptions()...)
+			srv := gateway.NewGRPCServer(gw, append(grpcOpts, authOpts...)...)
 			mux := http.NewServeMux()
 			mux.Handle("/", sdk.TraceHTTP(rest, "/v1/*"))
 			handleHealth(mux, func() error { return natsReady(nc) })
-			httpSrv := &http.Server{Handler: api.Guard(hub.GuardMetricsPath(authn, mux)), ReadHeaderTimeout: 10 * time.Second}
+			httpSrv := limits.NewHTTPServer(cfg.HTTP, api.Guard(hub.GuardMetricsPath(authn, mux)), logger.With("component", "http"))
 			logger.Info("gateway started", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String(),
 				"tls", api != nil, "mutual_tls", api.MutualTLS(), "tls_ca_file", api.CAFileOrEmpty())
 			g, gctx := errgroup.WithContext(ctx)
@@ -232,15 +241,16 @@ func writeStatus(w http.ResponseWriter, code int, status, reason string) {
 }
 
 // runWithHealth runs run until ctx ends, with a health server on addr
-// beside it; the server stops when run returns.
-func runWithHealth(ctx context.Context, addr string, run func(context.Context) error, ready func() error) error {
+// beside it, bounded by lim; the server stops when run returns.
+func runWithHealth(ctx context.Context, addr string, lim limits.Config, logger *slog.Logger, run func(context.Context) error, ready func() error) error {
 	mux := http.NewServeMux()
 	handleHealth(mux, ready)
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	lis, err := net.Listen("tcp", addr)
+	srv := limits.NewHTTPServer(lim, mux, logger.With("component", "http"))
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("health-addr: %w", err)
 	}
+	lis := limits.Listen(l, lim.MaxConnections, limits.Refusal503, logger, "health")
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {

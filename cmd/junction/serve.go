@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/junctionhq/junction/adapters/sdk/limits"
 	"github.com/junctionhq/junction/internal/hub"
 )
 
@@ -53,7 +54,8 @@ func (f *hubFlags) start(cmd *cobra.Command, service string) (cfg hub.Config, lo
 	if !cmd.Flags().Changed("pprof-addr") {
 		pprofAddr = os.Getenv("JUNCTION_PPROF_ADDR")
 	}
-	stopPprof, err := startPprof(pprofAddr, logger)
+	limits.RaiseFileLimit(logger)
+	stopPprof, err := startPprof(pprofAddr, cfg.HTTP, logger)
 	if err != nil {
 		stop()
 		return cfg, nil, nil, fmt.Errorf("pprof listener: %w", err)

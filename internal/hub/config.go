@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/limits"
 	"github.com/junctionhq/junction/adapters/webhook"
 	"github.com/junctionhq/junction/internal/apitls"
 	"github.com/junctionhq/junction/internal/natsauth"
@@ -60,6 +61,10 @@ type Config struct {
 	TLS apitls.Config `yaml:"tls"`
 	// Auth configures API keys, OIDC tokens and rate limits (auth.go).
 	Auth AuthConfig `yaml:"auth"`
+	// HTTP bounds what the HTTP and gRPC listeners hold for clients:
+	// read, header, write and idle timeouts, a connection cap per
+	// listener, gRPC streams per connection (package limits).
+	HTTP limits.Config `yaml:"http"`
 }
 
 // Defaults.
@@ -93,6 +98,7 @@ func (c *Config) SetDefaults() {
 	if c.Replicas == 0 {
 		c.Replicas = 1
 	}
+	c.HTTP = c.HTTP.WithDefaults()
 	if c.NATSURL == "" {
 		c.Auth.setDefaults(c.DataDir)
 	} else {
@@ -135,6 +141,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("data_dir: required for the embedded NATS"))
 	}
 	if err := c.Auth.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.HTTP.Validate("http"); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/limits"
 	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/adapters/webhook"
@@ -161,7 +162,16 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 		return nil, fmt.Errorf("auth: %w", err)
 	}
 	h.authn = authn
-	h.grpcSrv = gateway.NewGRPCServer(h.gateway, append(append(telemetry.GRPCServerOptions(), h.tls.GRPCServerOptions()...), authOpts...)...)
+	// Slow and idle clients are shed: each listener holds at most
+	// cfg.HTTP.MaxConnections, and the servers cut slow and idle ones.
+	h.grpcLis = limits.Listen(h.grpcLis, cfg.HTTP.MaxConnections, nil, logger, "grpc")
+	refusal := limits.Refusal503 // over the cap: 503, or a close under TLS
+	if h.tls != nil {
+		refusal = nil
+	}
+	h.httpLis = limits.Listen(h.httpLis, cfg.HTTP.MaxConnections, refusal, logger, "http")
+	grpcOpts := append(append(telemetry.GRPCServerOptions(), limits.GRPCServerOptions(cfg.HTTP)...), h.tls.GRPCServerOptions()...)
+	h.grpcSrv = gateway.NewGRPCServer(h.gateway, append(grpcOpts, authOpts...)...)
 	h.inproc = apitls.NewInProcess()
 	rest, err := gateway.RESTHandler(ctx, apitls.InProcessTarget, append(telemetry.RESTDialOptions(), h.inproc.DialOptions()...)...)
 	if err != nil {
@@ -172,10 +182,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if rest, err = gateway.BrowserGuard(cfg.API.Browser(), h.httpLis.Addr().String(), rest); err != nil {
 		return nil, err
 	}
-	h.httpSrv = &http.Server{
-		Handler:           h.tls.Guard(h.mux(sdk.TraceHTTP(rest, "/v1/*"))),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	h.httpSrv = limits.NewHTTPServer(cfg.HTTP, h.tls.Guard(h.mux(sdk.TraceHTTP(rest, "/v1/*"))), logger.With("component", "http"))
 	return h, nil
 }
 

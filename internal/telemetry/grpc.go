@@ -9,9 +9,10 @@ import (
 )
 
 // GRPCServerOptions instrument a gRPC server: a SERVER span per call that
-// continues the caller's trace context, and OTel RPC metrics.
+// continues the caller's trace context, and OTel RPC metrics. A method no
+// service defines is named "_OTHER" in both (knownMethods).
 func GRPCServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithPropagators(natstrace.Propagator)))}
+	return []grpc.ServerOption{grpc.StatsHandler(knownMethods{otelgrpc.NewServerHandler(otelgrpc.WithPropagators(natstrace.Propagator))})}
 }
 
 // GRPCDialOptions instrument a gRPC client: a CLIENT span per call whose

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/nats-io/nats.go"
@@ -385,7 +385,7 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 			dm := r.deliveryMsg(topology.DLQSubject(f.Delivery.GetDestination(), f.Delivery.GetRouteId()), f.Delivery, m.Headers())
 			dm.Header.Set(topology.HeaderDLQReason, reason)
 			dm.Header.Set(topology.HeaderDLQAttempts, "0")
-			dm.Header.Set(topology.HeaderDLQLastError, truncate(f.Err.Error(), topology.MaxDLQErrorLen))
+			dm.Header.Set(topology.HeaderDLQLastError, clip.Cut(f.Err.Error(), topology.MaxDLQErrorLen))
 			msgs = append(msgs, tr.publish(rctx, dm, f.Delivery))
 		}
 	}
@@ -514,18 +514,4 @@ func retryDelay(delivered uint64) time.Duration {
 		d *= 2
 	}
 	return min(d, 10*time.Second)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 {
-		if r, size := utf8.DecodeLastRuneInString(s); r != utf8.RuneError || size > 1 {
-			break
-		}
-		s = s[:len(s)-1]
-	}
-	return s
 }

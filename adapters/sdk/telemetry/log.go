@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 )
 
 // TraceHandler is a slog.Handler that adds trace_id and span_id to every
@@ -43,9 +45,12 @@ func (h *TraceHandler) WithGroup(name string) slog.Handler {
 }
 
 // NewLogger returns a logger writing to w at level: JSON, or text when w is
-// a terminal, with trace_id and span_id on every line logged inside a span.
+// a terminal, with trace_id and span_id on every line logged inside a span
+// and every attribute cut to clip.MaxAttr bytes (clip.ReplaceAttr).
 func NewLogger(w io.Writer, level slog.Leveler) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
+	// Every attribute is cut to clip.MaxAttr bytes: no value a client
+	// sent can make a line unbounded.
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: clip.ReplaceAttr}
 	var h slog.Handler = slog.NewJSONHandler(w, opts)
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {

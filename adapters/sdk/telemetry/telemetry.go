@@ -22,14 +22,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/otlptranslator"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/natstrace"
 )
 
@@ -92,10 +95,31 @@ func SetupTracing(ctx context.Context, service string) (shutdown func(context.Co
 			res = merged
 		}
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithSpanLimits(SpanLimits()))
 	otel.SetTracerProvider(tp)
 	return tp.Shutdown, nil
 }
+
+// SpanLimits are the tracer provider's limits: those the OTEL_SPAN_* and
+// OTEL_ATTRIBUTE_* variables set, with every string attribute value (of a
+// span or of its events) cut to clip.MaxAttr bytes unless
+// OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT says otherwise: url.path,
+// user_agent.original and other request values stay bounded.
+func SpanLimits() sdktrace.SpanLimits {
+	l := sdktrace.NewSpanLimits()
+	if l.AttributeValueLengthLimit < 0 {
+		l.AttributeValueLengthLimit = clip.MaxAttr
+	}
+	return l
+}
+
+// requestLabels drops the HTTP server metrics' server.address and
+// server.port, which otelhttp takes from the request's Host header: a
+// client could otherwise mint a new Prometheus series per request.
+var requestLabels = sdkmetric.NewView(
+	sdkmetric.Instrument{Name: "http.server.*"},
+	sdkmetric.Stream{AttributeFilter: attribute.NewDenyKeysFilter("server.address", "server.port")},
+)
 
 var (
 	metricsOnce    sync.Once
@@ -121,7 +145,11 @@ func MetricsHandler() http.Handler {
 			metricsErr = fmt.Errorf("prometheus exporter: %w", err)
 			return
 		}
-		otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)))
+		// No exemplars: /metrics is served as Prometheus text, which has
+		// none, and an exemplar would carry the attributes requestLabels
+		// drops (a client's Host header) into the exporter.
+		otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithView(requestLabels),
+			sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter)))
 		metricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	})
 	if metricsErr != nil {

@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 )
 
 // Stream, subject and bucket names.
@@ -91,7 +93,7 @@ var (
 // 63 characters of [a-z0-9_-], starting with a letter or digit.
 func ValidToken(s string) error {
 	if !tokenRe.MatchString(s) {
-		return fmt.Errorf("%w: %q must be 1 to 63 characters of a-z, 0-9, '_' and '-', starting with a letter or digit", ErrInvalidName, s)
+		return fmt.Errorf("%w: %q must be 1 to 63 characters of a-z, 0-9, '_' and '-', starting with a letter or digit", ErrInvalidName, clip.String(s))
 	}
 	return nil
 }
@@ -100,7 +102,7 @@ func ValidToken(s string) error {
 // [A-Za-z0-9_-], e.g. "user.created".
 func ValidType(s string) error {
 	if len(s) > 200 || !typeRe.MatchString(s) {
-		return fmt.Errorf("%w: event type %q must be dot-separated words of letters, digits, '_' and '-', e.g. \"user.created\"", ErrInvalidName, s)
+		return fmt.Errorf("%w: event type %q must be dot-separated words of letters, digits, '_' and '-', e.g. \"user.created\"", ErrInvalidName, clip.String(s))
 	}
 	return nil
 }
