@@ -60,6 +60,9 @@ type Config struct {
 	TLS apitls.Config `yaml:"tls"`
 	// Auth configures API keys, OIDC tokens and rate limits (auth.go).
 	Auth AuthConfig `yaml:"auth"`
+	// Storage bounds every stream and bucket and the embedded store
+	// (storage.go, docs/operations.md).
+	Storage StorageConfig `yaml:"storage"`
 }
 
 // Defaults.
@@ -93,6 +96,7 @@ func (c *Config) SetDefaults() {
 	if c.Replicas == 0 {
 		c.Replicas = 1
 	}
+	c.Storage.setDefaults()
 	if c.NATSURL == "" {
 		c.Auth.setDefaults(c.DataDir)
 	} else {
@@ -135,6 +139,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("data_dir: required for the embedded NATS"))
 	}
 	if err := c.Auth.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validateStorage(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

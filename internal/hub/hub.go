@@ -66,6 +66,7 @@ type Hub struct {
 	runner  *sdk.Runner
 	httpSrv *http.Server
 	authn   *auth.Authenticator // nil with auth disabled
+	store   *sdk.StoreCheck     // whether the store takes writes (storage.go)
 
 	unregisterGauges func()
 }
@@ -114,13 +115,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	if err := topology.Ensure(ctx, h.js, topology.Options{Replicas: cfg.Replicas}); err != nil {
+	if err := topology.Ensure(ctx, h.js, cfg.Topology()); err != nil {
 		return nil, err
 	}
 
 	if h.unregisterGauges, err = telemetry.RegisterJetStreamGauges(h.js, logger); err != nil {
 		return nil, err
 	}
+	h.store = newStoreCheck(h, cfg, logger)
 	routerJS, err := componentJS(h.conns.router)
 	if err != nil {
 		return nil, err
@@ -225,6 +227,9 @@ func (h *Hub) Ready() error {
 	if err := h.runner.Ready(); err != nil {
 		errs = append(errs, fmt.Errorf("webhook adapter: %w", err))
 	}
+	if err := h.store.Ready(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -260,6 +265,9 @@ func (h *Hub) Run(ctx context.Context) error {
 
 	g, gctx := errgroup.WithContext(work)
 	g.Go(func() error { return h.router.Run(gctx) })
+	// A store that cannot recover by itself ends Run with an error, so
+	// that serve exits non-zero and its supervisor restarts it.
+	g.Go(func() error { return h.store.Run(gctx) })
 	g.Go(func() error { return h.runner.Run(gctx) })
 	g.Go(func() error {
 		if err := h.grpcSrv.Serve(h.grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
