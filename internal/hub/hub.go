@@ -207,7 +207,11 @@ func (h *Hub) mux(rest http.Handler) http.Handler {
 	})
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := h.Ready(); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+			body := map[string]string{"status": "not ready", "reason": err.Error()}
+			if se := (*sdk.StoreError)(nil); errors.As(err, &se) {
+				body["store"] = se.Reason // unavailable, full, write_error, not_checked
+			}
+			writeJSON(w, http.StatusServiceUnavailable, body)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

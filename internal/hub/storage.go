@@ -113,7 +113,7 @@ func mapsKeys(m map[string]string) func(func(string) bool) {
 // string with a unit: "512MiB", "10GiB", "2GB", "64KiB".
 type Size int64
 
-var sizeRe = regexp.MustCompile(`^\s*([0-9]+)\s*([KMGT]i?B?|B)?\s*$`)
+var sizeRe = regexp.MustCompile(`^\s*([0-9]+)\s*([KMGT]I?B?|B)?\s*$`)
 
 // ParseSize reads a Size.
 func ParseSize(s string) (Size, error) {
