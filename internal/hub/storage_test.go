@@ -277,4 +277,3 @@ func TestStorageConfig(t *testing.T) {
 		})
 	}
 }
-
