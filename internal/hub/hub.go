@@ -219,8 +219,15 @@ func (h *Hub) mux(rest http.Handler) http.Handler {
 	return m
 }
 
-// Ready reports whether every component can do its work.
+// Ready reports whether every component can do its work and the store
+// takes writes.
 func (h *Hub) Ready() error {
+	return errors.Join(h.componentsReady(), h.store.Ready())
+}
+
+// componentsReady is Ready without the store: a hub whose store is full
+// still starts, so that the API can make room.
+func (h *Hub) componentsReady() error {
 	var errs []error
 	if !h.nc.IsConnected() {
 		errs = append(errs, errors.New("nats: not connected"))
@@ -231,19 +238,18 @@ func (h *Hub) Ready() error {
 	if err := h.runner.Ready(); err != nil {
 		errs = append(errs, fmt.Errorf("webhook adapter: %w", err))
 	}
-	if err := h.store.Ready(); err != nil {
-		errs = append(errs, err)
-	}
 	return errors.Join(errs...)
 }
 
-// WaitReady polls Ready until it returns nil, Run ends or ctx is done. It
-// returns the last readiness error when ctx ends first.
+// WaitReady polls the components' readiness (Ready without the store, so
+// that a hub on a full store starts and its API can make room) until it
+// is nil, Run ends or ctx is done. It returns the last readiness error
+// when ctx ends first.
 func (h *Hub) WaitReady(ctx context.Context, runDone <-chan struct{}) error {
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for {
-		err := h.Ready()
+		err := h.componentsReady()
 		if err == nil {
 			return nil
 		}

@@ -3,9 +3,13 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/internal/natsserver"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -112,6 +117,16 @@ func TestFullEventsStreamRefusesAndRecovers(t *testing.T) {
 	}
 	if _, ok := fams["junction_store_writable"]; !ok {
 		t.Errorf("junction_store_writable missing from /metrics")
+	}
+
+	// A restart on the full store starts (its API is how room is made)
+	// and is not ready, for the same reason.
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	h = startFullHub(t, cfg)
+	if code, body := readyz(t, h); code != http.StatusServiceUnavailable || body["store"] != "full" {
+		t.Errorf("/readyz after a restart on a full store = %d %v, want 503 store full", code, body)
 	}
 
 	// Room is made: ready again without a restart, and the refused
@@ -276,4 +291,36 @@ func TestStorageConfig(t *testing.T) {
 			tc.check(t, c)
 		})
 	}
+}
+
+// startFullHub starts a hub whose store is full: New and WaitReady
+// succeed, and the store check has run once.
+func startFullHub(t *testing.T, cfg Config) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	h, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		cancel()
+		t.Fatalf("New on a full store: %v", err)
+	}
+	done := make(chan error, 1)
+	runDone := make(chan struct{})
+	go func() { done <- h.Run(ctx); close(runDone) }()
+	var once sync.Once
+	var runErr error
+	stop := func() error { once.Do(func() { cancel(); runErr = <-done }); return runErr }
+	t.Cleanup(func() { _ = stop() })
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := h.WaitReady(wctx, runDone); err != nil {
+		t.Fatalf("WaitReady on a full store: %v", err)
+	}
+	waitFor(t, 30*time.Second, "the first store check", func() error {
+		var se *sdk.StoreError
+		if err := h.store.Ready(); errors.As(err, &se) && se.Reason == sdk.StoreNotChecked {
+			return err
+		}
+		return nil
+	})
+	return &running{Hub: h, stop: stop}
 }
