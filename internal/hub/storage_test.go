@@ -161,7 +161,9 @@ func TestFullEventsStreamRefusesAndRecovers(t *testing.T) {
 // TestStorageLimitsReachAnExistingStore: a data directory written by a
 // version without byte limits (DiscardOld, no max_bytes) gets every
 // stream's and bucket's limit and discard policy on the next start, and
-// keeps its messages.
+// keeps its messages: an EVENTS already holding more than its new limit
+// keeps every event (JetStream enforces a lowered max_bytes by dropping
+// the oldest only under DiscardOld) and is full.
 func TestStorageLimitsReachAnExistingStore(t *testing.T) {
 	dir := t.TempDir()
 	ns, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", StoreDir: dir}, nil)
@@ -188,7 +190,7 @@ func TestStorageLimitsReachAnExistingStore(t *testing.T) {
 	}
 	const kept = 20
 	for range kept {
-		if _, err := js.Publish(ctx, topology.EventSubject("acme", "user.created"), nil); err != nil {
+		if _, err := js.Publish(ctx, topology.EventSubject("acme", "user.created"), make([]byte, 1024)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -197,8 +199,9 @@ func TestStorageLimitsReachAnExistingStore(t *testing.T) {
 	ns.WaitForShutdown()
 
 	cfg := testConfig(dir)
-	cfg.Storage.Limits = map[string]StoreLimit{"events": {MaxBytes: 8 << 20}}
-	h := startHub(t, cfg)
+	const newLimit = 8 * 1024 // under the ~21 KB EVENTS holds
+	cfg.Storage.Limits = map[string]StoreLimit{"events": {MaxBytes: newLimit}}
+	h := startFullHub(t, cfg)
 	pc, err := platformConn(h.Hub)
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +212,7 @@ func TestStorageLimitsReachAnExistingStore(t *testing.T) {
 	for _, name := range topology.StoreNames() {
 		want[name] = topology.DefaultLimit(name)
 	}
-	want[topology.EventsStream] = topology.Limit{MaxBytes: 8 << 20}
+	want[topology.EventsStream] = topology.Limit{MaxBytes: newLimit}
 	for _, name := range topology.StoreNames() {
 		stream := name
 		if strings.HasPrefix(name, "junction_") {
@@ -235,6 +238,9 @@ func TestStorageLimitsReachAnExistingStore(t *testing.T) {
 	}
 	if got := h.streamMsgs(t, topology.EventsStream); got != kept {
 		t.Errorf("EVENTS holds %d after the upgrade, want %d", got, kept)
+	}
+	if code, body := readyz(t, h); code != http.StatusServiceUnavailable || body["store"] != "full" {
+		t.Errorf("/readyz with EVENTS over its new limit = %d %v, want 503 store full", code, body)
 	}
 }
 
