@@ -128,7 +128,7 @@ func runMain[C any, A any](ctx context.Context, spec Spec, newAdapter func(C) (A
 		}
 		return err
 	}
-	r, err := NewRunner(spec, adapter, nc, RunnerOptions{Config: cfg, Logger: log, Scoped: cfg.HasCredentials()})
+	r, err := NewRunner(spec, adapter, nc, RunnerOptions{Config: cfg, Logger: log, Scoped: cfg.HasCredentials(), CheckStore: true})
 	if err != nil {
 		return err
 	}

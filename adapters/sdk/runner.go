@@ -40,6 +40,10 @@ type RunnerOptions struct {
 	// publisher then answers a provider's retry from the idempotency
 	// record alone (see [PublisherOptions]).
 	Scoped bool
+	// CheckStore makes the Runner watch the hub's store (a [StoreCheck] on
+	// the streams its roles write to) and fail Ready while the store cannot
+	// take writes. [Main] sets it; `junction serve` checks the store itself.
+	CheckStore bool
 }
 
 // Runner runs one adapter value against a hub connection: it serves a
@@ -58,6 +62,7 @@ type Runner struct {
 	pub     *Publisher
 	sink    *sink
 	handler http.Handler
+	store   *StoreCheck // nil unless RunnerOptions.CheckStore
 
 	running    atomic.Bool
 	consumerUp atomic.Bool
@@ -118,6 +123,16 @@ func NewRunner(spec Spec, adapter any, nc *nats.Conn, opts RunnerOptions) (*Runn
 			now:        time.Now,
 		}
 	}
+	if opts.CheckStore {
+		var streams []string
+		if isWebhook || isPolling {
+			streams = append(streams, SourceStreams()...)
+		}
+		if r.sink != nil {
+			streams = append(streams, topology.RetriesStream, topology.DLQStream)
+		}
+		r.store = NewStoreCheck(js, StoreCheckOptions{Component: spec.App, Streams: streams, Logger: r.log})
+	}
 	r.handler = r.newHandler()
 	return r, nil
 }
@@ -173,6 +188,11 @@ func (r *Runner) Ready() error {
 	}
 	if r.sink != nil && !r.consumerUp.Load() {
 		return errors.New("delivery consumer is not up")
+	}
+	if r.store != nil {
+		if err := r.store.Ready(); err != nil {
+			return err
+		}
 	}
 	if c, ok := r.adapter.(Checker); ok {
 		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
@@ -263,6 +283,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		wg.Go(func() { r.poll(ctx, ps) })
 	}
 	wg.Go(func() { r.heartbeat(ctx, registry) })
+	if r.store != nil {
+		wg.Go(func() { _ = r.store.Run(ctx) })
+	}
 	wg.Wait()
 
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

@@ -53,7 +53,7 @@ func connect(ctx context.Context, cfg hub.Config, name, role string) (*nats.Conn
 		nc.Close()
 		return nil, nil, err
 	}
-	if err := topology.Ensure(ctx, js, topology.Options{Replicas: cfg.Replicas}); err != nil {
+	if err := topology.Ensure(ctx, js, cfg.Topology()); err != nil {
 		nc.Close()
 		return nil, nil, err
 	}
@@ -95,8 +95,16 @@ func newRouterCmd() *cobra.Command {
 			if healthAddr == "" {
 				return r.Run(cmd.Context())
 			}
-			return runWithHealth(cmd.Context(), healthAddr, cfg.HTTP, logger, r.Run, func() error {
-				return errors.Join(natsReady(nc), r.Ready())
+			store := sdk.NewStoreCheck(js, sdk.StoreCheckOptions{Component: "router", Interval: cfg.Storage.CheckInterval,
+				Streams: []string{topology.DeliveriesStream, topology.DLQStream}, Logger: logger.With("component", "store")})
+			run := func(ctx context.Context) error {
+				g, gctx := errgroup.WithContext(ctx)
+				g.Go(func() error { return store.Run(gctx) })
+				g.Go(func() error { return r.Run(gctx) })
+				return g.Wait()
+			}
+			return runWithHealth(cmd.Context(), healthAddr, cfg.HTTP, logger, run, func() error {
+				return errors.Join(natsReady(nc), r.Ready(), store.Ready())
 			})
 		},
 	}
@@ -168,11 +176,14 @@ func newGatewayCmd() *cobra.Command {
 			srv := gateway.NewGRPCServer(gw, append(grpcOpts, authOpts...)...)
 			mux := http.NewServeMux()
 			mux.Handle("/", sdk.TraceHTTP(rest, "/v1/*"))
-			handleHealth(mux, func() error { return natsReady(nc) })
+			store := sdk.NewStoreCheck(js, sdk.StoreCheckOptions{Component: "gateway", Interval: cfg.Storage.CheckInterval,
+				Streams: sdk.SourceStreams(), Logger: logger.With("component", "store")})
+			handleHealth(mux, func() error { return errors.Join(natsReady(nc), store.Ready()) })
 			httpSrv := limits.NewHTTPServer(cfg.HTTP, api.Guard(hub.GuardMetricsPath(authn, mux)), logger.With("component", "http"))
 			logger.Info("gateway started", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String(),
 				"tls", api != nil, "mutual_tls", api.MutualTLS(), "tls_ca_file", api.CAFileOrEmpty())
 			g, gctx := errgroup.WithContext(ctx)
+			g.Go(func() error { return store.Run(gctx) })
 			g.Go(func() error {
 				if err := srv.Serve(grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 					return err

@@ -65,6 +65,9 @@ type Config struct {
 	// read, header, write and idle timeouts, a connection cap per
 	// listener, gRPC streams per connection (package limits).
 	HTTP limits.Config `yaml:"http"`
+	// Storage bounds every stream and bucket and the embedded store
+	// (storage.go, docs/operations.md).
+	Storage StorageConfig `yaml:"storage"`
 }
 
 // Defaults.
@@ -99,6 +102,7 @@ func (c *Config) SetDefaults() {
 		c.Replicas = 1
 	}
 	c.HTTP = c.HTTP.WithDefaults()
+	c.Storage.setDefaults()
 	if c.NATSURL == "" {
 		c.Auth.setDefaults(c.DataDir)
 	} else {
@@ -144,6 +148,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.HTTP.Validate("http"); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validateStorage(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

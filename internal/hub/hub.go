@@ -67,6 +67,7 @@ type Hub struct {
 	runner  *sdk.Runner
 	httpSrv *http.Server
 	authn   *auth.Authenticator // nil with auth disabled
+	store   *sdk.StoreCheck     // whether the store takes writes (storage.go)
 
 	unregisterGauges func()
 }
@@ -115,13 +116,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	if err := topology.Ensure(ctx, h.js, topology.Options{Replicas: cfg.Replicas}); err != nil {
+	if err := topology.Ensure(ctx, h.js, cfg.Topology()); err != nil {
 		return nil, err
 	}
 
 	if h.unregisterGauges, err = telemetry.RegisterJetStreamGauges(h.js, logger); err != nil {
 		return nil, err
 	}
+	h.store = newStoreCheck(h, cfg, logger)
 	routerJS, err := componentJS(h.conns.router)
 	if err != nil {
 		return nil, err
@@ -212,7 +214,11 @@ func (h *Hub) mux(rest http.Handler) http.Handler {
 	})
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := h.Ready(); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+			body := map[string]string{"status": "not ready", "reason": err.Error()}
+			if se := (*sdk.StoreError)(nil); errors.As(err, &se) {
+				body["store"] = se.Reason // unavailable, full, write_error, not_checked
+			}
+			writeJSON(w, http.StatusServiceUnavailable, body)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -220,8 +226,15 @@ func (h *Hub) mux(rest http.Handler) http.Handler {
 	return m
 }
 
-// Ready reports whether every component can do its work.
+// Ready reports whether every component can do its work and the store
+// takes writes.
 func (h *Hub) Ready() error {
+	return errors.Join(h.componentsReady(), h.store.Ready())
+}
+
+// componentsReady is Ready without the store: a hub whose store is full
+// still starts, so that the API can make room.
+func (h *Hub) componentsReady() error {
 	var errs []error
 	if !h.nc.IsConnected() {
 		errs = append(errs, errors.New("nats: not connected"))
@@ -235,13 +248,15 @@ func (h *Hub) Ready() error {
 	return errors.Join(errs...)
 }
 
-// WaitReady polls Ready until it returns nil, Run ends or ctx is done. It
-// returns the last readiness error when ctx ends first.
+// WaitReady polls the components' readiness (Ready without the store, so
+// that a hub on a full store starts and its API can make room) until it
+// is nil, Run ends or ctx is done. It returns the last readiness error
+// when ctx ends first.
 func (h *Hub) WaitReady(ctx context.Context, runDone <-chan struct{}) error {
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for {
-		err := h.Ready()
+		err := h.componentsReady()
 		if err == nil {
 			return nil
 		}
@@ -267,6 +282,9 @@ func (h *Hub) Run(ctx context.Context) error {
 
 	g, gctx := errgroup.WithContext(work)
 	g.Go(func() error { return h.router.Run(gctx) })
+	// A store that cannot recover by itself ends Run with an error, so
+	// that serve exits non-zero and its supervisor restarts it.
+	g.Go(func() error { return h.store.Run(gctx) })
 	g.Go(func() error { return h.runner.Run(gctx) })
 	g.Go(func() error {
 		if err := h.grpcSrv.Serve(h.grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {

@@ -80,6 +80,7 @@ func (h *Hub) startNATS() error {
 		StoreDir:     cfg.DataDir, // the server keeps its store in <dir>/jetstream
 		SyncAlways:   always,
 		SyncInterval: interval,
+		MaxStore:     int64(cfg.Storage.MaxStore),
 		Users:        keys.ServerUsers(),
 	}, h.logger)
 	if err != nil {

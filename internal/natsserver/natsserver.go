@@ -35,6 +35,9 @@ type Options struct {
 	ServerName string
 	// ReadyTimeout bounds the wait for the server to accept clients.
 	ReadyTimeout time.Duration
+	// MaxStore caps the JetStream file store, in bytes; zero or less
+	// leaves the server's default (75% of the free disk).
+	MaxStore int64
 	// Users are the clients the server accepts, each with its
 	// permissions (internal/natsauth). With none it accepts anonymous
 	// clients, which only tests should do.
@@ -78,7 +81,7 @@ func Start(o Options, logger *slog.Logger) (*server.Server, error) {
 		NoSigs:             true,
 		MaxPayload:         8 << 20,
 		JetStreamMaxMemory: -1,
-		JetStreamMaxStore:  -1,
+		JetStreamMaxStore:  maxStore(o.MaxStore),
 		Nkeys:              o.Users,
 	}
 	ns, err := server.NewServer(opts)
@@ -94,6 +97,15 @@ func Start(o Options, logger *slog.Logger) (*server.Server, error) {
 		return nil, fmt.Errorf("%w after %s (is %s already in use?)", ErrNotReady, o.ReadyTimeout, o.Addr)
 	}
 	return ns, nil
+}
+
+// maxStore is the server's JetStreamMaxStore for a configured cap: -1 (the
+// server's default) when there is none.
+func maxStore(n int64) int64 {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 // slogAdapter turns the server's printf-style logger into slog records.

@@ -34,7 +34,11 @@ const scrapeTimeout = 3 * time.Second
 //     its parked backlog);
 //   - junction_consumer_ack_pending_messages{stream,consumer,destination}:
 //     messages handed out and not yet acknowledged (in flight or waiting for
-//     a retry).
+//     a retry);
+//   - junction_stream_bytes{stream} and junction_stream_max_bytes{stream}:
+//     what each stream and bucket (KV_<bucket>) holds against its limit;
+//     a stream at its limit refuses new messages or drops its oldest, as
+//     docs/operations.md says.
 //
 // The returned function unregisters them.
 func RegisterJetStreamGauges(js jetstream.JetStream, log *slog.Logger) (unregister func(), err error) {
@@ -54,6 +58,16 @@ func RegisterJetStreamGauges(js jetstream.JetStream, log *slog.Logger) (unregist
 	if err != nil {
 		return nil, fmt.Errorf("consumer ack pending gauge: %w", err)
 	}
+	streamBytes, err := m.Int64ObservableGauge("junction.stream.bytes", metric.WithUnit("By"),
+		metric.WithDescription("Bytes a stream or bucket (KV_<bucket>) holds, by stream."))
+	if err != nil {
+		return nil, fmt.Errorf("stream bytes gauge: %w", err)
+	}
+	streamMax, err := m.Int64ObservableGauge("junction.stream.max_bytes", metric.WithUnit("By"),
+		metric.WithDescription("The most a stream or bucket (KV_<bucket>) may hold, by stream; -1 for no limit."))
+	if err != nil {
+		return nil, fmt.Errorf("stream max bytes gauge: %w", err)
+	}
 	reg, err := m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		ctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
 		defer cancel()
@@ -65,8 +79,13 @@ func RegisterJetStreamGauges(js jetstream.JetStream, log *slog.Logger) (unregist
 				log.Debug("consumer gauges not read", "stream", stream, "error", err)
 			}
 		}
+		for _, stream := range storeStreams() {
+			if err := observeStream(ctx, js, stream, o, streamBytes, streamMax); err != nil {
+				log.Debug("stream gauges not read", "stream", stream, "error", err)
+			}
+		}
 		return nil
-	}, dead, pending, ackPending)
+	}, dead, pending, ackPending, streamBytes, streamMax)
 	if err != nil {
 		return nil, fmt.Errorf("register jetstream gauges: %w", err)
 	}
@@ -106,4 +125,28 @@ func observeConsumers(ctx context.Context, js jetstream.JetStream, stream string
 		o.ObserveInt64(ackPending, int64(ci.NumAckPending), attrs)
 	}
 	return lister.Err()
+}
+
+// storeStreams names every stream of the hub, buckets as KV_<bucket>.
+func storeStreams() []string {
+	var out []string
+	for _, s := range topology.Streams(topology.Options{}) {
+		out = append(out, s.Name)
+	}
+	for _, b := range topology.Buckets(topology.Options{}) {
+		out = append(out, "KV_"+b.Bucket)
+	}
+	return out
+}
+
+func observeStream(ctx context.Context, js jetstream.JetStream, stream string, o metric.Observer, bytes, max metric.Int64ObservableGauge) error {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	info := s.CachedInfo()
+	attrs := metric.WithAttributes(attribute.String("stream", stream))
+	o.ObserveInt64(bytes, int64(info.State.Bytes), attrs)
+	o.ObserveInt64(max, info.Config.MaxBytes, attrs)
+	return nil
 }

@@ -64,11 +64,12 @@ func attemptsStream(o Options) jetstream.StreamConfig {
 		Description:       "Every delivery attempt, by event and delivery.",
 		Subjects:          []string{AttemptsPrefix + ">"},
 		Retention:         jetstream.LimitsPolicy,
-		MaxAge:            DefaultAttemptsMaxAge,
+		MaxAge:            o.limit(AttemptsStream).MaxAge,
+		MaxBytes:          o.limit(AttemptsStream).MaxBytes,
 		MaxMsgsPerSubject: MaxAttemptsPerDelivery,
 		Storage:           o.Storage,
 		Replicas:          o.Replicas,
 		Duplicates:        DuplicateWindow,
-		Discard:           jetstream.DiscardOld,
+		Discard:           DiscardPolicy(AttemptsStream),
 	}
 }

@@ -49,11 +49,12 @@ func waitingStream(o Options, name, prefix, description string) jetstream.Stream
 		Description: description,
 		Subjects:    []string{prefix + ">"},
 		Retention:   jetstream.WorkQueuePolicy,
-		MaxAge:      DefaultDeliveriesMaxAge,
+		MaxAge:      o.limit(name).MaxAge,
+		MaxBytes:    o.limit(name).MaxBytes,
 		Storage:     o.Storage,
 		Replicas:    o.Replicas,
 		Duplicates:  DuplicateWindow,
-		Discard:     jetstream.DiscardOld,
+		Discard:     DiscardPolicy(name),
 		// Direct gets by subject ($JS.API.DIRECT.GET.<stream>.<subject>)
 		// can be permitted per destination; the plain message get cannot.
 		AllowDirect: true,

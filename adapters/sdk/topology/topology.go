@@ -176,6 +176,10 @@ type Options struct {
 	EventsMaxAge time.Duration
 	// IdempotencyTTL is how long provider event ids are remembered.
 	IdempotencyTTL time.Duration
+	// Limits bounds streams and buckets by name (EventsStream,
+	// IdempotencyBucket, ...); a name left out, or a zero field, takes
+	// DefaultLimit. A Limit here wins over EventsMaxAge and IdempotencyTTL.
+	Limits map[string]Limit
 }
 
 func (o Options) withDefaults() Options {
@@ -200,33 +204,36 @@ func Streams(o Options) []jetstream.StreamConfig {
 			Description: "Every normalized event, by source and type.",
 			Subjects:    []string{EventsPrefix + ">"},
 			Retention:   jetstream.LimitsPolicy,
-			MaxAge:      o.EventsMaxAge,
+			MaxAge:      o.limit(EventsStream).MaxAge,
+			MaxBytes:    o.limit(EventsStream).MaxBytes,
 			Storage:     o.Storage,
 			Replicas:    o.Replicas,
 			Duplicates:  DuplicateWindow,
-			Discard:     jetstream.DiscardOld,
+			Discard:     DiscardPolicy(EventsStream),
 		},
 		{
 			Name:        DeliveriesStream,
 			Description: "Work for each destination, one subject per destination and route.",
 			Subjects:    []string{DeliveriesPrefix + ">"},
 			Retention:   jetstream.LimitsPolicy,
-			MaxAge:      DefaultDeliveriesMaxAge,
+			MaxAge:      o.limit(DeliveriesStream).MaxAge,
+			MaxBytes:    o.limit(DeliveriesStream).MaxBytes,
 			Storage:     o.Storage,
 			Replicas:    o.Replicas,
 			Duplicates:  DuplicateWindow,
-			Discard:     jetstream.DiscardOld,
+			Discard:     DiscardPolicy(DeliveriesStream),
 		},
 		{
 			Name:        DLQStream,
 			Description: "Deliveries that exhausted their policy, redrivable.",
 			Subjects:    []string{DLQPrefix + ">"},
 			Retention:   jetstream.LimitsPolicy,
-			MaxAge:      DefaultDLQMaxAge,
+			MaxAge:      o.limit(DLQStream).MaxAge,
+			MaxBytes:    o.limit(DLQStream).MaxBytes,
 			Storage:     o.Storage,
 			Replicas:    o.Replicas,
 			Duplicates:  DuplicateWindow,
-			Discard:     jetstream.DiscardOld,
+			Discard:     DiscardPolicy(DLQStream),
 		},
 		attemptsStream(o),
 		retriesStream(o),
@@ -238,10 +245,10 @@ func Streams(o Options) []jetstream.StreamConfig {
 func Buckets(o Options) []jetstream.KeyValueConfig {
 	o = o.withDefaults()
 	return []jetstream.KeyValueConfig{
-		{Bucket: RoutesBucket, Description: "Route definitions, key = route id.", History: 5, Storage: o.Storage, Replicas: o.Replicas},
-		{Bucket: IdempotencyBucket, Description: "Provider event ids seen, value = EVENTS sequence.", TTL: o.IdempotencyTTL, Storage: o.Storage, Replicas: o.Replicas},
-		{Bucket: AdaptersBucket, Description: "Adapter heartbeats.", TTL: AdapterTTL, Storage: o.Storage, Replicas: o.Replicas},
-		{Bucket: KeysBucket, Description: "Gateway API keys, key = key id; secrets only as keyed hashes.", History: 1, Storage: o.Storage, Replicas: o.Replicas},
+		{Bucket: RoutesBucket, Description: "Route definitions, key = route id.", History: 5, TTL: o.limit(RoutesBucket).MaxAge, MaxBytes: o.limit(RoutesBucket).MaxBytes, Storage: o.Storage, Replicas: o.Replicas},
+		{Bucket: IdempotencyBucket, Description: "Provider event ids seen, value = EVENTS sequence.", TTL: o.limit(IdempotencyBucket).MaxAge, MaxBytes: o.limit(IdempotencyBucket).MaxBytes, Storage: o.Storage, Replicas: o.Replicas},
+		{Bucket: AdaptersBucket, Description: "Adapter heartbeats.", TTL: o.limit(AdaptersBucket).MaxAge, MaxBytes: o.limit(AdaptersBucket).MaxBytes, Storage: o.Storage, Replicas: o.Replicas},
+		{Bucket: KeysBucket, Description: "Gateway API keys, key = key id; secrets only as keyed hashes.", History: 1, TTL: o.limit(KeysBucket).MaxAge, MaxBytes: o.limit(KeysBucket).MaxBytes, Storage: o.Storage, Replicas: o.Replicas},
 	}
 }
 
@@ -251,12 +258,12 @@ func Buckets(o Options) []jetstream.KeyValueConfig {
 func Ensure(ctx context.Context, js jetstream.JetStream, o Options) error {
 	for _, cfg := range Streams(o) {
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
-			return fmt.Errorf("ensure stream %s: %w", cfg.Name, err)
+			return fmt.Errorf("ensure stream %s: %w%s", cfg.Name, err, storeHint(err, o))
 		}
 	}
 	for _, cfg := range Buckets(o) {
 		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
-			return fmt.Errorf("ensure bucket %s: %w", cfg.Bucket, err)
+			return fmt.Errorf("ensure bucket %s: %w%s", cfg.Bucket, err, storeHint(err, o))
 		}
 	}
 	return nil
