@@ -1,6 +1,7 @@
 package datadir
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -52,10 +53,16 @@ func TestLockReleasedWhenHolderDies(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 64)
-	n, _ := out.Read(buf)
-	if !strings.Contains(string(buf[:n]), "locked") {
-		t.Fatalf("child did not take the lock: %q", buf[:n])
+	// Wait for the child's word, line by line: one Read may return less.
+	sc := bufio.NewScanner(out)
+	var seen []string
+	for sc.Scan() && !strings.Contains(sc.Text(), "locked") {
+		seen = append(seen, sc.Text())
+	}
+	if !strings.Contains(sc.Text(), "locked") {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("child did not take the lock; it printed %q", seen)
 	}
 	_, err = Lock(dir)
 	if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", cmd.Process.Pid)) {
