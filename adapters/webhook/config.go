@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -350,19 +349,6 @@ func (s SourceConfig) withDefaults() SourceConfig {
 		s.RateLimit.Burst = max(1, int(2*s.RateLimit.PerSecond))
 	}
 	return s
-}
-
-// decodeSigningSecret checks a Standard Webhooks secret: "whsec_" followed
-// by standard base64, at least 16 bytes once decoded.
-func decodeSigningSecret(secret string) ([]byte, error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil {
-		return nil, errors.New("secret must be whsec_ followed by standard base64 (e.g. whsec_ + `openssl rand -base64 32`)")
-	}
-	if len(key) < 16 {
-		return nil, fmt.Errorf("secret decodes to %d bytes; use at least 16 (e.g. whsec_ + `openssl rand -base64 32`)", len(key))
-	}
-	return key, nil
 }
 
 // validateURL checks a delivery target URL.

@@ -286,9 +286,6 @@ func (v *HMAC) describe() string {
 	if v.Prefix != "" {
 		s = `"` + v.Prefix + `" and the ` + s
 	}
-	if v.Parse != nil {
-		s = "timestamp and " + s
-	}
 	what := "the body"
 	switch {
 	case v.SignedAs != "":
