@@ -11,8 +11,9 @@
 //
 // Buckets: routes (key = route id), idempotency (key = source + "." +
 // base64url(event id), value = EVENTS sequence, TTL IdempotencyTTL),
-// adapters (key = app + "." + instance, heartbeats with a short TTL) and
-// keys (key = API key id, the gateway's keys with hashed secrets).
+// adapters (key = app + "." + instance, heartbeats with a short TTL),
+// keys (key = API key id, the gateway's keys with hashed secrets) and
+// cursors (key = app + "." + group + "." + name, polling positions).
 package topology
 
 import (
@@ -43,6 +44,9 @@ const (
 	// KeysBucket holds the gateway's API keys (key = key id), each stored
 	// with a keyed hash of its secret, never the secret.
 	KeysBucket = "junction_keys"
+	// CursorsBucket holds polling sources' positions (key = app + "." +
+	// group + "." + name, see CursorKey), updated compare-and-set.
+	CursorsBucket = "junction_cursors"
 
 	// RouterConsumer is the durable consumer all routers share on EVENTS.
 	RouterConsumer = "router"
@@ -139,6 +143,11 @@ func IdempotencyKey(source, id string) string {
 func IdempotencyKeysByID(id string) string {
 	return "*." + base64.RawURLEncoding.EncodeToString([]byte(id))
 }
+
+// CursorKey is the key of a polling source's cursor in CursorsBucket:
+// app, instance group and cursor name joined with dots. An adapter may
+// read and write only the keys under its own app.
+func CursorKey(app, group, name string) string { return app + "." + group + "." + name }
 
 // AdapterKey is the adapters bucket key of an adapter instance.
 func AdapterKey(app, instance string) string {
@@ -240,6 +249,7 @@ func Buckets(o Options) []jetstream.KeyValueConfig {
 		{Bucket: IdempotencyBucket, Description: "Provider event ids seen, value = EVENTS sequence.", TTL: o.IdempotencyTTL, Storage: o.Storage, Replicas: o.Replicas},
 		{Bucket: AdaptersBucket, Description: "Adapter heartbeats.", TTL: AdapterTTL, Storage: o.Storage, Replicas: o.Replicas},
 		{Bucket: KeysBucket, Description: "Gateway API keys, key = key id; secrets only as keyed hashes.", History: 1, Storage: o.Storage, Replicas: o.Replicas},
+		{Bucket: CursorsBucket, Description: "Polling sources' cursors, key = app.group.name, updated compare-and-set.", History: 5, Storage: o.Storage, Replicas: o.Replicas},
 	}
 }
 
