@@ -52,7 +52,7 @@ func waitingStream(o Options, name, prefix, description string) jetstream.Stream
 		MaxAge:      DefaultDeliveriesMaxAge,
 		Storage:     o.Storage,
 		Replicas:    o.Replicas,
-		Duplicates:  DuplicateWindow,
+		Duplicates:  o.DuplicateWindow,
 		Discard:     jetstream.DiscardOld,
 		// Direct gets by subject ($JS.API.DIRECT.GET.<stream>.<subject>)
 		// can be permitted per destination; the plain message get cannot.

@@ -183,6 +183,10 @@ type Options struct {
 	EventsMaxAge time.Duration
 	// IdempotencyTTL is how long provider event ids are remembered.
 	IdempotencyTTL time.Duration
+	// DuplicateWindow is the Nats-Msg-Id window of every stream; default
+	// (zero) DuplicateWindow. Tests shorten it to show that a provider's
+	// late retry is caught by the idempotency bucket, not the window.
+	DuplicateWindow time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -194,6 +198,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.IdempotencyTTL <= 0 {
 		o.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	if o.DuplicateWindow <= 0 {
+		o.DuplicateWindow = DuplicateWindow
 	}
 	return o
 }
@@ -210,7 +217,7 @@ func Streams(o Options) []jetstream.StreamConfig {
 			MaxAge:      o.EventsMaxAge,
 			Storage:     o.Storage,
 			Replicas:    o.Replicas,
-			Duplicates:  DuplicateWindow,
+			Duplicates:  o.DuplicateWindow,
 			Discard:     jetstream.DiscardOld,
 		},
 		{
@@ -221,7 +228,7 @@ func Streams(o Options) []jetstream.StreamConfig {
 			MaxAge:      DefaultDeliveriesMaxAge,
 			Storage:     o.Storage,
 			Replicas:    o.Replicas,
-			Duplicates:  DuplicateWindow,
+			Duplicates:  o.DuplicateWindow,
 			Discard:     jetstream.DiscardOld,
 		},
 		{
@@ -232,7 +239,7 @@ func Streams(o Options) []jetstream.StreamConfig {
 			MaxAge:      DefaultDLQMaxAge,
 			Storage:     o.Storage,
 			Replicas:    o.Replicas,
-			Duplicates:  DuplicateWindow,
+			Duplicates:  o.DuplicateWindow,
 			Discard:     jetstream.DiscardOld,
 		},
 		attemptsStream(o),
