@@ -82,6 +82,10 @@ type SourceConfig struct {
 	// SecretRef holds the verification secret: "whsec_<base64>" for
 	// standard-webhooks, any string for hmac-sha256.
 	SecretRef `yaml:",inline"`
+	// Previous, while the secret is rotated, holds the old one (secret,
+	// secret_env or secret_file): requests signed with either pass.
+	// Remove it once the sender signs with the new secret only.
+	Previous SecretRef `yaml:"previous"`
 	// SignatureHeader carries the hex HMAC (hmac-sha256 only), optionally
 	// prefixed "sha256=". Default X-Signature.
 	SignatureHeader string `yaml:"signature_header"`
@@ -290,6 +294,9 @@ func (s *SourceConfig) validate(where string) error {
 	}
 	if err := s.SecretRef.validate(where); err != nil {
 		errs = append(errs, err)
+	}
+	if s.Previous.count() > 1 {
+		errs = append(errs, fmt.Errorf("%s: previous: set only one of secret, secret_env and secret_file", where))
 	}
 	if s.Tolerance < 0 {
 		errs = append(errs, fmt.Errorf("%s: tolerance %s must be positive, e.g. 5m", where, s.Tolerance))

@@ -97,6 +97,8 @@
 //	    - name: acme                      # POST /webhooks/acme; the event source
 //	      scheme: standard-webhooks
 //	      secret_env: ACME_WEBHOOK_SECRET # whsec_<base64>
+//	      previous:                       # while rotating: the old secret passes too
+//	        secret_env: ACME_OLD_SECRET
 //	      models:
 //	        "user.*": user                # user | contact | none
 //	    - name: legacy

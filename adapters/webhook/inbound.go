@@ -57,7 +57,15 @@ func newSource(cfg SourceConfig) (*source, error) {
 		mt, _, _ := mime.ParseMediaType(ct)
 		s.types[mt] = true
 	}
-	if s.verifier, err = newVerifier(cfg, secret); err != nil {
+	secrets := []string{secret}
+	if cfg.Previous.count() > 0 {
+		old, err := cfg.Previous.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("previous: %w", err)
+		}
+		secrets = append(secrets, old)
+	}
+	if s.verifier, err = newVerifier(cfg, secrets); err != nil {
 		return nil, err
 	}
 	return s, nil

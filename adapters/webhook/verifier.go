@@ -1,20 +1,27 @@
 package webhook
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/junctionhq/junction/adapters/sdk/verify"
 )
 
 // newVerifier builds the signature verifier of a source from its config
-// (with defaults applied) and resolved secret.
-func newVerifier(cfg SourceConfig, secret string) (verify.Verifier, error) {
+// (with defaults applied) and resolved secrets: the current one, then
+// the one being rotated out.
+func newVerifier(cfg SourceConfig, secrets []string) (verify.Verifier, error) {
 	switch cfg.Scheme {
 	case SchemeStandardWebhooks:
-		if _, err := verify.DecodeStandardSecret(secret); err != nil {
-			return nil, err // the message without the verifier's prefix
+		for i, s := range secrets {
+			if _, err := verify.DecodeStandardSecret(s); err != nil {
+				if i > 0 {
+					return nil, fmt.Errorf("previous: %w", err)
+				}
+				return nil, err // the message without the verifier's prefix
+			}
 		}
-		v, err := verify.NewStandardWebhooks(secret)
+		v, err := verify.NewStandardWebhooks(secrets...)
 		if err != nil {
 			return nil, err
 		}
@@ -23,7 +30,7 @@ func newVerifier(cfg SourceConfig, secret string) (verify.Verifier, error) {
 	default: // SchemeHMACSHA256, checked by Validate
 		v := &verify.HMAC{
 			Header:    cfg.SignatureHeader,
-			Secrets:   []string{secret},
+			Secrets:   secrets,
 			Parse:     optionalPrefix("sha256="),
 			Tolerance: cfg.Tolerance,
 		}
