@@ -54,7 +54,7 @@ func FuzzFields(f *testing.F) {
 }
 
 // FuzzParseStandardSignatures feeds arbitrary webhook-signature values.
-// Properties: it never panics; every signature returned is 32 bytes and
+// Properties: it never panics; every signature returned is non-empty and
 // is the base64 of some "v1,<sig>" entry of the value; an error is of
 // class ErrMalformedHeader and means there is no such entry.
 func FuzzParseStandardSignatures(f *testing.F) {
@@ -75,7 +75,7 @@ func FuzzParseStandardSignatures(f *testing.F) {
 				t.Fatalf("error %v, want class ErrMalformedHeader", err)
 			}
 			for _, e := range strings.Fields(value) {
-				if b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(e, "v1,")); strings.HasPrefix(e, "v1,") && err == nil && len(b) == 32 {
+				if b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(e, "v1,")); strings.HasPrefix(e, "v1,") && err == nil && len(b) > 0 {
 					t.Fatalf("rejected %q holding the valid entry %q", value, e)
 				}
 			}
@@ -88,8 +88,8 @@ func FuzzParseStandardSignatures(f *testing.F) {
 			}
 		}
 		for _, s := range sigs {
-			if len(s) != 32 {
-				t.Fatalf("signature of %d bytes, want 32", len(s))
+			if len(s) == 0 {
+				t.Fatal("an empty signature was returned")
 			}
 			if !entries[string(s)] {
 				t.Fatalf("signature %x is no v1 entry of %q", s, value)

@@ -119,7 +119,7 @@ func (v *StandardWebhooks) VerifyHeader(h http.Header, body []byte) error {
 
 // ParseStandardSignatures parses a webhook-signature value: space-separated
 // "<version>,<base64>" entries. It returns the decoded v1 signatures;
-// entries of other versions (a future v1a) are skipped. An error (class
+// entries of other versions (a future v1a) or not base64 are skipped. An error (class
 // ErrMalformedHeader) means no v1 entry could be read.
 func ParseStandardSignatures(value string) ([][]byte, error) {
 	var sigs [][]byte
@@ -128,8 +128,9 @@ func ParseStandardSignatures(value string) ([][]byte, error) {
 		if !ok || version != "v1" {
 			continue
 		}
+		// A signature of the wrong length is read, and does not match.
 		b, err := base64.StdEncoding.DecodeString(sig)
-		if err != nil || len(b) != sha256.Size {
+		if err != nil || len(b) == 0 {
 			continue
 		}
 		sigs = append(sigs, b)
