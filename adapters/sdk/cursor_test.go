@@ -250,3 +250,41 @@ func TestCursorSourceRunner(t *testing.T) {
 		t.Errorf("Roles(CursorSource) = %v, want [%s]", r, sdk.RolePollingSource)
 	}
 }
+
+// TestCursorLease: one owner holds the lease; another is refused until it
+// is released or expires; the holder renews.
+func TestCursorLease(t *testing.T) {
+	hub := sdktest.NewHub(t)
+	ctx := t.Context()
+	a := openCursor(t, hub.JS, "crm", "")
+	b := openCursor(t, hub.JS, "crm", "")
+	if err := a.Acquire(ctx, "inst-a", time.Hour); err != nil {
+		t.Fatalf("a Acquire: %v", err)
+	}
+	if err := a.Acquire(ctx, "inst-a", time.Hour); err != nil {
+		t.Errorf("a renews: %v", err)
+	}
+	if err := b.Acquire(ctx, "inst-b", time.Hour); !errors.Is(err, sdk.ErrLeaseHeld) || !strings.Contains(err.Error(), "inst-a") {
+		t.Errorf("b Acquire while a holds it = %v, want ErrLeaseHeld naming inst-a", err)
+	}
+	if err := b.Release(ctx, "inst-b"); err != nil {
+		t.Errorf("b Release of a lease it does not hold: %v", err)
+	}
+	if err := b.Acquire(ctx, "inst-b", time.Hour); !errors.Is(err, sdk.ErrLeaseHeld) {
+		t.Errorf("b Acquire after b's no-op release = %v, want ErrLeaseHeld", err)
+	}
+	if err := a.Release(ctx, "inst-a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Acquire(ctx, "inst-b", time.Nanosecond); err != nil {
+		t.Fatalf("b Acquire after a released: %v", err)
+	}
+	// b's lease of 1ns has run out: a takes it back without a release.
+	if err := a.Acquire(ctx, "inst-a", time.Hour); err != nil {
+		t.Errorf("a Acquire after b's lease expired: %v", err)
+	}
+	// The lease lives beside the cursor and does not disturb it.
+	if _, err := a.Commit(ctx, "page-1", 0); err != nil {
+		t.Errorf("Commit with a lease taken: %v", err)
+	}
+}
