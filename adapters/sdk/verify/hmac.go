@@ -25,6 +25,7 @@ const (
 	Base64
 )
 
+// String returns "hex" or "base64".
 func (e Encoding) String() string {
 	if e == Base64 {
 		return "base64"
