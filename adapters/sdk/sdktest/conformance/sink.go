@@ -198,11 +198,17 @@ func RunSink(t *testing.T, c SinkCase) {
 			env.start(t)
 			id := env.deliver(t)
 			waitUntil(t, "the delivery to be retried and accepted", func() error {
+				if env.hub.StreamMsgs(t, topology.DLQStream) > 0 {
+					return nil // dead-lettered: reported below
+				}
 				if n := len(env.app.Received()); n < 2 {
 					return fmt.Errorf("%d attempts", n)
 				}
 				return env.settled(context.Background())
 			})
+			if n := env.hub.StreamMsgs(t, topology.DLQStream); n != 0 {
+				t.Fatalf("a %d was dead-lettered after %d attempt(s), want it retried", a.Status, len(env.app.Received()))
+			}
 			got := env.app.Received()
 			if len(got) != 2 {
 				t.Errorf("app received %d attempts, want 2 (the %d, then success)", len(got), a.Status)
