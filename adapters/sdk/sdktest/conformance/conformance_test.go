@@ -67,7 +67,9 @@ func TestLaxAdapters(t *testing.T) {
 	case "sink":
 		conformance.RunSink(t, conformance.SinkCase{
 			App: "lax",
-			New: func(t *testing.T) (any, conformance.App) { return &laxSink{}, conformance.NewHTTPApp(t, "Idempotency-Key") },
+			New: func(t *testing.T) (any, conformance.App) {
+				return &laxSink{}, conformance.NewHTTPApp(t, "Idempotency-Key")
+			},
 			Config: func(app conformance.App) map[string]string {
 				return map[string]string{"url": app.(*conformance.HTTPApp).URL}
 			},
