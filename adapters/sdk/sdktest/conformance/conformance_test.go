@@ -37,7 +37,7 @@ func (laxSource) Webhook(emit sdk.EmitFunc) http.Handler {
 
 // laxSink posts without an idempotency key and treats every failure as
 // permanent.
-type laxSink struct{ url string }
+type laxSink struct{}
 
 func (s *laxSink) Deliver(ctx context.Context, d *junctionv1.Delivery) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, d.GetConfig()["url"], strings.NewReader(string(d.GetPayload())))
