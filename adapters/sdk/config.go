@@ -61,6 +61,10 @@ type Config struct {
 	// PollInterval is the time between two polls of a PollingSource.
 	// Default 1m.
 	PollInterval time.Duration `yaml:"poll_interval"`
+	// CursorGroup is the instance group whose instances share a
+	// CursorSource's cursor: instances polling the same account share
+	// one group. Default "default".
+	CursorGroup string `yaml:"cursor_group"`
 	// Concurrency is how many deliveries a Sink handles at once from its
 	// live consumer, and again from its retry consumer. Default 16.
 	Concurrency int `yaml:"concurrency"`
@@ -148,6 +152,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Instance != "" && !instanceRe.MatchString(c.Instance) {
 		bad("hub.instance %q: use 1 to 128 letters, digits, '_' or '-'", c.Instance)
+	}
+	if c.CursorGroup != "" {
+		if err := topology.ValidToken(c.CursorGroup); err != nil {
+			bad("hub.cursor_group: %v", err)
+		}
 	}
 	if c.LogLevel != "" {
 		if _, err := parseLevel(c.LogLevel); err != nil {

@@ -106,8 +106,7 @@ func NewRunner(spec Spec, adapter any, nc *nats.Conn, opts RunnerOptions) (*Runn
 		startTime: time.Now(),
 	}
 	_, isWebhook := adapter.(WebhookSource)
-	_, isPolling := adapter.(PollingSource)
-	if isWebhook || isPolling {
+	if isWebhook || isPolling(adapter) {
 		if r.pub, err = NewPublisherWithOptions(js, PublisherOptions{Scoped: opts.Scoped}); err != nil {
 			return nil, fmt.Errorf("new runner: %w", err)
 		}
@@ -125,7 +124,7 @@ func NewRunner(spec Spec, adapter any, nc *nats.Conn, opts RunnerOptions) (*Runn
 	}
 	if opts.CheckStore {
 		var streams []string
-		if isWebhook || isPolling {
+		if isWebhook || isPolling(adapter) {
 			streams = append(streams, SourceStreams()...)
 		}
 		if r.sink != nil {
@@ -279,7 +278,16 @@ func (r *Runner) Run(ctx context.Context) error {
 	for _, l := range loops {
 		wg.Go(func() { _ = l.loop.run(ctx, l.cons) })
 	}
-	if ps, ok := r.adapter.(PollingSource); ok {
+	if cs, ok := r.adapter.(CursorSource); ok {
+		store, err := NewCursorStore(ctx, r.js, r.spec.App, r.cfg.CursorGroup, PollCursorName)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("runner: %w", err)
+		}
+		wg.Go(func() { r.poll(ctx, cursorPoller{src: cs, store: store, log: r.log}) })
+	} else if ps, ok := r.adapter.(PollingSource); ok {
 		wg.Go(func() { r.poll(ctx, ps) })
 	}
 	wg.Go(func() { r.heartbeat(ctx, registry) })

@@ -38,6 +38,21 @@ type PollingSource interface {
 	Poll(ctx context.Context, emit EmitFunc) error
 }
 
+// CursorSource is a polling source that keeps its position on the hub in
+// a [CursorStore], shared by the app's instances of one
+// Config.CursorGroup and kept across restarts. Every Config.PollInterval
+// the Runner reads the cursor ("" on the first poll), calls PollFrom, and
+// when it returns nil commits next with compare-and-set; an instance whose
+// commit loses the race to another logs it and polls again from the
+// cursor the winner stored. Emit every event before returning next, with
+// the provider's event id: events of a poll whose commit lost may be
+// emitted again, and the hub stores each id once. An adapter that is a
+// CursorSource need not be a PollingSource; if it is both, PollFrom is
+// used.
+type CursorSource interface {
+	PollFrom(ctx context.Context, cursor string, emit EmitFunc) (next string, err error)
+}
+
 // Sink is an adapter that delivers to its app. Deliver returns nil on
 // success, a [Permanent] error for what retrying cannot fix, and any other
 // error (optionally through [RetryAfter]) to have the delivery retried.
@@ -71,11 +86,18 @@ func Roles(adapter any) []string {
 	if _, ok := adapter.(WebhookSource); ok {
 		roles = append(roles, RoleWebhookSource)
 	}
-	if _, ok := adapter.(PollingSource); ok {
+	if isPolling(adapter) {
 		roles = append(roles, RolePollingSource)
 	}
 	if _, ok := adapter.(Sink); ok {
 		roles = append(roles, RoleSink)
 	}
 	return roles
+}
+
+// isPolling reports whether adapter is a PollingSource or a CursorSource.
+func isPolling(adapter any) bool {
+	_, poll := adapter.(PollingSource)
+	_, cursor := adapter.(CursorSource)
+	return poll || cursor
 }

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,6 +82,10 @@ type SourceConfig struct {
 	// SecretRef holds the verification secret: "whsec_<base64>" for
 	// standard-webhooks, any string for hmac-sha256.
 	SecretRef `yaml:",inline"`
+	// Previous, while the secret is rotated, holds the old one (secret,
+	// secret_env or secret_file): requests signed with either pass.
+	// Remove it once the sender signs with the new secret only.
+	Previous SecretRef `yaml:"previous"`
 	// SignatureHeader carries the hex HMAC (hmac-sha256 only), optionally
 	// prefixed "sha256=". Default X-Signature.
 	SignatureHeader string `yaml:"signature_header"`
@@ -292,6 +295,9 @@ func (s *SourceConfig) validate(where string) error {
 	if err := s.SecretRef.validate(where); err != nil {
 		errs = append(errs, err)
 	}
+	if s.Previous.count() > 1 {
+		errs = append(errs, fmt.Errorf("%s: previous: set only one of secret, secret_env and secret_file", where))
+	}
 	if s.Tolerance < 0 {
 		errs = append(errs, fmt.Errorf("%s: tolerance %s must be positive, e.g. 5m", where, s.Tolerance))
 	}
@@ -350,19 +356,6 @@ func (s SourceConfig) withDefaults() SourceConfig {
 		s.RateLimit.Burst = max(1, int(2*s.RateLimit.PerSecond))
 	}
 	return s
-}
-
-// decodeSigningSecret checks a Standard Webhooks secret: "whsec_" followed
-// by standard base64, at least 16 bytes once decoded.
-func decodeSigningSecret(secret string) ([]byte, error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil {
-		return nil, errors.New("secret must be whsec_ followed by standard base64 (e.g. whsec_ + `openssl rand -base64 32`)")
-	}
-	if len(key) < 16 {
-		return nil, fmt.Errorf("secret decodes to %d bytes; use at least 16 (e.g. whsec_ + `openssl rand -base64 32`)", len(key))
-	}
-	return key, nil
 }
 
 // validateURL checks a delivery target URL.

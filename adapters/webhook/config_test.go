@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/verify"
 )
 
 func TestValidate(t *testing.T) {
@@ -191,7 +192,7 @@ func TestNewResolvesSecrets(t *testing.T) {
 				if err != nil {
 					t.Fatalf("New = %v, want nil", err)
 				}
-				if got := string(a.sources["beta"].hmacKey); got != betaSecret {
+				if got := a.sources["beta"].verifier.(*verify.HMAC).Secrets[0]; got != betaSecret {
 					t.Errorf("beta key = %q, want the file's contents trimmed", got)
 				}
 				return
@@ -355,7 +356,7 @@ func TestGenerateSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := decodeSigningSecret(s)
+	key, err := verify.DecodeStandardSecret(s)
 	if err != nil || len(key) != 32 || !strings.HasPrefix(s, "whsec_") {
 		t.Errorf("GenerateSecret = %q (%d bytes, %v), want whsec_ and 32 bytes", s, len(key), err)
 	}

@@ -9,8 +9,8 @@
 // limit (429 with Retry-After; default 200 requests/s, burst 400, per
 // source), the Content-Type is one the source sends (415; default
 // application/json), the body is within max_body_bytes
-// (413), the signature is right (401; a timestamp that is not a number is
-// 400), and the body is a JSON object with an event type (400). Only then is
+// (413), the signature headers are present and well formed (400) and the
+// signature matches within the tolerance (401), and the body is a JSON object with an event type (400). Only then is
 // the event stored on the hub, and only once JetStream has acknowledged it
 // does the sender get its answer:
 //
@@ -25,13 +25,13 @@
 // Two signature schemes are supported:
 //
 //   - standard-webhooks: the Standard Webhooks headers webhook-id,
-//     webhook-timestamp and webhook-signature, verified with the Standard
-//     Webhooks library against a "whsec_<base64>" secret. The timestamp
+//     webhook-timestamp and webhook-signature, verified with
+//     sdk/verify.StandardWebhooks against a "whsec_<base64>" secret. The timestamp
 //     must be within the source's tolerance (default 5m) of the receiver's
 //     clock. webhook-id is the event id.
 //   - hmac-sha256: the hex HMAC-SHA256 of the body, optionally prefixed
-//     "sha256=", in signature_header (default X-Signature), compared in
-//     constant time. With timestamp_header set, the signed content is
+//     "sha256=", in signature_header (default X-Signature), verified with
+//     sdk/verify.HMAC (constant-time compare). With timestamp_header set, the signed content is
 //     "<timestamp>.<body>" and the tolerance applies. The event id comes
 //     from id_header, else from the JSON field id_field; a header or field
 //     that is configured but missing is a 400.
@@ -97,6 +97,8 @@
 //	    - name: acme                      # POST /webhooks/acme; the event source
 //	      scheme: standard-webhooks
 //	      secret_env: ACME_WEBHOOK_SECRET # whsec_<base64>
+//	      previous:                       # while rotating: the old secret passes too
+//	        secret_env: ACME_OLD_SECRET
 //	      models:
 //	        "user.*": user                # user | contact | none
 //	    - name: legacy

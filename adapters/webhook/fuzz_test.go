@@ -60,7 +60,7 @@ func FuzzVerifyStandard(f *testing.F) {
 		h.Set(standardwebhooks.HeaderWebhookID, id)
 		h.Set(standardwebhooks.HeaderWebhookTimestamp, ts)
 		h.Set(standardwebhooks.HeaderWebhookSignature, sig)
-		if rej := src.verifyStandard(h, body); rej == nil {
+		if rej := src.verify(signedRequest(h), body); rej == nil {
 			sec, err := strconv.ParseInt(h.Get(standardwebhooks.HeaderWebhookTimestamp), 10, 64)
 			if err != nil {
 				t.Fatalf("accepted a non-numeric timestamp %q", ts)
@@ -86,10 +86,18 @@ func FuzzVerifyStandard(f *testing.F) {
 		}
 		h.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
 		h.Set(standardwebhooks.HeaderWebhookSignature, good)
-		if rej := src.verifyStandard(h, body); rej != nil {
+		if rej := src.verify(signedRequest(h), body); rej != nil {
 			t.Fatalf("a body signed now with the source's secret was rejected: %v", rej)
 		}
 	})
+}
+
+// signedRequest is a webhook request carrying header h, for the
+// source's verifier (which reads only the request's headers and URL).
+func signedRequest(h http.Header) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/webhooks/fuzz", nil)
+	r.Header = h
+	return r
 }
 
 // containsSignature reports whether header, a space-separated list of
@@ -120,7 +128,7 @@ func FuzzVerifyHMAC(f *testing.F) {
 		h := http.Header{}
 		h.Set("X-Beta-Signature", sig)
 		h.Set("X-Beta-Timestamp", ts)
-		if rej := src.verifyHMAC(h, body); rej == nil {
+		if rej := src.verify(signedRequest(h), body); rej == nil {
 			got := strings.TrimPrefix(strings.TrimSpace(h.Get("X-Beta-Signature")), "sha256=")
 			m := hmac.New(sha256.New, []byte(betaSecret))
 			m.Write([]byte(h.Get("X-Beta-Timestamp") + "."))
@@ -134,7 +142,7 @@ func FuzzVerifyHMAC(f *testing.F) {
 		now := strconv.FormatInt(time.Now().Unix(), 10)
 		h.Set("X-Beta-Timestamp", now)
 		h.Set("X-Beta-Signature", "sha256="+hmacHex(betaSecret, now, ".", string(body)))
-		if rej := src.verifyHMAC(h, body); rej != nil {
+		if rej := src.verify(signedRequest(h), body); rej != nil {
 			t.Fatalf("a body signed now was rejected: %v", rej)
 		}
 	})

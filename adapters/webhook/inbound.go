@@ -2,9 +2,6 @@ package webhook
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,8 +17,8 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/clip"
+	"github.com/junctionhq/junction/adapters/sdk/verify"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -41,8 +38,7 @@ const retryAfterUnavailable = "5"
 // source is one configured sender, ready to verify requests.
 type source struct {
 	cfg      SourceConfig
-	verifier *standardwebhooks.Webhook // standard-webhooks
-	hmacKey  []byte                    // hmac-sha256
+	verifier verify.Verifier
 	models   []modelRule
 	limiter  *rate.Limiter
 	types    map[string]bool // accepted media types
@@ -63,13 +59,16 @@ func newSource(cfg SourceConfig) (*source, error) {
 		mt, _, _ := mime.ParseMediaType(ct)
 		s.types[mt] = true
 	}
-	switch cfg.Scheme {
-	case SchemeStandardWebhooks:
-		if s.verifier, err = newSigner(secret); err != nil {
-			return nil, err
+	secrets := []string{secret}
+	if cfg.Previous.count() > 0 {
+		old, err := cfg.Previous.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("previous: %w", err)
 		}
-	case SchemeHMACSHA256:
-		s.hmacKey = []byte(secret)
+		secrets = append(secrets, old)
+	}
+	if s.verifier, err = newVerifier(cfg, secrets); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -200,13 +199,12 @@ func (s *source) event(w http.ResponseWriter, r *http.Request, name string) (*ju
 	if rej != nil {
 		return nil, rej
 	}
+	rej = s.verify(r, body)
 	var headerID string
 	switch s.cfg.Scheme {
 	case SchemeStandardWebhooks:
-		rej = s.verifyStandard(r.Header, body)
-		headerID = r.Header.Get(standardwebhooks.HeaderWebhookID)
+		headerID = r.Header.Get(verify.HeaderWebhookID)
 	case SchemeHMACSHA256:
-		rej = s.verifyHMAC(r.Header, body)
 		if s.cfg.IDHeader != "" {
 			if headerID = r.Header.Get(s.cfg.IDHeader); headerID == "" {
 				rej = firstRejection(rej, reject(http.StatusBadRequest, "header %s is missing: it must carry the sender's event id", s.cfg.IDHeader))
@@ -288,72 +286,12 @@ func (s *source) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *reje
 	return body, nil
 }
 
-// verifyStandard checks the Standard Webhooks headers with the library,
-// then the timestamp against the source's own tolerance.
-func (s *source) verifyStandard(h http.Header, body []byte) *rejection {
-	for _, name := range []string{standardwebhooks.HeaderWebhookID, standardwebhooks.HeaderWebhookTimestamp, standardwebhooks.HeaderWebhookSignature} {
-		if h.Get(name) == "" {
-			return reject(http.StatusUnauthorized, "header %s is missing: sign requests with Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)", name)
-		}
-	}
-	ts, err := strconv.ParseInt(h.Get(standardwebhooks.HeaderWebhookTimestamp), 10, 64)
-	if err != nil {
-		return reject(http.StatusBadRequest, "header webhook-timestamp %q must be Unix seconds", clip.String(h.Get(standardwebhooks.HeaderWebhookTimestamp)))
-	}
-	if err := s.verifier.VerifyIgnoringTimestamp(body, h); err != nil {
-		return reject(http.StatusUnauthorized, "webhook-signature does not match: sign \"<webhook-id>.<webhook-timestamp>.<body>\" with this source's secret")
-	}
-	return s.checkTimestamp(time.Unix(ts, 0), "webhook-timestamp")
-}
-
-// verifyHMAC checks a hex HMAC-SHA256 of the body, or of "<ts>.<body>"
-// when the source has a timestamp header.
-func (s *source) verifyHMAC(h http.Header, body []byte) *rejection {
-	sigHex := strings.TrimSpace(h.Get(s.cfg.SignatureHeader))
-	if sigHex == "" {
-		return reject(http.StatusUnauthorized, "header %s is missing: send the hex HMAC-SHA256 of the body", s.cfg.SignatureHeader)
-	}
-	sigHex = strings.TrimPrefix(sigHex, "sha256=")
-	got, err := hex.DecodeString(sigHex)
-	if err != nil {
-		return reject(http.StatusUnauthorized, "header %s must be a hex HMAC-SHA256, optionally prefixed \"sha256=\"", s.cfg.SignatureHeader)
-	}
-	mac := hmac.New(sha256.New, s.hmacKey)
-	var signed time.Time
-	if s.cfg.TimestampHeader != "" {
-		raw := h.Get(s.cfg.TimestampHeader)
-		if raw == "" {
-			return reject(http.StatusUnauthorized, "header %s is missing: send the Unix time the request was signed at", s.cfg.TimestampHeader)
-		}
-		ts, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil {
-			return reject(http.StatusBadRequest, "header %s %q must be Unix seconds", s.cfg.TimestampHeader, clip.String(raw))
-		}
-		signed = time.Unix(ts, 0)
-		mac.Write([]byte(raw))
-		mac.Write([]byte("."))
-	}
-	mac.Write(body)
-	if !hmac.Equal(got, mac.Sum(nil)) {
-		what := "the body"
-		if s.cfg.TimestampHeader != "" {
-			what = "\"<" + s.cfg.TimestampHeader + ">.<body>\""
-		}
-		return reject(http.StatusUnauthorized, "header %s does not match: send the hex HMAC-SHA256 of %s with this source's secret", s.cfg.SignatureHeader, what)
-	}
-	if s.cfg.TimestampHeader != "" {
-		return s.checkTimestamp(signed, s.cfg.TimestampHeader)
-	}
-	return nil
-}
-
-// checkTimestamp rejects a signature made too long ago or in the future:
-// a replayed or badly clocked request.
-func (s *source) checkTimestamp(signed time.Time, header string) *rejection {
-	skew := time.Since(signed)
-	if skew > s.cfg.Tolerance || -skew > s.cfg.Tolerance {
-		return reject(http.StatusUnauthorized, "header %s is %s away from the receiver's clock, more than the %s tolerance: sign each request (and each retry) with the current time",
-			header, skew.Abs().Round(time.Second), s.cfg.Tolerance)
+// verify checks the request's signature with the source's verifier and
+// turns a failure into the answer: 400 for a missing or malformed header,
+// 401 for a signature that does not match or a stale timestamp.
+func (s *source) verify(r *http.Request, body []byte) *rejection {
+	if err := s.verifier.Verify(r, body); err != nil {
+		return reject(verify.Status(err), "%s", clip.N(err.Error(), 1024))
 	}
 	return nil
 }

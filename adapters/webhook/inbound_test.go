@@ -135,12 +135,12 @@ func TestInboundRejects(t *testing.T) {
 		{
 			name:     "standard missing signature",
 			req:      request{path: "/webhooks/acme", body: good, header: without(standardHeaders(t, acmeSecret, "msg_1", now, good), "webhook-signature")},
-			wantCode: 401, wantStatus: "UNAUTHENTICATED", wantMsg: "header webhook-signature is missing",
+			wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMsg: "header webhook-signature is missing",
 		},
 		{
 			name:     "standard missing timestamp",
 			req:      request{path: "/webhooks/acme", body: good, header: without(standardHeaders(t, acmeSecret, "msg_1", now, good), "webhook-timestamp")},
-			wantCode: 401, wantStatus: "UNAUTHENTICATED", wantMsg: "header webhook-timestamp is missing",
+			wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMsg: "header webhook-timestamp is missing",
 		},
 		{
 			name:     "standard bad signature",
@@ -170,7 +170,7 @@ func TestInboundRejects(t *testing.T) {
 		{
 			name:     "hmac missing signature",
 			req:      request{path: "/webhooks/beta", body: good, header: without(betaHeaders("b1", now, good), "X-Beta-Signature")},
-			wantCode: 401, wantStatus: "UNAUTHENTICATED", wantMsg: "header X-Beta-Signature is missing",
+			wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMsg: "header X-Beta-Signature is missing",
 		},
 		{
 			name:     "hmac bad signature",
@@ -180,12 +180,12 @@ func TestInboundRejects(t *testing.T) {
 		{
 			name:     "hmac signature not hex",
 			req:      request{path: "/webhooks/beta", body: good, header: with(betaHeaders("b1", now, good), "X-Beta-Signature", "sha256=zz")},
-			wantCode: 401, wantStatus: "UNAUTHENTICATED", wantMsg: "must be a hex HMAC-SHA256",
+			wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMsg: "must be the hex HMAC-SHA256",
 		},
 		{
 			name:     "hmac missing timestamp",
 			req:      request{path: "/webhooks/beta", body: good, header: without(betaHeaders("b1", now, good), "X-Beta-Timestamp")},
-			wantCode: 401, wantStatus: "UNAUTHENTICATED", wantMsg: "header X-Beta-Timestamp is missing",
+			wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMsg: "header X-Beta-Timestamp is missing",
 		},
 		{
 			name:     "hmac stale timestamp",

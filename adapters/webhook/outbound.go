@@ -15,8 +15,8 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/egress"
+	"github.com/junctionhq/junction/adapters/sdk/verify"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
 // Headers set on every outbound delivery besides the Standard Webhooks ones.
@@ -76,7 +76,7 @@ func newOutbound(cfg OutboundConfig, own func() []string, resolver *net.Resolver
 		if err != nil {
 			return nil, err
 		}
-		key, err := decodeSigningSecret(secret)
+		key, err := verify.DecodeStandardSecret(secret)
 		if err != nil {
 			return nil, err
 		}
@@ -155,9 +155,9 @@ func (o *outbound) deliver(ctx context.Context, d *junctionv1.Delivery) error {
 	sig := o.signer.Sign(d.GetId(), now, d.GetPayload())
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", o.userAgent)
-	req.Header.Set(standardwebhooks.HeaderWebhookID, d.GetId())
-	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
+	req.Header.Set(verify.HeaderWebhookID, d.GetId())
+	req.Header.Set(verify.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(verify.HeaderWebhookSignature, sig)
 	req.Header.Set(HeaderEventID, d.GetEventId())
 	req.Header.Set(HeaderRoute, d.GetRouteId())
 

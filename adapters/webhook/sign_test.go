@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/junctionhq/junction/adapters/sdk/verify"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -15,7 +16,7 @@ import (
 // Standard Webhooks library computes, and the library verifies it.
 func TestDeliverySignerMatchesLibrary(t *testing.T) {
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	key, err := decodeSigningSecret(secret)
+	key, err := verify.DecodeStandardSecret(secret)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"sort"
 
 	"github.com/junctionhq/junction/adapters/sdk"
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
 // Version is the adapter's version, sent in the outbound User-Agent.
@@ -120,15 +119,6 @@ func GenerateSecret() (string, error) {
 		return "", fmt.Errorf("generate secret: %w", err)
 	}
 	return "whsec_" + base64.StdEncoding.EncodeToString(key), nil
-}
-
-// newSigner builds a Standard Webhooks signer or verifier from a secret.
-func newSigner(secret string) (*standardwebhooks.Webhook, error) {
-	key, err := decodeSigningSecret(secret)
-	if err != nil {
-		return nil, err
-	}
-	return standardwebhooks.NewWebhookRaw(key)
 }
 
 var (

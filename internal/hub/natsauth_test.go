@@ -193,6 +193,10 @@ func TestNATSPermissionMatrix(t *testing.T) {
 		{"write another source's idempotency key", pub(idem + topology.IdempotencyKey("other", "evt_1"))},
 		{"read another source's idempotency key", pub(api + "DIRECT.GET.KV_" + topology.IdempotencyBucket + "." + idem + topology.IdempotencyKey("other", "evt_1"))},
 		{"forge another adapter's heartbeat", pub("$KV." + topology.AdaptersBucket + "." + topology.AdapterKey("webhook", "serve"))},
+		{"write another app's cursor", pub("$KV." + topology.CursorsBucket + "." + topology.CursorKey("webhook", "default", "poll"))},
+		{"read another app's cursor (direct get)", pub(api + "DIRECT.GET.KV_" + topology.CursorsBucket + ".$KV." + topology.CursorsBucket + "." + topology.CursorKey("webhook", "default", "poll"))},
+		{"read any cursor by sequence", pub(api + "STREAM.MSG.GET.KV_" + topology.CursorsBucket)},
+		{"watch the cursors bucket", pub(api + "CONSUMER.CREATE.KV_" + topology.CursorsBucket + ".spy.$KV." + topology.CursorsBucket + ".>")},
 		{"subscribe to junction.>", sub("junction.>")},
 		{"subscribe to every event", sub("junction.events.>")},
 		{"subscribe to its own source's events", sub("junction.events.acme.>")},
@@ -260,6 +264,18 @@ func TestNATSPermissionMatrix(t *testing.T) {
 	} else {
 		allowed++
 	}
+	// Its own cursor: create, read back, advance compare-and-set.
+	if cs, err := sdk.NewCursorStore(actx, js, "acme", "", "poll"); err != nil {
+		t.Errorf("cursor store as acme: %v", err)
+	} else if rev, err := cs.Commit(actx, "page-2", 0); err != nil {
+		t.Errorf("commit its own cursor as acme: %v", err)
+	} else if cur, got, err := cs.Get(actx); err != nil || cur != "page-2" || got != rev {
+		t.Errorf("get its own cursor as acme = %q, %d, %v; want page-2 at %d", cur, got, err, rev)
+	} else if _, err := cs.Commit(actx, "page-3", rev); err != nil {
+		t.Errorf("advance its own cursor as acme: %v", err)
+	} else {
+		allowed++
+	}
 	waitFor(t, 30*time.Second, "the acme sink delivered the event", func() error {
 		if rcv.got.Load() < 1 {
 			return errors.New("nothing delivered yet")
@@ -281,7 +297,7 @@ func TestNATSPermissionMatrix(t *testing.T) {
 	if _, err := routes.Get(actx, "evil"); !errors.Is(err, jetstream.ErrKeyNotFound) {
 		t.Errorf("routes key written by the adapter: %v, want not found", err)
 	}
-	t.Logf("NATS matrix, adapter acme: %d doors tried, %d blocked; %d intended actions allowed (raw publish to its source, SDK publish, duplicate answer, sink delivery end to end)", tried, blocked, allowed)
+	t.Logf("NATS matrix, adapter acme: %d doors tried, %d blocked; %d intended actions allowed (raw publish to its source, SDK publish, duplicate answer, its own cursor, sink delivery end to end)", tried, blocked, allowed)
 
 	routerDoors := []door{
 		{"write the routes bucket", pub("$KV." + topology.RoutesBucket + ".evil")},

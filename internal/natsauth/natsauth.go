@@ -155,6 +155,16 @@ func kvRead(bucket string) []string {
 	}
 }
 
+// cursorKeys is what an app's sdk.CursorStore needs: write (put, update,
+// delete) and read by direct get the cursor keys under the app, no other
+// app's. Reading by sequence (STREAM.MSG.GET) is not allowed, since its
+// subject names no key: the bucket allows direct gets, which the client
+// uses.
+func cursorKeys(app string) []string {
+	keys := kvPre + topology.CursorsBucket + "." + app + ".>"
+	return []string{keys, jsAPI + "DIRECT.GET." + kvStream(topology.CursorsBucket) + "." + keys}
+}
+
 // durable is what working a durable pull consumer named name on stream
 // with filter needs: creating it (the filter is part of the create
 // subject, so the server holds the client to it), its info, fetching and
@@ -227,6 +237,7 @@ func (u User) Permissions() *Permissions {
 			)
 		}
 		pub = append(pub, kvPre+topology.AdaptersBucket+"."+u.Name+".>")
+		pub = append(pub, cursorKeys(u.Name)...)
 		for _, d := range u.destinations() {
 			pub = append(pub, durable(topology.DeliveriesStream, topology.DeliveryConsumer(d), topology.DeliveriesPrefix+d+".>")...)
 			pub = append(pub, durable(topology.RetriesStream, topology.RetryConsumer(d), topology.RetriesPrefix+d+".>")...)

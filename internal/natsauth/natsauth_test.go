@@ -119,3 +119,25 @@ func TestMerge(t *testing.T) {
 		t.Errorf("configured webhook user did not replace the default: %+v", got[0])
 	}
 }
+
+// TestAdapterCursorKeys: an adapter may write and direct-get the cursor
+// keys of its own app only, and never read the cursors bucket by
+// sequence (which names no key).
+func TestAdapterCursorKeys(t *testing.T) {
+	p := User{Name: "crm", Role: RoleAdapter, Sources: []string{"crm"}}.Permissions()
+	want := []string{
+		"$KV.junction_cursors.crm.>",
+		"$JS.API.DIRECT.GET.KV_junction_cursors.$KV.junction_cursors.crm.>",
+		"$JS.API.STREAM.INFO.KV_junction_cursors",
+	}
+	for _, w := range want {
+		if !slices.Contains(p.Publish, w) {
+			t.Errorf("adapter crm may not publish %q; want it allowed", w)
+		}
+	}
+	for _, s := range p.Publish {
+		if strings.Contains(s, "junction_cursors") && !slices.Contains(want, s) {
+			t.Errorf("adapter crm may publish %q; want only its own cursor keys", s)
+		}
+	}
+}

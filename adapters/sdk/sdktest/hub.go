@@ -39,7 +39,21 @@ type Hub struct {
 // NewHub starts a hub for t, stopped and removed by t.Cleanup.
 func NewHub(t testing.TB) *Hub {
 	t.Helper()
-	h, stop, err := start(t.TempDir())
+	return NewHubWith(t, HubOptions{})
+}
+
+// HubOptions change the hub NewHubWith starts.
+type HubOptions struct {
+	// DuplicateWindow shortens the streams' Nats-Msg-Id window (default
+	// topology.DuplicateWindow, 2 minutes), so that a test can wait past
+	// it and show that the idempotency bucket still dedupes a late retry.
+	DuplicateWindow time.Duration
+}
+
+// NewHubWith starts a hub for t with o, stopped and removed by t.Cleanup.
+func NewHubWith(t testing.TB, o HubOptions) *Hub {
+	t.Helper()
+	h, stop, err := start(t.TempDir(), topology.Options{DuplicateWindow: o.DuplicateWindow})
 	if err != nil {
 		t.Fatalf("sdktest: %v", err)
 	}
@@ -55,7 +69,7 @@ func Start() (h *Hub, stop func(), err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("sdktest: store dir: %w", err)
 	}
-	h, stopHub, err := start(dir)
+	h, stopHub, err := start(dir, topology.Options{})
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("sdktest: %w", err)
@@ -66,7 +80,7 @@ func Start() (h *Hub, stop func(), err error) {
 	}, nil
 }
 
-func start(storeDir string) (*Hub, func(), error) {
+func start(storeDir string, topo topology.Options) (*Hub, func(), error) {
 	ns, err := server.NewServer(&server.Options{
 		Host:      "127.0.0.1",
 		Port:      server.RANDOM_PORT,
@@ -99,7 +113,7 @@ func start(storeDir string) (*Hub, func(), error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := topology.Ensure(ctx, js, topology.Options{}); err != nil {
+	if err := topology.Ensure(ctx, js, topo); err != nil {
 		nc.Close()
 		stopServer()
 		return nil, nil, err

@@ -69,7 +69,7 @@ func attemptsStream(o Options) jetstream.StreamConfig {
 		MaxMsgsPerSubject: MaxAttemptsPerDelivery,
 		Storage:           o.Storage,
 		Replicas:          o.Replicas,
-		Duplicates:        DuplicateWindow,
+		Duplicates:        o.DuplicateWindow,
 		Discard:           DiscardPolicy(AttemptsStream),
 	}
 }

@@ -34,7 +34,7 @@ const (
 	DefaultDLQMaxBytes         = 512 * MiB
 	DefaultAttemptsMaxBytes    = 512 * MiB
 	DefaultIdempotencyMaxBytes = 512 * MiB
-	DefaultSmallBucketMaxBytes = 32 * MiB // routes, adapters, keys
+	DefaultSmallBucketMaxBytes = 32 * MiB // routes, adapters, keys, cursors
 )
 
 // DefaultLimit is the limit of the stream or bucket called name when the
@@ -57,8 +57,9 @@ func DefaultLimit(name string) Limit {
 		return Limit{MaxBytes: DefaultIdempotencyMaxBytes, MaxAge: DefaultIdempotencyTTL}
 	case AdaptersBucket:
 		return Limit{MaxBytes: DefaultSmallBucketMaxBytes, MaxAge: AdapterTTL}
-	case RoutesBucket, KeysBucket:
-		// Routes and keys are configuration: never aged out.
+	case RoutesBucket, KeysBucket, CursorsBucket:
+		// Routes, keys and cursors are configuration and state: never
+		// aged out.
 		return Limit{MaxBytes: DefaultSmallBucketMaxBytes}
 	}
 	return Limit{}
@@ -69,7 +70,7 @@ func DefaultLimit(name string) Limit {
 func StoreNames() []string {
 	return []string{
 		EventsStream, DeliveriesStream, RetriesStream, LanesStream, DLQStream, AttemptsStream,
-		RoutesBucket, IdempotencyBucket, AdaptersBucket, KeysBucket,
+		RoutesBucket, IdempotencyBucket, AdaptersBucket, KeysBucket, CursorsBucket,
 	}
 }
 

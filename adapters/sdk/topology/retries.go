@@ -53,7 +53,7 @@ func waitingStream(o Options, name, prefix, description string) jetstream.Stream
 		MaxBytes:    o.limit(name).MaxBytes,
 		Storage:     o.Storage,
 		Replicas:    o.Replicas,
-		Duplicates:  DuplicateWindow,
+		Duplicates:  o.DuplicateWindow,
 		Discard:     DiscardPolicy(name),
 		// Direct gets by subject ($JS.API.DIRECT.GET.<stream>.<subject>)
 		// can be permitted per destination; the plain message get cannot.

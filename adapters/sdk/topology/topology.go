@@ -11,8 +11,9 @@
 //
 // Buckets: routes (key = route id), idempotency (key = source + "." +
 // base64url(event id), value = EVENTS sequence, TTL IdempotencyTTL),
-// adapters (key = app + "." + instance, heartbeats with a short TTL) and
-// keys (key = API key id, the gateway's keys with hashed secrets).
+// adapters (key = app + "." + instance, heartbeats with a short TTL),
+// keys (key = API key id, the gateway's keys with hashed secrets) and
+// cursors (key = app + "." + group + "." + name, polling positions).
 package topology
 
 import (
@@ -45,6 +46,9 @@ const (
 	// KeysBucket holds the gateway's API keys (key = key id), each stored
 	// with a keyed hash of its secret, never the secret.
 	KeysBucket = "junction_keys"
+	// CursorsBucket holds polling sources' positions (key = app + "." +
+	// group + "." + name, see CursorKey), updated compare-and-set.
+	CursorsBucket = "junction_cursors"
 
 	// RouterConsumer is the durable consumer all routers share on EVENTS.
 	RouterConsumer = "router"
@@ -142,6 +146,11 @@ func IdempotencyKeysByID(id string) string {
 	return "*." + base64.RawURLEncoding.EncodeToString([]byte(id))
 }
 
+// CursorKey is the key of a polling source's cursor in CursorsBucket:
+// app, instance group and cursor name joined with dots. An adapter may
+// read and write only the keys under its own app.
+func CursorKey(app, group, name string) string { return app + "." + group + "." + name }
+
 // AdapterKey is the adapters bucket key of an adapter instance.
 func AdapterKey(app, instance string) string {
 	return app + "." + instance
@@ -180,6 +189,10 @@ type Options struct {
 	// IdempotencyBucket, ...); a name left out, or a zero field, takes
 	// DefaultLimit. A Limit here wins over EventsMaxAge and IdempotencyTTL.
 	Limits map[string]Limit
+	// DuplicateWindow is the Nats-Msg-Id window of every stream; default
+	// (zero) DuplicateWindow. Tests shorten it to show that a provider's
+	// late retry is caught by the idempotency bucket, not the window.
+	DuplicateWindow time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -191,6 +204,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.IdempotencyTTL <= 0 {
 		o.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	if o.DuplicateWindow <= 0 {
+		o.DuplicateWindow = DuplicateWindow
 	}
 	return o
 }
@@ -208,7 +224,7 @@ func Streams(o Options) []jetstream.StreamConfig {
 			MaxBytes:    o.limit(EventsStream).MaxBytes,
 			Storage:     o.Storage,
 			Replicas:    o.Replicas,
-			Duplicates:  DuplicateWindow,
+			Duplicates:  o.DuplicateWindow,
 			Discard:     DiscardPolicy(EventsStream),
 		},
 		{
@@ -220,7 +236,7 @@ func Streams(o Options) []jetstream.StreamConfig {
 			MaxBytes:    o.limit(DeliveriesStream).MaxBytes,
 			Storage:     o.Storage,
 			Replicas:    o.Replicas,
-			Duplicates:  DuplicateWindow,
+			Duplicates:  o.DuplicateWindow,
 			Discard:     DiscardPolicy(DeliveriesStream),
 		},
 		{
@@ -232,7 +248,7 @@ func Streams(o Options) []jetstream.StreamConfig {
 			MaxBytes:    o.limit(DLQStream).MaxBytes,
 			Storage:     o.Storage,
 			Replicas:    o.Replicas,
-			Duplicates:  DuplicateWindow,
+			Duplicates:  o.DuplicateWindow,
 			Discard:     DiscardPolicy(DLQStream),
 		},
 		attemptsStream(o),
@@ -249,6 +265,7 @@ func Buckets(o Options) []jetstream.KeyValueConfig {
 		{Bucket: IdempotencyBucket, Description: "Provider event ids seen, value = EVENTS sequence.", TTL: o.limit(IdempotencyBucket).MaxAge, MaxBytes: o.limit(IdempotencyBucket).MaxBytes, Storage: o.Storage, Replicas: o.Replicas},
 		{Bucket: AdaptersBucket, Description: "Adapter heartbeats.", TTL: o.limit(AdaptersBucket).MaxAge, MaxBytes: o.limit(AdaptersBucket).MaxBytes, Storage: o.Storage, Replicas: o.Replicas},
 		{Bucket: KeysBucket, Description: "Gateway API keys, key = key id; secrets only as keyed hashes.", History: 1, TTL: o.limit(KeysBucket).MaxAge, MaxBytes: o.limit(KeysBucket).MaxBytes, Storage: o.Storage, Replicas: o.Replicas},
+		{Bucket: CursorsBucket, Description: "Polling sources' cursors, key = app.group.name, updated compare-and-set.", History: 5, TTL: o.limit(CursorsBucket).MaxAge, MaxBytes: o.limit(CursorsBucket).MaxBytes, Storage: o.Storage, Replicas: o.Replicas},
 	}
 }
 
