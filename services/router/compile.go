@@ -139,7 +139,8 @@ func RouteID(name string) (string, error) {
 func RouteName(id string) string { return routeNamePrefix + id }
 
 // Compiled is a checked route with its CEL programs, ready to evaluate. It
-// is immutable and safe for concurrent use. Compile once per save or load.
+// is immutable, but for the router's budget state, and safe for concurrent
+// use. Compile once per save or load.
 type Compiled struct {
 	// Route is a copy of the route given to Compile with defaults filled
 	// in: target names ("0", "1", ...) and enabled (true). Do not modify it.
@@ -153,6 +154,8 @@ type Compiled struct {
 	condition cel.Program // nil: every event the filter takes
 	targets   []compiledTarget
 	policy    *junctionv1.DeliveryPolicy
+	// health is the router's budget state of this revision (see Budget).
+	health health
 }
 
 type compiledTarget struct {

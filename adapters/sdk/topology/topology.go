@@ -43,6 +43,9 @@ const (
 	// KeysBucket holds the gateway's API keys (key = key id), each stored
 	// with a keyed hash of its secret, never the secret.
 	KeysBucket = "junction_keys"
+	// RouteStatusBucket holds the router's report on each route (key =
+	// route id, value = a junction.v1.RouteStatus): degraded or healthy.
+	RouteStatusBucket = "junction_route_status"
 
 	// RouterConsumer is the durable consumer all routers share on EVENTS.
 	RouterConsumer = "router"
@@ -240,6 +243,7 @@ func Buckets(o Options) []jetstream.KeyValueConfig {
 		{Bucket: IdempotencyBucket, Description: "Provider event ids seen, value = EVENTS sequence.", TTL: o.IdempotencyTTL, Storage: o.Storage, Replicas: o.Replicas},
 		{Bucket: AdaptersBucket, Description: "Adapter heartbeats.", TTL: AdapterTTL, Storage: o.Storage, Replicas: o.Replicas},
 		{Bucket: KeysBucket, Description: "Gateway API keys, key = key id; secrets only as keyed hashes.", History: 1, Storage: o.Storage, Replicas: o.Replicas},
+		{Bucket: RouteStatusBucket, Description: "The router's report on each route, key = route id.", History: 1, Storage: o.Storage, Replicas: o.Replicas},
 	}
 }
 
