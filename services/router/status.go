@@ -68,7 +68,11 @@ func (r *Router) writeStatuses(ctx context.Context, kv jetstream.KeyValue) {
 				r.log.Warn("store route status failed", "route", id, "state", st.GetState().String(), "error", err)
 				continue
 			}
-			r.log.Info("route status stored", "route", id, "state", st.GetState().String(), "reason", st.GetReason())
+			if st.GetState() == junctionv1.RouteStatus_STATE_DEGRADED {
+				r.log.Warn("route degraded", "route", id, "revision", st.GetRouteRevision(), "reason", st.GetReason())
+			} else {
+				r.log.Info("route healthy again", "route", id, "revision", st.GetRouteRevision(), "reason", st.GetReason())
+			}
 		}
 	}
 }
