@@ -202,3 +202,46 @@ func TestBudgetValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestRouterKeepsDegradationAcrossRestart: a route degraded by one router
+// stays degraded, for the rest of its cooldown, in a router started after
+// it (a restart, or another replica): its next event is dead-lettered with
+// route_degraded without being evaluated. A degradation whose revision is
+// no longer the route's is not carried over.
+func TestRouterKeepsDegradationAcrossRestart(t *testing.T) {
+	js := startHub(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	store, err := NewStore(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Create(ctx, "costly", &junctionv1.Route{Filter: "acme.>", Targets: []*junctionv1.Target{{Destination: "webhook", Transform: costlyTransform}}}); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Concurrency: 1, AckWait: 10 * time.Second, Budget: Budget{Time: -1, Window: 2, MaxOver: 2, Cooldown: time.Hour}}
+	_, stop := runRouter(t, js, opts)
+	big := `{"s":"` + strings.Repeat("x", 400_000) + `"}`
+	for _, id := range []string{"e1", "e2"} {
+		publishEvent(t, js, event(id, "acme", "user.created", big), "")
+	}
+	waitIdle(t, js, topology.RouterConsumer)
+	waitFor(t, "the degradation to be stored", func() bool {
+		r, err := store.Get(ctx, "costly")
+		return err == nil && store.FillStatus(ctx, r) == nil && r.GetStatus().GetState() == junctionv1.RouteStatus_STATE_DEGRADED
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	runRouter(t, js, opts)
+	// A cheap event: evaluated, it would be delivered.
+	publishEvent(t, js, event("e3", "acme", "user.created", `{"s":"small"}`), "")
+	waitIdle(t, js, topology.RouterConsumer)
+	if got := subjects(readStream(t, js, topology.DLQStream)); !slices.Equal(got, []string{"junction.dlq.webhook.costly e3"}) {
+		t.Errorf("dead letters = %v, want e3's: the restarted router keeps the route degraded", got)
+	}
+	if got := subjects(readStream(t, js, topology.DeliveriesStream)); !slices.Equal(got, []string{"junction.deliveries.webhook.costly e1", "junction.deliveries.webhook.costly e2"}) {
+		t.Errorf("deliveries = %v, want e1 and e2 only", got)
+	}
+}
