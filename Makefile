@@ -93,6 +93,10 @@ fuzz: ## run every fuzz target for FUZZTIME (default 30s) each, in every module
 	  done; \
 	done; echo "$$n fuzz targets ran for $(FUZZTIME) each"
 
+.PHONY: soak
+soak: ## opt-in: SOAK_DURATION (default 1h) of mixed traffic, kills, slow clients and poison routes against serve and a webhook-adapter; asserts 0 lost and a bounded memory curve (docs/soak.md)
+	cd cmd/junction && $(GO) test -tags soak -run '^TestSoak$$' -count=1 -v -timeout 0 .
+
 .PHONY: test-modules
 test-modules: ## check every module builds on its own (GOWORK=off)
 	@for m in $(MODULES); do echo "== GOWORK=off go build ($$m)"; (cd $$m && GOWORK=off $(GO) build ./... && GOWORK=off $(GO) vet ./...); done

@@ -121,6 +121,7 @@ func (s *Server) ListRoutes(ctx context.Context, req *junctionv1.ListRoutesReque
 		}
 		resp.Routes = append(resp.Routes, r)
 	}
+	s.fillStatus(ctx, resp.Routes...)
 	return resp, nil
 }
 
@@ -310,6 +311,7 @@ func (s *Server) getRoute(ctx context.Context, id string) (*junctionv1.Route, er
 	case err != nil:
 		return nil, s.toStatus(ctx, "get route", err)
 	}
+	s.fillStatus(ctx, r)
 	return r, nil
 }
 
@@ -457,4 +459,22 @@ func copyField(dst, src protoreflect.Message, fd protoreflect.FieldDescriptor) {
 		return
 	}
 	dst.Clear(fd)
+}
+
+// statusFiller is the optional part of a routeStore that fills in the
+// router's report on each route (router.Store has it).
+type statusFiller interface {
+	FillStatus(ctx context.Context, routes ...*junctionv1.Route) error
+}
+
+// fillStatus sets the router's report on routes, when the store has them.
+// A route whose status cannot be read is shown without one.
+func (s *Server) fillStatus(ctx context.Context, routes ...*junctionv1.Route) {
+	f, ok := s.routes.(statusFiller)
+	if !ok || len(routes) == 0 {
+		return
+	}
+	if err := f.FillStatus(ctx, routes...); err != nil {
+		s.log.WarnContext(ctx, "read route status failed", "routes", len(routes), "error", err)
+	}
 }

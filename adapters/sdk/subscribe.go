@@ -32,6 +32,24 @@ type subscribeOptions struct {
 	initial, max time.Duration
 	ackWait      time.Duration
 	grace        time.Duration
+	maxAttempts  int
+}
+
+// DefaultSubscribeMaxAttempts is how many times [Subscribe] hands an event
+// to its handler, by default, before it gives the event up: with the
+// default backoff, about an hour and a half of retries.
+const DefaultSubscribeMaxAttempts = 100
+
+// WithMaxAttempts sets how many times an event is delivered to the
+// handler before [Subscribe] gives it up: the last error is logged and the
+// event terminated (JetStream publishes a terminated advisory), so one
+// event the handler cannot take never cycles forever. Deliveries without
+// an outcome count too (the handler outran the ack wait, the process
+// crashed): an event delivered more often than n is given up before the
+// handler sees it again. n must be at least 1; default
+// [DefaultSubscribeMaxAttempts].
+func WithMaxAttempts(n int) SubscribeOption {
+	return func(o *subscribeOptions) { o.maxAttempts = n }
 }
 
 // WithLogger sets the logger of [Subscribe]; the default discards.
@@ -98,6 +116,7 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, durable, pattern str
 		max:         time.Minute,
 		ackWait:     60 * time.Second,
 		grace:       30 * time.Second,
+		maxAttempts: DefaultSubscribeMaxAttempts,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -118,6 +137,8 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, durable, pattern str
 		return fmt.Errorf("subscribe: backoff %v to %v must be positive and growing", o.initial, o.max)
 	case o.ackWait < time.Second:
 		return fmt.Errorf("subscribe: ack wait %v must be at least 1s", o.ackWait)
+	case o.maxAttempts < 1:
+		return fmt.Errorf("subscribe: max attempts %d must be at least 1", o.maxAttempts)
 	}
 	filter, err := eventFilter(pattern)
 	if err != nil {
@@ -166,6 +187,15 @@ func handleEvent(ctx context.Context, m jetstream.Msg, h Handler, o subscribeOpt
 		_ = m.TermWithReason("undecodable event")
 		return
 	}
+	attempt := 1
+	if md, merr := m.Metadata(); merr == nil {
+		attempt = int(md.NumDelivered)
+	}
+	if attempt > o.maxAttempts {
+		log.Error("event given up, delivered more often than max attempts", "event_id", e.GetId(), "source", e.GetSource(), "type", e.GetType(), "attempt", attempt, "max_attempts", o.maxAttempts)
+		_ = m.TermWithReason("max attempts")
+		return
+	}
 	err = callHandler(ctx, h, e)
 	switch {
 	case err == nil:
@@ -178,11 +208,10 @@ func handleEvent(ctx context.Context, m jetstream.Msg, h Handler, o subscribeOpt
 	case ctx.Err() != nil:
 		// Shutdown cut the handler short: let another replica have it now.
 		_ = m.Nak()
+	case attempt >= o.maxAttempts:
+		log.Error("event handler failed, no attempts left, event given up", "event_id", e.GetId(), "source", e.GetSource(), "type", e.GetType(), "attempt", attempt, "max_attempts", o.maxAttempts, "err", err)
+		_ = m.TermWithReason(clip.Cut("max attempts: "+err.Error(), 256))
 	default:
-		attempt := 1
-		if md, merr := m.Metadata(); merr == nil {
-			attempt = int(md.NumDelivered)
-		}
 		delay := backoff(attempt, o.initial, o.max, 2, 0.2)
 		if d, ok := RetryDelay(err); ok && d > delay {
 			delay = d

@@ -87,6 +87,7 @@ func TestSubscribe(t *testing.T) {
 		name     string
 		pattern  string
 		fn       func(e *junctionv1.Event, seen int) error
+		opts     []sdk.SubscribeOption
 		wantSeen []string
 	}{
 		{name: "ack on nil", pattern: "acme.user.*", wantSeen: []string{"u1", "u2"}},
@@ -105,6 +106,18 @@ func TestSubscribe(t *testing.T) {
 			fn: func(e *junctionv1.Event, _ int) error {
 				if e.GetId() == "u1" {
 					return sdk.Permanent(errors.New("cannot parse"))
+				}
+				return nil
+			},
+		},
+		{
+			// An event the handler always fails is given up after max
+			// attempts (terminated), not retried forever.
+			name: "given up after max attempts", pattern: "acme.user.*", wantSeen: []string{"u1", "u1", "u1", "u2"},
+			opts: []sdk.SubscribeOption{sdk.WithMaxAttempts(3)},
+			fn: func(e *junctionv1.Event, _ int) error {
+				if e.GetId() == "u1" {
+					return errFlaky
 				}
 				return nil
 			},
@@ -129,7 +142,7 @@ func TestSubscribe(t *testing.T) {
 				&junctionv1.Event{Id: "x1", Source: "other", Type: "user.created"},
 			)
 			rec := &recorder{fn: tt.fn}
-			subscribe(t, hub, "svc", tt.pattern, rec.handle)
+			subscribe(t, hub, "svc", tt.pattern, rec.handle, tt.opts...)
 			waitFor(t, "every event handled", func() bool { return len(rec.seen()) >= len(tt.wantSeen) })
 			waitFor(t, "the consumer to settle", func() bool { return consumerIdle(t, hub, "svc") })
 			// A retried event comes back after its backoff, so compare
@@ -201,6 +214,7 @@ func TestSubscribeInvalid(t *testing.T) {
 		{"bad durable", "my.svc", "acme.>", h, nil, "durable name"},
 		{"nil handler", "svc", "acme.>", nil, nil, "handler is nil"},
 		{"zero concurrency", "svc", "acme.>", h, []sdk.SubscribeOption{sdk.WithConcurrency(0)}, "concurrency"},
+		{"zero max attempts", "svc", "acme.>", h, []sdk.SubscribeOption{sdk.WithMaxAttempts(0)}, "max attempts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -125,18 +125,40 @@ func newTable(w io.Writer) *tabwriter.Writer {
 // writeRouteTable prints routes as aligned columns.
 func writeRouteTable(w io.Writer, routes []*junctionv1.Route) error {
 	tw := newTable(w)
-	fmt.Fprintln(tw, "ID\tFILTER\tTARGETS\tENABLED\tREVISION\tUPDATED")
+	fmt.Fprintln(tw, "ID\tFILTER\tTARGETS\tENABLED\tSTATUS\tREVISION\tUPDATED")
 	for _, r := range routes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%d\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%d\t%s\n",
 			strings.TrimPrefix(r.GetName(), routePrefix),
 			cell(r.GetFilter()),
 			cell(targetList(r.GetTargets())),
 			enabled(r),
+			routeState(r),
 			r.GetRevision(),
 			cell(formatTime(r.GetUpdateTime())),
 		)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Why a route is degraded does not fit a column: one line each below.
+	for _, r := range routes {
+		if st := r.GetStatus(); st.GetState() == junctionv1.RouteStatus_STATE_DEGRADED {
+			if _, err := fmt.Fprintf(w, "%s degraded since %s, evaluated again at %s: %s\n",
+				strings.TrimPrefix(r.GetName(), routePrefix), formatTime(st.GetSince()), formatTime(st.GetRetryTime()), cell(st.GetReason())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// routeState is the router's report on a route: "healthy" when it made
+// none.
+func routeState(r *junctionv1.Route) string {
+	if r.GetStatus().GetState() == junctionv1.RouteStatus_STATE_DEGRADED {
+		return "degraded"
+	}
+	return "healthy"
 }
 
 // targetList shows a route's targets as destination[:action], comma separated.

@@ -420,11 +420,11 @@ func TestGetAndDelete(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("get table: got %d lines, want header and one row:\n%s", len(lines), out)
 	}
-	if got := strings.Fields(lines[0]); strings.Join(got, " ") != "ID FILTER TARGETS ENABLED REVISION UPDATED" {
+	if got := strings.Fields(lines[0]); strings.Join(got, " ") != "ID FILTER TARGETS ENABLED STATUS REVISION UPDATED" {
 		t.Errorf("header: got %q", lines[0])
 	}
 	row := strings.Fields(lines[1])
-	if want := []string{"orders", "shopify.order.*", "slack:post,webhook", "true", "1"}; strings.Join(row[:5], " ") != strings.Join(want, " ") {
+	if want := []string{"orders", "shopify.order.*", "slack:post,webhook", "true", "healthy", "1"}; strings.Join(row[:6], " ") != strings.Join(want, " ") {
 		t.Errorf("row: got %q, want it to start with %q", row, want)
 	}
 	if strings.Index(lines[0], "FILTER") != strings.Index(lines[1], "shopify") {

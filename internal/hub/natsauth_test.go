@@ -166,6 +166,7 @@ func TestNATSPermissionMatrix(t *testing.T) {
 		{"publish another source's event", pub(topology.EventSubject("other", "user.created"))},
 		{"publish an event of every source", pub("junction.events.>")},
 		{"write the routes bucket", pub("$KV." + topology.RoutesBucket + ".evil")},
+		{"forge a route status", pub("$KV." + topology.RouteStatusBucket + ".evil")},
 		{"read the routes bucket (direct get)", pub(api + "DIRECT.GET.KV_" + topology.RoutesBucket + ".$KV." + topology.RoutesBucket + ".all")},
 		{"read the routes bucket (watch)", pub(api + "CONSUMER.CREATE.KV_" + topology.RoutesBucket + ".spy.$KV." + topology.RoutesBucket + ".>")},
 		{"delete EVENTS", pub(api + "STREAM.DELETE." + topology.EventsStream)},

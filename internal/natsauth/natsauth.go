@@ -192,7 +192,10 @@ func (u User) Permissions() *Permissions {
 	case RoleRouter:
 		pub := topologyAdmin()
 		pub = append(pub, kvRead(topology.RoutesBucket)...)
+		// Route statuses: read at start, written on changes.
+		pub = append(pub, kvRead(topology.RouteStatusBucket)...)
 		pub = append(pub,
+			kvPre+topology.RouteStatusBucket+".>",
 			jsAPI+"CONSUMER.CREATE."+topology.EventsStream+"."+topology.RouterConsumer,
 			jsAPI+"CONSUMER.DURABLE.CREATE."+topology.EventsStream+"."+topology.RouterConsumer,
 			jsAPI+"CONSUMER.INFO."+topology.EventsStream+"."+topology.RouterConsumer,
@@ -214,7 +217,7 @@ func (u User) Permissions() *Permissions {
 			pub = append(pub, jsAPI+"STREAM.MSG.GET."+s)
 		}
 		pub = append(pub, jsAPI+"STREAM.MSG.DELETE."+topology.DLQStream, jsAPI+"STREAM.PURGE."+topology.DLQStream)
-		for _, b := range []string{topology.RoutesBucket, topology.IdempotencyBucket, topology.AdaptersBucket, topology.KeysBucket} {
+		for _, b := range []string{topology.RoutesBucket, topology.IdempotencyBucket, topology.AdaptersBucket, topology.KeysBucket, topology.RouteStatusBucket} {
 			pub = append(pub, kvRead(b)...)
 		}
 		pub = append(pub,

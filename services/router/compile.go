@@ -39,9 +39,21 @@
 //
 // An event is acked only after every one of its deliveries (and dead
 // letters) was stored by JetStream. When a publish fails the event is
-// nak'ed with a delay (250ms doubling to 10s) and processed again; the
-// consumer has no MaxDeliver, so an event is retried until the hub takes
-// its deliveries, never dropped. Reprocessing is harmless: a delivery's
+// nak'ed with a delay (250ms doubling to 10s) and processed again. The
+// consumer has no MaxDeliver: while the hub is unavailable (timeouts, no
+// stream leader, a full store) an event is retried until the hub takes its
+// deliveries, never dropped. A delivery the hub refuses for another reason
+// (a stream's limit on message size, say) is dead-lettered with reason
+// publish_error once the event was processed Options.MaxPublishAttempts
+// times, and the event acked; should the dead letter be refused too, the
+// event is terminated with an error log. So no event cycles forever.
+//
+// One route cannot take the router's time from the others: each route
+// has a per-event budget (Budget: CEL cost and wall time), and a route
+// that keeps going over it is degraded for a while, its targets
+// dead-lettered with reason route_degraded, and reported in
+// topology.RouteStatusBucket, which the API shows as Route.status.
+// Reprocessing is harmless: a delivery's
 // Nats-Msg-Id is its id, DeliveryID(source, event id, route, target), so
 // JetStream stores it once within the duplicate window
 // (topology.DuplicateWindow), and receivers dedupe on the same id beyond
@@ -142,7 +154,8 @@ func RouteID(name string) (string, error) {
 func RouteName(id string) string { return routeNamePrefix + id }
 
 // Compiled is a checked route with its CEL programs, ready to evaluate. It
-// is immutable and safe for concurrent use. Compile once per save or load.
+// is immutable, but for the router's budget state, and safe for concurrent
+// use. Compile once per save or load.
 type Compiled struct {
 	// Route is a copy of the route given to Compile with defaults filled
 	// in: target names ("0", "1", ...) and enabled (true). Do not modify it.
@@ -156,6 +169,8 @@ type Compiled struct {
 	condition cel.Program // nil: every event the filter takes
 	targets   []compiledTarget
 	policy    *junctionv1.DeliveryPolicy
+	// health is the router's budget state of this revision (see Budget).
+	health health
 }
 
 type compiledTarget struct {

@@ -91,6 +91,9 @@ type input struct {
 	subject string
 	parsed  bool
 	data    any // parsed JSON payload, nil when not JSON
+	// parseTook is how long parsing the payload took, so the route that
+	// happened to use data first is not charged for it (see Budget).
+	parseTook time.Duration
 }
 
 func newInput(e *junctionv1.Event) *input {
@@ -104,7 +107,9 @@ func (in *input) ResolveName(name string) (any, bool) {
 		return in.event, true
 	case "data":
 		if !in.parsed {
+			start := time.Now()
 			in.data, in.parsed = parseData(in.event), true
+			in.parseTook = time.Since(start)
 		}
 		return in.data, true
 	}
@@ -115,20 +120,29 @@ func (in *input) ResolveName(name string) (any, bool) {
 func (in *input) Parent() interpreter.Activation { return nil }
 
 func (c *Compiled) evaluate(in *input, now time.Time) Result {
+	res, _ := c.evaluateCost(in, now)
+	return res
+}
+
+// evaluateCost is evaluate that also returns the CEL cost of the
+// evaluation: the condition's and every transform's, as cel-go tracks it.
+func (c *Compiled) evaluateCost(in *input, now time.Time) (Result, uint64) {
 	var res Result
+	var total uint64
 	if !MatchSubject(c.Filter, in.subject) {
 		res.Reason = fmt.Sprintf("subject %s does not match filter %s", in.subject, c.Filter)
-		return res
+		return res, total
 	}
 	res.FilterMatched = true
 	if c.condition != nil {
-		out, _, err := c.condition.Eval(in)
+		out, det, err := c.condition.Eval(in)
+		total += actualCost(det, err)
 		if err == nil {
 			if b, ok := out.(types.Bool); !ok {
 				err = fmt.Errorf("evaluated to %s, not bool", out.Type().TypeName())
 			} else if !b {
 				res.Reason = "condition is false"
-				return res
+				return res, total
 			}
 		}
 		if err != nil {
@@ -139,7 +153,7 @@ func (c *Compiled) evaluate(in *input, now time.Time) Result {
 				d.Payload, d.ContentType = in.event.GetData(), in.event.GetDataContentType()
 				res.Failures = append(res.Failures, TargetFailure{Delivery: d, Err: fmt.Errorf("condition failed: %w", err), Condition: true})
 			}
-			return res
+			return res, total
 		}
 	}
 	res.ConditionMatched = true
@@ -151,7 +165,8 @@ func (c *Compiled) evaluate(in *input, now time.Time) Result {
 			res.Deliveries = append(res.Deliveries, d)
 			continue
 		}
-		payload, err := runTransform(t.transform, in)
+		payload, cost, err := runTransform(t.transform, in)
+		total += cost
 		if err != nil {
 			d.Payload, d.ContentType = in.event.GetData(), in.event.GetDataContentType()
 			res.Failures = append(res.Failures, TargetFailure{Delivery: d, Err: err})
@@ -162,7 +177,7 @@ func (c *Compiled) evaluate(in *input, now time.Time) Result {
 		res.Deliveries = append(res.Deliveries, d)
 	}
 	res.Reason = strings.Join(failed, "; ")
-	return res
+	return res, total
 }
 
 func (c *Compiled) newDelivery(e *junctionv1.Event, t *junctionv1.Target, now time.Time) *junctionv1.Delivery {
@@ -190,22 +205,54 @@ func (c *Compiled) newDelivery(e *junctionv1.Event, t *junctionv1.Target, now ti
 	}
 }
 
-func runTransform(prg cel.Program, in *input) ([]byte, error) {
-	out, _, err := prg.Eval(in)
+func runTransform(prg cel.Program, in *input) ([]byte, uint64, error) {
+	out, det, err := prg.Eval(in)
+	cost := actualCost(det, err)
 	if err != nil {
-		return nil, err
+		return nil, cost, err
 	}
 	v, err := toJSON(out)
 	if err != nil {
-		return nil, err
+		return nil, cost, err
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("encode result as json: %w", err)
+		return nil, cost, fmt.Errorf("encode result as json: %w", err)
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return bytes.TrimRight(buf.Bytes(), "\n"), cost, nil
+}
+
+// actualCost is the CEL cost an evaluation took: CostLimit when the limit
+// cancelled it.
+func actualCost(det *cel.EvalDetails, err error) uint64 {
+	if err != nil && isCostLimit(err) {
+		return CostLimit
+	}
+	if c := det.ActualCost(); c != nil {
+		return *c
+	}
+	return 0
+}
+
+// isCostLimit reports whether err is CEL's cost limit cancelling an
+// evaluation.
+func isCostLimit(err error) bool {
+	return strings.Contains(err.Error(), "cost limit exceeded")
+}
+
+// skipped is what a degraded route does with an event it is not evaluated
+// for: every target's delivery with the event's own payload, to be
+// dead-lettered.
+func (c *Compiled) skipped(in *input, now time.Time) Result {
+	res := Result{FilterMatched: true, Reason: "route degraded, not evaluated"}
+	for _, t := range c.targets {
+		d := c.newDelivery(in.event, t.t, now)
+		d.Payload, d.ContentType = in.event.GetData(), in.event.GetDataContentType()
+		res.Deliveries = append(res.Deliveries, d)
+	}
+	return res
 }
 
 // parseData parses the event's payload as JSON when its content type is

@@ -28,6 +28,8 @@ const (
 	DefaultConcurrency = 256
 	// DefaultAckWait is the default Options.AckWait.
 	DefaultAckWait = 30 * time.Second
+	// DefaultMaxPublishAttempts is the default Options.MaxPublishAttempts.
+	DefaultMaxPublishAttempts = 5
 	// minMaxAckPending is the least MaxAckPending the router gives its
 	// consumer. Events waiting on NakWithDelay count against it, and every
 	// replica shares it, so it is well above one replica's Concurrency.
@@ -45,6 +47,15 @@ type Options struct {
 	// redelivers it; default 30s. It also bounds publishing one event's
 	// deliveries.
 	AckWait time.Duration
+	// MaxPublishAttempts is how many times the router processes an event
+	// whose deliveries the hub refuses for a reason other than being
+	// unavailable (see publishRefused) before it dead-letters them with
+	// reason publish_error and acks the event; default 5. While the hub is
+	// unavailable (timeouts, no stream leader, a full store) the event is
+	// retried without limit: a dead letter could not be stored either.
+	MaxPublishAttempts int
+	// Budget bounds what one route may cost the router; see Budget.
+	Budget Budget
 	// Logger receives the router's logs; none when nil.
 	Logger *slog.Logger
 }
@@ -62,6 +73,12 @@ func (o Options) Validate() error {
 	if o.AckWait < 0 {
 		return fmt.Errorf("ack wait %s: must be positive, or 0 for the default %s", o.AckWait, DefaultAckWait)
 	}
+	if o.MaxPublishAttempts < 0 {
+		return fmt.Errorf("max publish attempts %d: must be positive, or 0 for the default %d", o.MaxPublishAttempts, DefaultMaxPublishAttempts)
+	}
+	if err := o.Budget.Validate(); err != nil {
+		return fmt.Errorf("budget: %w", err)
+	}
 	return nil
 }
 
@@ -75,6 +92,10 @@ func (o Options) withDefaults() Options {
 	if o.AckWait == 0 {
 		o.AckWait = DefaultAckWait
 	}
+	if o.MaxPublishAttempts == 0 {
+		o.MaxPublishAttempts = DefaultMaxPublishAttempts
+	}
+	o.Budget = o.Budget.withDefaults()
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -96,7 +117,9 @@ type Router struct {
 	applied atomic.Uint64
 	// seen is the highest revision passed to apply; only the goroutine
 	// that applies route changes touches it.
-	seen uint64
+	seen   uint64
+	budget *budgets
+	status *statuses
 }
 
 // New returns a Router over js. It checks opts; Run does the rest.
@@ -108,7 +131,8 @@ func New(js jetstream.JetStream, opts Options) (*Router, error) {
 		return nil, fmt.Errorf("router options: %w", err)
 	}
 	opts = opts.withDefaults()
-	r := &Router{js: js, opts: opts, log: opts.Logger}
+	r := &Router{js: js, opts: opts, log: opts.Logger, status: newStatuses()}
+	r.budget = &budgets{b: opts.Budget, now: time.Now, report: r.status.report}
 	r.routes.Store(buildIndex(map[string]*Compiled{}))
 	return r, nil
 }
@@ -175,6 +199,14 @@ func (r *Router) Run(ctx context.Context) error {
 			r.apply(routes, e)
 		}
 	}
+	var bg sync.WaitGroup
+	defer func() { cancel(nil); bg.Wait() }()
+	if skv, err := r.js.KeyValue(runCtx, topology.RouteStatusBucket); err != nil {
+		r.log.Warn("route status bucket not available, route statuses are not reported", "bucket", topology.RouteStatusBucket, "error", err)
+	} else {
+		r.restoreStatuses(runCtx, skv, routes)
+		bg.Go(func() { r.writeStatuses(runCtx, skv) })
+	}
 	r.publishIndex(routes)
 	r.log.Info("routes loaded", "routes", len(routes))
 
@@ -195,7 +227,6 @@ func (r *Router) Run(ctx context.Context) error {
 		return r.startErr(ctx, fmt.Errorf("router: consume %s: %w", topology.EventsStream, err))
 	}
 
-	var bg sync.WaitGroup
 	bg.Go(func() { r.watch(runCtx, cancel, w, routes) })
 	bg.Go(func() {
 		<-runCtx.Done()
@@ -357,13 +388,33 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 	in := newInput(e)
 	tr := r.traceEvent(ctx, m, e)
 	now := time.Now()
-	var msgs []*nats.Msg
+	var out []outMsg
+	deadLetter := func(rctx context.Context, c *Compiled, d *junctionv1.Delivery, reason string, cause error) {
+		meters().errors.Add(tr.ctx, 1, routeErrorAttr(c.ID, reason))
+		dm := r.deliveryMsg(topology.DLQSubject(d.GetDestination(), d.GetRouteId()), d, m.Headers())
+		dm.Header.Set(topology.HeaderDLQReason, reason)
+		dm.Header.Set(topology.HeaderDLQAttempts, "0")
+		dm.Header.Set(topology.HeaderDLQLastError, clip.Cut(cause.Error(), topology.MaxDLQErrorLen))
+		out = append(out, outMsg{msg: tr.publish(rctx, dm, d), d: d, dead: true})
+	}
 	for _, c := range r.routes.Load().match(in.subject, nil) {
 		if !c.Enabled() {
 			continue
 		}
 		rctx, rspan := tr.route(c)
-		res := c.evaluate(in, now)
+		if why, degraded := r.budget.degraded(c); degraded {
+			// Not evaluated: every target is dead-lettered with the
+			// event's own payload, to be redriven once the route is fixed.
+			res := c.skipped(in, now)
+			tr.routed(rspan, c, res)
+			for _, d := range res.Deliveries {
+				deadLetter(rctx, c, d, topology.DLQReasonRouteDegraded, fmt.Errorf("route degraded, not evaluated: %s", why))
+			}
+			continue
+		}
+		start, parsed := time.Now(), in.parseTook
+		res, cost := c.evaluateCost(in, now)
+		r.budget.observe(c, cost, time.Since(start)-(in.parseTook-parsed), res)
 		tr.routed(rspan, c, res)
 		for _, d := range res.Deliveries {
 			dm := r.deliveryMsg(topology.DeliverySubject(d.GetDestination(), d.GetRouteId()), d, m.Headers())
@@ -372,8 +423,10 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 				// payload, rather than fail the event's publish forever.
 				r.log.WarnContext(tr.ctx, "delivery too large, dead-lettered", "route", c.ID, "target", d.GetTarget(), "event_id", e.GetId(), "event_source", e.GetSource(), "bytes", size, "limit", limit)
 				dm = r.oversizedDeadLetter(d, size, limit, m.Headers())
+				out = append(out, outMsg{msg: tr.publish(rctx, dm, d), d: d, dead: true})
+				continue
 			}
-			msgs = append(msgs, tr.publish(rctx, dm, d))
+			out = append(out, outMsg{msg: tr.publish(rctx, dm, d), d: d})
 		}
 		for _, f := range res.Failures {
 			reason := topology.DLQReasonTransformError
@@ -381,23 +434,41 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 				reason = topology.DLQReasonConditionError
 			}
 			r.log.WarnContext(tr.ctx, "route failed, dead-lettered", "route", c.ID, "target", f.Delivery.GetTarget(), "event_id", e.GetId(), "event_source", e.GetSource(), "reason", reason, "error", f.Err)
-			meters().errors.Add(tr.ctx, 1, routeErrorAttr(c.ID, reason))
-			dm := r.deliveryMsg(topology.DLQSubject(f.Delivery.GetDestination(), f.Delivery.GetRouteId()), f.Delivery, m.Headers())
-			dm.Header.Set(topology.HeaderDLQReason, reason)
-			dm.Header.Set(topology.HeaderDLQAttempts, "0")
-			dm.Header.Set(topology.HeaderDLQLastError, clip.Cut(f.Err.Error(), topology.MaxDLQErrorLen))
-			msgs = append(msgs, tr.publish(rctx, dm, f.Delivery))
+			deadLetter(rctx, c, f.Delivery, reason, f.Err)
 		}
 	}
 
-	err := r.publishAll(ctx, msgs)
+	errs := r.publishAll(ctx, msgsOf(out))
+	err := firstError(errs)
+	if err != nil && r.refusedTooOften(m, errs) {
+		// The hub keeps refusing some deliveries, and not for being
+		// unavailable: dead-letter those and let the event go.
+		err = r.deadLetterRefused(ctx, tr, m, e, out, errs)
+		if err == nil {
+			tr.end(nil)
+			if aerr := m.Ack(); aerr != nil {
+				r.log.Warn("ack event failed", "event_id", e.GetId(), "error", aerr)
+			}
+			return
+		}
+		if !isUnavailable(err) {
+			// Not even the dead letter is stored: end the event with a
+			// visible record rather than retry it forever.
+			tr.end(err)
+			r.log.ErrorContext(tr.ctx, "deliveries refused and dead letters refused, event terminated", "event_id", e.GetId(), "event_source", e.GetSource(), "error", err)
+			if terr := m.TermWithReason(clip.Cut("deliveries refused: "+err.Error(), 256)); terr != nil {
+				r.log.Warn("terminate event failed", "event_id", e.GetId(), "error", terr)
+			}
+			return
+		}
+	}
 	tr.end(err)
 	if err != nil {
 		delay := time.Second
 		if md, mdErr := m.Metadata(); mdErr == nil {
 			delay = retryDelay(md.NumDelivered)
 		}
-		r.log.WarnContext(tr.ctx, "publish deliveries failed, event will be retried", "event_id", e.GetId(), "event_source", e.GetSource(), "deliveries", len(msgs), "retry_in", delay, "error", err)
+		r.log.WarnContext(tr.ctx, "publish deliveries failed, event will be retried", "event_id", e.GetId(), "event_source", e.GetSource(), "deliveries", len(out), "retry_in", delay, "error", err)
 		if err := m.NakWithDelay(delay); err != nil {
 			r.log.Warn("nak event failed", "event_id", e.GetId(), "error", err)
 		}
@@ -474,36 +545,48 @@ func (r *Router) oversizedDeadLetter(d *junctionv1.Delivery, size, limit int, ev
 }
 
 // publishAll publishes msgs asynchronously and waits for every ack. It
-// returns the first error.
-func (r *Router) publishAll(ctx context.Context, msgs []*nats.Msg) error {
+// returns nil when every one was stored, else one error per message (nil
+// for those stored).
+func (r *Router) publishAll(ctx context.Context, msgs []*nats.Msg) []error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
-	var firstErr error
-	for _, m := range msgs {
+	errs := make([]error, len(msgs))
+	failed := false
+	futures := make([]jetstream.PubAckFuture, len(msgs))
+	for i, m := range msgs {
 		f, err := r.js.PublishMsgAsync(m)
 		if err != nil {
-			firstErr = fmt.Errorf("publish %s: %w", m.Subject, err)
+			for j := i; j < len(msgs); j++ {
+				errs[j] = fmt.Errorf("publish %s: %w", msgs[j].Subject, err)
+			}
+			failed = true
 			break
 		}
-		futures = append(futures, f)
+		futures[i] = f
 	}
-	for _, f := range futures {
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			if firstErr == nil {
-				firstErr = fmt.Errorf("publish %s: %w", f.Msg().Subject, err)
-			}
+			errs[i] = fmt.Errorf("publish %s: %w", f.Msg().Subject, err)
+			failed = true
 		case <-ctx.Done():
-			if firstErr == nil {
-				firstErr = fmt.Errorf("publish %s: waiting for ack: %w", f.Msg().Subject, ctx.Err())
+			for j := i; j < len(futures); j++ {
+				if errs[j] == nil {
+					errs[j] = fmt.Errorf("publish %s: waiting for ack: %w", msgs[j].Subject, ctx.Err())
+				}
 			}
-			return firstErr
+			return errs
 		}
 	}
-	return firstErr
+	if !failed {
+		return nil
+	}
+	return errs
 }
 
 // retryDelay is the NakWithDelay of an event whose deliveries could not

@@ -372,6 +372,9 @@ func TestNewOptions(t *testing.T) {
 		{"bad consumer", Options{Consumer: "a.b"}, false},
 		{"negative concurrency", Options{Concurrency: -1}, false},
 		{"negative ack wait", Options{AckWait: -time.Second}, false},
+		{"negative max publish attempts", Options{MaxPublishAttempts: -1}, false},
+		{"budget max over above its window", Options{Budget: Budget{Window: 4, MaxOver: 5}}, false},
+		{"custom budget", Options{MaxPublishAttempts: 2, Budget: Budget{Cost: 10, Time: -1, Window: 4, MaxOver: 2, Cooldown: time.Second}}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

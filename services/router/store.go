@@ -22,6 +22,8 @@ import (
 // when it is invalid. A Store is safe for concurrent use.
 type Store struct {
 	kv jetstream.KeyValue
+	// status is the route status bucket; nil on a hub without one.
+	status jetstream.KeyValue
 }
 
 // NewStore opens the routes bucket, which topology.Ensure creates.
@@ -30,7 +32,11 @@ func NewStore(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s (created by topology.Ensure): %w", topology.RoutesBucket, err)
 	}
-	return &Store{kv: kv}, nil
+	st, err := js.KeyValue(ctx, topology.RouteStatusBucket)
+	if err != nil {
+		st = nil // statuses are not reported then
+	}
+	return &Store{kv: kv, status: st}, nil
 }
 
 // Get returns the route with id, ErrNotFound when there is none.

@@ -30,6 +30,14 @@ const (
 	// the hub can store; the dead letter keeps the delivery without its
 	// payload, and a redrive must render it again.
 	DLQReasonPayloadTooLarge = "payload_too_large"
+	// DLQReasonPublishError: the hub refused the delivery for a reason
+	// other than being unavailable (a stream limit on its size, say) on
+	// every one of the router's attempts at the event.
+	DLQReasonPublishError = "publish_error"
+	// DLQReasonRouteDegraded: the route kept going over its per-event
+	// budget, so the router stopped evaluating it for a while; its targets
+	// are dead-lettered with the event's original payload instead.
+	DLQReasonRouteDegraded = "route_degraded"
 )
 
 // MaxDLQErrorLen is the longest HeaderDLQLastError value, in bytes.

@@ -34,7 +34,7 @@ const (
 	DefaultDLQMaxBytes         = 512 * MiB
 	DefaultAttemptsMaxBytes    = 512 * MiB
 	DefaultIdempotencyMaxBytes = 512 * MiB
-	DefaultSmallBucketMaxBytes = 32 * MiB // routes, adapters, keys, cursors
+	DefaultSmallBucketMaxBytes = 32 * MiB // routes, adapters, keys, cursors, route status
 )
 
 // DefaultLimit is the limit of the stream or bucket called name when the
@@ -57,7 +57,7 @@ func DefaultLimit(name string) Limit {
 		return Limit{MaxBytes: DefaultIdempotencyMaxBytes, MaxAge: DefaultIdempotencyTTL}
 	case AdaptersBucket:
 		return Limit{MaxBytes: DefaultSmallBucketMaxBytes, MaxAge: AdapterTTL}
-	case RoutesBucket, KeysBucket, CursorsBucket:
+	case RoutesBucket, KeysBucket, CursorsBucket, RouteStatusBucket:
 		// Routes, keys and cursors are configuration and state: never
 		// aged out.
 		return Limit{MaxBytes: DefaultSmallBucketMaxBytes}
@@ -70,7 +70,7 @@ func DefaultLimit(name string) Limit {
 func StoreNames() []string {
 	return []string{
 		EventsStream, DeliveriesStream, RetriesStream, LanesStream, DLQStream, AttemptsStream,
-		RoutesBucket, IdempotencyBucket, AdaptersBucket, KeysBucket, CursorsBucket,
+		RoutesBucket, IdempotencyBucket, AdaptersBucket, KeysBucket, CursorsBucket, RouteStatusBucket,
 	}
 }
 

@@ -49,6 +49,9 @@ const (
 	// CursorsBucket holds polling sources' positions (key = app + "." +
 	// group + "." + name, see CursorKey), updated compare-and-set.
 	CursorsBucket = "junction_cursors"
+	// RouteStatusBucket holds the router's report on each route (key =
+	// route id, value = a junction.v1.RouteStatus): degraded or healthy.
+	RouteStatusBucket = "junction_route_status"
 
 	// RouterConsumer is the durable consumer all routers share on EVENTS.
 	RouterConsumer = "router"
@@ -266,6 +269,7 @@ func Buckets(o Options) []jetstream.KeyValueConfig {
 		{Bucket: AdaptersBucket, Description: "Adapter heartbeats.", TTL: o.limit(AdaptersBucket).MaxAge, MaxBytes: o.limit(AdaptersBucket).MaxBytes, Storage: o.Storage, Replicas: o.Replicas},
 		{Bucket: KeysBucket, Description: "Gateway API keys, key = key id; secrets only as keyed hashes.", History: 1, TTL: o.limit(KeysBucket).MaxAge, MaxBytes: o.limit(KeysBucket).MaxBytes, Storage: o.Storage, Replicas: o.Replicas},
 		{Bucket: CursorsBucket, Description: "Polling sources' cursors, key = app.group.name, updated compare-and-set.", History: 5, TTL: o.limit(CursorsBucket).MaxAge, MaxBytes: o.limit(CursorsBucket).MaxBytes, Storage: o.Storage, Replicas: o.Replicas},
+		{Bucket: RouteStatusBucket, Description: "The router's report on each route, key = route id.", History: 1, TTL: o.limit(RouteStatusBucket).MaxAge, MaxBytes: o.limit(RouteStatusBucket).MaxBytes, Storage: o.Storage, Replicas: o.Replicas},
 	}
 }
 

@@ -24,6 +24,61 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// State of a route in the router.
+type RouteStatus_State int32
+
+const (
+	// Not reported.
+	RouteStatus_STATE_UNSPECIFIED RouteStatus_State = 0
+	// Evaluated for every event its filter takes.
+	RouteStatus_STATE_HEALTHY RouteStatus_State = 1
+	// Went over its per-event budget too often: not evaluated until
+	// retry_time (or until it is saved again); the targets of the events it
+	// takes meanwhile are dead-lettered with reason "route_degraded".
+	RouteStatus_STATE_DEGRADED RouteStatus_State = 2
+)
+
+// Enum value maps for RouteStatus_State.
+var (
+	RouteStatus_State_name = map[int32]string{
+		0: "STATE_UNSPECIFIED",
+		1: "STATE_HEALTHY",
+		2: "STATE_DEGRADED",
+	}
+	RouteStatus_State_value = map[string]int32{
+		"STATE_UNSPECIFIED": 0,
+		"STATE_HEALTHY":     1,
+		"STATE_DEGRADED":    2,
+	}
+)
+
+func (x RouteStatus_State) Enum() *RouteStatus_State {
+	p := new(RouteStatus_State)
+	*p = x
+	return p
+}
+
+func (x RouteStatus_State) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RouteStatus_State) Descriptor() protoreflect.EnumDescriptor {
+	return file_junction_v1_route_proto_enumTypes[0].Descriptor()
+}
+
+func (RouteStatus_State) Type() protoreflect.EnumType {
+	return &file_junction_v1_route_proto_enumTypes[0]
+}
+
+func (x RouteStatus_State) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RouteStatus_State.Descriptor instead.
+func (RouteStatus_State) EnumDescriptor() ([]byte, []int) {
+	return file_junction_v1_route_proto_rawDescGZIP(), []int{1, 0}
+}
+
 // Route is one routing rule: the events it takes (a subject filter and a CEL
 // condition) and the destinations it sends each of them to.
 type Route struct {
@@ -53,7 +108,11 @@ type Route struct {
 	// When the route was created.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When the route was last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// How the router fares with this revision of the route: degraded while it
+	// keeps going over its per-event budget. Unset when the router has not
+	// reported on it, which means healthy.
+	Status        *RouteStatus `protobuf:"bytes,11,opt,name=status,proto3" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -158,6 +217,95 @@ func (x *Route) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Route) GetStatus() *RouteStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// RouteStatus is the router's report on one revision of a route.
+type RouteStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The state.
+	State RouteStatus_State `protobuf:"varint,1,opt,name=state,proto3,enum=junction.v1.RouteStatus_State" json:"state,omitempty"`
+	// Why the route is degraded, or how it recovered.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When the route entered the state.
+	Since *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
+	// When a degraded route is next evaluated.
+	RetryTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=retry_time,json=retryTime,proto3" json:"retry_time,omitempty"`
+	// The route revision the report is about.
+	RouteRevision uint64 `protobuf:"varint,5,opt,name=route_revision,json=routeRevision,proto3" json:"route_revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RouteStatus) Reset() {
+	*x = RouteStatus{}
+	mi := &file_junction_v1_route_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RouteStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RouteStatus) ProtoMessage() {}
+
+func (x *RouteStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_v1_route_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RouteStatus.ProtoReflect.Descriptor instead.
+func (*RouteStatus) Descriptor() ([]byte, []int) {
+	return file_junction_v1_route_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RouteStatus) GetState() RouteStatus_State {
+	if x != nil {
+		return x.State
+	}
+	return RouteStatus_STATE_UNSPECIFIED
+}
+
+func (x *RouteStatus) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RouteStatus) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *RouteStatus) GetRetryTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RetryTime
+	}
+	return nil
+}
+
+func (x *RouteStatus) GetRouteRevision() uint64 {
+	if x != nil {
+		return x.RouteRevision
+	}
+	return 0
+}
+
 // Target is one destination of a route.
 type Target struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -183,7 +331,7 @@ type Target struct {
 
 func (x *Target) Reset() {
 	*x = Target{}
-	mi := &file_junction_v1_route_proto_msgTypes[1]
+	mi := &file_junction_v1_route_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -195,7 +343,7 @@ func (x *Target) String() string {
 func (*Target) ProtoMessage() {}
 
 func (x *Target) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_route_proto_msgTypes[1]
+	mi := &file_junction_v1_route_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -208,7 +356,7 @@ func (x *Target) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Target.ProtoReflect.Descriptor instead.
 func (*Target) Descriptor() ([]byte, []int) {
-	return file_junction_v1_route_proto_rawDescGZIP(), []int{1}
+	return file_junction_v1_route_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Target) GetName() string {
@@ -261,7 +409,7 @@ type CreateRouteRequest struct {
 
 func (x *CreateRouteRequest) Reset() {
 	*x = CreateRouteRequest{}
-	mi := &file_junction_v1_route_proto_msgTypes[2]
+	mi := &file_junction_v1_route_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -273,7 +421,7 @@ func (x *CreateRouteRequest) String() string {
 func (*CreateRouteRequest) ProtoMessage() {}
 
 func (x *CreateRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_route_proto_msgTypes[2]
+	mi := &file_junction_v1_route_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -286,7 +434,7 @@ func (x *CreateRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRouteRequest.ProtoReflect.Descriptor instead.
 func (*CreateRouteRequest) Descriptor() ([]byte, []int) {
-	return file_junction_v1_route_proto_rawDescGZIP(), []int{2}
+	return file_junction_v1_route_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateRouteRequest) GetRouteId() string {
@@ -321,7 +469,7 @@ type GetRouteRequest struct {
 
 func (x *GetRouteRequest) Reset() {
 	*x = GetRouteRequest{}
-	mi := &file_junction_v1_route_proto_msgTypes[3]
+	mi := &file_junction_v1_route_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -333,7 +481,7 @@ func (x *GetRouteRequest) String() string {
 func (*GetRouteRequest) ProtoMessage() {}
 
 func (x *GetRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_route_proto_msgTypes[3]
+	mi := &file_junction_v1_route_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -346,7 +494,7 @@ func (x *GetRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRouteRequest.ProtoReflect.Descriptor instead.
 func (*GetRouteRequest) Descriptor() ([]byte, []int) {
-	return file_junction_v1_route_proto_rawDescGZIP(), []int{3}
+	return file_junction_v1_route_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetRouteRequest) GetName() string {
@@ -369,7 +517,7 @@ type ListRoutesRequest struct {
 
 func (x *ListRoutesRequest) Reset() {
 	*x = ListRoutesRequest{}
-	mi := &file_junction_v1_route_proto_msgTypes[4]
+	mi := &file_junction_v1_route_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -381,7 +529,7 @@ func (x *ListRoutesRequest) String() string {
 func (*ListRoutesRequest) ProtoMessage() {}
 
 func (x *ListRoutesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_route_proto_msgTypes[4]
+	mi := &file_junction_v1_route_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -394,7 +542,7 @@ func (x *ListRoutesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutesRequest.ProtoReflect.Descriptor instead.
 func (*ListRoutesRequest) Descriptor() ([]byte, []int) {
-	return file_junction_v1_route_proto_rawDescGZIP(), []int{4}
+	return file_junction_v1_route_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListRoutesRequest) GetPageSize() int32 {
@@ -424,7 +572,7 @@ type ListRoutesResponse struct {
 
 func (x *ListRoutesResponse) Reset() {
 	*x = ListRoutesResponse{}
-	mi := &file_junction_v1_route_proto_msgTypes[5]
+	mi := &file_junction_v1_route_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -436,7 +584,7 @@ func (x *ListRoutesResponse) String() string {
 func (*ListRoutesResponse) ProtoMessage() {}
 
 func (x *ListRoutesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_route_proto_msgTypes[5]
+	mi := &file_junction_v1_route_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -449,7 +597,7 @@ func (x *ListRoutesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutesResponse.ProtoReflect.Descriptor instead.
 func (*ListRoutesResponse) Descriptor() ([]byte, []int) {
-	return file_junction_v1_route_proto_rawDescGZIP(), []int{5}
+	return file_junction_v1_route_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListRoutesResponse) GetRoutes() []*Route {
@@ -483,7 +631,7 @@ type UpdateRouteRequest struct {
 
 func (x *UpdateRouteRequest) Reset() {
 	*x = UpdateRouteRequest{}
-	mi := &file_junction_v1_route_proto_msgTypes[6]
+	mi := &file_junction_v1_route_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -495,7 +643,7 @@ func (x *UpdateRouteRequest) String() string {
 func (*UpdateRouteRequest) ProtoMessage() {}
 
 func (x *UpdateRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_route_proto_msgTypes[6]
+	mi := &file_junction_v1_route_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -508,7 +656,7 @@ func (x *UpdateRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRouteRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRouteRequest) Descriptor() ([]byte, []int) {
-	return file_junction_v1_route_proto_rawDescGZIP(), []int{6}
+	return file_junction_v1_route_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateRouteRequest) GetRoute() *Route {
@@ -554,7 +702,7 @@ type DeleteRouteRequest struct {
 
 func (x *DeleteRouteRequest) Reset() {
 	*x = DeleteRouteRequest{}
-	mi := &file_junction_v1_route_proto_msgTypes[7]
+	mi := &file_junction_v1_route_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -566,7 +714,7 @@ func (x *DeleteRouteRequest) String() string {
 func (*DeleteRouteRequest) ProtoMessage() {}
 
 func (x *DeleteRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_route_proto_msgTypes[7]
+	mi := &file_junction_v1_route_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -579,7 +727,7 @@ func (x *DeleteRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRouteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRouteRequest) Descriptor() ([]byte, []int) {
-	return file_junction_v1_route_proto_rawDescGZIP(), []int{7}
+	return file_junction_v1_route_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeleteRouteRequest) GetName() string {
@@ -621,7 +769,7 @@ type TestRouteRequest struct {
 
 func (x *TestRouteRequest) Reset() {
 	*x = TestRouteRequest{}
-	mi := &file_junction_v1_route_proto_msgTypes[8]
+	mi := &file_junction_v1_route_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -633,7 +781,7 @@ func (x *TestRouteRequest) String() string {
 func (*TestRouteRequest) ProtoMessage() {}
 
 func (x *TestRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_route_proto_msgTypes[8]
+	mi := &file_junction_v1_route_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -646,7 +794,7 @@ func (x *TestRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestRouteRequest.ProtoReflect.Descriptor instead.
 func (*TestRouteRequest) Descriptor() ([]byte, []int) {
-	return file_junction_v1_route_proto_rawDescGZIP(), []int{8}
+	return file_junction_v1_route_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TestRouteRequest) GetRouteSource() isTestRouteRequest_RouteSource {
@@ -717,7 +865,7 @@ type TestRouteResponse struct {
 
 func (x *TestRouteResponse) Reset() {
 	*x = TestRouteResponse{}
-	mi := &file_junction_v1_route_proto_msgTypes[9]
+	mi := &file_junction_v1_route_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -729,7 +877,7 @@ func (x *TestRouteResponse) String() string {
 func (*TestRouteResponse) ProtoMessage() {}
 
 func (x *TestRouteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_route_proto_msgTypes[9]
+	mi := &file_junction_v1_route_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -742,7 +890,7 @@ func (x *TestRouteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestRouteResponse.ProtoReflect.Descriptor instead.
 func (*TestRouteResponse) Descriptor() ([]byte, []int) {
-	return file_junction_v1_route_proto_rawDescGZIP(), []int{9}
+	return file_junction_v1_route_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TestRouteResponse) GetFilterMatched() bool {
@@ -785,7 +933,7 @@ type CreateRouteResponse struct {
 
 func (x *CreateRouteResponse) Reset() {
 	*x = CreateRouteResponse{}
-	mi := &file_junction_v1_route_proto_msgTypes[10]
+	mi := &file_junction_v1_route_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +945,7 @@ func (x *CreateRouteResponse) String() string {
 func (*CreateRouteResponse) ProtoMessage() {}
 
 func (x *CreateRouteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_route_proto_msgTypes[10]
+	mi := &file_junction_v1_route_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +958,7 @@ func (x *CreateRouteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRouteResponse.ProtoReflect.Descriptor instead.
 func (*CreateRouteResponse) Descriptor() ([]byte, []int) {
-	return file_junction_v1_route_proto_rawDescGZIP(), []int{10}
+	return file_junction_v1_route_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateRouteResponse) GetRoute() *Route {
@@ -832,7 +980,7 @@ type GetRouteResponse struct {
 
 func (x *GetRouteResponse) Reset() {
 	*x = GetRouteResponse{}
-	mi := &file_junction_v1_route_proto_msgTypes[11]
+	mi := &file_junction_v1_route_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -844,7 +992,7 @@ func (x *GetRouteResponse) String() string {
 func (*GetRouteResponse) ProtoMessage() {}
 
 func (x *GetRouteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_route_proto_msgTypes[11]
+	mi := &file_junction_v1_route_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -857,7 +1005,7 @@ func (x *GetRouteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRouteResponse.ProtoReflect.Descriptor instead.
 func (*GetRouteResponse) Descriptor() ([]byte, []int) {
-	return file_junction_v1_route_proto_rawDescGZIP(), []int{11}
+	return file_junction_v1_route_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetRouteResponse) GetRoute() *Route {
@@ -879,7 +1027,7 @@ type UpdateRouteResponse struct {
 
 func (x *UpdateRouteResponse) Reset() {
 	*x = UpdateRouteResponse{}
-	mi := &file_junction_v1_route_proto_msgTypes[12]
+	mi := &file_junction_v1_route_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +1039,7 @@ func (x *UpdateRouteResponse) String() string {
 func (*UpdateRouteResponse) ProtoMessage() {}
 
 func (x *UpdateRouteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_route_proto_msgTypes[12]
+	mi := &file_junction_v1_route_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +1052,7 @@ func (x *UpdateRouteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRouteResponse.ProtoReflect.Descriptor instead.
 func (*UpdateRouteResponse) Descriptor() ([]byte, []int) {
-	return file_junction_v1_route_proto_rawDescGZIP(), []int{12}
+	return file_junction_v1_route_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateRouteResponse) GetRoute() *Route {
@@ -923,7 +1071,7 @@ type DeleteRouteResponse struct {
 
 func (x *DeleteRouteResponse) Reset() {
 	*x = DeleteRouteResponse{}
-	mi := &file_junction_v1_route_proto_msgTypes[13]
+	mi := &file_junction_v1_route_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -935,7 +1083,7 @@ func (x *DeleteRouteResponse) String() string {
 func (*DeleteRouteResponse) ProtoMessage() {}
 
 func (x *DeleteRouteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_route_proto_msgTypes[13]
+	mi := &file_junction_v1_route_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -948,14 +1096,14 @@ func (x *DeleteRouteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRouteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRouteResponse) Descriptor() ([]byte, []int) {
-	return file_junction_v1_route_proto_rawDescGZIP(), []int{13}
+	return file_junction_v1_route_proto_rawDescGZIP(), []int{14}
 }
 
 var File_junction_v1_route_proto protoreflect.FileDescriptor
 
 const file_junction_v1_route_proto_rawDesc = "" +
 	"\n" +
-	"\x17junction/v1/route.proto\x12\vjunction.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ajunction/v1/delivery.proto\x1a\x17junction/v1/event.proto\"\xb1\x03\n" +
+	"\x17junction/v1/route.proto\x12\vjunction.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ajunction/v1/delivery.proto\x1a\x17junction/v1/event.proto\"\xe8\x03\n" +
 	"\x05Route\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1b\n" +
@@ -969,9 +1117,21 @@ const file_junction_v1_route_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTimeB\n" +
+	"updateTime\x125\n" +
+	"\x06status\x18\v \x01(\v2\x18.junction.v1.RouteStatusB\x03\xe0A\x03R\x06statusB\n" +
 	"\n" +
-	"\b_enabled\"\xed\x01\n" +
+	"\b_enabled\"\xb6\x02\n" +
+	"\vRouteStatus\x124\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x1e.junction.v1.RouteStatus.StateR\x05state\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x120\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x129\n" +
+	"\n" +
+	"retry_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tretryTime\x12%\n" +
+	"\x0eroute_revision\x18\x05 \x01(\x04R\rrouteRevision\"E\n" +
+	"\x05State\x12\x15\n" +
+	"\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rSTATE_HEALTHY\x10\x01\x12\x12\n" +
+	"\x0eSTATE_DEGRADED\x10\x02\"\xed\x01\n" +
 	"\x06Target\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\vdestination\x18\x02 \x01(\tB\x03\xe0A\x02R\vdestination\x12\x16\n" +
@@ -1046,62 +1206,69 @@ func file_junction_v1_route_proto_rawDescGZIP() []byte {
 	return file_junction_v1_route_proto_rawDescData
 }
 
-var file_junction_v1_route_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_junction_v1_route_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_junction_v1_route_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_junction_v1_route_proto_goTypes = []any{
-	(*Route)(nil),                 // 0: junction.v1.Route
-	(*Target)(nil),                // 1: junction.v1.Target
-	(*CreateRouteRequest)(nil),    // 2: junction.v1.CreateRouteRequest
-	(*GetRouteRequest)(nil),       // 3: junction.v1.GetRouteRequest
-	(*ListRoutesRequest)(nil),     // 4: junction.v1.ListRoutesRequest
-	(*ListRoutesResponse)(nil),    // 5: junction.v1.ListRoutesResponse
-	(*UpdateRouteRequest)(nil),    // 6: junction.v1.UpdateRouteRequest
-	(*DeleteRouteRequest)(nil),    // 7: junction.v1.DeleteRouteRequest
-	(*TestRouteRequest)(nil),      // 8: junction.v1.TestRouteRequest
-	(*TestRouteResponse)(nil),     // 9: junction.v1.TestRouteResponse
-	(*CreateRouteResponse)(nil),   // 10: junction.v1.CreateRouteResponse
-	(*GetRouteResponse)(nil),      // 11: junction.v1.GetRouteResponse
-	(*UpdateRouteResponse)(nil),   // 12: junction.v1.UpdateRouteResponse
-	(*DeleteRouteResponse)(nil),   // 13: junction.v1.DeleteRouteResponse
-	nil,                           // 14: junction.v1.Target.ConfigEntry
-	(*DeliveryPolicy)(nil),        // 15: junction.v1.DeliveryPolicy
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 17: google.protobuf.FieldMask
-	(*Event)(nil),                 // 18: junction.v1.Event
-	(*Delivery)(nil),              // 19: junction.v1.Delivery
+	(RouteStatus_State)(0),        // 0: junction.v1.RouteStatus.State
+	(*Route)(nil),                 // 1: junction.v1.Route
+	(*RouteStatus)(nil),           // 2: junction.v1.RouteStatus
+	(*Target)(nil),                // 3: junction.v1.Target
+	(*CreateRouteRequest)(nil),    // 4: junction.v1.CreateRouteRequest
+	(*GetRouteRequest)(nil),       // 5: junction.v1.GetRouteRequest
+	(*ListRoutesRequest)(nil),     // 6: junction.v1.ListRoutesRequest
+	(*ListRoutesResponse)(nil),    // 7: junction.v1.ListRoutesResponse
+	(*UpdateRouteRequest)(nil),    // 8: junction.v1.UpdateRouteRequest
+	(*DeleteRouteRequest)(nil),    // 9: junction.v1.DeleteRouteRequest
+	(*TestRouteRequest)(nil),      // 10: junction.v1.TestRouteRequest
+	(*TestRouteResponse)(nil),     // 11: junction.v1.TestRouteResponse
+	(*CreateRouteResponse)(nil),   // 12: junction.v1.CreateRouteResponse
+	(*GetRouteResponse)(nil),      // 13: junction.v1.GetRouteResponse
+	(*UpdateRouteResponse)(nil),   // 14: junction.v1.UpdateRouteResponse
+	(*DeleteRouteResponse)(nil),   // 15: junction.v1.DeleteRouteResponse
+	nil,                           // 16: junction.v1.Target.ConfigEntry
+	(*DeliveryPolicy)(nil),        // 17: junction.v1.DeliveryPolicy
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil), // 19: google.protobuf.FieldMask
+	(*Event)(nil),                 // 20: junction.v1.Event
+	(*Delivery)(nil),              // 21: junction.v1.Delivery
 }
 var file_junction_v1_route_proto_depIdxs = []int32{
-	1,  // 0: junction.v1.Route.targets:type_name -> junction.v1.Target
-	15, // 1: junction.v1.Route.policy:type_name -> junction.v1.DeliveryPolicy
-	16, // 2: junction.v1.Route.create_time:type_name -> google.protobuf.Timestamp
-	16, // 3: junction.v1.Route.update_time:type_name -> google.protobuf.Timestamp
-	14, // 4: junction.v1.Target.config:type_name -> junction.v1.Target.ConfigEntry
-	0,  // 5: junction.v1.CreateRouteRequest.route:type_name -> junction.v1.Route
-	0,  // 6: junction.v1.ListRoutesResponse.routes:type_name -> junction.v1.Route
-	0,  // 7: junction.v1.UpdateRouteRequest.route:type_name -> junction.v1.Route
-	17, // 8: junction.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 9: junction.v1.TestRouteRequest.route:type_name -> junction.v1.Route
-	18, // 10: junction.v1.TestRouteRequest.event:type_name -> junction.v1.Event
-	19, // 11: junction.v1.TestRouteResponse.deliveries:type_name -> junction.v1.Delivery
-	0,  // 12: junction.v1.CreateRouteResponse.route:type_name -> junction.v1.Route
-	0,  // 13: junction.v1.GetRouteResponse.route:type_name -> junction.v1.Route
-	0,  // 14: junction.v1.UpdateRouteResponse.route:type_name -> junction.v1.Route
-	2,  // 15: junction.v1.RouteService.CreateRoute:input_type -> junction.v1.CreateRouteRequest
-	3,  // 16: junction.v1.RouteService.GetRoute:input_type -> junction.v1.GetRouteRequest
-	4,  // 17: junction.v1.RouteService.ListRoutes:input_type -> junction.v1.ListRoutesRequest
-	6,  // 18: junction.v1.RouteService.UpdateRoute:input_type -> junction.v1.UpdateRouteRequest
-	7,  // 19: junction.v1.RouteService.DeleteRoute:input_type -> junction.v1.DeleteRouteRequest
-	8,  // 20: junction.v1.RouteService.TestRoute:input_type -> junction.v1.TestRouteRequest
-	10, // 21: junction.v1.RouteService.CreateRoute:output_type -> junction.v1.CreateRouteResponse
-	11, // 22: junction.v1.RouteService.GetRoute:output_type -> junction.v1.GetRouteResponse
-	5,  // 23: junction.v1.RouteService.ListRoutes:output_type -> junction.v1.ListRoutesResponse
-	12, // 24: junction.v1.RouteService.UpdateRoute:output_type -> junction.v1.UpdateRouteResponse
-	13, // 25: junction.v1.RouteService.DeleteRoute:output_type -> junction.v1.DeleteRouteResponse
-	9,  // 26: junction.v1.RouteService.TestRoute:output_type -> junction.v1.TestRouteResponse
-	21, // [21:27] is the sub-list for method output_type
-	15, // [15:21] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	3,  // 0: junction.v1.Route.targets:type_name -> junction.v1.Target
+	17, // 1: junction.v1.Route.policy:type_name -> junction.v1.DeliveryPolicy
+	18, // 2: junction.v1.Route.create_time:type_name -> google.protobuf.Timestamp
+	18, // 3: junction.v1.Route.update_time:type_name -> google.protobuf.Timestamp
+	2,  // 4: junction.v1.Route.status:type_name -> junction.v1.RouteStatus
+	0,  // 5: junction.v1.RouteStatus.state:type_name -> junction.v1.RouteStatus.State
+	18, // 6: junction.v1.RouteStatus.since:type_name -> google.protobuf.Timestamp
+	18, // 7: junction.v1.RouteStatus.retry_time:type_name -> google.protobuf.Timestamp
+	16, // 8: junction.v1.Target.config:type_name -> junction.v1.Target.ConfigEntry
+	1,  // 9: junction.v1.CreateRouteRequest.route:type_name -> junction.v1.Route
+	1,  // 10: junction.v1.ListRoutesResponse.routes:type_name -> junction.v1.Route
+	1,  // 11: junction.v1.UpdateRouteRequest.route:type_name -> junction.v1.Route
+	19, // 12: junction.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	1,  // 13: junction.v1.TestRouteRequest.route:type_name -> junction.v1.Route
+	20, // 14: junction.v1.TestRouteRequest.event:type_name -> junction.v1.Event
+	21, // 15: junction.v1.TestRouteResponse.deliveries:type_name -> junction.v1.Delivery
+	1,  // 16: junction.v1.CreateRouteResponse.route:type_name -> junction.v1.Route
+	1,  // 17: junction.v1.GetRouteResponse.route:type_name -> junction.v1.Route
+	1,  // 18: junction.v1.UpdateRouteResponse.route:type_name -> junction.v1.Route
+	4,  // 19: junction.v1.RouteService.CreateRoute:input_type -> junction.v1.CreateRouteRequest
+	5,  // 20: junction.v1.RouteService.GetRoute:input_type -> junction.v1.GetRouteRequest
+	6,  // 21: junction.v1.RouteService.ListRoutes:input_type -> junction.v1.ListRoutesRequest
+	8,  // 22: junction.v1.RouteService.UpdateRoute:input_type -> junction.v1.UpdateRouteRequest
+	9,  // 23: junction.v1.RouteService.DeleteRoute:input_type -> junction.v1.DeleteRouteRequest
+	10, // 24: junction.v1.RouteService.TestRoute:input_type -> junction.v1.TestRouteRequest
+	12, // 25: junction.v1.RouteService.CreateRoute:output_type -> junction.v1.CreateRouteResponse
+	13, // 26: junction.v1.RouteService.GetRoute:output_type -> junction.v1.GetRouteResponse
+	7,  // 27: junction.v1.RouteService.ListRoutes:output_type -> junction.v1.ListRoutesResponse
+	14, // 28: junction.v1.RouteService.UpdateRoute:output_type -> junction.v1.UpdateRouteResponse
+	15, // 29: junction.v1.RouteService.DeleteRoute:output_type -> junction.v1.DeleteRouteResponse
+	11, // 30: junction.v1.RouteService.TestRoute:output_type -> junction.v1.TestRouteResponse
+	25, // [25:31] is the sub-list for method output_type
+	19, // [19:25] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_junction_v1_route_proto_init() }
@@ -1112,7 +1279,7 @@ func file_junction_v1_route_proto_init() {
 	file_junction_v1_delivery_proto_init()
 	file_junction_v1_event_proto_init()
 	file_junction_v1_route_proto_msgTypes[0].OneofWrappers = []any{}
-	file_junction_v1_route_proto_msgTypes[8].OneofWrappers = []any{
+	file_junction_v1_route_proto_msgTypes[9].OneofWrappers = []any{
 		(*TestRouteRequest_Name)(nil),
 		(*TestRouteRequest_Route)(nil),
 	}
@@ -1121,13 +1288,14 @@ func file_junction_v1_route_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_junction_v1_route_proto_rawDesc), len(file_junction_v1_route_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   15,
+			NumEnums:      1,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_junction_v1_route_proto_goTypes,
 		DependencyIndexes: file_junction_v1_route_proto_depIdxs,
+		EnumInfos:         file_junction_v1_route_proto_enumTypes,
 		MessageInfos:      file_junction_v1_route_proto_msgTypes,
 	}.Build()
 	File_junction_v1_route_proto = out.File
