@@ -166,16 +166,22 @@ func (s *Store) Delete(ctx context.Context, id string, expectRevision uint64) er
 	if err != nil {
 		return err
 	}
-	cur, err := s.Get(ctx, id)
+	// The raw entry, not Get: a value written into the bucket that does
+	// not decode (corrupt, or by a newer version) must still be deletable
+	// through the API.
+	e, err := s.kv.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("%w: route %s does not exist", ErrNotFound, id)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("get route %s: %w", id, err)
 	}
-	if expectRevision != 0 && expectRevision != cur.GetRevision() {
-		return mismatch(id, cur.GetRevision(), expectRevision)
+	if expectRevision != 0 && expectRevision != e.Revision() {
+		return mismatch(id, e.Revision(), expectRevision)
 	}
-	err = s.kv.Delete(ctx, id, jetstream.LastRevision(cur.GetRevision()))
+	err = s.kv.Delete(ctx, id, jetstream.LastRevision(e.Revision()))
 	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-		return s.conflict(ctx, id, cur.GetRevision())
+		return s.conflict(ctx, id, e.Revision())
 	}
 	if err != nil {
 		return fmt.Errorf("delete route %s: %w", id, err)
