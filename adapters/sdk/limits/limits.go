@@ -107,11 +107,12 @@ func (c Config) Validate(prefix string) error {
 
 // NewHTTPServer returns a server for h with c's timeouts (c's zero fields
 // take the defaults). errorLog, when not nil, receives the server's own
-// errors (TLS handshakes, hijack failures) at warn level.
+// errors (TLS handshakes, hijack failures) at warn level. Requests whose
+// path is not canonical are refused before h (CanonicalPaths).
 func NewHTTPServer(c Config, h http.Handler, errorLog *slog.Logger) *http.Server {
 	c = c.WithDefaults()
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           CanonicalPaths(h),
 		ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout:       c.ReadTimeout,
 		WriteTimeout:      c.WriteTimeout,
