@@ -178,11 +178,10 @@ func (r *running) sendWebhookWith(t *testing.T, id string, body []byte, hdr map[
 // Standard Webhooks library and records it.
 type receiver struct {
 	*httptest.Server
-	mu   sync.Mutex
-	got  []delivery
-	bad  int
-	wh   *standardwebhooks.Webhook
-	resp int
+	mu  sync.Mutex
+	got []delivery
+	bad int
+	wh  *standardwebhooks.Webhook
 }
 
 type delivery struct {
