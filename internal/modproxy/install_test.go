@@ -4,15 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/mod/modfile"
 
+	"github.com/junctionhq/junction/adapters/sdk/sdktest"
 	"github.com/junctionhq/junction/internal/modproxy"
 )
 
@@ -59,7 +64,9 @@ func main() {
 // TestSDKBuildsFromAProxy publishes proto and adapters/sdk at
 // releaseVersion on a file-system module proxy and builds an adapter from a
 // module outside the repository that requires the SDK at that version: no
-// replace directive, no go.work, the way a third party installs it.
+// replace directive, no go.work, the way a third party installs it. The
+// adapter then runs against an embedded hub and stores a webhook's event,
+// and its dependencies hold neither grpc-gateway nor nats-server.
 func TestSDKBuildsFromAProxy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds an adapter binary")
@@ -155,6 +162,8 @@ func TestSDKBuildsFromAProxy(t *testing.T) {
 		t.Errorf("--version printed %q, want %q", strings.TrimSpace(out), want)
 	}
 
+	runAgainstHub(t, bin)
+
 	deps := strings.Fields(run(goBin, "list", "-deps", "."))
 	if fi, err := os.Stat(bin); err == nil {
 		t.Logf("adapter binary: %d bytes; go list -deps: %d packages", fi.Size(), len(deps))
@@ -166,6 +175,113 @@ func TestSDKBuildsFromAProxy(t *testing.T) {
 			}
 		}
 	}
+}
+
+// runAgainstHub starts the built adapter against an embedded hub, sends it
+// one webhook and checks the event was stored, then stops it with an
+// interrupt and checks it exits cleanly.
+func runAgainstHub(t *testing.T, bin string) {
+	t.Helper()
+	hub := sdktest.NewHub(t)
+	addr := freeAddr(t)
+	cfgPath := filepath.Join(t.TempDir(), "acme.yaml")
+	writeFile(t, cfgPath, fmt.Sprintf("hub:\n  nats_url: %s\n  http_addr: %s\n  instance: acme-1\nadapter: {}\n", hub.URL, addr))
+
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "JUNCTION_") && !strings.HasPrefix(kv, "OTEL_") {
+			env = append(env, kv)
+		}
+	}
+	cmd := exec.Command(bin, "--config", cfgPath)
+	cmd.Env = env
+	var logs syncBuffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+
+	// Wait for readiness (connected, topology found), or for an early exit;
+	// the limit only keeps a broken build from hanging the suite.
+	giveUp := time.After(2 * time.Minute)
+	for ready := false; !ready; {
+		select {
+		case err := <-exited:
+			stopped = true
+			t.Fatalf("adapter exited before it was ready: %v\n%s", err, logs.String())
+		case <-giveUp:
+			t.Fatalf("adapter not ready after 2 minutes; log:\n%s", logs.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			ready = resp.StatusCode == http.StatusOK
+			resp.Body.Close()
+		}
+	}
+
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks/acme", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Acme-Id", "evt_1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("webhook answered %d, want %d; log:\n%s", resp.StatusCode, http.StatusNoContent, logs.String())
+	}
+	got := hub.WaitEvents(t, 1, time.Minute)
+	if e := got[0]; e.GetId() != "evt_1" || e.GetSource() != "acme" || e.GetType() != "acme.ping" {
+		t.Errorf("stored event id=%q source=%q type=%q, want evt_1, acme, acme.ping", e.GetId(), e.GetSource(), e.GetType())
+	}
+
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+	if err := <-exited; err != nil {
+		t.Errorf("adapter exited with %v after an interrupt, want status 0; log:\n%s", err, logs.String())
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// syncBuffer is a bytes.Buffer the process's output and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func parseMod(t *testing.T, path string) *modfile.File {
