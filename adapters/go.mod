@@ -4,8 +4,8 @@ go 1.26.0
 
 require (
 	github.com/google/go-cmp v0.7.0
-	github.com/junctionhq/junction/adapters/sdk v0.0.0
-	github.com/junctionhq/junction/proto v0.0.0
+	github.com/junctionhq/junction/adapters/sdk v0.1.0
+	github.com/junctionhq/junction/proto v0.1.0
 	github.com/nats-io/nats.go v1.55.0
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
 	go.yaml.in/yaml/v3 v3.0.5

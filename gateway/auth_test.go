@@ -25,6 +25,7 @@ import (
 	"github.com/junctionhq/junction/gateway"
 	"github.com/junctionhq/junction/gateway/auth"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
 // syncBuffer is a log sink safe for the gateway's goroutines.
@@ -321,7 +322,7 @@ func TestKeyLifecycle(t *testing.T) {
 	e := newAuthEnv(t, auth.RateLimit{RPS: -1}, nil)
 	ctx := testCtx(t)
 	admin := withKey(ctx, e.admin)
-	keys := junctionv1.NewKeyServiceClient(e.conn)
+	keys := junctionv1grpc.NewKeyServiceClient(e.conn)
 
 	_, err := keys.CreateKey(admin, &junctionv1.CreateKeyRequest{Key: &junctionv1.Key{Scopes: []string{"routes:all"}}})
 	wantCode(t, err, codes.InvalidArgument, "unknown scope", "routes:read")
@@ -433,7 +434,7 @@ func TestExpiredKeyRefused(t *testing.T) {
 func TestKeysAdminCannotEscalate(t *testing.T) {
 	e := newAuthEnv(t, auth.RateLimit{RPS: -1}, nil)
 	ctx := withKey(testCtx(t), e.newKey(t, auth.ScopeKeysAdmin, auth.ScopeRoutesRead))
-	keys := junctionv1.NewKeyServiceClient(e.conn)
+	keys := junctionv1grpc.NewKeyServiceClient(e.conn)
 	_, err := keys.CreateKey(ctx, &junctionv1.CreateKeyRequest{Key: &junctionv1.Key{Scopes: []string{auth.ScopeAdmin}}})
 	wantCode(t, err, codes.PermissionDenied, "scope admin")
 	_, err = keys.CreateKey(ctx, &junctionv1.CreateKeyRequest{Key: &junctionv1.Key{Scopes: []string{auth.ScopeRoutesWrite}}})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
 // putDeadLetters stores n dead letters for destination "flaky", route
@@ -57,7 +58,7 @@ func streamCount(t *testing.T, js jetstream.JetStream, name string) uint64 {
 // neither a failure nor counted twice), and likewise for purge.
 func TestConcurrentRedriveAndPurgeAgree(t *testing.T) {
 	e := newEnv(t)
-	dlq := junctionv1.NewDeadLetterServiceClient(e.conn)
+	dlq := junctionv1grpc.NewDeadLetterServiceClient(e.conn)
 	const n = 300
 	putDeadLetters(t, e.js, n)
 	before := streamCount(t, e.js, topology.DeliveriesStream)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 	"github.com/junctionhq/junction/services/router"
 )
 
@@ -131,7 +132,7 @@ func publishUser(t *testing.T, e *env, id, email string) {
 
 func listDLQ(t *testing.T, e *env, f *junctionv1.DeadLetterFilter) []*junctionv1.DeadLetter {
 	t.Helper()
-	res, err := junctionv1.NewDeadLetterServiceClient(e.conn).ListDeadLetters(testCtx(t), &junctionv1.ListDeadLettersRequest{Filter: f})
+	res, err := junctionv1grpc.NewDeadLetterServiceClient(e.conn).ListDeadLetters(testCtx(t), &junctionv1.ListDeadLettersRequest{Filter: f})
 	if err != nil {
 		t.Fatalf("ListDeadLetters: %v", err)
 	}
@@ -156,8 +157,8 @@ func waitDLQ(t *testing.T, e *env, f *junctionv1.DeadLetterFilter, n int) []*jun
 // a redrive delivers it once, with the same delivery id.
 func TestDeadLetterRedrive(t *testing.T) {
 	e := newEnv(t)
-	dlq := junctionv1.NewDeadLetterServiceClient(e.conn)
-	dlv := junctionv1.NewDeliveryServiceClient(e.conn)
+	dlq := junctionv1grpc.NewDeadLetterServiceClient(e.conn)
+	dlv := junctionv1grpc.NewDeliveryServiceClient(e.conn)
 	f, r := startPipeline(t, e)
 	createRoute(t, e, r, "users", flakyRoute(3))
 	publishUser(t, e, "u1", "a@example.com")
@@ -265,7 +266,7 @@ func TestDeadLetterRedrive(t *testing.T) {
 // current definition, purge by filter and all, and the selection rules.
 func TestDeadLetterRedriveFilterRerenderPurge(t *testing.T) {
 	e := newEnv(t)
-	dlq := junctionv1.NewDeadLetterServiceClient(e.conn)
+	dlq := junctionv1grpc.NewDeadLetterServiceClient(e.conn)
 	f, r := startPipeline(t, e)
 	f.set(false, true)
 	created := createRoute(t, e, r, "users", flakyRoute(5))
@@ -336,8 +337,8 @@ func TestDeadLetterRedriveFilterRerenderPurge(t *testing.T) {
 
 func TestDeliveryServiceErrors(t *testing.T) {
 	e := newEnv(t)
-	dlv := junctionv1.NewDeliveryServiceClient(e.conn)
-	dlq := junctionv1.NewDeadLetterServiceClient(e.conn)
+	dlv := junctionv1grpc.NewDeliveryServiceClient(e.conn)
+	dlq := junctionv1grpc.NewDeadLetterServiceClient(e.conn)
 	for _, tc := range []struct {
 		name string
 		call func() error
@@ -388,7 +389,7 @@ func TestDeadLetterPaging(t *testing.T) {
 		publishUser(t, e, fmt.Sprintf("pg%d", i), "x@example.com")
 	}
 	waitDLQ(t, e, nil, n)
-	dlq := junctionv1.NewDeadLetterServiceClient(e.conn)
+	dlq := junctionv1grpc.NewDeadLetterServiceClient(e.conn)
 	seen := map[string]bool{}
 	token, pages := "", 0
 	for {

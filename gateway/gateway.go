@@ -42,6 +42,7 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/gateway/auth"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 	"github.com/junctionhq/junction/services/router"
 )
 
@@ -63,15 +64,15 @@ type Config struct {
 	Version string
 }
 
-// Server implements junctionv1.RouteServiceServer, EventServiceServer and
+// Server implements junctionv1grpc.RouteServiceServer, EventServiceServer and
 // AdapterServiceServer over a hub. Its methods are safe for concurrent use.
 type Server struct {
-	junctionv1.UnimplementedRouteServiceServer
-	junctionv1.UnimplementedEventServiceServer
-	junctionv1.UnimplementedAdapterServiceServer
-	junctionv1.UnimplementedDeadLetterServiceServer
-	junctionv1.UnimplementedDeliveryServiceServer
-	junctionv1.UnimplementedKeyServiceServer
+	junctionv1grpc.UnimplementedRouteServiceServer
+	junctionv1grpc.UnimplementedEventServiceServer
+	junctionv1grpc.UnimplementedAdapterServiceServer
+	junctionv1grpc.UnimplementedDeadLetterServiceServer
+	junctionv1grpc.UnimplementedDeliveryServiceServer
+	junctionv1grpc.UnimplementedKeyServiceServer
 
 	log       *slog.Logger
 	version   string
@@ -106,13 +107,13 @@ var (
 	_ routeStore     = (*router.Store)(nil)
 	_ eventPublisher = (*sdk.Publisher)(nil)
 
-	_ junctionv1.RouteServiceServer   = (*Server)(nil)
-	_ junctionv1.EventServiceServer   = (*Server)(nil)
-	_ junctionv1.AdapterServiceServer = (*Server)(nil)
+	_ junctionv1grpc.RouteServiceServer   = (*Server)(nil)
+	_ junctionv1grpc.EventServiceServer   = (*Server)(nil)
+	_ junctionv1grpc.AdapterServiceServer = (*Server)(nil)
 
-	_ junctionv1.DeadLetterServiceServer = (*Server)(nil)
-	_ junctionv1.DeliveryServiceServer   = (*Server)(nil)
-	_ junctionv1.KeyServiceServer        = (*Server)(nil)
+	_ junctionv1grpc.DeadLetterServiceServer = (*Server)(nil)
+	_ junctionv1grpc.DeliveryServiceServer   = (*Server)(nil)
+	_ junctionv1grpc.KeyServiceServer        = (*Server)(nil)
 )
 
 // New opens the route store, the event publisher, the EVENTS stream and the
@@ -183,12 +184,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) serviceNames() []string {
 	return []string{
 		"",
-		junctionv1.RouteService_ServiceDesc.ServiceName,
-		junctionv1.EventService_ServiceDesc.ServiceName,
-		junctionv1.AdapterService_ServiceDesc.ServiceName,
-		junctionv1.DeadLetterService_ServiceDesc.ServiceName,
-		junctionv1.DeliveryService_ServiceDesc.ServiceName,
-		junctionv1.KeyService_ServiceDesc.ServiceName,
+		junctionv1grpc.RouteService_ServiceDesc.ServiceName,
+		junctionv1grpc.EventService_ServiceDesc.ServiceName,
+		junctionv1grpc.AdapterService_ServiceDesc.ServiceName,
+		junctionv1grpc.DeadLetterService_ServiceDesc.ServiceName,
+		junctionv1grpc.DeliveryService_ServiceDesc.ServiceName,
+		junctionv1grpc.KeyService_ServiceDesc.ServiceName,
 	}
 }
 
@@ -199,12 +200,12 @@ func (s *Server) Keys() *auth.Store { return s.keys }
 // Register registers the six services, grpc.health.v1 (SERVING for "" and
 // each service) and server reflection on g.
 func (s *Server) Register(g *grpc.Server) {
-	junctionv1.RegisterRouteServiceServer(g, s)
-	junctionv1.RegisterEventServiceServer(g, s)
-	junctionv1.RegisterAdapterServiceServer(g, s)
-	junctionv1.RegisterDeadLetterServiceServer(g, s)
-	junctionv1.RegisterDeliveryServiceServer(g, s)
-	junctionv1.RegisterKeyServiceServer(g, s)
+	junctionv1grpc.RegisterRouteServiceServer(g, s)
+	junctionv1grpc.RegisterEventServiceServer(g, s)
+	junctionv1grpc.RegisterAdapterServiceServer(g, s)
+	junctionv1grpc.RegisterDeadLetterServiceServer(g, s)
+	junctionv1grpc.RegisterDeliveryServiceServer(g, s)
+	junctionv1grpc.RegisterKeyServiceServer(g, s)
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)
 }

@@ -13,6 +13,8 @@ import (
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
 func TestHealth(t *testing.T) {
@@ -21,9 +23,9 @@ func TestHealth(t *testing.T) {
 	hc := healthpb.NewHealthClient(e.conn)
 	for _, svc := range []string{
 		"",
-		junctionv1.RouteService_ServiceDesc.ServiceName,
-		junctionv1.EventService_ServiceDesc.ServiceName,
-		junctionv1.AdapterService_ServiceDesc.ServiceName,
+		junctionv1grpc.RouteService_ServiceDesc.ServiceName,
+		junctionv1grpc.EventService_ServiceDesc.ServiceName,
+		junctionv1grpc.AdapterService_ServiceDesc.ServiceName,
 	} {
 		t.Run("service="+svc, func(t *testing.T) {
 			resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: svc})
@@ -81,7 +83,7 @@ func TestInterceptorSeam(t *testing.T) {
 		mu.Lock()
 		calls = append(calls, info.FullMethod)
 		mu.Unlock()
-		if info.FullMethod == junctionv1.AdapterService_ListAdapters_FullMethodName {
+		if info.FullMethod == junctionv1grpc.AdapterService_ListAdapters_FullMethodName {
 			panic("boom")
 		}
 		return handler(ctx, req)
@@ -100,9 +102,9 @@ func TestInterceptorSeam(t *testing.T) {
 		t.Errorf("server unusable after a panic: ListRoutes: %v", err)
 	}
 	want := []string{
-		junctionv1.AdapterService_ListAdapters_FullMethodName,
-		junctionv1.AdapterService_ListAdapters_FullMethodName,
-		junctionv1.RouteService_ListRoutes_FullMethodName,
+		junctionv1grpc.AdapterService_ListAdapters_FullMethodName,
+		junctionv1grpc.AdapterService_ListAdapters_FullMethodName,
+		junctionv1grpc.RouteService_ListRoutes_FullMethodName,
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -22,6 +22,7 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
 	"github.com/junctionhq/junction/gateway"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
 // startHub runs an embedded nats-server with JetStream on a random loopback
@@ -37,9 +38,9 @@ type env struct {
 	js       jetstream.JetStream
 	grpcAddr string
 	conn     *grpc.ClientConn
-	routes   junctionv1.RouteServiceClient
-	events   junctionv1.EventServiceClient
-	adapters junctionv1.AdapterServiceClient
+	routes   junctionv1grpc.RouteServiceClient
+	events   junctionv1grpc.EventServiceClient
+	adapters junctionv1grpc.AdapterServiceClient
 	rest     *httptest.Server
 	srv      *gateway.Server
 	grpcSrv  *grpc.Server
@@ -92,9 +93,9 @@ func newEnvWith(t *testing.T, optsFor func(*gateway.Server) []grpc.ServerOption)
 		js:       js,
 		grpcAddr: lis.Addr().String(),
 		conn:     conn,
-		routes:   junctionv1.NewRouteServiceClient(conn),
-		events:   junctionv1.NewEventServiceClient(conn),
-		adapters: junctionv1.NewAdapterServiceClient(conn),
+		routes:   junctionv1grpc.NewRouteServiceClient(conn),
+		events:   junctionv1grpc.NewEventServiceClient(conn),
+		adapters: junctionv1grpc.NewAdapterServiceClient(conn),
 		rest:     rest,
 		srv:      s,
 		grpcSrv:  g,

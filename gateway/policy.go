@@ -4,7 +4,7 @@ import (
 	"strings"
 
 	"github.com/junctionhq/junction/gateway/auth"
-	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
 // MethodScopes is the access policy of the API: the scope each gRPC method
@@ -24,33 +24,33 @@ import (
 // /metrics for loopback peers only: from any other address /metrics needs a
 // key with metrics:read.
 var MethodScopes = map[string]string{
-	junctionv1.RouteService_CreateRoute_FullMethodName: auth.ScopeRoutesWrite,
-	junctionv1.RouteService_UpdateRoute_FullMethodName: auth.ScopeRoutesWrite,
-	junctionv1.RouteService_DeleteRoute_FullMethodName: auth.ScopeRoutesWrite,
-	junctionv1.RouteService_GetRoute_FullMethodName:    auth.ScopeRoutesRead,
-	junctionv1.RouteService_ListRoutes_FullMethodName:  auth.ScopeRoutesRead,
+	junctionv1grpc.RouteService_CreateRoute_FullMethodName: auth.ScopeRoutesWrite,
+	junctionv1grpc.RouteService_UpdateRoute_FullMethodName: auth.ScopeRoutesWrite,
+	junctionv1grpc.RouteService_DeleteRoute_FullMethodName: auth.ScopeRoutesWrite,
+	junctionv1grpc.RouteService_GetRoute_FullMethodName:    auth.ScopeRoutesRead,
+	junctionv1grpc.RouteService_ListRoutes_FullMethodName:  auth.ScopeRoutesRead,
 	// TestRoute stores nothing, but it runs CEL over a caller's event.
-	junctionv1.RouteService_TestRoute_FullMethodName: auth.ScopeRoutesRead,
+	junctionv1grpc.RouteService_TestRoute_FullMethodName: auth.ScopeRoutesRead,
 
-	junctionv1.EventService_PublishEvent_FullMethodName: auth.ScopeEventsPublish,
-	junctionv1.EventService_GetEvent_FullMethodName:     auth.ScopeEventsRead,
+	junctionv1grpc.EventService_PublishEvent_FullMethodName: auth.ScopeEventsPublish,
+	junctionv1grpc.EventService_GetEvent_FullMethodName:     auth.ScopeEventsRead,
 
-	junctionv1.DeliveryService_ListEventDeliveries_FullMethodName: auth.ScopeDeliveriesRead,
+	junctionv1grpc.DeliveryService_ListEventDeliveries_FullMethodName: auth.ScopeDeliveriesRead,
 	// Resending sends an event's deliveries out again, as publishing does.
-	junctionv1.DeliveryService_ResendEvent_FullMethodName: auth.ScopeEventsPublish,
+	junctionv1grpc.DeliveryService_ResendEvent_FullMethodName: auth.ScopeEventsPublish,
 
-	junctionv1.DeadLetterService_ListDeadLetters_FullMethodName:    auth.ScopeDeadLettersRead,
-	junctionv1.DeadLetterService_GetDeadLetter_FullMethodName:      auth.ScopeDeadLettersRead,
-	junctionv1.DeadLetterService_RedriveDeadLetters_FullMethodName: auth.ScopeDeadLettersAdmin,
-	junctionv1.DeadLetterService_PurgeDeadLetters_FullMethodName:   auth.ScopeDeadLettersAdmin,
+	junctionv1grpc.DeadLetterService_ListDeadLetters_FullMethodName:    auth.ScopeDeadLettersRead,
+	junctionv1grpc.DeadLetterService_GetDeadLetter_FullMethodName:      auth.ScopeDeadLettersRead,
+	junctionv1grpc.DeadLetterService_RedriveDeadLetters_FullMethodName: auth.ScopeDeadLettersAdmin,
+	junctionv1grpc.DeadLetterService_PurgeDeadLetters_FullMethodName:   auth.ScopeDeadLettersAdmin,
 
-	junctionv1.AdapterService_ListAdapters_FullMethodName: auth.ScopeAdaptersRead,
+	junctionv1grpc.AdapterService_ListAdapters_FullMethodName: auth.ScopeAdaptersRead,
 
-	junctionv1.KeyService_CreateKey_FullMethodName: auth.ScopeKeysAdmin,
-	junctionv1.KeyService_GetKey_FullMethodName:    auth.ScopeKeysAdmin,
-	junctionv1.KeyService_ListKeys_FullMethodName:  auth.ScopeKeysAdmin,
-	junctionv1.KeyService_RotateKey_FullMethodName: auth.ScopeKeysAdmin,
-	junctionv1.KeyService_RevokeKey_FullMethodName: auth.ScopeKeysAdmin,
+	junctionv1grpc.KeyService_CreateKey_FullMethodName: auth.ScopeKeysAdmin,
+	junctionv1grpc.KeyService_GetKey_FullMethodName:    auth.ScopeKeysAdmin,
+	junctionv1grpc.KeyService_ListKeys_FullMethodName:  auth.ScopeKeysAdmin,
+	junctionv1grpc.KeyService_RotateKey_FullMethodName: auth.ScopeKeysAdmin,
+	junctionv1grpc.KeyService_RevokeKey_FullMethodName: auth.ScopeKeysAdmin,
 }
 
 // openServices are the gRPC services callable without credentials.

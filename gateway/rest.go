@@ -15,7 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
 // OpenAPI is the OpenAPI 2.0 (Swagger) document of the REST API, generated
@@ -53,12 +53,12 @@ func RESTHandler(ctx context.Context, grpcAddr string, opts ...grpc.DialOption) 
 		name string
 		fn   func(context.Context, *runtime.ServeMux, string, []grpc.DialOption) error
 	}{
-		{"RouteService", junctionv1.RegisterRouteServiceHandlerFromEndpoint},
-		{"EventService", junctionv1.RegisterEventServiceHandlerFromEndpoint},
-		{"AdapterService", junctionv1.RegisterAdapterServiceHandlerFromEndpoint},
-		{"DeadLetterService", junctionv1.RegisterDeadLetterServiceHandlerFromEndpoint},
-		{"DeliveryService", junctionv1.RegisterDeliveryServiceHandlerFromEndpoint},
-		{"KeyService", junctionv1.RegisterKeyServiceHandlerFromEndpoint},
+		{"RouteService", junctionv1grpc.RegisterRouteServiceHandlerFromEndpoint},
+		{"EventService", junctionv1grpc.RegisterEventServiceHandlerFromEndpoint},
+		{"AdapterService", junctionv1grpc.RegisterAdapterServiceHandlerFromEndpoint},
+		{"DeadLetterService", junctionv1grpc.RegisterDeadLetterServiceHandlerFromEndpoint},
+		{"DeliveryService", junctionv1grpc.RegisterDeliveryServiceHandlerFromEndpoint},
+		{"KeyService", junctionv1grpc.RegisterKeyServiceHandlerFromEndpoint},
 	} {
 		if err := reg.fn(ctx, gw, grpcAddr, opts); err != nil {
 			return nil, fmt.Errorf("register %s REST handler for %s: %w", reg.name, grpcAddr, err)

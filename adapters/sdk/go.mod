@@ -3,7 +3,7 @@ module github.com/junctionhq/junction/adapters/sdk
 go 1.26.0
 
 require (
-	github.com/junctionhq/junction/proto v0.0.0
+	github.com/junctionhq/junction/proto v0.1.0
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 	github.com/prometheus/client_golang v1.25.0
@@ -54,5 +54,3 @@ require (
 	google.golang.org/genproto/googleapis/api v0.0.0-20261012220534-4341edf3f941 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261005182115-fad411399dd8 // indirect
 )
-
-replace github.com/junctionhq/junction/proto => ../../proto

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/telemetry"
+	// OTLP trace export (the hub links grpc anyway).
+	_ "github.com/junctionhq/junction/adapters/sdk/telemetry/otlp"
 )
 
 // startTracing installs the OTLP tracer provider the OTEL_* variables ask

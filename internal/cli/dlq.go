@@ -11,6 +11,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
 // dlqCommand returns the `dlq` tree.
@@ -104,7 +106,7 @@ func dlqListCommand(o *options) *cobra.Command {
 			return err
 		}
 		defer c.Close()
-		client := junctionv1.NewDeadLetterServiceClient(c.cc)
+		client := junctionv1grpc.NewDeadLetterServiceClient(c.cc)
 		res := &junctionv1.ListDeadLettersResponse{}
 		token := ""
 		for {
@@ -166,7 +168,7 @@ func dlqGetCommand(o *options) *cobra.Command {
 			return err
 		}
 		defer c.Close()
-		res, err := call(ctx, c, junctionv1.NewDeadLetterServiceClient(c.cc).GetDeadLetter, &junctionv1.GetDeadLetterRequest{Name: deadLetterName(args[0])})
+		res, err := call(ctx, c, junctionv1grpc.NewDeadLetterServiceClient(c.cc).GetDeadLetter, &junctionv1.GetDeadLetterRequest{Name: deadLetterName(args[0])})
 		if err != nil {
 			return err
 		}
@@ -253,7 +255,7 @@ current definition (target config, transform, policy).`,
 			return err
 		}
 		defer c.Close()
-		res, err := call(ctx, c, junctionv1.NewDeadLetterServiceClient(c.cc).RedriveDeadLetters, &junctionv1.RedriveDeadLettersRequest{
+		res, err := call(ctx, c, junctionv1grpc.NewDeadLetterServiceClient(c.cc).RedriveDeadLetters, &junctionv1.RedriveDeadLettersRequest{
 			Names: names, Filter: filter, All: all, Rerender: rerender,
 		})
 		if err != nil {
@@ -293,7 +295,7 @@ func dlqPurgeCommand(o *options) *cobra.Command {
 			return err
 		}
 		defer c.Close()
-		res, err := call(ctx, c, junctionv1.NewDeadLetterServiceClient(c.cc).PurgeDeadLetters, &junctionv1.PurgeDeadLettersRequest{
+		res, err := call(ctx, c, junctionv1grpc.NewDeadLetterServiceClient(c.cc).PurgeDeadLetters, &junctionv1.PurgeDeadLettersRequest{
 			Names: names, Filter: filter, All: all,
 		})
 		if err != nil {
@@ -329,7 +331,7 @@ func eventsDeliveriesCommand(o *options) *cobra.Command {
 			return err
 		}
 		defer c.Close()
-		res, err := call(ctx, c, junctionv1.NewDeliveryServiceClient(c.cc).ListEventDeliveries, &junctionv1.ListEventDeliveriesRequest{Parent: name, Source: source})
+		res, err := call(ctx, c, junctionv1grpc.NewDeliveryServiceClient(c.cc).ListEventDeliveries, &junctionv1.ListEventDeliveriesRequest{Parent: name, Source: source})
 		if err != nil {
 			return err
 		}
@@ -376,7 +378,7 @@ func eventsResendCommand(o *options) *cobra.Command {
 			return err
 		}
 		defer c.Close()
-		res, err := call(ctx, c, junctionv1.NewDeliveryServiceClient(c.cc).ResendEvent, &junctionv1.ResendEventRequest{Name: name, Source: source})
+		res, err := call(ctx, c, junctionv1grpc.NewDeliveryServiceClient(c.cc).ResendEvent, &junctionv1.ResendEventRequest{Name: name, Source: source})
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 	"github.com/spf13/cobra"
 )
 
@@ -209,7 +211,7 @@ the file's values.`,
 			return err
 		}
 		defer c.Close()
-		resp, err := call(ctx, c, junctionv1.NewEventServiceClient(c.cc).PublishEvent, &junctionv1.PublishEventRequest{Event: e})
+		resp, err := call(ctx, c, junctionv1grpc.NewEventServiceClient(c.cc).PublishEvent, &junctionv1.PublishEventRequest{Event: e})
 		if err != nil {
 			return err
 		}
@@ -250,7 +252,7 @@ func eventsGetCommand(o *options) *cobra.Command {
 			return err
 		}
 		defer c.Close()
-		resp, err := call(ctx, c, junctionv1.NewEventServiceClient(c.cc).GetEvent, &junctionv1.GetEventRequest{
+		resp, err := call(ctx, c, junctionv1grpc.NewEventServiceClient(c.cc).GetEvent, &junctionv1.GetEventRequest{
 			Name: name, Source: source,
 		})
 		if err != nil {

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -25,8 +27,8 @@ import (
 // fills the defaults the route store fills (enabled, target names), checks
 // revisions and pages with page tokens.
 type fakeGateway struct {
-	junctionv1.UnimplementedRouteServiceServer
-	junctionv1.UnimplementedEventServiceServer
+	junctionv1grpc.UnimplementedRouteServiceServer
+	junctionv1grpc.UnimplementedEventServiceServer
 
 	addr string
 
@@ -66,8 +68,8 @@ func serveFakeGateway(t *testing.T, lis net.Listener) *fakeGateway {
 		seqs:     map[string]uint64{},
 	}
 	g := grpc.NewServer()
-	junctionv1.RegisterRouteServiceServer(g, f)
-	junctionv1.RegisterEventServiceServer(g, f)
+	junctionv1grpc.RegisterRouteServiceServer(g, f)
+	junctionv1grpc.RegisterEventServiceServer(g, f)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -11,6 +11,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
 // keyPrefix starts every key's resource name.
@@ -72,7 +74,7 @@ func keysCreateCommand(o *options) *cobra.Command {
 			return err
 		}
 		defer c.Close()
-		resp, err := call(ctx, c, junctionv1.NewKeyServiceClient(c.cc).CreateKey, &junctionv1.CreateKeyRequest{Key: k})
+		resp, err := call(ctx, c, junctionv1grpc.NewKeyServiceClient(c.cc).CreateKey, &junctionv1.CreateKeyRequest{Key: k})
 		if err != nil {
 			return err
 		}
@@ -104,7 +106,7 @@ func keysListCommand(o *options) *cobra.Command {
 			return err
 		}
 		defer c.Close()
-		kc := junctionv1.NewKeyServiceClient(c.cc)
+		kc := junctionv1grpc.NewKeyServiceClient(c.cc)
 		all := &junctionv1.ListKeysResponse{}
 		token := ""
 		for {
@@ -133,7 +135,7 @@ func keysGetCommand(o *options) *cobra.Command {
 			return err
 		}
 		defer c.Close()
-		resp, err := call(ctx, c, junctionv1.NewKeyServiceClient(c.cc).GetKey, &junctionv1.GetKeyRequest{Name: keyName(args[0])})
+		resp, err := call(ctx, c, junctionv1grpc.NewKeyServiceClient(c.cc).GetKey, &junctionv1.GetKeyRequest{Name: keyName(args[0])})
 		if err != nil {
 			return err
 		}
@@ -157,7 +159,7 @@ func keysRotateCommand(o *options) *cobra.Command {
 			return err
 		}
 		defer c.Close()
-		resp, err := call(ctx, c, junctionv1.NewKeyServiceClient(c.cc).RotateKey, &junctionv1.RotateKeyRequest{Name: keyName(args[0])})
+		resp, err := call(ctx, c, junctionv1grpc.NewKeyServiceClient(c.cc).RotateKey, &junctionv1.RotateKeyRequest{Name: keyName(args[0])})
 		if err != nil {
 			return err
 		}
@@ -174,7 +176,7 @@ func keysRevokeCommand(o *options) *cobra.Command {
 			return err
 		}
 		defer c.Close()
-		resp, err := call(ctx, c, junctionv1.NewKeyServiceClient(c.cc).RevokeKey, &junctionv1.RevokeKeyRequest{Name: keyName(args[0])})
+		resp, err := call(ctx, c, junctionv1grpc.NewKeyServiceClient(c.cc).RevokeKey, &junctionv1.RevokeKeyRequest{Name: keyName(args[0])})
 		if err != nil {
 			return err
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
 // maxPageSize is the largest page the gateway serves.
@@ -126,7 +127,7 @@ const (
 // not stop the others; all errors are returned together. An unreachable
 // gateway stops at once.
 func applyRoutes(ctx context.Context, w io.Writer, format string, c *conn, docs []routeDoc, dryRun bool) error {
-	rc := junctionv1.NewRouteServiceClient(c.cc)
+	rc := junctionv1grpc.NewRouteServiceClient(c.cc)
 	suffix := ""
 	if dryRun {
 		suffix = " (dry run)"
@@ -165,7 +166,7 @@ func applyRoutes(ctx context.Context, w io.Writer, format string, c *conn, docs 
 
 // applyRoute creates, updates or leaves one route. A route created by
 // someone else between the read and the create is read again once.
-func applyRoute(ctx context.Context, c *conn, rc junctionv1.RouteServiceClient, d routeDoc, dryRun bool) (*junctionv1.Route, string, error) {
+func applyRoute(ctx context.Context, c *conn, rc junctionv1grpc.RouteServiceClient, d routeDoc, dryRun bool) (*junctionv1.Route, string, error) {
 	for attempt := 0; ; attempt++ {
 		got, err := call(ctx, c, rc.GetRoute, &junctionv1.GetRouteRequest{Name: d.route.GetName()})
 		if status.Code(err) == codes.NotFound {
@@ -244,7 +245,7 @@ func routesGetCommand(o *options) *cobra.Command {
 			return err
 		}
 		defer c.Close()
-		resp, err := call(ctx, c, junctionv1.NewRouteServiceClient(c.cc).GetRoute, &junctionv1.GetRouteRequest{Name: routePrefix + id})
+		resp, err := call(ctx, c, junctionv1grpc.NewRouteServiceClient(c.cc).GetRoute, &junctionv1.GetRouteRequest{Name: routePrefix + id})
 		if err != nil {
 			return err
 		}
@@ -293,7 +294,7 @@ func routesListCommand(o *options) *cobra.Command {
 // listRoutes reads pages until the last one or until limit routes (0: no
 // limit) were read.
 func listRoutes(ctx context.Context, c *conn, limit int) ([]*junctionv1.Route, error) {
-	rc := junctionv1.NewRouteServiceClient(c.cc)
+	rc := junctionv1grpc.NewRouteServiceClient(c.cc)
 	var (
 		routes []*junctionv1.Route
 		token  string
@@ -347,7 +348,7 @@ func routesDeleteCommand(o *options) *cobra.Command {
 			return err
 		}
 		defer c.Close()
-		_, err = call(ctx, c, junctionv1.NewRouteServiceClient(c.cc).DeleteRoute, &junctionv1.DeleteRouteRequest{
+		_, err = call(ctx, c, junctionv1grpc.NewRouteServiceClient(c.cc).DeleteRoute, &junctionv1.DeleteRouteRequest{
 			Name: routePrefix + id, Revision: revision, AllowMissing: ignoreNotFound,
 		})
 		if err != nil {
@@ -415,7 +416,7 @@ JSON payload itself rather than base64) or built from a payload file with
 			return err
 		}
 		defer c.Close()
-		resp, err := call(ctx, c, junctionv1.NewRouteServiceClient(c.cc).TestRoute, req)
+		resp, err := call(ctx, c, junctionv1grpc.NewRouteServiceClient(c.cc).TestRoute, req)
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
 // JaegerURLEnv names the environment variable read when --jaeger-url is not
@@ -52,7 +54,7 @@ prints the link to the trace in Jaeger.`,
 			return err
 		}
 		defer c.Close()
-		resp, err := call(ctx, c, junctionv1.NewEventServiceClient(c.cc).GetEvent, &junctionv1.GetEventRequest{
+		resp, err := call(ctx, c, junctionv1grpc.NewEventServiceClient(c.cc).GetEvent, &junctionv1.GetEventRequest{
 			Name: name, Source: source,
 		})
 		if err != nil {

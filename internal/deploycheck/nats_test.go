@@ -125,12 +125,6 @@ func (f *natsFixture) connect(url, role string) (*nats.Conn, error) {
 	return nats.Connect(url, opts...)
 }
 
-// loadNATSConf parses one server config as it runs with generated files.
-func loadNATSConf(t testing.TB, name string) *server.Options {
-	t.Helper()
-	return newNATSFixture(t).load(t, name)
-}
-
 func TestNATSConfigs(t *testing.T) {
 	fx := newNATSFixture(t)
 	all := map[string]*server.Options{}
@@ -384,11 +378,6 @@ func checkNATSDoors(t *testing.T, fx *natsFixture, url string) {
 		}
 		nc.Close()
 	}
-}
-
-// natsClientPort is the client port every config listens on.
-func natsClientPort(t testing.TB) int {
-	return loadNATSConf(t, natsConfs[0]).Port
 }
 
 // natsConfByPath maps an absolute config path to its parsed options.

@@ -21,6 +21,7 @@ import (
 	"github.com/junctionhq/junction/gateway/auth"
 	"github.com/junctionhq/junction/internal/cli"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
 // TestAuthOnARealHub: a default hub refuses anonymous gRPC and REST calls,
@@ -48,7 +49,7 @@ func TestAuthOnARealHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer anon.Close()
-	_, err = junctionv1.NewRouteServiceClient(anon).ListRoutes(context.Background(), &junctionv1.ListRoutesRequest{})
+	_, err = junctionv1grpc.NewRouteServiceClient(anon).ListRoutes(context.Background(), &junctionv1.ListRoutesRequest{})
 	if status.Code(err) != codes.Unauthenticated {
 		t.Errorf("anonymous gRPC ListRoutes: got %v, want Unauthenticated", err)
 	}

@@ -24,6 +24,7 @@ import (
 	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/telemetry"
 	"github.com/junctionhq/junction/adapters/webhook"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
@@ -92,7 +93,7 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer keyConn.Close()
-	keys := junctionv1.NewKeyServiceClient(keyConn)
+	keys := junctionv1grpc.NewKeyServiceClient(keyConn)
 	created, err := keys.CreateKey(context.Background(), &junctionv1.CreateKeyRequest{Key: &junctionv1.Key{DisplayName: "canary", Scopes: []string{"routes:read"}}})
 	if err != nil {
 		t.Fatalf("CreateKey: %v", err)
@@ -123,7 +124,7 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer userConn.Close()
-	_, err = junctionv1.NewRouteServiceClient(userConn).ListRoutes(context.Background(), &junctionv1.ListRoutesRequest{})
+	_, err = junctionv1grpc.NewRouteServiceClient(userConn).ListRoutes(context.Background(), &junctionv1.ListRoutesRequest{})
 	if status.Code(err) != codes.Unauthenticated {
 		t.Errorf("forged key: got %v, want Unauthenticated", err)
 	}

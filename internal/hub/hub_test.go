@@ -28,6 +28,7 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/adapters/webhook"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
 const (
@@ -120,22 +121,22 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() error
 	t.Fatalf("timed out waiting for %s: %v", what, err)
 }
 
-func (r *running) routes(t *testing.T) junctionv1.RouteServiceClient {
+func (r *running) routes(t *testing.T) junctionv1grpc.RouteServiceClient {
 	conn, err := grpc.NewClient(r.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()), r.adminCreds(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return junctionv1.NewRouteServiceClient(conn)
+	return junctionv1grpc.NewRouteServiceClient(conn)
 }
 
-func (r *running) events(t *testing.T) junctionv1.EventServiceClient {
+func (r *running) events(t *testing.T) junctionv1grpc.EventServiceClient {
 	conn, err := grpc.NewClient(r.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()), r.adminCreds(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return junctionv1.NewEventServiceClient(conn)
+	return junctionv1grpc.NewEventServiceClient(conn)
 }
 
 // sendWebhook signs body with the acme source's secret and posts it.
@@ -178,11 +179,10 @@ func (r *running) sendWebhookWith(t *testing.T, id string, body []byte, hdr map[
 // Standard Webhooks library and records it.
 type receiver struct {
 	*httptest.Server
-	mu   sync.Mutex
-	got  []delivery
-	bad  int
-	wh   *standardwebhooks.Webhook
-	resp int
+	mu  sync.Mutex
+	got []delivery
+	bad int
+	wh  *standardwebhooks.Webhook
 }
 
 type delivery struct {

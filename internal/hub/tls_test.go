@@ -25,6 +25,7 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk/tlsconfig"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
 // testPKI is a CA with a server certificate (and key) written to files,
@@ -114,7 +115,7 @@ func grpcCall(t *testing.T, addr string, creds credentials.TransportCredentials)
 	if _, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
 		return err
 	}
-	_, err = junctionv1.NewRouteServiceClient(conn).ListRoutes(ctx, &junctionv1.ListRoutesRequest{})
+	_, err = junctionv1grpc.NewRouteServiceClient(conn).ListRoutes(ctx, &junctionv1.ListRoutesRequest{})
 	return err
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/internal/cli"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
+	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
 // recordSpans installs an in-memory span recorder as the global tracer
@@ -386,7 +387,7 @@ func TestTraceDeadLetterCarriesTrace(t *testing.T) {
 	}
 	defer conn.Close()
 	rctx, reqSpan := otel.Tracer("operator").Start(context.Background(), "redrive by hand")
-	res, err := junctionv1.NewDeadLetterServiceClient(conn).RedriveDeadLetters(rctx, &junctionv1.RedriveDeadLettersRequest{All: true})
+	res, err := junctionv1grpc.NewDeadLetterServiceClient(conn).RedriveDeadLetters(rctx, &junctionv1.RedriveDeadLettersRequest{All: true})
 	reqSpan.End()
 	if err != nil || res.GetRedrivenCount() != 1 {
 		t.Fatalf("RedriveDeadLetters = %v, %v; want 1 redriven", res, err)

@@ -8,6 +8,8 @@ package main
 
 import (
 	"github.com/junctionhq/junction/adapters/sdk"
+	// OTLP trace export, when the OTEL_* variables ask for it.
+	_ "github.com/junctionhq/junction/adapters/sdk/telemetry/otlp"
 	"github.com/junctionhq/junction/adapters/webhook"
 )
 

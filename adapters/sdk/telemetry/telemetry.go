@@ -23,8 +23,6 @@ import (
 	"github.com/prometheus/otlptranslator"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
@@ -60,7 +58,9 @@ func Enabled(getenv func(string) string) bool {
 // OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL say
 // ("grpc", "http/protobuf"; default http/protobuf), to the endpoint, with the
 // headers and timeouts of the other OTEL_EXPORTER_OTLP_* variables, sampled
-// per OTEL_TRACES_SAMPLER. service is the service.name unless
+// per OTEL_TRACES_SAMPLER. The exporter is linked in by importing package
+// telemetry/otlp ([RegisterOTLPExporter]); without it SetupTracing fails
+// when tracing is asked for. service is the service.name unless
 // OTEL_SERVICE_NAME is set. The returned shutdown flushes pending spans;
 // when tracing is off it does nothing.
 func SetupTracing(ctx context.Context, service string) (shutdown func(context.Context) error, err error) {
@@ -73,15 +73,18 @@ func SetupTracing(ctx context.Context, service string) (shutdown func(context.Co
 	if protocol == "" {
 		protocol = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
 	}
-	var exp sdktrace.SpanExporter
 	switch protocol {
-	case "grpc":
-		exp, err = otlptracegrpc.New(ctx)
-	case "", "http/protobuf":
-		exp, err = otlptracehttp.New(ctx)
+	case "":
+		protocol = "http/protobuf"
+	case "grpc", "http/protobuf":
 	default:
 		return noop, fmt.Errorf("%w: OTEL_EXPORTER_OTLP_PROTOCOL %q: use grpc or http/protobuf", ErrConfig, protocol)
 	}
+	newExporter := otlpExporter()
+	if newExporter == nil {
+		return noop, fmt.Errorf("%w: the OTEL_* variables ask for traces, but this binary has no OTLP exporter: its main package must import _ %q", ErrConfig, "github.com/junctionhq/junction/adapters/sdk/telemetry/otlp")
+	}
+	exp, err := newExporter(ctx, protocol)
 	if err != nil {
 		return noop, fmt.Errorf("otlp trace exporter: %w", err)
 	}

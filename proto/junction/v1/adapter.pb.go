@@ -7,7 +7,6 @@
 package junctionv1
 
 import (
-	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -303,7 +302,7 @@ var File_junction_v1_adapter_proto protoreflect.FileDescriptor
 
 const file_junction_v1_adapter_proto_rawDesc = "" +
 	"\n" +
-	"\x19junction/v1/adapter.proto\x12\vjunction.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcc\x03\n" +
+	"\x19junction/v1/adapter.proto\x12\vjunction.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcc\x03\n" +
 	"\aAdapter\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03app\x18\x02 \x01(\tR\x03app\x12\x1a\n" +
@@ -325,9 +324,7 @@ const file_junction_v1_adapter_proto_rawDesc = "" +
 	"\x13ListAdaptersRequest\x12\x10\n" +
 	"\x03app\x18\x01 \x01(\tR\x03app\"H\n" +
 	"\x14ListAdaptersResponse\x120\n" +
-	"\badapters\x18\x01 \x03(\v2\x14.junction.v1.AdapterR\badapters2{\n" +
-	"\x0eAdapterService\x12i\n" +
-	"\fListAdapters\x12 .junction.v1.ListAdaptersRequest\x1a!.junction.v1.ListAdaptersResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/adaptersB=Z;github.com/junctionhq/junction/proto/junction/v1;junctionv1b\x06proto3"
+	"\badapters\x18\x01 \x03(\v2\x14.junction.v1.AdapterR\badaptersB=Z;github.com/junctionhq/junction/proto/junction/v1;junctionv1b\x06proto3"
 
 var (
 	file_junction_v1_adapter_proto_rawDescOnce sync.Once
@@ -355,10 +352,8 @@ var file_junction_v1_adapter_proto_depIdxs = []int32{
 	4, // 1: junction.v1.Adapter.start_time:type_name -> google.protobuf.Timestamp
 	4, // 2: junction.v1.Adapter.last_seen_time:type_name -> google.protobuf.Timestamp
 	1, // 3: junction.v1.ListAdaptersResponse.adapters:type_name -> junction.v1.Adapter
-	2, // 4: junction.v1.AdapterService.ListAdapters:input_type -> junction.v1.ListAdaptersRequest
-	3, // 5: junction.v1.AdapterService.ListAdapters:output_type -> junction.v1.ListAdaptersResponse
-	5, // [5:6] is the sub-list for method output_type
-	4, // [4:5] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
 	4, // [4:4] is the sub-list for extension type_name
 	4, // [4:4] is the sub-list for extension extendee
 	0, // [0:4] is the sub-list for field type_name
@@ -377,7 +372,7 @@ func file_junction_v1_adapter_proto_init() {
 			NumEnums:      1,
 			NumMessages:   3,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   0,
 		},
 		GoTypes:           file_junction_v1_adapter_proto_goTypes,
 		DependencyIndexes: file_junction_v1_adapter_proto_depIdxs,

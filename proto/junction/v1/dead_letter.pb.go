@@ -767,7 +767,7 @@ var File_junction_v1_dead_letter_proto protoreflect.FileDescriptor
 
 const file_junction_v1_dead_letter_proto_rawDesc = "" +
 	"\n" +
-	"\x1djunction/v1/dead_letter.proto\x12\vjunction.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ajunction/v1/delivery.proto\"\xad\x03\n" +
+	"\x1djunction/v1/dead_letter.proto\x12\vjunction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ajunction/v1/delivery.proto\"\xad\x03\n" +
 	"\n" +
 	"DeadLetter\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x03R\x04name\x121\n" +
@@ -821,12 +821,7 @@ const file_junction_v1_dead_letter_proto_rawDesc = "" +
 	"\x06filter\x18\x02 \x01(\v2\x1d.junction.v1.DeadLetterFilterR\x06filter\x12\x10\n" +
 	"\x03all\x18\x03 \x01(\bR\x03all\"=\n" +
 	"\x18PurgeDeadLettersResponse\x12!\n" +
-	"\fpurged_count\x18\x01 \x01(\x03R\vpurgedCount2\xa2\x04\n" +
-	"\x11DeadLetterService\x12u\n" +
-	"\x0fListDeadLetters\x12#.junction.v1.ListDeadLettersRequest\x1a$.junction.v1.ListDeadLettersResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/deadLetters\x12\x85\x01\n" +
-	"\rGetDeadLetter\x12!.junction.v1.GetDeadLetterRequest\x1a\".junction.v1.GetDeadLetterResponse\"-\x82\xd3\xe4\x93\x02'b\vdead_letter\x12\x18/v1/{name=deadLetters/*}\x12\x89\x01\n" +
-	"\x12RedriveDeadLetters\x12&.junction.v1.RedriveDeadLettersRequest\x1a'.junction.v1.RedriveDeadLettersResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/deadLetters:redrive\x12\x81\x01\n" +
-	"\x10PurgeDeadLetters\x12$.junction.v1.PurgeDeadLettersRequest\x1a%.junction.v1.PurgeDeadLettersResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/deadLetters:purgeB=Z;github.com/junctionhq/junction/proto/junction/v1;junctionv1b\x06proto3"
+	"\fpurged_count\x18\x01 \x01(\x03R\vpurgedCountB=Z;github.com/junctionhq/junction/proto/junction/v1;junctionv1b\x06proto3"
 
 var (
 	file_junction_v1_dead_letter_proto_rawDescOnce sync.Once
@@ -868,16 +863,8 @@ var file_junction_v1_dead_letter_proto_depIdxs = []int32{
 	1,  // 8: junction.v1.RedriveDeadLettersRequest.filter:type_name -> junction.v1.DeadLetterFilter
 	8,  // 9: junction.v1.RedriveDeadLettersResponse.failures:type_name -> junction.v1.RedriveFailure
 	1,  // 10: junction.v1.PurgeDeadLettersRequest.filter:type_name -> junction.v1.DeadLetterFilter
-	2,  // 11: junction.v1.DeadLetterService.ListDeadLetters:input_type -> junction.v1.ListDeadLettersRequest
-	4,  // 12: junction.v1.DeadLetterService.GetDeadLetter:input_type -> junction.v1.GetDeadLetterRequest
-	6,  // 13: junction.v1.DeadLetterService.RedriveDeadLetters:input_type -> junction.v1.RedriveDeadLettersRequest
-	9,  // 14: junction.v1.DeadLetterService.PurgeDeadLetters:input_type -> junction.v1.PurgeDeadLettersRequest
-	3,  // 15: junction.v1.DeadLetterService.ListDeadLetters:output_type -> junction.v1.ListDeadLettersResponse
-	5,  // 16: junction.v1.DeadLetterService.GetDeadLetter:output_type -> junction.v1.GetDeadLetterResponse
-	7,  // 17: junction.v1.DeadLetterService.RedriveDeadLetters:output_type -> junction.v1.RedriveDeadLettersResponse
-	10, // 18: junction.v1.DeadLetterService.PurgeDeadLetters:output_type -> junction.v1.PurgeDeadLettersResponse
-	15, // [15:19] is the sub-list for method output_type
-	11, // [11:15] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -897,7 +884,7 @@ func file_junction_v1_dead_letter_proto_init() {
 			NumEnums:      0,
 			NumMessages:   11,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   0,
 		},
 		GoTypes:           file_junction_v1_dead_letter_proto_goTypes,
 		DependencyIndexes: file_junction_v1_dead_letter_proto_depIdxs,

@@ -571,7 +571,7 @@ var File_junction_v1_delivery_status_proto protoreflect.FileDescriptor
 
 const file_junction_v1_delivery_status_proto_rawDesc = "" +
 	"\n" +
-	"!junction/v1/delivery_status.proto\x12\vjunction.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa4\x04\n" +
+	"!junction/v1/delivery_status.proto\x12\vjunction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa4\x04\n" +
 	"\x0fDeliveryAttempt\x12\x1f\n" +
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x18\n" +
@@ -618,10 +618,7 @@ const file_junction_v1_delivery_status_proto_rawDesc = "" +
 	"\x17DELIVERY_STATE_RETRYING\x10\x02\x12\x1c\n" +
 	"\x18DELIVERY_STATE_DELIVERED\x10\x03\x12 \n" +
 	"\x1cDELIVERY_STATE_DEAD_LETTERED\x10\x04\x12\x1c\n" +
-	"\x18DELIVERY_STATE_DISCARDED\x10\x052\x9f\x02\n" +
-	"\x0fDeliveryService\x12\x92\x01\n" +
-	"\x13ListEventDeliveries\x12'.junction.v1.ListEventDeliveriesRequest\x1a(.junction.v1.ListEventDeliveriesResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=events/*}/deliveries\x12w\n" +
-	"\vResendEvent\x12\x1f.junction.v1.ResendEventRequest\x1a .junction.v1.ResendEventResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/{name=events/*}:resendB=Z;github.com/junctionhq/junction/proto/junction/v1;junctionv1b\x06proto3"
+	"\x18DELIVERY_STATE_DISCARDED\x10\x05B=Z;github.com/junctionhq/junction/proto/junction/v1;junctionv1b\x06proto3"
 
 var (
 	file_junction_v1_delivery_status_proto_rawDescOnce sync.Once
@@ -649,23 +646,19 @@ var file_junction_v1_delivery_status_proto_goTypes = []any{
 	(*durationpb.Duration)(nil),         // 8: google.protobuf.Duration
 }
 var file_junction_v1_delivery_status_proto_depIdxs = []int32{
-	7,  // 0: junction.v1.DeliveryAttempt.time:type_name -> google.protobuf.Timestamp
-	8,  // 1: junction.v1.DeliveryAttempt.latency:type_name -> google.protobuf.Duration
-	0,  // 2: junction.v1.DeliveryAttempt.outcome:type_name -> junction.v1.DeliveryState
-	7,  // 3: junction.v1.DeliveryAttempt.next_attempt_time:type_name -> google.protobuf.Timestamp
-	0,  // 4: junction.v1.DeliveryStatus.state:type_name -> junction.v1.DeliveryState
-	7,  // 5: junction.v1.DeliveryStatus.next_attempt_time:type_name -> google.protobuf.Timestamp
-	1,  // 6: junction.v1.DeliveryStatus.attempts:type_name -> junction.v1.DeliveryAttempt
-	2,  // 7: junction.v1.ListEventDeliveriesResponse.deliveries:type_name -> junction.v1.DeliveryStatus
-	3,  // 8: junction.v1.DeliveryService.ListEventDeliveries:input_type -> junction.v1.ListEventDeliveriesRequest
-	5,  // 9: junction.v1.DeliveryService.ResendEvent:input_type -> junction.v1.ResendEventRequest
-	4,  // 10: junction.v1.DeliveryService.ListEventDeliveries:output_type -> junction.v1.ListEventDeliveriesResponse
-	6,  // 11: junction.v1.DeliveryService.ResendEvent:output_type -> junction.v1.ResendEventResponse
-	10, // [10:12] is the sub-list for method output_type
-	8,  // [8:10] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	7, // 0: junction.v1.DeliveryAttempt.time:type_name -> google.protobuf.Timestamp
+	8, // 1: junction.v1.DeliveryAttempt.latency:type_name -> google.protobuf.Duration
+	0, // 2: junction.v1.DeliveryAttempt.outcome:type_name -> junction.v1.DeliveryState
+	7, // 3: junction.v1.DeliveryAttempt.next_attempt_time:type_name -> google.protobuf.Timestamp
+	0, // 4: junction.v1.DeliveryStatus.state:type_name -> junction.v1.DeliveryState
+	7, // 5: junction.v1.DeliveryStatus.next_attempt_time:type_name -> google.protobuf.Timestamp
+	1, // 6: junction.v1.DeliveryStatus.attempts:type_name -> junction.v1.DeliveryAttempt
+	2, // 7: junction.v1.ListEventDeliveriesResponse.deliveries:type_name -> junction.v1.DeliveryStatus
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_junction_v1_delivery_status_proto_init() }
@@ -681,7 +674,7 @@ func file_junction_v1_delivery_status_proto_init() {
 			NumEnums:      1,
 			NumMessages:   6,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   0,
 		},
 		GoTypes:           file_junction_v1_delivery_status_proto_goTypes,
 		DependencyIndexes: file_junction_v1_delivery_status_proto_depIdxs,

@@ -451,7 +451,7 @@ var File_junction_v1_event_proto protoreflect.FileDescriptor
 
 const file_junction_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x17junction/v1/event.proto\x12\vjunction.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1djunction/model/v1/model.proto\"\xe8\x04\n" +
+	"\x17junction/v1/event.proto\x12\vjunction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1djunction/model/v1/model.proto\"\xe8\x04\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\x12\x12\n" +
@@ -486,11 +486,7 @@ const file_junction_v1_event_proto_rawDesc = "" +
 	"\x06source\x18\x02 \x01(\tR\x06source\"X\n" +
 	"\x10GetEventResponse\x12(\n" +
 	"\x05event\x18\x01 \x01(\v2\x12.junction.v1.EventR\x05event\x12\x1a\n" +
-	"\bsequence\x18\x02 \x01(\x04R\bsequence2\xeb\x01\n" +
-	"\fEventService\x12n\n" +
-	"\fPublishEvent\x12 .junction.v1.PublishEventRequest\x1a!.junction.v1.PublishEventResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x05event\"\n" +
-	"/v1/events\x12k\n" +
-	"\bGetEvent\x12\x1c.junction.v1.GetEventRequest\x1a\x1d.junction.v1.GetEventResponse\"\"\x82\xd3\xe4\x93\x02\x1cb\x05event\x12\x13/v1/{name=events/*}B=Z;github.com/junctionhq/junction/proto/junction/v1;junctionv1b\x06proto3"
+	"\bsequence\x18\x02 \x01(\x04R\bsequenceB=Z;github.com/junctionhq/junction/proto/junction/v1;junctionv1b\x06proto3"
 
 var (
 	file_junction_v1_event_proto_rawDescOnce sync.Once
@@ -517,23 +513,19 @@ var file_junction_v1_event_proto_goTypes = []any{
 	(*v1.Contact)(nil),            // 8: junction.model.v1.Contact
 }
 var file_junction_v1_event_proto_depIdxs = []int32{
-	6,  // 0: junction.v1.Event.time:type_name -> google.protobuf.Timestamp
-	5,  // 1: junction.v1.Event.extensions:type_name -> junction.v1.Event.ExtensionsEntry
-	6,  // 2: junction.v1.Event.receive_time:type_name -> google.protobuf.Timestamp
-	7,  // 3: junction.v1.Event.user:type_name -> junction.model.v1.User
-	8,  // 4: junction.v1.Event.contact:type_name -> junction.model.v1.Contact
-	0,  // 5: junction.v1.PublishEventRequest.event:type_name -> junction.v1.Event
-	0,  // 6: junction.v1.PublishEventResponse.event:type_name -> junction.v1.Event
-	0,  // 7: junction.v1.GetEventResponse.event:type_name -> junction.v1.Event
-	1,  // 8: junction.v1.EventService.PublishEvent:input_type -> junction.v1.PublishEventRequest
-	3,  // 9: junction.v1.EventService.GetEvent:input_type -> junction.v1.GetEventRequest
-	2,  // 10: junction.v1.EventService.PublishEvent:output_type -> junction.v1.PublishEventResponse
-	4,  // 11: junction.v1.EventService.GetEvent:output_type -> junction.v1.GetEventResponse
-	10, // [10:12] is the sub-list for method output_type
-	8,  // [8:10] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	6, // 0: junction.v1.Event.time:type_name -> google.protobuf.Timestamp
+	5, // 1: junction.v1.Event.extensions:type_name -> junction.v1.Event.ExtensionsEntry
+	6, // 2: junction.v1.Event.receive_time:type_name -> google.protobuf.Timestamp
+	7, // 3: junction.v1.Event.user:type_name -> junction.model.v1.User
+	8, // 4: junction.v1.Event.contact:type_name -> junction.model.v1.Contact
+	0, // 5: junction.v1.PublishEventRequest.event:type_name -> junction.v1.Event
+	0, // 6: junction.v1.PublishEventResponse.event:type_name -> junction.v1.Event
+	0, // 7: junction.v1.GetEventResponse.event:type_name -> junction.v1.Event
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_junction_v1_event_proto_init() }
@@ -553,7 +545,7 @@ func file_junction_v1_event_proto_init() {
 			NumEnums:      0,
 			NumMessages:   6,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   0,
 		},
 		GoTypes:           file_junction_v1_event_proto_goTypes,
 		DependencyIndexes: file_junction_v1_event_proto_depIdxs,

@@ -647,7 +647,7 @@ var File_junction_v1_key_proto protoreflect.FileDescriptor
 
 const file_junction_v1_key_proto_rawDesc = "" +
 	"\n" +
-	"\x15junction/v1/key.proto\x12\vjunction.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xca\x03\n" +
+	"\x15junction/v1/key.proto\x12\vjunction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xca\x03\n" +
 	"\x03Key\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12 \n" +
@@ -686,15 +686,7 @@ const file_junction_v1_key_proto_rawDesc = "" +
 	"\x10RevokeKeyRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"7\n" +
 	"\x11RevokeKeyResponse\x12\"\n" +
-	"\x03key\x18\x01 \x01(\v2\x10.junction.v1.KeyR\x03key2\x94\x04\n" +
-	"\n" +
-	"KeyService\x12a\n" +
-	"\tCreateKey\x12\x1d.junction.v1.CreateKeyRequest\x1a\x1e.junction.v1.CreateKeyResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x03key\"\b/v1/keys\x12a\n" +
-	"\x06GetKey\x12\x1a.junction.v1.GetKeyRequest\x1a\x1b.junction.v1.GetKeyResponse\"\x1e\x82\xd3\xe4\x93\x02\x18b\x03key\x12\x11/v1/{name=keys/*}\x12Y\n" +
-	"\bListKeys\x12\x1c.junction.v1.ListKeysRequest\x1a\x1d.junction.v1.ListKeysResponse\"\x10\x82\xd3\xe4\x93\x02\n" +
-	"\x12\b/v1/keys\x12o\n" +
-	"\tRotateKey\x12\x1d.junction.v1.RotateKeyRequest\x1a\x1e.junction.v1.RotateKeyResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/{name=keys/*}:rotate\x12t\n" +
-	"\tRevokeKey\x12\x1d.junction.v1.RevokeKeyRequest\x1a\x1e.junction.v1.RevokeKeyResponse\"(\x82\xd3\xe4\x93\x02\":\x01*b\x03key\"\x18/v1/{name=keys/*}:revokeB=Z;github.com/junctionhq/junction/proto/junction/v1;junctionv1b\x06proto3"
+	"\x03key\x18\x01 \x01(\v2\x10.junction.v1.KeyR\x03keyB=Z;github.com/junctionhq/junction/proto/junction/v1;junctionv1b\x06proto3"
 
 var (
 	file_junction_v1_key_proto_rawDescOnce sync.Once
@@ -735,18 +727,8 @@ var file_junction_v1_key_proto_depIdxs = []int32{
 	0,  // 8: junction.v1.ListKeysResponse.keys:type_name -> junction.v1.Key
 	0,  // 9: junction.v1.RotateKeyResponse.key:type_name -> junction.v1.Key
 	0,  // 10: junction.v1.RevokeKeyResponse.key:type_name -> junction.v1.Key
-	1,  // 11: junction.v1.KeyService.CreateKey:input_type -> junction.v1.CreateKeyRequest
-	3,  // 12: junction.v1.KeyService.GetKey:input_type -> junction.v1.GetKeyRequest
-	5,  // 13: junction.v1.KeyService.ListKeys:input_type -> junction.v1.ListKeysRequest
-	7,  // 14: junction.v1.KeyService.RotateKey:input_type -> junction.v1.RotateKeyRequest
-	9,  // 15: junction.v1.KeyService.RevokeKey:input_type -> junction.v1.RevokeKeyRequest
-	2,  // 16: junction.v1.KeyService.CreateKey:output_type -> junction.v1.CreateKeyResponse
-	4,  // 17: junction.v1.KeyService.GetKey:output_type -> junction.v1.GetKeyResponse
-	6,  // 18: junction.v1.KeyService.ListKeys:output_type -> junction.v1.ListKeysResponse
-	8,  // 19: junction.v1.KeyService.RotateKey:output_type -> junction.v1.RotateKeyResponse
-	10, // 20: junction.v1.KeyService.RevokeKey:output_type -> junction.v1.RevokeKeyResponse
-	16, // [16:21] is the sub-list for method output_type
-	11, // [11:16] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -765,7 +747,7 @@ func file_junction_v1_key_proto_init() {
 			NumEnums:      0,
 			NumMessages:   11,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   0,
 		},
 		GoTypes:           file_junction_v1_key_proto_goTypes,
 		DependencyIndexes: file_junction_v1_key_proto_depIdxs,

@@ -1103,7 +1103,7 @@ var File_junction_v1_route_proto protoreflect.FileDescriptor
 
 const file_junction_v1_route_proto_rawDesc = "" +
 	"\n" +
-	"\x17junction/v1/route.proto\x12\vjunction.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ajunction/v1/delivery.proto\x1a\x17junction/v1/event.proto\"\xe8\x03\n" +
+	"\x17junction/v1/route.proto\x12\vjunction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ajunction/v1/delivery.proto\x1a\x17junction/v1/event.proto\"\xe8\x03\n" +
 	"\x05Route\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1b\n" +
@@ -1182,17 +1182,7 @@ const file_junction_v1_route_proto_rawDesc = "" +
 	"\x05route\x18\x01 \x01(\v2\x12.junction.v1.RouteR\x05route\"?\n" +
 	"\x13UpdateRouteResponse\x12(\n" +
 	"\x05route\x18\x01 \x01(\v2\x12.junction.v1.RouteR\x05route\"\x15\n" +
-	"\x13DeleteRouteResponse2\xad\x05\n" +
-	"\fRouteService\x12r\n" +
-	"\vCreateRoute\x12\x1f.junction.v1.CreateRouteRequest\x1a .junction.v1.CreateRouteResponse\" \x82\xd3\xe4\x93\x02\x1a:\x05routeb\x05route\"\n" +
-	"/v1/routes\x12k\n" +
-	"\bGetRoute\x12\x1c.junction.v1.GetRouteRequest\x1a\x1d.junction.v1.GetRouteResponse\"\"\x82\xd3\xe4\x93\x02\x1cb\x05route\x12\x13/v1/{name=routes/*}\x12a\n" +
-	"\n" +
-	"ListRoutes\x12\x1e.junction.v1.ListRoutesRequest\x1a\x1f.junction.v1.ListRoutesResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/routes\x12\x81\x01\n" +
-	"\vUpdateRoute\x12\x1f.junction.v1.UpdateRouteRequest\x1a .junction.v1.UpdateRouteResponse\"/\x82\xd3\xe4\x93\x02):\x05routeb\x05route2\x19/v1/{route.name=routes/*}\x12m\n" +
-	"\vDeleteRoute\x12\x1f.junction.v1.DeleteRouteRequest\x1a .junction.v1.DeleteRouteResponse\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/{name=routes/*}\x12f\n" +
-	"\tTestRoute\x12\x1d.junction.v1.TestRouteRequest\x1a\x1e.junction.v1.TestRouteResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/routes:testB=Z;github.com/junctionhq/junction/proto/junction/v1;junctionv1b\x06proto3"
+	"\x13DeleteRouteResponseB=Z;github.com/junctionhq/junction/proto/junction/v1;junctionv1b\x06proto3"
 
 var (
 	file_junction_v1_route_proto_rawDescOnce sync.Once
@@ -1252,20 +1242,8 @@ var file_junction_v1_route_proto_depIdxs = []int32{
 	1,  // 16: junction.v1.CreateRouteResponse.route:type_name -> junction.v1.Route
 	1,  // 17: junction.v1.GetRouteResponse.route:type_name -> junction.v1.Route
 	1,  // 18: junction.v1.UpdateRouteResponse.route:type_name -> junction.v1.Route
-	4,  // 19: junction.v1.RouteService.CreateRoute:input_type -> junction.v1.CreateRouteRequest
-	5,  // 20: junction.v1.RouteService.GetRoute:input_type -> junction.v1.GetRouteRequest
-	6,  // 21: junction.v1.RouteService.ListRoutes:input_type -> junction.v1.ListRoutesRequest
-	8,  // 22: junction.v1.RouteService.UpdateRoute:input_type -> junction.v1.UpdateRouteRequest
-	9,  // 23: junction.v1.RouteService.DeleteRoute:input_type -> junction.v1.DeleteRouteRequest
-	10, // 24: junction.v1.RouteService.TestRoute:input_type -> junction.v1.TestRouteRequest
-	12, // 25: junction.v1.RouteService.CreateRoute:output_type -> junction.v1.CreateRouteResponse
-	13, // 26: junction.v1.RouteService.GetRoute:output_type -> junction.v1.GetRouteResponse
-	7,  // 27: junction.v1.RouteService.ListRoutes:output_type -> junction.v1.ListRoutesResponse
-	14, // 28: junction.v1.RouteService.UpdateRoute:output_type -> junction.v1.UpdateRouteResponse
-	15, // 29: junction.v1.RouteService.DeleteRoute:output_type -> junction.v1.DeleteRouteResponse
-	11, // 30: junction.v1.RouteService.TestRoute:output_type -> junction.v1.TestRouteResponse
-	25, // [25:31] is the sub-list for method output_type
-	19, // [19:25] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
 	19, // [19:19] is the sub-list for extension type_name
 	19, // [19:19] is the sub-list for extension extendee
 	0,  // [0:19] is the sub-list for field type_name
@@ -1291,7 +1269,7 @@ func file_junction_v1_route_proto_init() {
 			NumEnums:      1,
 			NumMessages:   16,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   0,
 		},
 		GoTypes:           file_junction_v1_route_proto_goTypes,
 		DependencyIndexes: file_junction_v1_route_proto_depIdxs,

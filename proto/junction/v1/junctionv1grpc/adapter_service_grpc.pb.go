@@ -2,12 +2,13 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             (unknown)
-// source: junction/v1/adapter.proto
+// source: junction/v1/adapter_service.proto
 
-package junctionv1
+package junctionv1grpc
 
 import (
 	context "context"
+	v1 "github.com/junctionhq/junction/proto/junction/v1"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -30,7 +31,7 @@ const (
 type AdapterServiceClient interface {
 	// ListAdapters returns every adapter instance that sent a heartbeat within
 	// the registry's retention, with its health and when it was last seen.
-	ListAdapters(ctx context.Context, in *ListAdaptersRequest, opts ...grpc.CallOption) (*ListAdaptersResponse, error)
+	ListAdapters(ctx context.Context, in *v1.ListAdaptersRequest, opts ...grpc.CallOption) (*v1.ListAdaptersResponse, error)
 }
 
 type adapterServiceClient struct {
@@ -41,9 +42,9 @@ func NewAdapterServiceClient(cc grpc.ClientConnInterface) AdapterServiceClient {
 	return &adapterServiceClient{cc}
 }
 
-func (c *adapterServiceClient) ListAdapters(ctx context.Context, in *ListAdaptersRequest, opts ...grpc.CallOption) (*ListAdaptersResponse, error) {
+func (c *adapterServiceClient) ListAdapters(ctx context.Context, in *v1.ListAdaptersRequest, opts ...grpc.CallOption) (*v1.ListAdaptersResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListAdaptersResponse)
+	out := new(v1.ListAdaptersResponse)
 	err := c.cc.Invoke(ctx, AdapterService_ListAdapters_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -59,7 +60,7 @@ func (c *adapterServiceClient) ListAdapters(ctx context.Context, in *ListAdapter
 type AdapterServiceServer interface {
 	// ListAdapters returns every adapter instance that sent a heartbeat within
 	// the registry's retention, with its health and when it was last seen.
-	ListAdapters(context.Context, *ListAdaptersRequest) (*ListAdaptersResponse, error)
+	ListAdapters(context.Context, *v1.ListAdaptersRequest) (*v1.ListAdaptersResponse, error)
 	mustEmbedUnimplementedAdapterServiceServer()
 }
 
@@ -70,7 +71,7 @@ type AdapterServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedAdapterServiceServer struct{}
 
-func (UnimplementedAdapterServiceServer) ListAdapters(context.Context, *ListAdaptersRequest) (*ListAdaptersResponse, error) {
+func (UnimplementedAdapterServiceServer) ListAdapters(context.Context, *v1.ListAdaptersRequest) (*v1.ListAdaptersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAdapters not implemented")
 }
 func (UnimplementedAdapterServiceServer) mustEmbedUnimplementedAdapterServiceServer() {}
@@ -95,7 +96,7 @@ func RegisterAdapterServiceServer(s grpc.ServiceRegistrar, srv AdapterServiceSer
 }
 
 func _AdapterService_ListAdapters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListAdaptersRequest)
+	in := new(v1.ListAdaptersRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -107,7 +108,7 @@ func _AdapterService_ListAdapters_Handler(srv interface{}, ctx context.Context, 
 		FullMethod: AdapterService_ListAdapters_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(AdapterServiceServer).ListAdapters(ctx, req.(*ListAdaptersRequest))
+		return srv.(AdapterServiceServer).ListAdapters(ctx, req.(*v1.ListAdaptersRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -125,5 +126,5 @@ var AdapterService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "junction/v1/adapter.proto",
+	Metadata: "junction/v1/adapter_service.proto",
 }

@@ -2,12 +2,13 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             (unknown)
-// source: junction/v1/event.proto
+// source: junction/v1/event_service.proto
 
-package junctionv1
+package junctionv1grpc
 
 import (
 	context "context"
+	v1 "github.com/junctionhq/junction/proto/junction/v1"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -32,9 +33,9 @@ type EventServiceClient interface {
 	// PublishEvent stores an event on the EVENTS stream. It returns once
 	// JetStream acknowledged it. Publishing an id that was already published
 	// from the same source returns the stored event and stores nothing.
-	PublishEvent(ctx context.Context, in *PublishEventRequest, opts ...grpc.CallOption) (*PublishEventResponse, error)
+	PublishEvent(ctx context.Context, in *v1.PublishEventRequest, opts ...grpc.CallOption) (*v1.PublishEventResponse, error)
 	// GetEvent returns a stored event by id.
-	GetEvent(ctx context.Context, in *GetEventRequest, opts ...grpc.CallOption) (*GetEventResponse, error)
+	GetEvent(ctx context.Context, in *v1.GetEventRequest, opts ...grpc.CallOption) (*v1.GetEventResponse, error)
 }
 
 type eventServiceClient struct {
@@ -45,9 +46,9 @@ func NewEventServiceClient(cc grpc.ClientConnInterface) EventServiceClient {
 	return &eventServiceClient{cc}
 }
 
-func (c *eventServiceClient) PublishEvent(ctx context.Context, in *PublishEventRequest, opts ...grpc.CallOption) (*PublishEventResponse, error) {
+func (c *eventServiceClient) PublishEvent(ctx context.Context, in *v1.PublishEventRequest, opts ...grpc.CallOption) (*v1.PublishEventResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(PublishEventResponse)
+	out := new(v1.PublishEventResponse)
 	err := c.cc.Invoke(ctx, EventService_PublishEvent_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -55,9 +56,9 @@ func (c *eventServiceClient) PublishEvent(ctx context.Context, in *PublishEventR
 	return out, nil
 }
 
-func (c *eventServiceClient) GetEvent(ctx context.Context, in *GetEventRequest, opts ...grpc.CallOption) (*GetEventResponse, error) {
+func (c *eventServiceClient) GetEvent(ctx context.Context, in *v1.GetEventRequest, opts ...grpc.CallOption) (*v1.GetEventResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GetEventResponse)
+	out := new(v1.GetEventResponse)
 	err := c.cc.Invoke(ctx, EventService_GetEvent_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -74,9 +75,9 @@ type EventServiceServer interface {
 	// PublishEvent stores an event on the EVENTS stream. It returns once
 	// JetStream acknowledged it. Publishing an id that was already published
 	// from the same source returns the stored event and stores nothing.
-	PublishEvent(context.Context, *PublishEventRequest) (*PublishEventResponse, error)
+	PublishEvent(context.Context, *v1.PublishEventRequest) (*v1.PublishEventResponse, error)
 	// GetEvent returns a stored event by id.
-	GetEvent(context.Context, *GetEventRequest) (*GetEventResponse, error)
+	GetEvent(context.Context, *v1.GetEventRequest) (*v1.GetEventResponse, error)
 	mustEmbedUnimplementedEventServiceServer()
 }
 
@@ -87,10 +88,10 @@ type EventServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedEventServiceServer struct{}
 
-func (UnimplementedEventServiceServer) PublishEvent(context.Context, *PublishEventRequest) (*PublishEventResponse, error) {
+func (UnimplementedEventServiceServer) PublishEvent(context.Context, *v1.PublishEventRequest) (*v1.PublishEventResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PublishEvent not implemented")
 }
-func (UnimplementedEventServiceServer) GetEvent(context.Context, *GetEventRequest) (*GetEventResponse, error) {
+func (UnimplementedEventServiceServer) GetEvent(context.Context, *v1.GetEventRequest) (*v1.GetEventResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetEvent not implemented")
 }
 func (UnimplementedEventServiceServer) mustEmbedUnimplementedEventServiceServer() {}
@@ -115,7 +116,7 @@ func RegisterEventServiceServer(s grpc.ServiceRegistrar, srv EventServiceServer)
 }
 
 func _EventService_PublishEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(PublishEventRequest)
+	in := new(v1.PublishEventRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -127,13 +128,13 @@ func _EventService_PublishEvent_Handler(srv interface{}, ctx context.Context, de
 		FullMethod: EventService_PublishEvent_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(EventServiceServer).PublishEvent(ctx, req.(*PublishEventRequest))
+		return srv.(EventServiceServer).PublishEvent(ctx, req.(*v1.PublishEventRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _EventService_GetEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetEventRequest)
+	in := new(v1.GetEventRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -145,7 +146,7 @@ func _EventService_GetEvent_Handler(srv interface{}, ctx context.Context, dec fu
 		FullMethod: EventService_GetEvent_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(EventServiceServer).GetEvent(ctx, req.(*GetEventRequest))
+		return srv.(EventServiceServer).GetEvent(ctx, req.(*v1.GetEventRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -167,5 +168,5 @@ var EventService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "junction/v1/event.proto",
+	Metadata: "junction/v1/event_service.proto",
 }

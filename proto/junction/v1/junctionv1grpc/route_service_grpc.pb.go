@@ -2,12 +2,13 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             (unknown)
-// source: junction/v1/route.proto
+// source: junction/v1/route_service.proto
 
-package junctionv1
+package junctionv1grpc
 
 import (
 	context "context"
+	v1 "github.com/junctionhq/junction/proto/junction/v1"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -37,20 +38,20 @@ type RouteServiceClient interface {
 	// CreateRoute stores a new route. It fails with ALREADY_EXISTS when the id
 	// is taken and INVALID_ARGUMENT, with the compiler's message, when the
 	// condition or a transform does not compile.
-	CreateRoute(ctx context.Context, in *CreateRouteRequest, opts ...grpc.CallOption) (*CreateRouteResponse, error)
+	CreateRoute(ctx context.Context, in *v1.CreateRouteRequest, opts ...grpc.CallOption) (*v1.CreateRouteResponse, error)
 	// GetRoute returns one route.
-	GetRoute(ctx context.Context, in *GetRouteRequest, opts ...grpc.CallOption) (*GetRouteResponse, error)
+	GetRoute(ctx context.Context, in *v1.GetRouteRequest, opts ...grpc.CallOption) (*v1.GetRouteResponse, error)
 	// ListRoutes returns routes in id order, a page at a time.
-	ListRoutes(ctx context.Context, in *ListRoutesRequest, opts ...grpc.CallOption) (*ListRoutesResponse, error)
+	ListRoutes(ctx context.Context, in *v1.ListRoutesRequest, opts ...grpc.CallOption) (*v1.ListRoutesResponse, error)
 	// UpdateRoute changes the fields named in update_mask (all fields when it
 	// is empty). With allow_missing it creates the route when it does not
 	// exist, which makes it an idempotent apply.
-	UpdateRoute(ctx context.Context, in *UpdateRouteRequest, opts ...grpc.CallOption) (*UpdateRouteResponse, error)
+	UpdateRoute(ctx context.Context, in *v1.UpdateRouteRequest, opts ...grpc.CallOption) (*v1.UpdateRouteResponse, error)
 	// DeleteRoute removes a route.
-	DeleteRoute(ctx context.Context, in *DeleteRouteRequest, opts ...grpc.CallOption) (*DeleteRouteResponse, error)
+	DeleteRoute(ctx context.Context, in *v1.DeleteRouteRequest, opts ...grpc.CallOption) (*v1.DeleteRouteResponse, error)
 	// TestRoute evaluates a route, stored or given inline, against a sample
 	// event and returns what would be delivered. Nothing is published.
-	TestRoute(ctx context.Context, in *TestRouteRequest, opts ...grpc.CallOption) (*TestRouteResponse, error)
+	TestRoute(ctx context.Context, in *v1.TestRouteRequest, opts ...grpc.CallOption) (*v1.TestRouteResponse, error)
 }
 
 type routeServiceClient struct {
@@ -61,9 +62,9 @@ func NewRouteServiceClient(cc grpc.ClientConnInterface) RouteServiceClient {
 	return &routeServiceClient{cc}
 }
 
-func (c *routeServiceClient) CreateRoute(ctx context.Context, in *CreateRouteRequest, opts ...grpc.CallOption) (*CreateRouteResponse, error) {
+func (c *routeServiceClient) CreateRoute(ctx context.Context, in *v1.CreateRouteRequest, opts ...grpc.CallOption) (*v1.CreateRouteResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(CreateRouteResponse)
+	out := new(v1.CreateRouteResponse)
 	err := c.cc.Invoke(ctx, RouteService_CreateRoute_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -71,9 +72,9 @@ func (c *routeServiceClient) CreateRoute(ctx context.Context, in *CreateRouteReq
 	return out, nil
 }
 
-func (c *routeServiceClient) GetRoute(ctx context.Context, in *GetRouteRequest, opts ...grpc.CallOption) (*GetRouteResponse, error) {
+func (c *routeServiceClient) GetRoute(ctx context.Context, in *v1.GetRouteRequest, opts ...grpc.CallOption) (*v1.GetRouteResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GetRouteResponse)
+	out := new(v1.GetRouteResponse)
 	err := c.cc.Invoke(ctx, RouteService_GetRoute_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -81,9 +82,9 @@ func (c *routeServiceClient) GetRoute(ctx context.Context, in *GetRouteRequest, 
 	return out, nil
 }
 
-func (c *routeServiceClient) ListRoutes(ctx context.Context, in *ListRoutesRequest, opts ...grpc.CallOption) (*ListRoutesResponse, error) {
+func (c *routeServiceClient) ListRoutes(ctx context.Context, in *v1.ListRoutesRequest, opts ...grpc.CallOption) (*v1.ListRoutesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListRoutesResponse)
+	out := new(v1.ListRoutesResponse)
 	err := c.cc.Invoke(ctx, RouteService_ListRoutes_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -91,9 +92,9 @@ func (c *routeServiceClient) ListRoutes(ctx context.Context, in *ListRoutesReque
 	return out, nil
 }
 
-func (c *routeServiceClient) UpdateRoute(ctx context.Context, in *UpdateRouteRequest, opts ...grpc.CallOption) (*UpdateRouteResponse, error) {
+func (c *routeServiceClient) UpdateRoute(ctx context.Context, in *v1.UpdateRouteRequest, opts ...grpc.CallOption) (*v1.UpdateRouteResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(UpdateRouteResponse)
+	out := new(v1.UpdateRouteResponse)
 	err := c.cc.Invoke(ctx, RouteService_UpdateRoute_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -101,9 +102,9 @@ func (c *routeServiceClient) UpdateRoute(ctx context.Context, in *UpdateRouteReq
 	return out, nil
 }
 
-func (c *routeServiceClient) DeleteRoute(ctx context.Context, in *DeleteRouteRequest, opts ...grpc.CallOption) (*DeleteRouteResponse, error) {
+func (c *routeServiceClient) DeleteRoute(ctx context.Context, in *v1.DeleteRouteRequest, opts ...grpc.CallOption) (*v1.DeleteRouteResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(DeleteRouteResponse)
+	out := new(v1.DeleteRouteResponse)
 	err := c.cc.Invoke(ctx, RouteService_DeleteRoute_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -111,9 +112,9 @@ func (c *routeServiceClient) DeleteRoute(ctx context.Context, in *DeleteRouteReq
 	return out, nil
 }
 
-func (c *routeServiceClient) TestRoute(ctx context.Context, in *TestRouteRequest, opts ...grpc.CallOption) (*TestRouteResponse, error) {
+func (c *routeServiceClient) TestRoute(ctx context.Context, in *v1.TestRouteRequest, opts ...grpc.CallOption) (*v1.TestRouteResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(TestRouteResponse)
+	out := new(v1.TestRouteResponse)
 	err := c.cc.Invoke(ctx, RouteService_TestRoute_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -131,20 +132,20 @@ type RouteServiceServer interface {
 	// CreateRoute stores a new route. It fails with ALREADY_EXISTS when the id
 	// is taken and INVALID_ARGUMENT, with the compiler's message, when the
 	// condition or a transform does not compile.
-	CreateRoute(context.Context, *CreateRouteRequest) (*CreateRouteResponse, error)
+	CreateRoute(context.Context, *v1.CreateRouteRequest) (*v1.CreateRouteResponse, error)
 	// GetRoute returns one route.
-	GetRoute(context.Context, *GetRouteRequest) (*GetRouteResponse, error)
+	GetRoute(context.Context, *v1.GetRouteRequest) (*v1.GetRouteResponse, error)
 	// ListRoutes returns routes in id order, a page at a time.
-	ListRoutes(context.Context, *ListRoutesRequest) (*ListRoutesResponse, error)
+	ListRoutes(context.Context, *v1.ListRoutesRequest) (*v1.ListRoutesResponse, error)
 	// UpdateRoute changes the fields named in update_mask (all fields when it
 	// is empty). With allow_missing it creates the route when it does not
 	// exist, which makes it an idempotent apply.
-	UpdateRoute(context.Context, *UpdateRouteRequest) (*UpdateRouteResponse, error)
+	UpdateRoute(context.Context, *v1.UpdateRouteRequest) (*v1.UpdateRouteResponse, error)
 	// DeleteRoute removes a route.
-	DeleteRoute(context.Context, *DeleteRouteRequest) (*DeleteRouteResponse, error)
+	DeleteRoute(context.Context, *v1.DeleteRouteRequest) (*v1.DeleteRouteResponse, error)
 	// TestRoute evaluates a route, stored or given inline, against a sample
 	// event and returns what would be delivered. Nothing is published.
-	TestRoute(context.Context, *TestRouteRequest) (*TestRouteResponse, error)
+	TestRoute(context.Context, *v1.TestRouteRequest) (*v1.TestRouteResponse, error)
 	mustEmbedUnimplementedRouteServiceServer()
 }
 
@@ -155,22 +156,22 @@ type RouteServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedRouteServiceServer struct{}
 
-func (UnimplementedRouteServiceServer) CreateRoute(context.Context, *CreateRouteRequest) (*CreateRouteResponse, error) {
+func (UnimplementedRouteServiceServer) CreateRoute(context.Context, *v1.CreateRouteRequest) (*v1.CreateRouteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateRoute not implemented")
 }
-func (UnimplementedRouteServiceServer) GetRoute(context.Context, *GetRouteRequest) (*GetRouteResponse, error) {
+func (UnimplementedRouteServiceServer) GetRoute(context.Context, *v1.GetRouteRequest) (*v1.GetRouteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetRoute not implemented")
 }
-func (UnimplementedRouteServiceServer) ListRoutes(context.Context, *ListRoutesRequest) (*ListRoutesResponse, error) {
+func (UnimplementedRouteServiceServer) ListRoutes(context.Context, *v1.ListRoutesRequest) (*v1.ListRoutesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRoutes not implemented")
 }
-func (UnimplementedRouteServiceServer) UpdateRoute(context.Context, *UpdateRouteRequest) (*UpdateRouteResponse, error) {
+func (UnimplementedRouteServiceServer) UpdateRoute(context.Context, *v1.UpdateRouteRequest) (*v1.UpdateRouteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateRoute not implemented")
 }
-func (UnimplementedRouteServiceServer) DeleteRoute(context.Context, *DeleteRouteRequest) (*DeleteRouteResponse, error) {
+func (UnimplementedRouteServiceServer) DeleteRoute(context.Context, *v1.DeleteRouteRequest) (*v1.DeleteRouteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteRoute not implemented")
 }
-func (UnimplementedRouteServiceServer) TestRoute(context.Context, *TestRouteRequest) (*TestRouteResponse, error) {
+func (UnimplementedRouteServiceServer) TestRoute(context.Context, *v1.TestRouteRequest) (*v1.TestRouteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method TestRoute not implemented")
 }
 func (UnimplementedRouteServiceServer) mustEmbedUnimplementedRouteServiceServer() {}
@@ -195,7 +196,7 @@ func RegisterRouteServiceServer(s grpc.ServiceRegistrar, srv RouteServiceServer)
 }
 
 func _RouteService_CreateRoute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(CreateRouteRequest)
+	in := new(v1.CreateRouteRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -207,13 +208,13 @@ func _RouteService_CreateRoute_Handler(srv interface{}, ctx context.Context, dec
 		FullMethod: RouteService_CreateRoute_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(RouteServiceServer).CreateRoute(ctx, req.(*CreateRouteRequest))
+		return srv.(RouteServiceServer).CreateRoute(ctx, req.(*v1.CreateRouteRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _RouteService_GetRoute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetRouteRequest)
+	in := new(v1.GetRouteRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -225,13 +226,13 @@ func _RouteService_GetRoute_Handler(srv interface{}, ctx context.Context, dec fu
 		FullMethod: RouteService_GetRoute_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(RouteServiceServer).GetRoute(ctx, req.(*GetRouteRequest))
+		return srv.(RouteServiceServer).GetRoute(ctx, req.(*v1.GetRouteRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _RouteService_ListRoutes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListRoutesRequest)
+	in := new(v1.ListRoutesRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -243,13 +244,13 @@ func _RouteService_ListRoutes_Handler(srv interface{}, ctx context.Context, dec 
 		FullMethod: RouteService_ListRoutes_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(RouteServiceServer).ListRoutes(ctx, req.(*ListRoutesRequest))
+		return srv.(RouteServiceServer).ListRoutes(ctx, req.(*v1.ListRoutesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _RouteService_UpdateRoute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(UpdateRouteRequest)
+	in := new(v1.UpdateRouteRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -261,13 +262,13 @@ func _RouteService_UpdateRoute_Handler(srv interface{}, ctx context.Context, dec
 		FullMethod: RouteService_UpdateRoute_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(RouteServiceServer).UpdateRoute(ctx, req.(*UpdateRouteRequest))
+		return srv.(RouteServiceServer).UpdateRoute(ctx, req.(*v1.UpdateRouteRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _RouteService_DeleteRoute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(DeleteRouteRequest)
+	in := new(v1.DeleteRouteRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -279,13 +280,13 @@ func _RouteService_DeleteRoute_Handler(srv interface{}, ctx context.Context, dec
 		FullMethod: RouteService_DeleteRoute_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(RouteServiceServer).DeleteRoute(ctx, req.(*DeleteRouteRequest))
+		return srv.(RouteServiceServer).DeleteRoute(ctx, req.(*v1.DeleteRouteRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _RouteService_TestRoute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(TestRouteRequest)
+	in := new(v1.TestRouteRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -297,7 +298,7 @@ func _RouteService_TestRoute_Handler(srv interface{}, ctx context.Context, dec f
 		FullMethod: RouteService_TestRoute_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(RouteServiceServer).TestRoute(ctx, req.(*TestRouteRequest))
+		return srv.(RouteServiceServer).TestRoute(ctx, req.(*v1.TestRouteRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -335,5 +336,5 @@ var RouteService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "junction/v1/route.proto",
+	Metadata: "junction/v1/route_service.proto",
 }

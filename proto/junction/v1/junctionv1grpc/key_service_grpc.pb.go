@@ -2,12 +2,13 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             (unknown)
-// source: junction/v1/key.proto
+// source: junction/v1/key_service.proto
 
-package junctionv1
+package junctionv1grpc
 
 import (
 	context "context"
+	v1 "github.com/junctionhq/junction/proto/junction/v1"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -35,17 +36,17 @@ const (
 type KeyServiceClient interface {
 	// CreateKey makes a new key and returns it with its secret, the only time
 	// the secret is shown.
-	CreateKey(ctx context.Context, in *CreateKeyRequest, opts ...grpc.CallOption) (*CreateKeyResponse, error)
+	CreateKey(ctx context.Context, in *v1.CreateKeyRequest, opts ...grpc.CallOption) (*v1.CreateKeyResponse, error)
 	// GetKey returns one key, without its secret.
-	GetKey(ctx context.Context, in *GetKeyRequest, opts ...grpc.CallOption) (*GetKeyResponse, error)
+	GetKey(ctx context.Context, in *v1.GetKeyRequest, opts ...grpc.CallOption) (*v1.GetKeyResponse, error)
 	// ListKeys returns the keys in id order, revoked ones included.
-	ListKeys(ctx context.Context, in *ListKeysRequest, opts ...grpc.CallOption) (*ListKeysResponse, error)
+	ListKeys(ctx context.Context, in *v1.ListKeysRequest, opts ...grpc.CallOption) (*v1.ListKeysResponse, error)
 	// RotateKey gives a key a new secret and returns it; the old secret stops
 	// working at once.
-	RotateKey(ctx context.Context, in *RotateKeyRequest, opts ...grpc.CallOption) (*RotateKeyResponse, error)
+	RotateKey(ctx context.Context, in *v1.RotateKeyRequest, opts ...grpc.CallOption) (*v1.RotateKeyResponse, error)
 	// RevokeKey makes a key stop working for good. It stays listed with its
 	// revoke_time.
-	RevokeKey(ctx context.Context, in *RevokeKeyRequest, opts ...grpc.CallOption) (*RevokeKeyResponse, error)
+	RevokeKey(ctx context.Context, in *v1.RevokeKeyRequest, opts ...grpc.CallOption) (*v1.RevokeKeyResponse, error)
 }
 
 type keyServiceClient struct {
@@ -56,9 +57,9 @@ func NewKeyServiceClient(cc grpc.ClientConnInterface) KeyServiceClient {
 	return &keyServiceClient{cc}
 }
 
-func (c *keyServiceClient) CreateKey(ctx context.Context, in *CreateKeyRequest, opts ...grpc.CallOption) (*CreateKeyResponse, error) {
+func (c *keyServiceClient) CreateKey(ctx context.Context, in *v1.CreateKeyRequest, opts ...grpc.CallOption) (*v1.CreateKeyResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(CreateKeyResponse)
+	out := new(v1.CreateKeyResponse)
 	err := c.cc.Invoke(ctx, KeyService_CreateKey_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -66,9 +67,9 @@ func (c *keyServiceClient) CreateKey(ctx context.Context, in *CreateKeyRequest, 
 	return out, nil
 }
 
-func (c *keyServiceClient) GetKey(ctx context.Context, in *GetKeyRequest, opts ...grpc.CallOption) (*GetKeyResponse, error) {
+func (c *keyServiceClient) GetKey(ctx context.Context, in *v1.GetKeyRequest, opts ...grpc.CallOption) (*v1.GetKeyResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GetKeyResponse)
+	out := new(v1.GetKeyResponse)
 	err := c.cc.Invoke(ctx, KeyService_GetKey_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -76,9 +77,9 @@ func (c *keyServiceClient) GetKey(ctx context.Context, in *GetKeyRequest, opts .
 	return out, nil
 }
 
-func (c *keyServiceClient) ListKeys(ctx context.Context, in *ListKeysRequest, opts ...grpc.CallOption) (*ListKeysResponse, error) {
+func (c *keyServiceClient) ListKeys(ctx context.Context, in *v1.ListKeysRequest, opts ...grpc.CallOption) (*v1.ListKeysResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListKeysResponse)
+	out := new(v1.ListKeysResponse)
 	err := c.cc.Invoke(ctx, KeyService_ListKeys_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -86,9 +87,9 @@ func (c *keyServiceClient) ListKeys(ctx context.Context, in *ListKeysRequest, op
 	return out, nil
 }
 
-func (c *keyServiceClient) RotateKey(ctx context.Context, in *RotateKeyRequest, opts ...grpc.CallOption) (*RotateKeyResponse, error) {
+func (c *keyServiceClient) RotateKey(ctx context.Context, in *v1.RotateKeyRequest, opts ...grpc.CallOption) (*v1.RotateKeyResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(RotateKeyResponse)
+	out := new(v1.RotateKeyResponse)
 	err := c.cc.Invoke(ctx, KeyService_RotateKey_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -96,9 +97,9 @@ func (c *keyServiceClient) RotateKey(ctx context.Context, in *RotateKeyRequest, 
 	return out, nil
 }
 
-func (c *keyServiceClient) RevokeKey(ctx context.Context, in *RevokeKeyRequest, opts ...grpc.CallOption) (*RevokeKeyResponse, error) {
+func (c *keyServiceClient) RevokeKey(ctx context.Context, in *v1.RevokeKeyRequest, opts ...grpc.CallOption) (*v1.RevokeKeyResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(RevokeKeyResponse)
+	out := new(v1.RevokeKeyResponse)
 	err := c.cc.Invoke(ctx, KeyService_RevokeKey_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -115,17 +116,17 @@ func (c *keyServiceClient) RevokeKey(ctx context.Context, in *RevokeKeyRequest, 
 type KeyServiceServer interface {
 	// CreateKey makes a new key and returns it with its secret, the only time
 	// the secret is shown.
-	CreateKey(context.Context, *CreateKeyRequest) (*CreateKeyResponse, error)
+	CreateKey(context.Context, *v1.CreateKeyRequest) (*v1.CreateKeyResponse, error)
 	// GetKey returns one key, without its secret.
-	GetKey(context.Context, *GetKeyRequest) (*GetKeyResponse, error)
+	GetKey(context.Context, *v1.GetKeyRequest) (*v1.GetKeyResponse, error)
 	// ListKeys returns the keys in id order, revoked ones included.
-	ListKeys(context.Context, *ListKeysRequest) (*ListKeysResponse, error)
+	ListKeys(context.Context, *v1.ListKeysRequest) (*v1.ListKeysResponse, error)
 	// RotateKey gives a key a new secret and returns it; the old secret stops
 	// working at once.
-	RotateKey(context.Context, *RotateKeyRequest) (*RotateKeyResponse, error)
+	RotateKey(context.Context, *v1.RotateKeyRequest) (*v1.RotateKeyResponse, error)
 	// RevokeKey makes a key stop working for good. It stays listed with its
 	// revoke_time.
-	RevokeKey(context.Context, *RevokeKeyRequest) (*RevokeKeyResponse, error)
+	RevokeKey(context.Context, *v1.RevokeKeyRequest) (*v1.RevokeKeyResponse, error)
 	mustEmbedUnimplementedKeyServiceServer()
 }
 
@@ -136,19 +137,19 @@ type KeyServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedKeyServiceServer struct{}
 
-func (UnimplementedKeyServiceServer) CreateKey(context.Context, *CreateKeyRequest) (*CreateKeyResponse, error) {
+func (UnimplementedKeyServiceServer) CreateKey(context.Context, *v1.CreateKeyRequest) (*v1.CreateKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateKey not implemented")
 }
-func (UnimplementedKeyServiceServer) GetKey(context.Context, *GetKeyRequest) (*GetKeyResponse, error) {
+func (UnimplementedKeyServiceServer) GetKey(context.Context, *v1.GetKeyRequest) (*v1.GetKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetKey not implemented")
 }
-func (UnimplementedKeyServiceServer) ListKeys(context.Context, *ListKeysRequest) (*ListKeysResponse, error) {
+func (UnimplementedKeyServiceServer) ListKeys(context.Context, *v1.ListKeysRequest) (*v1.ListKeysResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListKeys not implemented")
 }
-func (UnimplementedKeyServiceServer) RotateKey(context.Context, *RotateKeyRequest) (*RotateKeyResponse, error) {
+func (UnimplementedKeyServiceServer) RotateKey(context.Context, *v1.RotateKeyRequest) (*v1.RotateKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RotateKey not implemented")
 }
-func (UnimplementedKeyServiceServer) RevokeKey(context.Context, *RevokeKeyRequest) (*RevokeKeyResponse, error) {
+func (UnimplementedKeyServiceServer) RevokeKey(context.Context, *v1.RevokeKeyRequest) (*v1.RevokeKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeKey not implemented")
 }
 func (UnimplementedKeyServiceServer) mustEmbedUnimplementedKeyServiceServer() {}
@@ -173,7 +174,7 @@ func RegisterKeyServiceServer(s grpc.ServiceRegistrar, srv KeyServiceServer) {
 }
 
 func _KeyService_CreateKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(CreateKeyRequest)
+	in := new(v1.CreateKeyRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -185,13 +186,13 @@ func _KeyService_CreateKey_Handler(srv interface{}, ctx context.Context, dec fun
 		FullMethod: KeyService_CreateKey_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(KeyServiceServer).CreateKey(ctx, req.(*CreateKeyRequest))
+		return srv.(KeyServiceServer).CreateKey(ctx, req.(*v1.CreateKeyRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _KeyService_GetKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetKeyRequest)
+	in := new(v1.GetKeyRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -203,13 +204,13 @@ func _KeyService_GetKey_Handler(srv interface{}, ctx context.Context, dec func(i
 		FullMethod: KeyService_GetKey_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(KeyServiceServer).GetKey(ctx, req.(*GetKeyRequest))
+		return srv.(KeyServiceServer).GetKey(ctx, req.(*v1.GetKeyRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _KeyService_ListKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListKeysRequest)
+	in := new(v1.ListKeysRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -221,13 +222,13 @@ func _KeyService_ListKeys_Handler(srv interface{}, ctx context.Context, dec func
 		FullMethod: KeyService_ListKeys_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(KeyServiceServer).ListKeys(ctx, req.(*ListKeysRequest))
+		return srv.(KeyServiceServer).ListKeys(ctx, req.(*v1.ListKeysRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _KeyService_RotateKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(RotateKeyRequest)
+	in := new(v1.RotateKeyRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -239,13 +240,13 @@ func _KeyService_RotateKey_Handler(srv interface{}, ctx context.Context, dec fun
 		FullMethod: KeyService_RotateKey_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(KeyServiceServer).RotateKey(ctx, req.(*RotateKeyRequest))
+		return srv.(KeyServiceServer).RotateKey(ctx, req.(*v1.RotateKeyRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _KeyService_RevokeKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(RevokeKeyRequest)
+	in := new(v1.RevokeKeyRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -257,7 +258,7 @@ func _KeyService_RevokeKey_Handler(srv interface{}, ctx context.Context, dec fun
 		FullMethod: KeyService_RevokeKey_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(KeyServiceServer).RevokeKey(ctx, req.(*RevokeKeyRequest))
+		return srv.(KeyServiceServer).RevokeKey(ctx, req.(*v1.RevokeKeyRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -291,5 +292,5 @@ var KeyService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "junction/v1/key.proto",
+	Metadata: "junction/v1/key_service.proto",
 }

@@ -2,12 +2,13 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             (unknown)
-// source: junction/v1/dead_letter.proto
+// source: junction/v1/dead_letter_service.proto
 
-package junctionv1
+package junctionv1grpc
 
 import (
 	context "context"
+	v1 "github.com/junctionhq/junction/proto/junction/v1"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -32,15 +33,15 @@ const (
 // DeadLetterService lists, inspects, redrives and purges dead letters.
 type DeadLetterServiceClient interface {
 	// ListDeadLetters returns dead letters oldest first, a page at a time.
-	ListDeadLetters(ctx context.Context, in *ListDeadLettersRequest, opts ...grpc.CallOption) (*ListDeadLettersResponse, error)
+	ListDeadLetters(ctx context.Context, in *v1.ListDeadLettersRequest, opts ...grpc.CallOption) (*v1.ListDeadLettersResponse, error)
 	// GetDeadLetter returns one dead letter.
-	GetDeadLetter(ctx context.Context, in *GetDeadLetterRequest, opts ...grpc.CallOption) (*GetDeadLetterResponse, error)
+	GetDeadLetter(ctx context.Context, in *v1.GetDeadLetterRequest, opts ...grpc.CallOption) (*v1.GetDeadLetterResponse, error)
 	// RedriveDeadLetters puts dead letters back on the DELIVERIES stream with
 	// the same delivery id and a fresh policy clock, then removes them from
 	// the DLQ. A redriven delivery is delivered once.
-	RedriveDeadLetters(ctx context.Context, in *RedriveDeadLettersRequest, opts ...grpc.CallOption) (*RedriveDeadLettersResponse, error)
+	RedriveDeadLetters(ctx context.Context, in *v1.RedriveDeadLettersRequest, opts ...grpc.CallOption) (*v1.RedriveDeadLettersResponse, error)
 	// PurgeDeadLetters deletes dead letters for good.
-	PurgeDeadLetters(ctx context.Context, in *PurgeDeadLettersRequest, opts ...grpc.CallOption) (*PurgeDeadLettersResponse, error)
+	PurgeDeadLetters(ctx context.Context, in *v1.PurgeDeadLettersRequest, opts ...grpc.CallOption) (*v1.PurgeDeadLettersResponse, error)
 }
 
 type deadLetterServiceClient struct {
@@ -51,9 +52,9 @@ func NewDeadLetterServiceClient(cc grpc.ClientConnInterface) DeadLetterServiceCl
 	return &deadLetterServiceClient{cc}
 }
 
-func (c *deadLetterServiceClient) ListDeadLetters(ctx context.Context, in *ListDeadLettersRequest, opts ...grpc.CallOption) (*ListDeadLettersResponse, error) {
+func (c *deadLetterServiceClient) ListDeadLetters(ctx context.Context, in *v1.ListDeadLettersRequest, opts ...grpc.CallOption) (*v1.ListDeadLettersResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListDeadLettersResponse)
+	out := new(v1.ListDeadLettersResponse)
 	err := c.cc.Invoke(ctx, DeadLetterService_ListDeadLetters_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -61,9 +62,9 @@ func (c *deadLetterServiceClient) ListDeadLetters(ctx context.Context, in *ListD
 	return out, nil
 }
 
-func (c *deadLetterServiceClient) GetDeadLetter(ctx context.Context, in *GetDeadLetterRequest, opts ...grpc.CallOption) (*GetDeadLetterResponse, error) {
+func (c *deadLetterServiceClient) GetDeadLetter(ctx context.Context, in *v1.GetDeadLetterRequest, opts ...grpc.CallOption) (*v1.GetDeadLetterResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GetDeadLetterResponse)
+	out := new(v1.GetDeadLetterResponse)
 	err := c.cc.Invoke(ctx, DeadLetterService_GetDeadLetter_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -71,9 +72,9 @@ func (c *deadLetterServiceClient) GetDeadLetter(ctx context.Context, in *GetDead
 	return out, nil
 }
 
-func (c *deadLetterServiceClient) RedriveDeadLetters(ctx context.Context, in *RedriveDeadLettersRequest, opts ...grpc.CallOption) (*RedriveDeadLettersResponse, error) {
+func (c *deadLetterServiceClient) RedriveDeadLetters(ctx context.Context, in *v1.RedriveDeadLettersRequest, opts ...grpc.CallOption) (*v1.RedriveDeadLettersResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(RedriveDeadLettersResponse)
+	out := new(v1.RedriveDeadLettersResponse)
 	err := c.cc.Invoke(ctx, DeadLetterService_RedriveDeadLetters_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -81,9 +82,9 @@ func (c *deadLetterServiceClient) RedriveDeadLetters(ctx context.Context, in *Re
 	return out, nil
 }
 
-func (c *deadLetterServiceClient) PurgeDeadLetters(ctx context.Context, in *PurgeDeadLettersRequest, opts ...grpc.CallOption) (*PurgeDeadLettersResponse, error) {
+func (c *deadLetterServiceClient) PurgeDeadLetters(ctx context.Context, in *v1.PurgeDeadLettersRequest, opts ...grpc.CallOption) (*v1.PurgeDeadLettersResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(PurgeDeadLettersResponse)
+	out := new(v1.PurgeDeadLettersResponse)
 	err := c.cc.Invoke(ctx, DeadLetterService_PurgeDeadLetters_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -98,15 +99,15 @@ func (c *deadLetterServiceClient) PurgeDeadLetters(ctx context.Context, in *Purg
 // DeadLetterService lists, inspects, redrives and purges dead letters.
 type DeadLetterServiceServer interface {
 	// ListDeadLetters returns dead letters oldest first, a page at a time.
-	ListDeadLetters(context.Context, *ListDeadLettersRequest) (*ListDeadLettersResponse, error)
+	ListDeadLetters(context.Context, *v1.ListDeadLettersRequest) (*v1.ListDeadLettersResponse, error)
 	// GetDeadLetter returns one dead letter.
-	GetDeadLetter(context.Context, *GetDeadLetterRequest) (*GetDeadLetterResponse, error)
+	GetDeadLetter(context.Context, *v1.GetDeadLetterRequest) (*v1.GetDeadLetterResponse, error)
 	// RedriveDeadLetters puts dead letters back on the DELIVERIES stream with
 	// the same delivery id and a fresh policy clock, then removes them from
 	// the DLQ. A redriven delivery is delivered once.
-	RedriveDeadLetters(context.Context, *RedriveDeadLettersRequest) (*RedriveDeadLettersResponse, error)
+	RedriveDeadLetters(context.Context, *v1.RedriveDeadLettersRequest) (*v1.RedriveDeadLettersResponse, error)
 	// PurgeDeadLetters deletes dead letters for good.
-	PurgeDeadLetters(context.Context, *PurgeDeadLettersRequest) (*PurgeDeadLettersResponse, error)
+	PurgeDeadLetters(context.Context, *v1.PurgeDeadLettersRequest) (*v1.PurgeDeadLettersResponse, error)
 	mustEmbedUnimplementedDeadLetterServiceServer()
 }
 
@@ -117,16 +118,16 @@ type DeadLetterServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedDeadLetterServiceServer struct{}
 
-func (UnimplementedDeadLetterServiceServer) ListDeadLetters(context.Context, *ListDeadLettersRequest) (*ListDeadLettersResponse, error) {
+func (UnimplementedDeadLetterServiceServer) ListDeadLetters(context.Context, *v1.ListDeadLettersRequest) (*v1.ListDeadLettersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDeadLetters not implemented")
 }
-func (UnimplementedDeadLetterServiceServer) GetDeadLetter(context.Context, *GetDeadLetterRequest) (*GetDeadLetterResponse, error) {
+func (UnimplementedDeadLetterServiceServer) GetDeadLetter(context.Context, *v1.GetDeadLetterRequest) (*v1.GetDeadLetterResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDeadLetter not implemented")
 }
-func (UnimplementedDeadLetterServiceServer) RedriveDeadLetters(context.Context, *RedriveDeadLettersRequest) (*RedriveDeadLettersResponse, error) {
+func (UnimplementedDeadLetterServiceServer) RedriveDeadLetters(context.Context, *v1.RedriveDeadLettersRequest) (*v1.RedriveDeadLettersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RedriveDeadLetters not implemented")
 }
-func (UnimplementedDeadLetterServiceServer) PurgeDeadLetters(context.Context, *PurgeDeadLettersRequest) (*PurgeDeadLettersResponse, error) {
+func (UnimplementedDeadLetterServiceServer) PurgeDeadLetters(context.Context, *v1.PurgeDeadLettersRequest) (*v1.PurgeDeadLettersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PurgeDeadLetters not implemented")
 }
 func (UnimplementedDeadLetterServiceServer) mustEmbedUnimplementedDeadLetterServiceServer() {}
@@ -151,7 +152,7 @@ func RegisterDeadLetterServiceServer(s grpc.ServiceRegistrar, srv DeadLetterServ
 }
 
 func _DeadLetterService_ListDeadLetters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListDeadLettersRequest)
+	in := new(v1.ListDeadLettersRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -163,13 +164,13 @@ func _DeadLetterService_ListDeadLetters_Handler(srv interface{}, ctx context.Con
 		FullMethod: DeadLetterService_ListDeadLetters_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(DeadLetterServiceServer).ListDeadLetters(ctx, req.(*ListDeadLettersRequest))
+		return srv.(DeadLetterServiceServer).ListDeadLetters(ctx, req.(*v1.ListDeadLettersRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _DeadLetterService_GetDeadLetter_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetDeadLetterRequest)
+	in := new(v1.GetDeadLetterRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -181,13 +182,13 @@ func _DeadLetterService_GetDeadLetter_Handler(srv interface{}, ctx context.Conte
 		FullMethod: DeadLetterService_GetDeadLetter_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(DeadLetterServiceServer).GetDeadLetter(ctx, req.(*GetDeadLetterRequest))
+		return srv.(DeadLetterServiceServer).GetDeadLetter(ctx, req.(*v1.GetDeadLetterRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _DeadLetterService_RedriveDeadLetters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(RedriveDeadLettersRequest)
+	in := new(v1.RedriveDeadLettersRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -199,13 +200,13 @@ func _DeadLetterService_RedriveDeadLetters_Handler(srv interface{}, ctx context.
 		FullMethod: DeadLetterService_RedriveDeadLetters_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(DeadLetterServiceServer).RedriveDeadLetters(ctx, req.(*RedriveDeadLettersRequest))
+		return srv.(DeadLetterServiceServer).RedriveDeadLetters(ctx, req.(*v1.RedriveDeadLettersRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _DeadLetterService_PurgeDeadLetters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(PurgeDeadLettersRequest)
+	in := new(v1.PurgeDeadLettersRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -217,7 +218,7 @@ func _DeadLetterService_PurgeDeadLetters_Handler(srv interface{}, ctx context.Co
 		FullMethod: DeadLetterService_PurgeDeadLetters_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(DeadLetterServiceServer).PurgeDeadLetters(ctx, req.(*PurgeDeadLettersRequest))
+		return srv.(DeadLetterServiceServer).PurgeDeadLetters(ctx, req.(*v1.PurgeDeadLettersRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -247,5 +248,5 @@ var DeadLetterService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "junction/v1/dead_letter.proto",
+	Metadata: "junction/v1/dead_letter_service.proto",
 }

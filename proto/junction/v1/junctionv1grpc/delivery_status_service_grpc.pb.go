@@ -2,12 +2,13 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             (unknown)
-// source: junction/v1/delivery_status.proto
+// source: junction/v1/delivery_status_service.proto
 
-package junctionv1
+package junctionv1grpc
 
 import (
 	context "context"
+	v1 "github.com/junctionhq/junction/proto/junction/v1"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -31,10 +32,10 @@ const (
 type DeliveryServiceClient interface {
 	// ListEventDeliveries returns each delivery of an event with its state and
 	// attempt log.
-	ListEventDeliveries(ctx context.Context, in *ListEventDeliveriesRequest, opts ...grpc.CallOption) (*ListEventDeliveriesResponse, error)
+	ListEventDeliveries(ctx context.Context, in *v1.ListEventDeliveriesRequest, opts ...grpc.CallOption) (*v1.ListEventDeliveriesResponse, error)
 	// ResendEvent routes a stored event again through the current routes:
 	// every matching target gets a new attempt with the same delivery id.
-	ResendEvent(ctx context.Context, in *ResendEventRequest, opts ...grpc.CallOption) (*ResendEventResponse, error)
+	ResendEvent(ctx context.Context, in *v1.ResendEventRequest, opts ...grpc.CallOption) (*v1.ResendEventResponse, error)
 }
 
 type deliveryServiceClient struct {
@@ -45,9 +46,9 @@ func NewDeliveryServiceClient(cc grpc.ClientConnInterface) DeliveryServiceClient
 	return &deliveryServiceClient{cc}
 }
 
-func (c *deliveryServiceClient) ListEventDeliveries(ctx context.Context, in *ListEventDeliveriesRequest, opts ...grpc.CallOption) (*ListEventDeliveriesResponse, error) {
+func (c *deliveryServiceClient) ListEventDeliveries(ctx context.Context, in *v1.ListEventDeliveriesRequest, opts ...grpc.CallOption) (*v1.ListEventDeliveriesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListEventDeliveriesResponse)
+	out := new(v1.ListEventDeliveriesResponse)
 	err := c.cc.Invoke(ctx, DeliveryService_ListEventDeliveries_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -55,9 +56,9 @@ func (c *deliveryServiceClient) ListEventDeliveries(ctx context.Context, in *Lis
 	return out, nil
 }
 
-func (c *deliveryServiceClient) ResendEvent(ctx context.Context, in *ResendEventRequest, opts ...grpc.CallOption) (*ResendEventResponse, error) {
+func (c *deliveryServiceClient) ResendEvent(ctx context.Context, in *v1.ResendEventRequest, opts ...grpc.CallOption) (*v1.ResendEventResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ResendEventResponse)
+	out := new(v1.ResendEventResponse)
 	err := c.cc.Invoke(ctx, DeliveryService_ResendEvent_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -73,10 +74,10 @@ func (c *deliveryServiceClient) ResendEvent(ctx context.Context, in *ResendEvent
 type DeliveryServiceServer interface {
 	// ListEventDeliveries returns each delivery of an event with its state and
 	// attempt log.
-	ListEventDeliveries(context.Context, *ListEventDeliveriesRequest) (*ListEventDeliveriesResponse, error)
+	ListEventDeliveries(context.Context, *v1.ListEventDeliveriesRequest) (*v1.ListEventDeliveriesResponse, error)
 	// ResendEvent routes a stored event again through the current routes:
 	// every matching target gets a new attempt with the same delivery id.
-	ResendEvent(context.Context, *ResendEventRequest) (*ResendEventResponse, error)
+	ResendEvent(context.Context, *v1.ResendEventRequest) (*v1.ResendEventResponse, error)
 	mustEmbedUnimplementedDeliveryServiceServer()
 }
 
@@ -87,10 +88,10 @@ type DeliveryServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedDeliveryServiceServer struct{}
 
-func (UnimplementedDeliveryServiceServer) ListEventDeliveries(context.Context, *ListEventDeliveriesRequest) (*ListEventDeliveriesResponse, error) {
+func (UnimplementedDeliveryServiceServer) ListEventDeliveries(context.Context, *v1.ListEventDeliveriesRequest) (*v1.ListEventDeliveriesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListEventDeliveries not implemented")
 }
-func (UnimplementedDeliveryServiceServer) ResendEvent(context.Context, *ResendEventRequest) (*ResendEventResponse, error) {
+func (UnimplementedDeliveryServiceServer) ResendEvent(context.Context, *v1.ResendEventRequest) (*v1.ResendEventResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResendEvent not implemented")
 }
 func (UnimplementedDeliveryServiceServer) mustEmbedUnimplementedDeliveryServiceServer() {}
@@ -115,7 +116,7 @@ func RegisterDeliveryServiceServer(s grpc.ServiceRegistrar, srv DeliveryServiceS
 }
 
 func _DeliveryService_ListEventDeliveries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListEventDeliveriesRequest)
+	in := new(v1.ListEventDeliveriesRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -127,13 +128,13 @@ func _DeliveryService_ListEventDeliveries_Handler(srv interface{}, ctx context.C
 		FullMethod: DeliveryService_ListEventDeliveries_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(DeliveryServiceServer).ListEventDeliveries(ctx, req.(*ListEventDeliveriesRequest))
+		return srv.(DeliveryServiceServer).ListEventDeliveries(ctx, req.(*v1.ListEventDeliveriesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _DeliveryService_ResendEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ResendEventRequest)
+	in := new(v1.ResendEventRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -145,7 +146,7 @@ func _DeliveryService_ResendEvent_Handler(srv interface{}, ctx context.Context, 
 		FullMethod: DeliveryService_ResendEvent_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(DeliveryServiceServer).ResendEvent(ctx, req.(*ResendEventRequest))
+		return srv.(DeliveryServiceServer).ResendEvent(ctx, req.(*v1.ResendEventRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -167,5 +168,5 @@ var DeliveryService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "junction/v1/delivery_status.proto",
+	Metadata: "junction/v1/delivery_status_service.proto",
 }
