@@ -98,7 +98,7 @@ func SetupTracing(ctx context.Context, service string) (shutdown func(context.Co
 			res = merged
 		}
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithSpanLimits(SpanLimits()))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithRawSpanLimits(SpanLimits()))
 	otel.SetTracerProvider(tp)
 	return tp.Shutdown, nil
 }
