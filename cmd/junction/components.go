@@ -172,7 +172,7 @@ func newGatewayCmd() *cobra.Command {
 			if rest, err = gateway.BrowserGuard(cfg.API.Browser(), cfg.HTTPAddr, rest); err != nil {
 				return err
 			}
-			grpcOpts := append(append(telemetry.GRPCServerOptions(), limits.GRPCServerOptions(cfg.HTTP)...), api.GRPCServerOptions()...)
+			grpcOpts := append(append(telemetry.GRPCServerOptions(), gateway.ServerLimits(cfg.HTTP)...), api.GRPCServerOptions()...)
 			srv := gateway.NewGRPCServer(gw, append(grpcOpts, authOpts...)...)
 			mux := http.NewServeMux()
 			mux.Handle("/", sdk.TraceHTTP(rest, "/v1/*"))

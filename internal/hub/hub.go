@@ -172,7 +172,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 		refusal = nil
 	}
 	h.httpLis = limits.Listen(h.httpLis, cfg.HTTP.MaxConnections, refusal, logger, "http")
-	grpcOpts := append(append(telemetry.GRPCServerOptions(), limits.GRPCServerOptions(cfg.HTTP)...), h.tls.GRPCServerOptions()...)
+	grpcOpts := append(append(telemetry.GRPCServerOptions(), gateway.ServerLimits(cfg.HTTP)...), h.tls.GRPCServerOptions()...)
 	h.grpcSrv = gateway.NewGRPCServer(h.gateway, append(grpcOpts, authOpts...)...)
 	h.inproc = apitls.NewInProcess()
 	rest, err := gateway.RESTHandler(ctx, apitls.InProcessTarget, append(telemetry.RESTDialOptions(), h.inproc.DialOptions()...)...)
