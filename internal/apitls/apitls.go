@@ -264,6 +264,16 @@ func (a *API) HTTPConfig() *tls.Config {
 	return a.srv.Config(tls.VerifyClientCertIfGiven)
 }
 
+// NATSConfig is the embedded NATS listener's TLS configuration, nil
+// without TLS: the API's certificate, no client certificate asked (NATS
+// clients authenticate with their nkeys).
+func (a *API) NATSConfig() *tls.Config {
+	if a == nil {
+		return nil
+	}
+	return a.srv.Config(tls.NoClientCert)
+}
+
 // OpenPaths are the paths of the shared HTTP listener that need no client
 // certificate under mutual TLS: webhooks (signed by their senders) and the
 // probes.

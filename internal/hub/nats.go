@@ -82,6 +82,7 @@ func (h *Hub) startNATS() error {
 		SyncInterval: interval,
 		MaxStore:     int64(cfg.Storage.MaxStore),
 		Users:        keys.ServerUsers(),
+		TLS:          h.tls.NATSConfig(),
 	}, h.logger)
 	if err != nil {
 		return err

@@ -23,9 +23,12 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/tlsconfig"
+	"github.com/junctionhq/junction/internal/natsauth"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
+	"github.com/nats-io/nats.go"
 )
 
 // testPKI is a CA with a server certificate (and key) written to files,
@@ -173,6 +176,29 @@ func TestServeTLS(t *testing.T) {
 		err = grpcCall(t, a.GRPC, insecure.NewCredentials())
 		if status.Code(err) != codes.Unavailable {
 			t.Errorf("plaintext gRPC: %v, want Unavailable (no TLS handshake)", err)
+		}
+	})
+	t.Run("NATS over TLS", func(t *testing.T) {
+		seed := natsauth.SeedFile(cfg.DataDir, "subscriber")
+		plain, err := sdk.NATSAuth{NkeyFile: seed}.Options(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if nc, err := nats.Connect(a.NATS, append(plain, nats.NoReconnect())...); err == nil {
+			nc.Close()
+			t.Error("a NATS client without TLS connected to a hub with TLS")
+		}
+		withCA, err := sdk.NATSAuth{NkeyFile: seed, CAFile: p.caFile}.Options(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := nats.Connect(a.NATS, append(withCA, nats.NoReconnect())...)
+		if err != nil {
+			t.Fatalf("NATS over TLS with the CA and the subscriber's seed: %v", err)
+		}
+		defer nc.Close()
+		if !nc.TLSRequired() {
+			t.Error("the NATS connection is not over TLS")
 		}
 	})
 	t.Run("webhook over HTTPS", func(t *testing.T) {

@@ -10,6 +10,7 @@
 package natsserver
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +43,10 @@ type Options struct {
 	// permissions (internal/natsauth). With none it accepts anonymous
 	// clients, which only tests should do.
 	Users []*server.NkeyUser
+	// TLS, when set, makes every network client connect over TLS (the
+	// server's certificate, reloaded as the config's GetCertificate
+	// does). In-process clients need none.
+	TLS *tls.Config
 }
 
 // ErrNotReady is returned when the server did not come up in time.
@@ -83,6 +88,9 @@ func Start(o Options, logger *slog.Logger) (*server.Server, error) {
 		JetStreamMaxMemory: -1,
 		JetStreamMaxStore:  maxStore(o.MaxStore),
 		Nkeys:              o.Users,
+	}
+	if o.TLS != nil {
+		opts.TLS, opts.TLSConfig, opts.TLSTimeout = true, o.TLS, 5
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
