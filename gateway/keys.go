@@ -63,14 +63,9 @@ func (s *Server) GetKey(ctx context.Context, req *junctionv1.GetKeyRequest) (*ju
 
 // ListKeys returns the keys in id order, a page at a time.
 func (s *Server) ListKeys(ctx context.Context, req *junctionv1.ListKeysRequest) (*junctionv1.ListKeysResponse, error) {
-	size := int(req.GetPageSize())
-	switch {
-	case size < 0:
-		return nil, invalid("page_size", "%d is negative: give 1 to %d, or 0 for %d", size, MaxPageSize, DefaultPageSize)
-	case size == 0:
-		size = DefaultPageSize
-	case size > MaxPageSize:
-		size = MaxPageSize
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
 	}
 	after := ""
 	if tok := req.GetPageToken(); tok != "" {

@@ -88,18 +88,12 @@ func (s *Server) GetRoute(ctx context.Context, req *junctionv1.GetRouteRequest) 
 // token is the base64 of the last id of the previous page, so a page stays
 // correct when routes are added or removed between calls.
 func (s *Server) ListRoutes(ctx context.Context, req *junctionv1.ListRoutesRequest) (*junctionv1.ListRoutesResponse, error) {
-	size := int(req.GetPageSize())
-	switch {
-	case size < 0:
-		return nil, invalid("page_size", "%d is negative: give 1 to %d, or 0 for %d", size, MaxPageSize, DefaultPageSize)
-	case size == 0:
-		size = DefaultPageSize
-	case size > MaxPageSize:
-		size = MaxPageSize
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
 	}
 	after := ""
 	if tok := req.GetPageToken(); tok != "" {
-		var err error
 		if after, err = decodePageToken(tok); err != nil {
 			return nil, err
 		}
@@ -123,6 +117,19 @@ func (s *Server) ListRoutes(ctx context.Context, req *junctionv1.ListRoutesReque
 	}
 	s.fillStatus(ctx, resp.Routes...)
 	return resp, nil
+}
+
+// pageSize is a list call's page_size: DefaultPageSize for 0, at most
+// MaxPageSize, InvalidArgument when negative.
+func pageSize(n int32) (int, error) {
+	size := int(n)
+	switch {
+	case size < 0:
+		return 0, invalid("page_size", "%d is negative: give 1 to %d, or 0 for %d", size, MaxPageSize, DefaultPageSize)
+	case size == 0:
+		return DefaultPageSize, nil
+	}
+	return min(size, MaxPageSize), nil
 }
 
 func decodePageToken(tok string) (string, error) {
