@@ -63,7 +63,24 @@ type Event struct {
 	//
 	//	*Event_User
 	//	*Event_Contact
-	Model         isEvent_Model `protobuf_oneof:"model"`
+	//	*Event_Company
+	//	*Event_Deal
+	//	*Event_Ticket
+	//	*Event_Order
+	//	*Event_Payment
+	//	*Event_Message
+	//	*Event_Repository
+	Model isEvent_Model `protobuf_oneof:"model"`
+	// The version of the provider's API the payload was written in, when the
+	// provider says (Stripe-Version, X-Shopify-API-Version, a payload's
+	// api_version). Mapping failures are counted per source, type and
+	// provider version so that an app's interface drift shows before a route
+	// stops matching.
+	ProviderVersion string `protobuf:"bytes,13,opt,name=provider_version,json=providerVersion,proto3" json:"provider_version,omitempty"`
+	// The fields the adapter could not map onto the canonical model: missing,
+	// or of another type than the mapping expects. The event is stored
+	// anyway, with its raw payload in data.
+	MappingErrors []*MappingError `protobuf:"bytes,14,rep,name=mapping_errors,json=mappingErrors,proto3" json:"mapping_errors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -207,6 +224,83 @@ func (x *Event) GetContact() *v1.Contact {
 	return nil
 }
 
+func (x *Event) GetCompany() *v1.Company {
+	if x != nil {
+		if x, ok := x.Model.(*Event_Company); ok {
+			return x.Company
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetDeal() *v1.Deal {
+	if x != nil {
+		if x, ok := x.Model.(*Event_Deal); ok {
+			return x.Deal
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetTicket() *v1.Ticket {
+	if x != nil {
+		if x, ok := x.Model.(*Event_Ticket); ok {
+			return x.Ticket
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetOrder() *v1.Order {
+	if x != nil {
+		if x, ok := x.Model.(*Event_Order); ok {
+			return x.Order
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetPayment() *v1.Payment {
+	if x != nil {
+		if x, ok := x.Model.(*Event_Payment); ok {
+			return x.Payment
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetMessage() *v1.Message {
+	if x != nil {
+		if x, ok := x.Model.(*Event_Message); ok {
+			return x.Message
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetRepository() *v1.Repository {
+	if x != nil {
+		if x, ok := x.Model.(*Event_Repository); ok {
+			return x.Repository
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetProviderVersion() string {
+	if x != nil {
+		return x.ProviderVersion
+	}
+	return ""
+}
+
+func (x *Event) GetMappingErrors() []*MappingError {
+	if x != nil {
+		return x.MappingErrors
+	}
+	return nil
+}
+
 type isEvent_Model interface {
 	isEvent_Model()
 }
@@ -221,9 +315,115 @@ type Event_Contact struct {
 	Contact *v1.Contact `protobuf:"bytes,21,opt,name=contact,proto3,oneof"`
 }
 
+type Event_Company struct {
+	// A CRM company.
+	Company *v1.Company `protobuf:"bytes,22,opt,name=company,proto3,oneof"`
+}
+
+type Event_Deal struct {
+	// A CRM deal.
+	Deal *v1.Deal `protobuf:"bytes,23,opt,name=deal,proto3,oneof"`
+}
+
+type Event_Ticket struct {
+	// A helpdesk or issue tracker ticket.
+	Ticket *v1.Ticket `protobuf:"bytes,24,opt,name=ticket,proto3,oneof"`
+}
+
+type Event_Order struct {
+	// A shop order.
+	Order *v1.Order `protobuf:"bytes,25,opt,name=order,proto3,oneof"`
+}
+
+type Event_Payment struct {
+	// A payment.
+	Payment *v1.Payment `protobuf:"bytes,26,opt,name=payment,proto3,oneof"`
+}
+
+type Event_Message struct {
+	// A chat message.
+	Message *v1.Message `protobuf:"bytes,27,opt,name=message,proto3,oneof"`
+}
+
+type Event_Repository struct {
+	// A code repository change.
+	Repository *v1.Repository `protobuf:"bytes,28,opt,name=repository,proto3,oneof"`
+}
+
 func (*Event_User) isEvent_Model() {}
 
 func (*Event_Contact) isEvent_Model() {}
+
+func (*Event_Company) isEvent_Model() {}
+
+func (*Event_Deal) isEvent_Model() {}
+
+func (*Event_Ticket) isEvent_Model() {}
+
+func (*Event_Order) isEvent_Model() {}
+
+func (*Event_Payment) isEvent_Model() {}
+
+func (*Event_Message) isEvent_Model() {}
+
+func (*Event_Repository) isEvent_Model() {}
+
+// MappingError is one payload field that did not map onto the canonical
+// model.
+type MappingError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where the field is in the payload, as a dotted path, e.g.
+	// "data.object.amount".
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// What was wrong, e.g. "missing" or "is a string, want a number".
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MappingError) Reset() {
+	*x = MappingError{}
+	mi := &file_junction_v1_event_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MappingError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MappingError) ProtoMessage() {}
+
+func (x *MappingError) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_v1_event_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MappingError.ProtoReflect.Descriptor instead.
+func (*MappingError) Descriptor() ([]byte, []int) {
+	return file_junction_v1_event_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *MappingError) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *MappingError) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
 
 // PublishEventRequest is the input of EventService.PublishEvent.
 type PublishEventRequest struct {
@@ -237,7 +437,7 @@ type PublishEventRequest struct {
 
 func (x *PublishEventRequest) Reset() {
 	*x = PublishEventRequest{}
-	mi := &file_junction_v1_event_proto_msgTypes[1]
+	mi := &file_junction_v1_event_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -249,7 +449,7 @@ func (x *PublishEventRequest) String() string {
 func (*PublishEventRequest) ProtoMessage() {}
 
 func (x *PublishEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_event_proto_msgTypes[1]
+	mi := &file_junction_v1_event_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -262,7 +462,7 @@ func (x *PublishEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishEventRequest.ProtoReflect.Descriptor instead.
 func (*PublishEventRequest) Descriptor() ([]byte, []int) {
-	return file_junction_v1_event_proto_rawDescGZIP(), []int{1}
+	return file_junction_v1_event_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *PublishEventRequest) GetEvent() *Event {
@@ -287,7 +487,7 @@ type PublishEventResponse struct {
 
 func (x *PublishEventResponse) Reset() {
 	*x = PublishEventResponse{}
-	mi := &file_junction_v1_event_proto_msgTypes[2]
+	mi := &file_junction_v1_event_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -299,7 +499,7 @@ func (x *PublishEventResponse) String() string {
 func (*PublishEventResponse) ProtoMessage() {}
 
 func (x *PublishEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_event_proto_msgTypes[2]
+	mi := &file_junction_v1_event_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -312,7 +512,7 @@ func (x *PublishEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishEventResponse.ProtoReflect.Descriptor instead.
 func (*PublishEventResponse) Descriptor() ([]byte, []int) {
-	return file_junction_v1_event_proto_rawDescGZIP(), []int{2}
+	return file_junction_v1_event_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PublishEventResponse) GetEvent() *Event {
@@ -349,7 +549,7 @@ type GetEventRequest struct {
 
 func (x *GetEventRequest) Reset() {
 	*x = GetEventRequest{}
-	mi := &file_junction_v1_event_proto_msgTypes[3]
+	mi := &file_junction_v1_event_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -361,7 +561,7 @@ func (x *GetEventRequest) String() string {
 func (*GetEventRequest) ProtoMessage() {}
 
 func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_event_proto_msgTypes[3]
+	mi := &file_junction_v1_event_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -374,7 +574,7 @@ func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventRequest.ProtoReflect.Descriptor instead.
 func (*GetEventRequest) Descriptor() ([]byte, []int) {
-	return file_junction_v1_event_proto_rawDescGZIP(), []int{3}
+	return file_junction_v1_event_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetEventRequest) GetName() string {
@@ -405,7 +605,7 @@ type GetEventResponse struct {
 
 func (x *GetEventResponse) Reset() {
 	*x = GetEventResponse{}
-	mi := &file_junction_v1_event_proto_msgTypes[4]
+	mi := &file_junction_v1_event_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -417,7 +617,7 @@ func (x *GetEventResponse) String() string {
 func (*GetEventResponse) ProtoMessage() {}
 
 func (x *GetEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_event_proto_msgTypes[4]
+	mi := &file_junction_v1_event_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -430,7 +630,7 @@ func (x *GetEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventResponse.ProtoReflect.Descriptor instead.
 func (*GetEventResponse) Descriptor() ([]byte, []int) {
-	return file_junction_v1_event_proto_rawDescGZIP(), []int{4}
+	return file_junction_v1_event_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetEventResponse) GetEvent() *Event {
@@ -451,7 +651,7 @@ var File_junction_v1_event_proto protoreflect.FileDescriptor
 
 const file_junction_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x17junction/v1/event.proto\x12\vjunction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1djunction/model/v1/model.proto\"\xe8\x04\n" +
+	"\x17junction/v1/event.proto\x12\vjunction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1djunction/model/v1/model.proto\"\xd4\b\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\x12\x12\n" +
@@ -470,11 +670,25 @@ const file_junction_v1_event_proto_rawDesc = "" +
 	"\freceive_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vreceiveTime\x12\x1e\n" +
 	"\btrace_id\x18\f \x01(\tB\x03\xe0A\x03R\atraceId\x12-\n" +
 	"\x04user\x18\x14 \x01(\v2\x17.junction.model.v1.UserH\x00R\x04user\x126\n" +
-	"\acontact\x18\x15 \x01(\v2\x1a.junction.model.v1.ContactH\x00R\acontact\x1a=\n" +
+	"\acontact\x18\x15 \x01(\v2\x1a.junction.model.v1.ContactH\x00R\acontact\x126\n" +
+	"\acompany\x18\x16 \x01(\v2\x1a.junction.model.v1.CompanyH\x00R\acompany\x12-\n" +
+	"\x04deal\x18\x17 \x01(\v2\x17.junction.model.v1.DealH\x00R\x04deal\x123\n" +
+	"\x06ticket\x18\x18 \x01(\v2\x19.junction.model.v1.TicketH\x00R\x06ticket\x120\n" +
+	"\x05order\x18\x19 \x01(\v2\x18.junction.model.v1.OrderH\x00R\x05order\x126\n" +
+	"\apayment\x18\x1a \x01(\v2\x1a.junction.model.v1.PaymentH\x00R\apayment\x126\n" +
+	"\amessage\x18\x1b \x01(\v2\x1a.junction.model.v1.MessageH\x00R\amessage\x12?\n" +
+	"\n" +
+	"repository\x18\x1c \x01(\v2\x1d.junction.model.v1.RepositoryH\x00R\n" +
+	"repository\x12)\n" +
+	"\x10provider_version\x18\r \x01(\tR\x0fproviderVersion\x12@\n" +
+	"\x0emapping_errors\x18\x0e \x03(\v2\x19.junction.v1.MappingErrorR\rmappingErrors\x1a=\n" +
 	"\x0fExtensionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
-	"\x05model\"D\n" +
+	"\x05model\"<\n" +
+	"\fMappingError\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"D\n" +
 	"\x13PublishEventRequest\x12-\n" +
 	"\x05event\x18\x01 \x01(\v2\x12.junction.v1.EventB\x03\xe0A\x02R\x05event\"z\n" +
 	"\x14PublishEventResponse\x12(\n" +
@@ -500,32 +714,48 @@ func file_junction_v1_event_proto_rawDescGZIP() []byte {
 	return file_junction_v1_event_proto_rawDescData
 }
 
-var file_junction_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_junction_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_junction_v1_event_proto_goTypes = []any{
 	(*Event)(nil),                 // 0: junction.v1.Event
-	(*PublishEventRequest)(nil),   // 1: junction.v1.PublishEventRequest
-	(*PublishEventResponse)(nil),  // 2: junction.v1.PublishEventResponse
-	(*GetEventRequest)(nil),       // 3: junction.v1.GetEventRequest
-	(*GetEventResponse)(nil),      // 4: junction.v1.GetEventResponse
-	nil,                           // 5: junction.v1.Event.ExtensionsEntry
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
-	(*v1.User)(nil),               // 7: junction.model.v1.User
-	(*v1.Contact)(nil),            // 8: junction.model.v1.Contact
+	(*MappingError)(nil),          // 1: junction.v1.MappingError
+	(*PublishEventRequest)(nil),   // 2: junction.v1.PublishEventRequest
+	(*PublishEventResponse)(nil),  // 3: junction.v1.PublishEventResponse
+	(*GetEventRequest)(nil),       // 4: junction.v1.GetEventRequest
+	(*GetEventResponse)(nil),      // 5: junction.v1.GetEventResponse
+	nil,                           // 6: junction.v1.Event.ExtensionsEntry
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(*v1.User)(nil),               // 8: junction.model.v1.User
+	(*v1.Contact)(nil),            // 9: junction.model.v1.Contact
+	(*v1.Company)(nil),            // 10: junction.model.v1.Company
+	(*v1.Deal)(nil),               // 11: junction.model.v1.Deal
+	(*v1.Ticket)(nil),             // 12: junction.model.v1.Ticket
+	(*v1.Order)(nil),              // 13: junction.model.v1.Order
+	(*v1.Payment)(nil),            // 14: junction.model.v1.Payment
+	(*v1.Message)(nil),            // 15: junction.model.v1.Message
+	(*v1.Repository)(nil),         // 16: junction.model.v1.Repository
 }
 var file_junction_v1_event_proto_depIdxs = []int32{
-	6, // 0: junction.v1.Event.time:type_name -> google.protobuf.Timestamp
-	5, // 1: junction.v1.Event.extensions:type_name -> junction.v1.Event.ExtensionsEntry
-	6, // 2: junction.v1.Event.receive_time:type_name -> google.protobuf.Timestamp
-	7, // 3: junction.v1.Event.user:type_name -> junction.model.v1.User
-	8, // 4: junction.v1.Event.contact:type_name -> junction.model.v1.Contact
-	0, // 5: junction.v1.PublishEventRequest.event:type_name -> junction.v1.Event
-	0, // 6: junction.v1.PublishEventResponse.event:type_name -> junction.v1.Event
-	0, // 7: junction.v1.GetEventResponse.event:type_name -> junction.v1.Event
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	7,  // 0: junction.v1.Event.time:type_name -> google.protobuf.Timestamp
+	6,  // 1: junction.v1.Event.extensions:type_name -> junction.v1.Event.ExtensionsEntry
+	7,  // 2: junction.v1.Event.receive_time:type_name -> google.protobuf.Timestamp
+	8,  // 3: junction.v1.Event.user:type_name -> junction.model.v1.User
+	9,  // 4: junction.v1.Event.contact:type_name -> junction.model.v1.Contact
+	10, // 5: junction.v1.Event.company:type_name -> junction.model.v1.Company
+	11, // 6: junction.v1.Event.deal:type_name -> junction.model.v1.Deal
+	12, // 7: junction.v1.Event.ticket:type_name -> junction.model.v1.Ticket
+	13, // 8: junction.v1.Event.order:type_name -> junction.model.v1.Order
+	14, // 9: junction.v1.Event.payment:type_name -> junction.model.v1.Payment
+	15, // 10: junction.v1.Event.message:type_name -> junction.model.v1.Message
+	16, // 11: junction.v1.Event.repository:type_name -> junction.model.v1.Repository
+	1,  // 12: junction.v1.Event.mapping_errors:type_name -> junction.v1.MappingError
+	0,  // 13: junction.v1.PublishEventRequest.event:type_name -> junction.v1.Event
+	0,  // 14: junction.v1.PublishEventResponse.event:type_name -> junction.v1.Event
+	0,  // 15: junction.v1.GetEventResponse.event:type_name -> junction.v1.Event
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_junction_v1_event_proto_init() }
@@ -536,6 +766,13 @@ func file_junction_v1_event_proto_init() {
 	file_junction_v1_event_proto_msgTypes[0].OneofWrappers = []any{
 		(*Event_User)(nil),
 		(*Event_Contact)(nil),
+		(*Event_Company)(nil),
+		(*Event_Deal)(nil),
+		(*Event_Ticket)(nil),
+		(*Event_Order)(nil),
+		(*Event_Payment)(nil),
+		(*Event_Message)(nil),
+		(*Event_Repository)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -543,7 +780,7 @@ func file_junction_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_junction_v1_event_proto_rawDesc), len(file_junction_v1_event_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -269,6 +269,1442 @@ func (x *Contact) GetAttributes() map[string]string {
 	return nil
 }
 
+// Money is an amount in one currency, as google.type.Money shapes it: whole
+// units plus nanos, so routes compare amounts exactly
+// (`event.order.total.units >= 100`). Apps that count in minor units
+// (Stripe's cents) and apps that send decimal strings (Shopify's "19.99")
+// both map onto it.
+type Money struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ISO 4217 code, upper case, e.g. "EUR".
+	CurrencyCode string `protobuf:"bytes,1,opt,name=currency_code,json=currencyCode,proto3" json:"currency_code,omitempty"`
+	// Whole units of the amount, e.g. 19 for 19.99.
+	Units int64 `protobuf:"varint,2,opt,name=units,proto3" json:"units,omitempty"`
+	// Nano units (10^-9) of the amount, same sign as units, e.g. 990000000
+	// for 19.99.
+	Nanos         int32 `protobuf:"varint,3,opt,name=nanos,proto3" json:"nanos,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Money) Reset() {
+	*x = Money{}
+	mi := &file_junction_model_v1_model_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Money) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Money) ProtoMessage() {}
+
+func (x *Money) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_model_v1_model_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Money.ProtoReflect.Descriptor instead.
+func (*Money) Descriptor() ([]byte, []int) {
+	return file_junction_model_v1_model_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Money) GetCurrencyCode() string {
+	if x != nil {
+		return x.CurrencyCode
+	}
+	return ""
+}
+
+func (x *Money) GetUnits() int64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+func (x *Money) GetNanos() int32 {
+	if x != nil {
+		return x.Nanos
+	}
+	return 0
+}
+
+// Address is a postal address.
+type Address struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the person or business at the address.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Street lines.
+	Lines []string `protobuf:"bytes,2,rep,name=lines,proto3" json:"lines,omitempty"`
+	// City or town.
+	City string `protobuf:"bytes,3,opt,name=city,proto3" json:"city,omitempty"`
+	// State, province or region.
+	Region string `protobuf:"bytes,4,opt,name=region,proto3" json:"region,omitempty"`
+	// Postal or ZIP code.
+	PostalCode string `protobuf:"bytes,5,opt,name=postal_code,json=postalCode,proto3" json:"postal_code,omitempty"`
+	// ISO 3166-1 alpha-2 country code, e.g. "DE".
+	CountryCode string `protobuf:"bytes,6,opt,name=country_code,json=countryCode,proto3" json:"country_code,omitempty"`
+	// Phone number at the address.
+	Phone         string `protobuf:"bytes,7,opt,name=phone,proto3" json:"phone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Address) Reset() {
+	*x = Address{}
+	mi := &file_junction_model_v1_model_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Address) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Address) ProtoMessage() {}
+
+func (x *Address) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_model_v1_model_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Address.ProtoReflect.Descriptor instead.
+func (*Address) Descriptor() ([]byte, []int) {
+	return file_junction_model_v1_model_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Address) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Address) GetLines() []string {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *Address) GetCity() string {
+	if x != nil {
+		return x.City
+	}
+	return ""
+}
+
+func (x *Address) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *Address) GetPostalCode() string {
+	if x != nil {
+		return x.PostalCode
+	}
+	return ""
+}
+
+func (x *Address) GetCountryCode() string {
+	if x != nil {
+		return x.CountryCode
+	}
+	return ""
+}
+
+func (x *Address) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+// Company is an organisation: a CRM company or account, a customer's
+// business.
+type Company struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The app's own identifier for the company.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Primary web domain, e.g. "example.com".
+	Domain string `protobuf:"bytes,3,opt,name=domain,proto3" json:"domain,omitempty"`
+	// Industry as the app names it.
+	Industry string `protobuf:"bytes,4,opt,name=industry,proto3" json:"industry,omitempty"`
+	// When the company was created in the app.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Any further attributes that have no field of their own, as strings.
+	Attributes    map[string]string `protobuf:"bytes,6,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Company) Reset() {
+	*x = Company{}
+	mi := &file_junction_model_v1_model_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Company) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Company) ProtoMessage() {}
+
+func (x *Company) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_model_v1_model_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Company.ProtoReflect.Descriptor instead.
+func (*Company) Descriptor() ([]byte, []int) {
+	return file_junction_model_v1_model_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Company) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Company) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Company) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *Company) GetIndustry() string {
+	if x != nil {
+		return x.Industry
+	}
+	return ""
+}
+
+func (x *Company) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Company) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+// Deal is a sales opportunity in a CRM.
+type Deal struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The app's own identifier for the deal.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Value of the deal.
+	Amount *Money `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
+	// Stage in its pipeline as the app names it, e.g. "closedwon".
+	Stage string `protobuf:"bytes,4,opt,name=stage,proto3" json:"stage,omitempty"`
+	// Pipeline the deal belongs to.
+	Pipeline string `protobuf:"bytes,5,opt,name=pipeline,proto3" json:"pipeline,omitempty"`
+	// Expected or actual close time.
+	CloseTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
+	// Identifiers of associated contacts.
+	ContactIds []string `protobuf:"bytes,7,rep,name=contact_ids,json=contactIds,proto3" json:"contact_ids,omitempty"`
+	// Identifiers of associated companies.
+	CompanyIds []string `protobuf:"bytes,8,rep,name=company_ids,json=companyIds,proto3" json:"company_ids,omitempty"`
+	// When the deal was created in the app.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Any further attributes that have no field of their own, as strings.
+	Attributes    map[string]string `protobuf:"bytes,10,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Deal) Reset() {
+	*x = Deal{}
+	mi := &file_junction_model_v1_model_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Deal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Deal) ProtoMessage() {}
+
+func (x *Deal) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_model_v1_model_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Deal.ProtoReflect.Descriptor instead.
+func (*Deal) Descriptor() ([]byte, []int) {
+	return file_junction_model_v1_model_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Deal) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Deal) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Deal) GetAmount() *Money {
+	if x != nil {
+		return x.Amount
+	}
+	return nil
+}
+
+func (x *Deal) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *Deal) GetPipeline() string {
+	if x != nil {
+		return x.Pipeline
+	}
+	return ""
+}
+
+func (x *Deal) GetCloseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CloseTime
+	}
+	return nil
+}
+
+func (x *Deal) GetContactIds() []string {
+	if x != nil {
+		return x.ContactIds
+	}
+	return nil
+}
+
+func (x *Deal) GetCompanyIds() []string {
+	if x != nil {
+		return x.CompanyIds
+	}
+	return nil
+}
+
+func (x *Deal) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Deal) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+// Ticket is a unit of work in a helpdesk or issue tracker: a Jira issue, a
+// support ticket, a GitHub issue.
+type Ticket struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The app's own identifier for the ticket, e.g. Jira's "10002".
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Human-facing key or number, e.g. "PROJ-123" or "42".
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// Summary line.
+	Title string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	// Description, as plain text or the app's markup.
+	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	// Status as the app names it, e.g. "To Do", "open", "closed".
+	Status string `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	// Priority, lower case, e.g. "highest", "high", "medium", "low".
+	Priority string `protobuf:"bytes,6,opt,name=priority,proto3" json:"priority,omitempty"`
+	// Kind of ticket as the app names it, e.g. "Bug", "Task".
+	Kind string `protobuf:"bytes,7,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The project, board or repository the ticket belongs to, e.g. "PROJ" or
+	// "octo-org/octo-repo".
+	Project string `protobuf:"bytes,8,opt,name=project,proto3" json:"project,omitempty"`
+	// Who reported the ticket.
+	Reporter *User `protobuf:"bytes,9,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	// Who the ticket is assigned to, when anyone.
+	Assignee *User `protobuf:"bytes,10,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	// Labels or tags.
+	Labels []string `protobuf:"bytes,11,rep,name=labels,proto3" json:"labels,omitempty"`
+	// Link to the ticket in the app's web interface.
+	Url string `protobuf:"bytes,12,opt,name=url,proto3" json:"url,omitempty"`
+	// The comment the event is about, for comment events.
+	Comment *Comment `protobuf:"bytes,13,opt,name=comment,proto3" json:"comment,omitempty"`
+	// When the ticket was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the ticket was last updated.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Any further attributes that have no field of their own, as strings.
+	Attributes    map[string]string `protobuf:"bytes,16,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Ticket) Reset() {
+	*x = Ticket{}
+	mi := &file_junction_model_v1_model_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Ticket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Ticket) ProtoMessage() {}
+
+func (x *Ticket) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_model_v1_model_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Ticket.ProtoReflect.Descriptor instead.
+func (*Ticket) Descriptor() ([]byte, []int) {
+	return file_junction_model_v1_model_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Ticket) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Ticket) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Ticket) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Ticket) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Ticket) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Ticket) GetPriority() string {
+	if x != nil {
+		return x.Priority
+	}
+	return ""
+}
+
+func (x *Ticket) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Ticket) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *Ticket) GetReporter() *User {
+	if x != nil {
+		return x.Reporter
+	}
+	return nil
+}
+
+func (x *Ticket) GetAssignee() *User {
+	if x != nil {
+		return x.Assignee
+	}
+	return nil
+}
+
+func (x *Ticket) GetLabels() []string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *Ticket) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Ticket) GetComment() *Comment {
+	if x != nil {
+		return x.Comment
+	}
+	return nil
+}
+
+func (x *Ticket) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Ticket) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Ticket) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+// Comment is a comment on a ticket or pull request.
+type Comment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The app's own identifier for the comment.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Text of the comment.
+	Body string `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`
+	// Who wrote it.
+	Author *User `protobuf:"bytes,3,opt,name=author,proto3" json:"author,omitempty"`
+	// When it was written.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Comment) Reset() {
+	*x = Comment{}
+	mi := &file_junction_model_v1_model_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Comment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Comment) ProtoMessage() {}
+
+func (x *Comment) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_model_v1_model_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Comment.ProtoReflect.Descriptor instead.
+func (*Comment) Descriptor() ([]byte, []int) {
+	return file_junction_model_v1_model_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Comment) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Comment) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *Comment) GetAuthor() *User {
+	if x != nil {
+		return x.Author
+	}
+	return nil
+}
+
+func (x *Comment) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// Order is a purchase in a shop.
+type Order struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The app's own identifier for the order.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Human-facing order number or name, e.g. "#1001".
+	Number string `protobuf:"bytes,2,opt,name=number,proto3" json:"number,omitempty"`
+	// Email address of the buyer.
+	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	// The buyer.
+	Customer *Contact `protobuf:"bytes,4,opt,name=customer,proto3" json:"customer,omitempty"`
+	// What was bought.
+	LineItems []*LineItem `protobuf:"bytes,5,rep,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
+	// Sum of the line items before tax, shipping and discounts.
+	Subtotal *Money `protobuf:"bytes,6,opt,name=subtotal,proto3" json:"subtotal,omitempty"`
+	// Total tax.
+	Tax *Money `protobuf:"bytes,7,opt,name=tax,proto3" json:"tax,omitempty"`
+	// Total shipping.
+	Shipping *Money `protobuf:"bytes,8,opt,name=shipping,proto3" json:"shipping,omitempty"`
+	// Total discounts.
+	Discounts *Money `protobuf:"bytes,9,opt,name=discounts,proto3" json:"discounts,omitempty"`
+	// What the buyer pays.
+	Total *Money `protobuf:"bytes,10,opt,name=total,proto3" json:"total,omitempty"`
+	// Payment state as the app names it, e.g. "paid", "pending", "refunded".
+	FinancialStatus string `protobuf:"bytes,11,opt,name=financial_status,json=financialStatus,proto3" json:"financial_status,omitempty"`
+	// Fulfilment state as the app names it, e.g. "fulfilled"; empty when
+	// nothing is fulfilled yet.
+	FulfillmentStatus string `protobuf:"bytes,12,opt,name=fulfillment_status,json=fulfillmentStatus,proto3" json:"fulfillment_status,omitempty"`
+	// Where the order ships.
+	ShippingAddress *Address `protobuf:"bytes,13,opt,name=shipping_address,json=shippingAddress,proto3" json:"shipping_address,omitempty"`
+	// Where the order is billed.
+	BillingAddress *Address `protobuf:"bytes,14,opt,name=billing_address,json=billingAddress,proto3" json:"billing_address,omitempty"`
+	// When the order was placed.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it was cancelled, if it was.
+	CancelTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=cancel_time,json=cancelTime,proto3" json:"cancel_time,omitempty"`
+	// Any further attributes that have no field of their own, as strings.
+	Attributes    map[string]string `protobuf:"bytes,17,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Order) Reset() {
+	*x = Order{}
+	mi := &file_junction_model_v1_model_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Order) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Order) ProtoMessage() {}
+
+func (x *Order) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_model_v1_model_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Order.ProtoReflect.Descriptor instead.
+func (*Order) Descriptor() ([]byte, []int) {
+	return file_junction_model_v1_model_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Order) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Order) GetNumber() string {
+	if x != nil {
+		return x.Number
+	}
+	return ""
+}
+
+func (x *Order) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *Order) GetCustomer() *Contact {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+func (x *Order) GetLineItems() []*LineItem {
+	if x != nil {
+		return x.LineItems
+	}
+	return nil
+}
+
+func (x *Order) GetSubtotal() *Money {
+	if x != nil {
+		return x.Subtotal
+	}
+	return nil
+}
+
+func (x *Order) GetTax() *Money {
+	if x != nil {
+		return x.Tax
+	}
+	return nil
+}
+
+func (x *Order) GetShipping() *Money {
+	if x != nil {
+		return x.Shipping
+	}
+	return nil
+}
+
+func (x *Order) GetDiscounts() *Money {
+	if x != nil {
+		return x.Discounts
+	}
+	return nil
+}
+
+func (x *Order) GetTotal() *Money {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
+func (x *Order) GetFinancialStatus() string {
+	if x != nil {
+		return x.FinancialStatus
+	}
+	return ""
+}
+
+func (x *Order) GetFulfillmentStatus() string {
+	if x != nil {
+		return x.FulfillmentStatus
+	}
+	return ""
+}
+
+func (x *Order) GetShippingAddress() *Address {
+	if x != nil {
+		return x.ShippingAddress
+	}
+	return nil
+}
+
+func (x *Order) GetBillingAddress() *Address {
+	if x != nil {
+		return x.BillingAddress
+	}
+	return nil
+}
+
+func (x *Order) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Order) GetCancelTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CancelTime
+	}
+	return nil
+}
+
+func (x *Order) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+// LineItem is one line of an order.
+type LineItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The app's own identifier for the line.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Stock keeping unit.
+	Sku string `protobuf:"bytes,2,opt,name=sku,proto3" json:"sku,omitempty"`
+	// Product title as shown to the buyer.
+	Title string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	// Number of units.
+	Quantity int64 `protobuf:"varint,4,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// Price of one unit.
+	UnitPrice *Money `protobuf:"bytes,5,opt,name=unit_price,json=unitPrice,proto3" json:"unit_price,omitempty"`
+	// The app's product identifier.
+	ProductId string `protobuf:"bytes,6,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	// The app's product variant identifier.
+	VariantId     string `protobuf:"bytes,7,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LineItem) Reset() {
+	*x = LineItem{}
+	mi := &file_junction_model_v1_model_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LineItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LineItem) ProtoMessage() {}
+
+func (x *LineItem) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_model_v1_model_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LineItem.ProtoReflect.Descriptor instead.
+func (*LineItem) Descriptor() ([]byte, []int) {
+	return file_junction_model_v1_model_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *LineItem) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *LineItem) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *LineItem) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *LineItem) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *LineItem) GetUnitPrice() *Money {
+	if x != nil {
+		return x.UnitPrice
+	}
+	return nil
+}
+
+func (x *LineItem) GetProductId() string {
+	if x != nil {
+		return x.ProductId
+	}
+	return ""
+}
+
+func (x *LineItem) GetVariantId() string {
+	if x != nil {
+		return x.VariantId
+	}
+	return ""
+}
+
+// Payment is money moving: a charge, a payment intent, an invoice payment, a
+// refund.
+type Payment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The app's own identifier, e.g. "pi_3MtwBwLkdIwHu7ix28a3tqPa".
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Amount of the payment.
+	Amount *Money `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	// State as the app names it, e.g. "succeeded", "failed", "refunded".
+	Status string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	// The app's customer identifier.
+	CustomerId string `protobuf:"bytes,4,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Email address of the payer, when the app sends it.
+	Email string `protobuf:"bytes,5,opt,name=email,proto3" json:"email,omitempty"`
+	// Description shown on the payment.
+	Description string `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`
+	// Kind of payment method, e.g. "card".
+	PaymentMethod string `protobuf:"bytes,7,opt,name=payment_method,json=paymentMethod,proto3" json:"payment_method,omitempty"`
+	// The order or invoice the payment is for, when known.
+	OrderId string `protobuf:"bytes,8,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// Why a payment failed: the app's code, e.g. "card_declined".
+	FailureCode string `protobuf:"bytes,9,opt,name=failure_code,json=failureCode,proto3" json:"failure_code,omitempty"`
+	// Why a payment failed, as the app words it.
+	FailureMessage string `protobuf:"bytes,10,opt,name=failure_message,json=failureMessage,proto3" json:"failure_message,omitempty"`
+	// When the payment was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Any further attributes that have no field of their own, as strings.
+	Attributes    map[string]string `protobuf:"bytes,12,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Payment) Reset() {
+	*x = Payment{}
+	mi := &file_junction_model_v1_model_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Payment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Payment) ProtoMessage() {}
+
+func (x *Payment) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_model_v1_model_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Payment.ProtoReflect.Descriptor instead.
+func (*Payment) Descriptor() ([]byte, []int) {
+	return file_junction_model_v1_model_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Payment) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Payment) GetAmount() *Money {
+	if x != nil {
+		return x.Amount
+	}
+	return nil
+}
+
+func (x *Payment) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Payment) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *Payment) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *Payment) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Payment) GetPaymentMethod() string {
+	if x != nil {
+		return x.PaymentMethod
+	}
+	return ""
+}
+
+func (x *Payment) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *Payment) GetFailureCode() string {
+	if x != nil {
+		return x.FailureCode
+	}
+	return ""
+}
+
+func (x *Payment) GetFailureMessage() string {
+	if x != nil {
+		return x.FailureMessage
+	}
+	return ""
+}
+
+func (x *Payment) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Payment) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+// Message is a chat message: a Slack message, a Teams post.
+type Message struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The app's own identifier for the message (Slack's ts).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Identifier of the channel or conversation.
+	ChannelId string `protobuf:"bytes,2,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// Name of the channel, when the app sends it.
+	ChannelName string `protobuf:"bytes,3,opt,name=channel_name,json=channelName,proto3" json:"channel_name,omitempty"`
+	// Text of the message.
+	Text string `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	// Who sent it.
+	Sender *User `protobuf:"bytes,5,opt,name=sender,proto3" json:"sender,omitempty"`
+	// Identifier of the thread the message replies in, when it does.
+	ThreadId string `protobuf:"bytes,6,opt,name=thread_id,json=threadId,proto3" json:"thread_id,omitempty"`
+	// Workspace or team identifier.
+	WorkspaceId string `protobuf:"bytes,7,opt,name=workspace_id,json=workspaceId,proto3" json:"workspace_id,omitempty"`
+	// When the message was sent.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Any further attributes that have no field of their own, as strings.
+	Attributes    map[string]string `protobuf:"bytes,9,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Message) Reset() {
+	*x = Message{}
+	mi := &file_junction_model_v1_model_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Message) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Message) ProtoMessage() {}
+
+func (x *Message) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_model_v1_model_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Message.ProtoReflect.Descriptor instead.
+func (*Message) Descriptor() ([]byte, []int) {
+	return file_junction_model_v1_model_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Message) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Message) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *Message) GetChannelName() string {
+	if x != nil {
+		return x.ChannelName
+	}
+	return ""
+}
+
+func (x *Message) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Message) GetSender() *User {
+	if x != nil {
+		return x.Sender
+	}
+	return nil
+}
+
+func (x *Message) GetThreadId() string {
+	if x != nil {
+		return x.ThreadId
+	}
+	return ""
+}
+
+func (x *Message) GetWorkspaceId() string {
+	if x != nil {
+		return x.WorkspaceId
+	}
+	return ""
+}
+
+func (x *Message) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Message) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+// Repository is a source code repository and what changed in it: a push, a
+// pull request, a release.
+type Repository struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The app's own identifier for the repository.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Full name, e.g. "octo-org/octo-repo".
+	FullName string `protobuf:"bytes,2,opt,name=full_name,json=fullName,proto3" json:"full_name,omitempty"`
+	// Link to the repository.
+	Url string `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	// Default branch, e.g. "main".
+	DefaultBranch string `protobuf:"bytes,4,opt,name=default_branch,json=defaultBranch,proto3" json:"default_branch,omitempty"`
+	// Whether the repository is private.
+	Private bool `protobuf:"varint,5,opt,name=private,proto3" json:"private,omitempty"`
+	// Who caused the event (the pusher, the pull request's author).
+	Actor *User `protobuf:"bytes,6,opt,name=actor,proto3" json:"actor,omitempty"`
+	// The git ref the event is about, e.g. "refs/heads/main".
+	Ref string `protobuf:"bytes,7,opt,name=ref,proto3" json:"ref,omitempty"`
+	// Commit the ref points to after the event.
+	HeadSha string `protobuf:"bytes,8,opt,name=head_sha,json=headSha,proto3" json:"head_sha,omitempty"`
+	// The pull request the event is about, for pull request events.
+	PullRequest   *PullRequest `protobuf:"bytes,9,opt,name=pull_request,json=pullRequest,proto3" json:"pull_request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Repository) Reset() {
+	*x = Repository{}
+	mi := &file_junction_model_v1_model_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Repository) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Repository) ProtoMessage() {}
+
+func (x *Repository) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_model_v1_model_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Repository.ProtoReflect.Descriptor instead.
+func (*Repository) Descriptor() ([]byte, []int) {
+	return file_junction_model_v1_model_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Repository) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Repository) GetFullName() string {
+	if x != nil {
+		return x.FullName
+	}
+	return ""
+}
+
+func (x *Repository) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Repository) GetDefaultBranch() string {
+	if x != nil {
+		return x.DefaultBranch
+	}
+	return ""
+}
+
+func (x *Repository) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+func (x *Repository) GetActor() *User {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+func (x *Repository) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *Repository) GetHeadSha() string {
+	if x != nil {
+		return x.HeadSha
+	}
+	return ""
+}
+
+func (x *Repository) GetPullRequest() *PullRequest {
+	if x != nil {
+		return x.PullRequest
+	}
+	return nil
+}
+
+// PullRequest is a proposed change to a repository.
+type PullRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The app's own identifier.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Number in its repository.
+	Number int64 `protobuf:"varint,2,opt,name=number,proto3" json:"number,omitempty"`
+	// Title.
+	Title string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	// State, e.g. "open", "closed".
+	State string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	// Whether it was merged.
+	Merged bool `protobuf:"varint,5,opt,name=merged,proto3" json:"merged,omitempty"`
+	// Branch with the changes.
+	HeadRef string `protobuf:"bytes,6,opt,name=head_ref,json=headRef,proto3" json:"head_ref,omitempty"`
+	// Branch the changes go into.
+	BaseRef string `protobuf:"bytes,7,opt,name=base_ref,json=baseRef,proto3" json:"base_ref,omitempty"`
+	// Link to the pull request.
+	Url string `protobuf:"bytes,8,opt,name=url,proto3" json:"url,omitempty"`
+	// Who opened it.
+	Author        *User `protobuf:"bytes,9,opt,name=author,proto3" json:"author,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PullRequest) Reset() {
+	*x = PullRequest{}
+	mi := &file_junction_model_v1_model_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PullRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PullRequest) ProtoMessage() {}
+
+func (x *PullRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_model_v1_model_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PullRequest.ProtoReflect.Descriptor instead.
+func (*PullRequest) Descriptor() ([]byte, []int) {
+	return file_junction_model_v1_model_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *PullRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *PullRequest) GetNumber() int64 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
+}
+
+func (x *PullRequest) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *PullRequest) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *PullRequest) GetMerged() bool {
+	if x != nil {
+		return x.Merged
+	}
+	return false
+}
+
+func (x *PullRequest) GetHeadRef() string {
+	if x != nil {
+		return x.HeadRef
+	}
+	return ""
+}
+
+func (x *PullRequest) GetBaseRef() string {
+	if x != nil {
+		return x.BaseRef
+	}
+	return ""
+}
+
+func (x *PullRequest) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *PullRequest) GetAuthor() *User {
+	if x != nil {
+		return x.Author
+	}
+	return nil
+}
+
 var File_junction_model_v1_model_proto protoreflect.FileDescriptor
 
 const file_junction_model_v1_model_proto_rawDesc = "" +
@@ -310,7 +1746,182 @@ const file_junction_model_v1_model_proto_rawDesc = "" +
 	"attributes\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B@Z>github.com/junctionhq/junction/proto/junction/model/v1;modelv1b\x06proto3"
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"X\n" +
+	"\x05Money\x12#\n" +
+	"\rcurrency_code\x18\x01 \x01(\tR\fcurrencyCode\x12\x14\n" +
+	"\x05units\x18\x02 \x01(\x03R\x05units\x12\x14\n" +
+	"\x05nanos\x18\x03 \x01(\x05R\x05nanos\"\xb9\x01\n" +
+	"\aAddress\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05lines\x18\x02 \x03(\tR\x05lines\x12\x12\n" +
+	"\x04city\x18\x03 \x01(\tR\x04city\x12\x16\n" +
+	"\x06region\x18\x04 \x01(\tR\x06region\x12\x1f\n" +
+	"\vpostal_code\x18\x05 \x01(\tR\n" +
+	"postalCode\x12!\n" +
+	"\fcountry_code\x18\x06 \x01(\tR\vcountryCode\x12\x14\n" +
+	"\x05phone\x18\a \x01(\tR\x05phone\"\xa9\x02\n" +
+	"\aCompany\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
+	"\x06domain\x18\x03 \x01(\tR\x06domain\x12\x1a\n" +
+	"\bindustry\x18\x04 \x01(\tR\bindustry\x12;\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12J\n" +
+	"\n" +
+	"attributes\x18\x06 \x03(\v2*.junction.model.v1.Company.AttributesEntryR\n" +
+	"attributes\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd0\x03\n" +
+	"\x04Deal\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x120\n" +
+	"\x06amount\x18\x03 \x01(\v2\x18.junction.model.v1.MoneyR\x06amount\x12\x14\n" +
+	"\x05stage\x18\x04 \x01(\tR\x05stage\x12\x1a\n" +
+	"\bpipeline\x18\x05 \x01(\tR\bpipeline\x129\n" +
+	"\n" +
+	"close_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\x12\x1f\n" +
+	"\vcontact_ids\x18\a \x03(\tR\n" +
+	"contactIds\x12\x1f\n" +
+	"\vcompany_ids\x18\b \x03(\tR\n" +
+	"companyIds\x12;\n" +
+	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12G\n" +
+	"\n" +
+	"attributes\x18\n" +
+	" \x03(\v2'.junction.model.v1.Deal.AttributesEntryR\n" +
+	"attributes\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x92\x05\n" +
+	"\x06Ticket\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\tR\x06status\x12\x1a\n" +
+	"\bpriority\x18\x06 \x01(\tR\bpriority\x12\x12\n" +
+	"\x04kind\x18\a \x01(\tR\x04kind\x12\x18\n" +
+	"\aproject\x18\b \x01(\tR\aproject\x123\n" +
+	"\breporter\x18\t \x01(\v2\x17.junction.model.v1.UserR\breporter\x123\n" +
+	"\bassignee\x18\n" +
+	" \x01(\v2\x17.junction.model.v1.UserR\bassignee\x12\x16\n" +
+	"\x06labels\x18\v \x03(\tR\x06labels\x12\x10\n" +
+	"\x03url\x18\f \x01(\tR\x03url\x124\n" +
+	"\acomment\x18\r \x01(\v2\x1a.junction.model.v1.CommentR\acomment\x12;\n" +
+	"\vcreate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12I\n" +
+	"\n" +
+	"attributes\x18\x10 \x03(\v2).junction.model.v1.Ticket.AttributesEntryR\n" +
+	"attributes\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9b\x01\n" +
+	"\aComment\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04body\x18\x02 \x01(\tR\x04body\x12/\n" +
+	"\x06author\x18\x03 \x01(\v2\x17.junction.model.v1.UserR\x06author\x12;\n" +
+	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xa2\a\n" +
+	"\x05Order\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06number\x18\x02 \x01(\tR\x06number\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x126\n" +
+	"\bcustomer\x18\x04 \x01(\v2\x1a.junction.model.v1.ContactR\bcustomer\x12:\n" +
+	"\n" +
+	"line_items\x18\x05 \x03(\v2\x1b.junction.model.v1.LineItemR\tlineItems\x124\n" +
+	"\bsubtotal\x18\x06 \x01(\v2\x18.junction.model.v1.MoneyR\bsubtotal\x12*\n" +
+	"\x03tax\x18\a \x01(\v2\x18.junction.model.v1.MoneyR\x03tax\x124\n" +
+	"\bshipping\x18\b \x01(\v2\x18.junction.model.v1.MoneyR\bshipping\x126\n" +
+	"\tdiscounts\x18\t \x01(\v2\x18.junction.model.v1.MoneyR\tdiscounts\x12.\n" +
+	"\x05total\x18\n" +
+	" \x01(\v2\x18.junction.model.v1.MoneyR\x05total\x12)\n" +
+	"\x10financial_status\x18\v \x01(\tR\x0ffinancialStatus\x12-\n" +
+	"\x12fulfillment_status\x18\f \x01(\tR\x11fulfillmentStatus\x12E\n" +
+	"\x10shipping_address\x18\r \x01(\v2\x1a.junction.model.v1.AddressR\x0fshippingAddress\x12C\n" +
+	"\x0fbilling_address\x18\x0e \x01(\v2\x1a.junction.model.v1.AddressR\x0ebillingAddress\x12;\n" +
+	"\vcreate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vcancel_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"cancelTime\x12H\n" +
+	"\n" +
+	"attributes\x18\x11 \x03(\v2(.junction.model.v1.Order.AttributesEntryR\n" +
+	"attributes\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd5\x01\n" +
+	"\bLineItem\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
+	"\x03sku\x18\x02 \x01(\tR\x03sku\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12\x1a\n" +
+	"\bquantity\x18\x04 \x01(\x03R\bquantity\x127\n" +
+	"\n" +
+	"unit_price\x18\x05 \x01(\v2\x18.junction.model.v1.MoneyR\tunitPrice\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x06 \x01(\tR\tproductId\x12\x1d\n" +
+	"\n" +
+	"variant_id\x18\a \x01(\tR\tvariantId\"\x92\x04\n" +
+	"\aPayment\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x120\n" +
+	"\x06amount\x18\x02 \x01(\v2\x18.junction.model.v1.MoneyR\x06amount\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\x12\x1f\n" +
+	"\vcustomer_id\x18\x04 \x01(\tR\n" +
+	"customerId\x12\x14\n" +
+	"\x05email\x18\x05 \x01(\tR\x05email\x12 \n" +
+	"\vdescription\x18\x06 \x01(\tR\vdescription\x12%\n" +
+	"\x0epayment_method\x18\a \x01(\tR\rpaymentMethod\x12\x19\n" +
+	"\border_id\x18\b \x01(\tR\aorderId\x12!\n" +
+	"\ffailure_code\x18\t \x01(\tR\vfailureCode\x12'\n" +
+	"\x0ffailure_message\x18\n" +
+	" \x01(\tR\x0efailureMessage\x12;\n" +
+	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12J\n" +
+	"\n" +
+	"attributes\x18\f \x03(\v2*.junction.model.v1.Payment.AttributesEntryR\n" +
+	"attributes\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa8\x03\n" +
+	"\aMessage\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"channel_id\x18\x02 \x01(\tR\tchannelId\x12!\n" +
+	"\fchannel_name\x18\x03 \x01(\tR\vchannelName\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\x12/\n" +
+	"\x06sender\x18\x05 \x01(\v2\x17.junction.model.v1.UserR\x06sender\x12\x1b\n" +
+	"\tthread_id\x18\x06 \x01(\tR\bthreadId\x12!\n" +
+	"\fworkspace_id\x18\a \x01(\tR\vworkspaceId\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12J\n" +
+	"\n" +
+	"attributes\x18\t \x03(\v2*.junction.model.v1.Message.AttributesEntryR\n" +
+	"attributes\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xab\x02\n" +
+	"\n" +
+	"Repository\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\tfull_name\x18\x02 \x01(\tR\bfullName\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x12%\n" +
+	"\x0edefault_branch\x18\x04 \x01(\tR\rdefaultBranch\x12\x18\n" +
+	"\aprivate\x18\x05 \x01(\bR\aprivate\x12-\n" +
+	"\x05actor\x18\x06 \x01(\v2\x17.junction.model.v1.UserR\x05actor\x12\x10\n" +
+	"\x03ref\x18\a \x01(\tR\x03ref\x12\x19\n" +
+	"\bhead_sha\x18\b \x01(\tR\aheadSha\x12A\n" +
+	"\fpull_request\x18\t \x01(\v2\x1e.junction.model.v1.PullRequestR\vpullRequest\"\xf2\x01\n" +
+	"\vPullRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06number\x18\x02 \x01(\x03R\x06number\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12\x14\n" +
+	"\x05state\x18\x04 \x01(\tR\x05state\x12\x16\n" +
+	"\x06merged\x18\x05 \x01(\bR\x06merged\x12\x19\n" +
+	"\bhead_ref\x18\x06 \x01(\tR\aheadRef\x12\x19\n" +
+	"\bbase_ref\x18\a \x01(\tR\abaseRef\x12\x10\n" +
+	"\x03url\x18\b \x01(\tR\x03url\x12/\n" +
+	"\x06author\x18\t \x01(\v2\x17.junction.model.v1.UserR\x06authorB@Z>github.com/junctionhq/junction/proto/junction/model/v1;modelv1b\x06proto3"
 
 var (
 	file_junction_model_v1_model_proto_rawDescOnce sync.Once
@@ -324,24 +1935,78 @@ func file_junction_model_v1_model_proto_rawDescGZIP() []byte {
 	return file_junction_model_v1_model_proto_rawDescData
 }
 
-var file_junction_model_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_junction_model_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_junction_model_v1_model_proto_goTypes = []any{
 	(*User)(nil),                  // 0: junction.model.v1.User
 	(*Contact)(nil),               // 1: junction.model.v1.Contact
-	nil,                           // 2: junction.model.v1.User.AttributesEntry
-	nil,                           // 3: junction.model.v1.Contact.AttributesEntry
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*Money)(nil),                 // 2: junction.model.v1.Money
+	(*Address)(nil),               // 3: junction.model.v1.Address
+	(*Company)(nil),               // 4: junction.model.v1.Company
+	(*Deal)(nil),                  // 5: junction.model.v1.Deal
+	(*Ticket)(nil),                // 6: junction.model.v1.Ticket
+	(*Comment)(nil),               // 7: junction.model.v1.Comment
+	(*Order)(nil),                 // 8: junction.model.v1.Order
+	(*LineItem)(nil),              // 9: junction.model.v1.LineItem
+	(*Payment)(nil),               // 10: junction.model.v1.Payment
+	(*Message)(nil),               // 11: junction.model.v1.Message
+	(*Repository)(nil),            // 12: junction.model.v1.Repository
+	(*PullRequest)(nil),           // 13: junction.model.v1.PullRequest
+	nil,                           // 14: junction.model.v1.User.AttributesEntry
+	nil,                           // 15: junction.model.v1.Contact.AttributesEntry
+	nil,                           // 16: junction.model.v1.Company.AttributesEntry
+	nil,                           // 17: junction.model.v1.Deal.AttributesEntry
+	nil,                           // 18: junction.model.v1.Ticket.AttributesEntry
+	nil,                           // 19: junction.model.v1.Order.AttributesEntry
+	nil,                           // 20: junction.model.v1.Payment.AttributesEntry
+	nil,                           // 21: junction.model.v1.Message.AttributesEntry
+	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
 }
 var file_junction_model_v1_model_proto_depIdxs = []int32{
-	4, // 0: junction.model.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	2, // 1: junction.model.v1.User.attributes:type_name -> junction.model.v1.User.AttributesEntry
-	4, // 2: junction.model.v1.Contact.create_time:type_name -> google.protobuf.Timestamp
-	3, // 3: junction.model.v1.Contact.attributes:type_name -> junction.model.v1.Contact.AttributesEntry
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	22, // 0: junction.model.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	14, // 1: junction.model.v1.User.attributes:type_name -> junction.model.v1.User.AttributesEntry
+	22, // 2: junction.model.v1.Contact.create_time:type_name -> google.protobuf.Timestamp
+	15, // 3: junction.model.v1.Contact.attributes:type_name -> junction.model.v1.Contact.AttributesEntry
+	22, // 4: junction.model.v1.Company.create_time:type_name -> google.protobuf.Timestamp
+	16, // 5: junction.model.v1.Company.attributes:type_name -> junction.model.v1.Company.AttributesEntry
+	2,  // 6: junction.model.v1.Deal.amount:type_name -> junction.model.v1.Money
+	22, // 7: junction.model.v1.Deal.close_time:type_name -> google.protobuf.Timestamp
+	22, // 8: junction.model.v1.Deal.create_time:type_name -> google.protobuf.Timestamp
+	17, // 9: junction.model.v1.Deal.attributes:type_name -> junction.model.v1.Deal.AttributesEntry
+	0,  // 10: junction.model.v1.Ticket.reporter:type_name -> junction.model.v1.User
+	0,  // 11: junction.model.v1.Ticket.assignee:type_name -> junction.model.v1.User
+	7,  // 12: junction.model.v1.Ticket.comment:type_name -> junction.model.v1.Comment
+	22, // 13: junction.model.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	22, // 14: junction.model.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	18, // 15: junction.model.v1.Ticket.attributes:type_name -> junction.model.v1.Ticket.AttributesEntry
+	0,  // 16: junction.model.v1.Comment.author:type_name -> junction.model.v1.User
+	22, // 17: junction.model.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
+	1,  // 18: junction.model.v1.Order.customer:type_name -> junction.model.v1.Contact
+	9,  // 19: junction.model.v1.Order.line_items:type_name -> junction.model.v1.LineItem
+	2,  // 20: junction.model.v1.Order.subtotal:type_name -> junction.model.v1.Money
+	2,  // 21: junction.model.v1.Order.tax:type_name -> junction.model.v1.Money
+	2,  // 22: junction.model.v1.Order.shipping:type_name -> junction.model.v1.Money
+	2,  // 23: junction.model.v1.Order.discounts:type_name -> junction.model.v1.Money
+	2,  // 24: junction.model.v1.Order.total:type_name -> junction.model.v1.Money
+	3,  // 25: junction.model.v1.Order.shipping_address:type_name -> junction.model.v1.Address
+	3,  // 26: junction.model.v1.Order.billing_address:type_name -> junction.model.v1.Address
+	22, // 27: junction.model.v1.Order.create_time:type_name -> google.protobuf.Timestamp
+	22, // 28: junction.model.v1.Order.cancel_time:type_name -> google.protobuf.Timestamp
+	19, // 29: junction.model.v1.Order.attributes:type_name -> junction.model.v1.Order.AttributesEntry
+	2,  // 30: junction.model.v1.LineItem.unit_price:type_name -> junction.model.v1.Money
+	2,  // 31: junction.model.v1.Payment.amount:type_name -> junction.model.v1.Money
+	22, // 32: junction.model.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
+	20, // 33: junction.model.v1.Payment.attributes:type_name -> junction.model.v1.Payment.AttributesEntry
+	0,  // 34: junction.model.v1.Message.sender:type_name -> junction.model.v1.User
+	22, // 35: junction.model.v1.Message.create_time:type_name -> google.protobuf.Timestamp
+	21, // 36: junction.model.v1.Message.attributes:type_name -> junction.model.v1.Message.AttributesEntry
+	0,  // 37: junction.model.v1.Repository.actor:type_name -> junction.model.v1.User
+	13, // 38: junction.model.v1.Repository.pull_request:type_name -> junction.model.v1.PullRequest
+	0,  // 39: junction.model.v1.PullRequest.author:type_name -> junction.model.v1.User
+	40, // [40:40] is the sub-list for method output_type
+	40, // [40:40] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_junction_model_v1_model_proto_init() }
@@ -355,7 +2020,7 @@ func file_junction_model_v1_model_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_junction_model_v1_model_proto_rawDesc), len(file_junction_model_v1_model_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
