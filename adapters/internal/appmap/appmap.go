@@ -59,8 +59,14 @@ type Mapper struct {
 // Errors returns the mapping errors recorded, in the order found.
 func (m *Mapper) Errors() []*junctionv1.MappingError { return m.errs }
 
-// Fail records a mapping error for the field at path.
+// Fail records a mapping error for the field at path, once however often
+// the field is read.
 func (m *Mapper) Fail(path, reason string) {
+	for _, e := range m.errs {
+		if e.GetField() == path && e.GetReason() == reason {
+			return
+		}
+	}
 	m.errs = append(m.errs, &junctionv1.MappingError{Field: path, Reason: reason})
 }
 
