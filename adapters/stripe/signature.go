@@ -2,6 +2,7 @@ package stripe
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/junctionhq/junction/adapters/sdk/clip"
@@ -14,8 +15,10 @@ import (
 // Stripe's own libraries do: every comma-separated item is exactly one
 // key=value, keys other than t and v1 are ignored (v0 is Stripe's
 // test-mode legacy scheme, never accepted). It is stricter than them in
-// two ways, both of which Stripe never sends: t= twice, and no t= at all
-// (stripe-go reads both as a signature too old to accept).
+// ways Stripe never sends: t= twice (stripe-go keeps the last), a t= not
+// written plainly ("+1700000000", "01700000000": stripe-go signs the
+// number, not what was sent) and no t= at all (stripe-go reads that as a
+// signature too old to accept).
 func ParseSignature(value string) (timestamp string, signatures []string, err error) {
 	malformed := func(format string, args ...any) error {
 		return &verify.Error{Kind: verify.ErrMalformedHeader, Message: fmt.Sprintf(format, args...) +
@@ -31,8 +34,8 @@ func ParseSignature(value string) (timestamp string, signatures []string, err er
 			if timestamp != "" {
 				return "", nil, malformed("t= appears twice")
 			}
-			if v == "" {
-				return "", nil, malformed("t= is empty")
+			if n, err := strconv.ParseInt(v, 10, 64); err != nil || strconv.FormatInt(n, 10) != v {
+				return "", nil, malformed("t=%q is not Unix seconds written plainly", clip.N(v, 32))
 			}
 			timestamp = v
 		case "v1":

@@ -360,6 +360,9 @@ func TestAgreesWithStripeGo(t *testing.T) {
 		{name: "EXCEPTION 10 min ahead", header: sign(body, now.Add(10*time.Minute), secret), wantAdapter: false, wantStripe: true},
 		// stripe-go keeps the last t=; the adapter refuses an ambiguous
 		// header. Stripe sends one t=.
+		// stripe-go signs the number it parsed, so it accepts a t= with a
+		// leading zero or plus; the adapter wants t= as Stripe writes it.
+		{name: "EXCEPTION t with a leading zero", header: "t=0" + at(0) + "," + v1(0, secret), wantAdapter: false, wantStripe: true},
 		{name: "EXCEPTION t twice", header: "t=" + at(-time.Hour) + "," + sign(body, now, secret), wantAdapter: false, wantStripe: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
