@@ -96,7 +96,7 @@ func newVerifier(secrets []string) *verify.HMAC {
 		Secrets:  secrets,
 		Encoding: verify.Base64,
 		Parse:    ParseHMAC,
-		SignedAs: "the raw body, under the app's client secret",
+		SignedAs: "the raw body",
 	}
 }
 
