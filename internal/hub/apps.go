@@ -13,12 +13,16 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/shopify"
+	"github.com/junctionhq/junction/adapters/stripe"
 )
 
 // The app adapters `junction serve` can run from a `sources:` entry, each
 // the same adapter its own binary (adapters/cmd/<app>-adapter) runs. One
 // line each.
 func init() {
+	registerApp(shopify.Spec, shopify.New)
+	registerApp(stripe.Spec, stripe.New)
 }
 
 // SourceApp is one `sources:` entry: an app adapter run inside serve, its
