@@ -52,11 +52,15 @@ const (
 
 // Config is the `adapter:` section of the adapter's configuration.
 type Config struct {
-	// Secrets are the keys Shopify signs with (the app's client secret,
-	// or the shop's webhook signing key), each from an environment
-	// variable or a file; list the new and the old one while rotating.
-	// Default: secret_env SHOPIFY_WEBHOOK_SECRET.
-	Secrets []apphook.SecretRef `yaml:"secrets"`
+	// SecretRef names where the key Shopify signs with comes from (the
+	// app's client secret, or the shop's webhook signing key for a
+	// webhook made in the shop admin): secret_env (an environment
+	// variable) or secret_file. Default: secret_env
+	// SHOPIFY_WEBHOOK_SECRET.
+	apphook.SecretRef `yaml:",inline"`
+	// Previous are the secrets accepted beside it while it is rotated,
+	// each a secret_env or secret_file.
+	Previous []apphook.SecretRef `yaml:"previous"`
 	// MaxBodyBytes is the largest body accepted. Default 512 KiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
@@ -66,7 +70,7 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		return fmt.Errorf("adapter.max_body_bytes %d must be positive, e.g. 524288", c.MaxBodyBytes)
 	}
-	return apphook.ValidateSecrets("adapter.secrets", c.Secrets)
+	return apphook.ValidateSecrets(c.SecretRef, c.Previous)
 }
 
 // Adapter is the Shopify source.
@@ -80,7 +84,7 @@ func New(cfg Config) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	secrets, err := apphook.ResolveSecrets("adapter.secrets", cfg.Secrets, apphook.SecretRef{SecretEnv: DefaultSecretEnv})
+	secrets, err := apphook.ResolveSecrets(cfg.SecretRef, cfg.Previous, DefaultSecretEnv)
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func newAdapter(t *testing.T) *shopify.Adapter {
 	t.Helper()
 	t.Setenv("SHOPIFY_WEBHOOK_SECRET", secret)
 	t.Setenv("SHOPIFY_OLD_WEBHOOK_SECRET", oldSecret)
-	a, err := shopify.New(shopify.Config{Secrets: []apphook.SecretRef{{SecretEnv: "SHOPIFY_WEBHOOK_SECRET"}, {SecretEnv: "SHOPIFY_OLD_WEBHOOK_SECRET"}}})
+	a, err := shopify.New(shopify.Config{Previous: []apphook.SecretRef{{SecretEnv: "SHOPIFY_OLD_WEBHOOK_SECRET"}}})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -451,8 +451,9 @@ func TestConfig(t *testing.T) {
 		wantIn string
 	}{
 		{"negative size", shopify.Config{MaxBodyBytes: -1}, "adapter.max_body_bytes"},
-		{"both env and file", shopify.Config{Secrets: []apphook.SecretRef{{SecretEnv: "A", SecretFile: "/b"}}}, "adapter.secrets[0]: set only one"},
-		{"unset variable", shopify.Config{Secrets: []apphook.SecretRef{{SecretEnv: "SHOPIFY_UNSET_FOR_TEST"}}}, "SHOPIFY_UNSET_FOR_TEST (secret_env) is not set or empty"},
+		{"both env and file", shopify.Config{SecretRef: apphook.SecretRef{SecretEnv: "A", SecretFile: "/b"}}, "adapter: set only one"},
+		{"previous both", shopify.Config{Previous: []apphook.SecretRef{{SecretEnv: "A", SecretFile: "/b"}}}, "adapter.previous[0]: set only one"},
+		{"unset variable", shopify.Config{SecretRef: apphook.SecretRef{SecretEnv: "SHOPIFY_UNSET_FOR_TEST"}}, "adapter: environment variable SHOPIFY_UNSET_FOR_TEST (secret_env) is not set or empty"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := shopify.New(tt.cfg)

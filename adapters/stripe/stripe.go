@@ -44,11 +44,13 @@ const SignatureHeader = "Stripe-Signature"
 
 // Config is the `adapter:` section of the adapter's configuration.
 type Config struct {
-	// Secrets are the webhook endpoint's signing secrets (whsec_...),
-	// each from an environment variable or a file; list the new and the
-	// old one while Stripe rolls the secret. Default: secret_env
-	// STRIPE_WEBHOOK_SECRET.
-	Secrets []apphook.SecretRef `yaml:"secrets"`
+	// SecretRef names where the webhook endpoint's signing secret
+	// (whsec_...) comes from: secret_env (an environment variable) or
+	// secret_file. Default: secret_env STRIPE_WEBHOOK_SECRET.
+	apphook.SecretRef `yaml:",inline"`
+	// Previous are the secrets accepted beside it while it is rotated,
+	// each a secret_env or secret_file.
+	Previous []apphook.SecretRef `yaml:"previous"`
 	// Tolerance is how far the signature's timestamp may be from now,
 	// either way. Default 300s, Stripe's.
 	Tolerance time.Duration `yaml:"tolerance"`
@@ -64,7 +66,7 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		return fmt.Errorf("adapter.max_body_bytes %d must be positive, e.g. 524288", c.MaxBodyBytes)
 	}
-	return apphook.ValidateSecrets("adapter.secrets", c.Secrets)
+	return apphook.ValidateSecrets(c.SecretRef, c.Previous)
 }
 
 // Adapter is the Stripe source.
@@ -78,7 +80,7 @@ func New(cfg Config) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	secrets, err := apphook.ResolveSecrets("adapter.secrets", cfg.Secrets, apphook.SecretRef{SecretEnv: DefaultSecretEnv})
+	secrets, err := apphook.ResolveSecrets(cfg.SecretRef, cfg.Previous, DefaultSecretEnv)
 	if err != nil {
 		return nil, err
 	}

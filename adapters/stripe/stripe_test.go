@@ -43,7 +43,7 @@ func newAdapter(t *testing.T) *stripe.Adapter {
 	if err := os.WriteFile(old, []byte(oldSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a, err := stripe.New(stripe.Config{Secrets: []apphook.SecretRef{{SecretEnv: "STRIPE_WEBHOOK_SECRET"}, {SecretFile: old}}})
+	a, err := stripe.New(stripe.Config{SecretRef: apphook.SecretRef{SecretEnv: "STRIPE_WEBHOOK_SECRET"}, Previous: []apphook.SecretRef{{SecretFile: old}}})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -435,16 +435,19 @@ func TestRejectionAnswers(t *testing.T) {
 // TestConfig: bad configuration is refused with what to fix.
 func TestConfig(t *testing.T) {
 	t.Setenv("STRIPE_EMPTY", "")
+	t.Setenv("STRIPE_WEBHOOK_SECRET", "")
+	t.Setenv("STRIPE_OK", "whsec_ok")
 	for _, tt := range []struct {
 		name   string
 		cfg    stripe.Config
 		wantIn string
 	}{
-		{"negative tolerance", stripe.Config{Tolerance: -time.Second, Secrets: []apphook.SecretRef{{SecretEnv: "X"}}}, "adapter.tolerance"},
-		{"both env and file", stripe.Config{Secrets: []apphook.SecretRef{{SecretEnv: "A", SecretFile: "/b"}}}, "adapter.secrets[0]: set only one"},
-		{"neither", stripe.Config{Secrets: []apphook.SecretRef{{}}}, "adapter.secrets[0]: set secret_env"},
-		{"empty variable", stripe.Config{Secrets: []apphook.SecretRef{{SecretEnv: "STRIPE_EMPTY"}}}, "STRIPE_EMPTY (secret_env) is not set or empty"},
-		{"missing file", stripe.Config{Secrets: []apphook.SecretRef{{SecretFile: "/nonexistent/stripe"}}}, "read secret_file"},
+		{"negative tolerance", stripe.Config{Tolerance: -time.Second}, "adapter.tolerance"},
+		{"both env and file", stripe.Config{SecretRef: apphook.SecretRef{SecretEnv: "A", SecretFile: "/b"}}, "adapter: set only one"},
+		{"previous empty", stripe.Config{Previous: []apphook.SecretRef{{}}}, "adapter.previous[0]: set secret_env"},
+		{"empty variable", stripe.Config{SecretRef: apphook.SecretRef{SecretEnv: "STRIPE_EMPTY"}}, "STRIPE_EMPTY (secret_env) is not set or empty"},
+		{"default variable unset", stripe.Config{}, "STRIPE_WEBHOOK_SECRET (secret_env) is not set or empty"},
+		{"missing file", stripe.Config{SecretRef: apphook.SecretRef{SecretEnv: "STRIPE_OK"}, Previous: []apphook.SecretRef{{SecretFile: "/nonexistent/stripe"}}}, "adapter.previous[0]: read secret_file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := stripe.New(tt.cfg)

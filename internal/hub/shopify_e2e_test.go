@@ -27,7 +27,7 @@ const shopifyE2ESecret = "shpss_e2e_4f1d2c3b4a5968778695a4b3"
 func withShopify(t *testing.T, cfg Config, secretFile string) Config {
 	t.Helper()
 	var node yaml.Node
-	if err := yaml.Unmarshal([]byte(fmt.Sprintf("secrets:\n  - secret_file: %q\n", secretFile)), &node); err != nil {
+	if err := yaml.Unmarshal([]byte(fmt.Sprintf("secret_file: %q\n", secretFile)), &node); err != nil {
 		t.Fatal(err)
 	}
 	cfg.Sources = append(cfg.Sources, SourceApp{App: "shopify", Config: *node.Content[0]})

@@ -25,7 +25,7 @@ const stripeE2ESecret = "whsec_e2e_c3RyaXBlLWUyZS1zZWNyZXQ"
 func withStripe(t *testing.T, cfg Config) Config {
 	t.Helper()
 	var node yaml.Node
-	if err := yaml.Unmarshal([]byte("secrets:\n  - secret_env: STRIPE_WEBHOOK_SECRET\ntolerance: 300s\n"), &node); err != nil {
+	if err := yaml.Unmarshal([]byte("secret_env: STRIPE_WEBHOOK_SECRET\nprevious:\n  - secret_env: STRIPE_PREVIOUS_WEBHOOK_SECRET\ntolerance: 300s\n"), &node); err != nil {
 		t.Fatal(err)
 	}
 	cfg.Sources = append(cfg.Sources, SourceApp{App: "stripe", Config: *node.Content[0]})
@@ -68,6 +68,7 @@ func postStripe(t *testing.T, h *running, body []byte) (int, string) {
 // below the route's amount is stored and delivered nowhere.
 func TestStripeEndToEnd(t *testing.T) {
 	t.Setenv("STRIPE_WEBHOOK_SECRET", stripeE2ESecret)
+	t.Setenv("STRIPE_PREVIOUS_WEBHOOK_SECRET", "whsec_e2e_previous")
 	h := startHub(t, withStripe(t, testConfig(t.TempDir())))
 	rc := newReceiver(t)
 	ctx := context.Background()

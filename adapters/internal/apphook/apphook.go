@@ -68,29 +68,39 @@ func (r SecretRef) Resolve() (string, error) {
 	return "", errors.New("no secret_env or secret_file set")
 }
 
-// ValidateSecrets checks a list of secret references (several while a
-// secret is rotated); key is the config key, e.g. "adapter.secrets".
-func ValidateSecrets(key string, refs []SecretRef) error {
+// ValidateSecrets checks an adapter's secret configuration: the current
+// secret (may be left out, for the adapter's default variable) and the
+// previous ones accepted while a secret is rotated, each exactly one of
+// secret_env and secret_file.
+func ValidateSecrets(current SecretRef, previous []SecretRef) error {
 	var errs []error
-	for i, r := range refs {
-		if err := r.Validate(fmt.Sprintf("%s[%d]", key, i)); err != nil {
+	if current.SecretEnv != "" && current.SecretFile != "" {
+		errs = append(errs, errors.New("adapter: set only one of secret_env and secret_file"))
+	}
+	for i, r := range previous {
+		if err := r.Validate(fmt.Sprintf("adapter.previous[%d]", i)); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// ResolveSecrets reads every secret of refs, or of def when refs is
-// empty. Any one matching a signature passes.
-func ResolveSecrets(key string, refs []SecretRef, def SecretRef) ([]string, error) {
-	if len(refs) == 0 {
-		refs = []SecretRef{def}
+// ResolveSecrets reads the current secret (from environment variable
+// defaultEnv when neither secret_env nor secret_file is set) and every
+// previous one. Any one matching a signature passes.
+func ResolveSecrets(current SecretRef, previous []SecretRef, defaultEnv string) ([]string, error) {
+	if current.SecretEnv == "" && current.SecretFile == "" {
+		current.SecretEnv = defaultEnv
 	}
-	out := make([]string, 0, len(refs))
-	for i, r := range refs {
+	s, err := current.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("adapter: %w", err)
+	}
+	out := []string{s}
+	for i, r := range previous {
 		s, err := r.Resolve()
 		if err != nil {
-			return nil, fmt.Errorf("%s[%d]: %w", key, i, err)
+			return nil, fmt.Errorf("adapter.previous[%d]: %w", i, err)
 		}
 		out = append(out, s)
 	}
