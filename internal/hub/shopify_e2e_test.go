@@ -99,6 +99,13 @@ func TestShopifyEndToEnd(t *testing.T) {
 		t.Fatalf("CreateRoute: %v", err)
 	}
 	h.routeApplied(t, created.GetRoute().GetRevision())
+	id, route := docRoute(t, "shopify.md")
+	if _, err := h.routes(t).CreateRoute(ctx, &junctionv1.CreateRouteRequest{RouteId: id, Route: route}); err != nil {
+		t.Fatalf("the example route of docs/adapters/shopify.md is refused: %v", err)
+	}
+	if _, err := h.routes(t).DeleteRoute(ctx, &junctionv1.DeleteRouteRequest{Name: "routes/" + id}); err != nil {
+		t.Fatalf("DeleteRoute: %v", err)
+	}
 
 	large := shopifyOrder("820982911946154508", "149.90")
 	for i, send := range []struct{ topic, webhookID string }{

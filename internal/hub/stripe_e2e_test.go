@@ -7,12 +7,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	stripego "github.com/stripe/stripe-go/v86"
 	"github.com/stripe/stripe-go/v86/webhook"
 	"go.yaml.in/yaml/v3"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -61,6 +65,38 @@ func postStripe(t *testing.T, h *running, body []byte) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// docRoute reads the route of the "## Example route" section of an
+// adapter's page under docs/adapters, as `junction routes apply` reads a
+// route file (YAML of the Route message, with an id).
+func docRoute(t *testing.T, page string) (string, *junctionv1.Route) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "adapters", page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "## Example route")
+	_, block, ok2 := strings.Cut(section, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatalf("%s has no yaml block under \"## Example route\"", page)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal([]byte(block), &m); err != nil {
+		t.Fatalf("%s example route: %v", page, err)
+	}
+	id, _ := m["id"].(string)
+	delete(m, "id")
+	j, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &junctionv1.Route{}
+	if err := protojson.Unmarshal(j, r); err != nil {
+		t.Fatalf("%s example route is not a Route: %v", page, err)
+	}
+	return id, r
+}
+
 // TestStripeEndToEnd: inside `junction serve`, a Stripe event signed by
 // stripe-go is stored once with its evt_ id, as payment.succeeded with a
 // Payment, and a route whose condition reads the model
@@ -88,6 +124,15 @@ func TestStripeEndToEnd(t *testing.T) {
 		t.Fatalf("CreateRoute: %v", err)
 	}
 	h.routeApplied(t, created.GetRoute().GetRevision())
+	// The docs' example route is accepted (its CEL checked against the
+	// model); it delivers nowhere reachable, so it is deleted again.
+	id, route := docRoute(t, "stripe.md")
+	if _, err := h.routes(t).CreateRoute(ctx, &junctionv1.CreateRouteRequest{RouteId: id, Route: route}); err != nil {
+		t.Fatalf("the example route of docs/adapters/stripe.md is refused: %v", err)
+	}
+	if _, err := h.routes(t).DeleteRoute(ctx, &junctionv1.DeleteRouteRequest{Name: "routes/" + id}); err != nil {
+		t.Fatalf("DeleteRoute: %v", err)
+	}
 
 	large := stripePaymentSucceeded("evt_e2e_large", "pi_e2e_large", 12550)
 	for i := range 2 { // the second is Stripe's retry
