@@ -126,7 +126,7 @@ func (a *Adapter) Sources() []string { return []string{Spec.App} }
 // not stored.
 func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, rej := apphook.ReadBody(w, r, a.maxBody)
+		body, rej := apphook.ReadBody(w, r, Spec.App, a.maxBody)
 		if rej == nil {
 			if err := a.verifier.Verify(r, body); err != nil {
 				rej = apphook.Reject(verify.Status(err), "%s", err.Error())

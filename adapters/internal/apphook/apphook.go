@@ -119,6 +119,7 @@ const retryAfterUnavailable = "5"
 var statusNames = map[int]string{
 	http.StatusBadRequest:            "INVALID_ARGUMENT",
 	http.StatusUnauthorized:          "UNAUTHENTICATED",
+	http.StatusNotFound:              "NOT_FOUND",
 	http.StatusMethodNotAllowed:      "UNIMPLEMENTED",
 	http.StatusRequestTimeout:        "DEADLINE_EXCEEDED",
 	http.StatusRequestEntityTooLarge: "RESOURCE_EXHAUSTED",
@@ -157,8 +158,12 @@ func (r *Rejection) Answer(w http.ResponseWriter, req *http.Request, source stri
 	WriteError(w, r.Code, r.Message)
 }
 
-// ReadBody reads the whole body of a POST, at most max bytes.
-func ReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, *Rejection) {
+// ReadBody checks that r is a POST to /webhooks/<app> and reads its whole
+// body, at most max bytes.
+func ReadBody(w http.ResponseWriter, r *http.Request, app string, max int64) ([]byte, *Rejection) {
+	if want := "/webhooks/" + app; strings.TrimSuffix(r.URL.Path, "/") != want {
+		return nil, Reject(http.StatusNotFound, "no webhook endpoint at %s: %s webhooks go to %s", clip.String(r.URL.Path), app, want)
+	}
 	if r.Method != http.MethodPost {
 		return nil, Reject(http.StatusMethodNotAllowed, "method %s is not allowed: send webhooks with POST", clip.String(r.Method))
 	}

@@ -49,18 +49,21 @@ func TestStore(t *testing.T) {
 // TestReadBody: method, size and emptiness are checked.
 func TestReadBody(t *testing.T) {
 	for _, tt := range []struct {
-		name, method, body string
-		wantCode           int
+		name, method, path, body string
+		wantCode                 int
 	}{
-		{"ok", http.MethodPost, "{}", 0},
-		{"get", http.MethodGet, "", http.StatusMethodNotAllowed},
-		{"empty", http.MethodPost, "", http.StatusBadRequest},
-		{"too large", http.MethodPost, strings.Repeat("x", 11), http.StatusRequestEntityTooLarge},
+		{"ok", http.MethodPost, "/webhooks/x", "{}", 0},
+		{"trailing slash", http.MethodPost, "/webhooks/x/", "{}", 0},
+		{"another app's path", http.MethodPost, "/webhooks/y", "{}", http.StatusNotFound},
+		{"below the app's path", http.MethodPost, "/webhooks/x/commands", "{}", http.StatusNotFound},
+		{"get", http.MethodGet, "/webhooks/x", "", http.StatusMethodNotAllowed},
+		{"empty", http.MethodPost, "/webhooks/x", "", http.StatusBadRequest},
+		{"too large", http.MethodPost, "/webhooks/x", strings.Repeat("x", 11), http.StatusRequestEntityTooLarge},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest(tt.method, "/webhooks/x", strings.NewReader(tt.body))
+			r := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
 			r.ContentLength = -1 // as with a chunked request: the limit reader must catch it
-			_, rej := ReadBody(httptest.NewRecorder(), r, 10)
+			_, rej := ReadBody(httptest.NewRecorder(), r, "x", 10)
 			got := 0
 			if rej != nil {
 				got = rej.Code
