@@ -111,10 +111,13 @@ func TestObjectErrors(t *testing.T) {
 }
 
 func TestDecode(t *testing.T) {
-	for _, in := range []string{`[]`, `"x"`, `{"a":1} {"b":2}`, `{`, ``} {
+	for _, in := range []string{`[]`, `"x"`, `{"a":1} {"b":2}`, `{"a":1}}`, `{"a":1} x`, `{`, ``} {
 		if _, err := Decode([]byte(in)); err == nil {
 			t.Errorf("Decode(%q) = nil error, want one", in)
 		}
+	}
+	if _, err := Decode([]byte("{\"a\":1}\n  ")); err != nil {
+		t.Errorf("Decode of an object and white space: %v", err)
 	}
 }
 
