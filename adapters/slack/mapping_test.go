@@ -56,7 +56,7 @@ func TestMapping(t *testing.T) {
 			wantMessage: &modelv1.Message{Id: "1358877455.000010", ChannelId: "C123ABC456", Text: "Pushing is the answer",
 				Sender:      &modelv1.User{Id: "BB12033", DisplayName: "github", Attributes: map[string]string{"bot": "true"}},
 				WorkspaceId: "T123ABC456", CreateTime: timestamppb.New(time.Unix(1358877455, 10000)),
-				Attributes:  map[string]string{"bot_id": "BB12033", "subtype": "bot_message"}},
+				Attributes: map[string]string{"bot_id": "BB12033", "subtype": "bot_message"}},
 		},
 		{
 			name:        "message changed",
