@@ -402,4 +402,3 @@ func TestAnswers(t *testing.T) {
 		})
 	}
 }
-
