@@ -173,7 +173,7 @@ func attributes(r *mapping.Reader, obj mapping.Object, action string) map[string
 	case "propertyChange":
 		name := r.Str(obj, "", "propertyName", true)
 		value := r.Str(obj, "", "propertyValue", true)
-		if name == "" {
+		if _, ok := obj["propertyValue"].(string); name == "" || !ok {
 			return nil
 		}
 		return map[string]string{name: value}
