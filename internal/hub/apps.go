@@ -12,13 +12,17 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/hubspot"
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/slack"
 )
 
 // The app adapters `junction serve` can run from a `sources:` entry, each
 // the same adapter its own binary (adapters/cmd/<app>-adapter) runs. One
 // line each.
 func init() {
+	registerApp(slack.Spec, slack.New)
+	registerApp(hubspot.Spec, hubspot.New)
 }
 
 // SourceApp is one `sources:` entry: an app adapter run inside serve, its
