@@ -8,6 +8,8 @@ package mapping
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -26,8 +28,8 @@ func Decode(b []byte) (any, error) {
 	if err := d.Decode(&v); err != nil {
 		return nil, err
 	}
-	if _, err := d.Token(); err == nil {
-		return nil, &json.SyntaxError{Offset: d.InputOffset()}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, fmt.Errorf("data after the JSON value at offset %d", d.InputOffset())
 	}
 	return v, nil
 }
