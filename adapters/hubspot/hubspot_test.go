@@ -402,3 +402,19 @@ func TestAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestManyBadNotificationsNamed: an answer names at most five bad
+// notifications and counts the rest.
+func TestManyBadNotificationsNamed(t *testing.T) {
+	body := "[" + strings.TrimSuffix(strings.Repeat(`{"subscriptionType":"contact.creation"},`, 8), ",") + "]"
+	var c capture
+	w := httptest.NewRecorder()
+	newAdapter(t, hubspot.Config{}).Webhook(c.emit).ServeHTTP(w, post(body, "/webhooks/hubspot", time.Now(), secret))
+	msg := w.Body.String()
+	if w.Code != http.StatusBadRequest || !strings.Contains(msg, "notification [4]") || strings.Contains(msg, "notification [5]") || !strings.Contains(msg, "and 3 more") {
+		t.Errorf("answered %d %s, want 400 naming notifications [0] to [4] and 3 more", w.Code, msg)
+	}
+	if len(c.events) != 0 {
+		t.Errorf("emitted %d events", len(c.events))
+	}
+}

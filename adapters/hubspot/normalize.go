@@ -34,6 +34,9 @@ var objectTypes = map[string]string{
 	"0-7": "product", "0-8": "line_item",
 }
 
+// maxListed is how many bad notifications an answer names.
+const maxListed = 5
+
 // normalize splits a verified request body, a JSON array of HubSpot
 // notifications, into one event per notification. An error says what is
 // wrong with the body (answered 400; nothing is stored): not an array, an
@@ -60,17 +63,20 @@ func normalize(body []byte) ([]*junctionv1.Event, error) {
 		return nil, fmt.Errorf("body could not be split into its notifications: %v", err)
 	}
 	events := make([]*junctionv1.Event, 0, len(list))
-	var errs []error
+	var bad []string
 	for i, el := range list {
 		e, err := notification(el, raws[i])
 		if err != nil {
-			errs = append(errs, fmt.Errorf("notification [%d]: %w", i, err))
+			bad = append(bad, fmt.Sprintf("notification [%d]: %v", i, err))
 			continue
 		}
 		events = append(events, e)
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("%w (nothing of the batch is stored)", errors.Join(errs...))
+	if len(bad) > 0 {
+		if n := len(bad); n > maxListed {
+			bad = append(bad[:maxListed], fmt.Sprintf("and %d more", n-maxListed))
+		}
+		return nil, fmt.Errorf("%s (nothing of the batch is stored)", strings.Join(bad, "; "))
 	}
 	return events, nil
 }
