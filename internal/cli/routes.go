@@ -154,6 +154,9 @@ func applyRoutes(ctx context.Context, w io.Writer, format string, c *conn, docs 
 		applied = append(applied, r)
 		if format == formatTable {
 			fmt.Fprintf(w, "route/%s %s%s\n", d.id, outcome, suffix)
+			if line := unservedLine(r); line != "" {
+				fmt.Fprintln(w, "  "+line)
+			}
 		}
 	}
 	if format != formatTable && len(applied) > 0 {
