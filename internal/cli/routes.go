@@ -440,6 +440,9 @@ func writeTestResult(w io.Writer, r *junctionv1.TestRouteResponse) error {
 		fmt.Fprintf(tw, "reason:\t%s\n", cell(r.GetReason()))
 	}
 	fmt.Fprintf(tw, "deliveries:\t%d\n", len(r.GetDeliveries()))
+	if ds := r.GetUnservedDestinations(); len(ds) > 0 {
+		fmt.Fprintf(tw, "unserved:\t%s (no running adapter serves them: deliveries would wait on the hub)\n", cell(strings.Join(ds, ", ")))
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

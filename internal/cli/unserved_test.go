@@ -69,3 +69,31 @@ func TestRoutesShowUnserved(t *testing.T) {
 		})
 	}
 }
+
+// TestTestResultShowsUnserved: `routes test` names the destinations no
+// running adapter serves, and says nothing when every one is served.
+func TestTestResultShowsUnserved(t *testing.T) {
+	tests := []struct {
+		name string
+		resp *junctionv1.TestRouteResponse
+		want string
+	}{
+		{"unserved", &junctionv1.TestRouteResponse{FilterMatched: true, UnservedDestinations: []string{"hubspot", "salesforce"}}, "hubspot, salesforce (no running adapter serves them"},
+		{"all served", &junctionv1.TestRouteResponse{FilterMatched: true}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			if err := writeTestResult(&out, tt.resp); err != nil {
+				t.Fatal(err)
+			}
+			has := strings.Contains(out.String(), "unserved:")
+			if tt.want == "" && has {
+				t.Errorf("output %q has an unserved line, want none", out.String())
+			}
+			if tt.want != "" && !strings.Contains(out.String(), tt.want) {
+				t.Errorf("output %q, want it to contain %q", out.String(), tt.want)
+			}
+		})
+	}
+}
