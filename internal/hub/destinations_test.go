@@ -101,6 +101,31 @@ func TestRoutesThatCannotDeliver(t *testing.T) {
 		return nil
 	})
 
+	// The webhook sink published its schema with its registration.
+	resp, err := h.adminGet(t, "http://"+h.Addrs().HTTP+"/v1/adapters?app=webhook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var adapters struct {
+		Adapters []struct {
+			TargetSchema struct {
+				Keys []struct {
+					Name     string `json:"name"`
+					Type     string `json:"type"`
+					Required bool   `json:"required"`
+				} `json:"keys"`
+			} `json:"target_schema"`
+		} `json:"adapters"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&adapters)
+	resp.Body.Close()
+	if err != nil || len(adapters.Adapters) != 1 || len(adapters.Adapters[0].TargetSchema.Keys) != 1 {
+		t.Fatalf("GET /v1/adapters?app=webhook: %+v (err %v), want one adapter with a one-key target_schema", adapters, err)
+	}
+	if k := adapters.Adapters[0].TargetSchema.Keys[0]; k.Name != "url" || k.Type != "TYPE_URL" || !k.Required {
+		t.Errorf("webhook target_schema key = %+v, want url, TYPE_URL, required", k)
+	}
+
 	postSigned(t, h, "msg_unserved_1", userCreated("pro", "u@example.com"), nil)
 	waitFor(t, 30*time.Second, "the webhook delivery", func() error {
 		if n := len(rc.deliveries()); n != 1 {

@@ -338,7 +338,8 @@ type Target struct {
 	Transform string `protobuf:"bytes,4,opt,name=transform,proto3" json:"transform,omitempty"`
 	// Destination settings, e.g. {"url": "https://example.com/hook"} for the
 	// generic webhook destination. Never secrets: those live in the adapter's
-	// own configuration.
+	// own configuration. Checked when the route is saved against the
+	// destination's TargetSchema (see Adapter.target_schema).
 	Config        map[string]string `protobuf:"bytes,5,rep,name=config,proto3" json:"config,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
