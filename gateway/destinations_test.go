@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk/topology"
@@ -254,8 +255,9 @@ func TestUnservedDestinations(t *testing.T) {
 
 // TestStoredRouteBreakingSchema tests a stored route whose config a sink's
 // schema, registered after the route was saved, refuses: the test call
-// fails with FailedPrecondition saying what to fix, and the route can be
-// fixed with UpdateRoute.
+// fails with FailedPrecondition saying what to fix, an update that leaves
+// the targets alone (disabling it) passes, one that changes them must fix
+// them, and then the route tests clean.
 func TestStoredRouteBreakingSchema(t *testing.T) {
 	e := newEnv(t)
 	ctx := testCtx(t)
@@ -267,11 +269,25 @@ func TestStoredRouteBreakingSchema(t *testing.T) {
 	_, err := e.routes.TestRoute(ctx, &junctionv1.TestRouteRequest{RouteSource: &junctionv1.TestRouteRequest_Name{Name: "routes/crm"}, Event: ev})
 	wantCode(t, err, codes.FailedPrecondition, "stored route crm cannot deliver", "targets[0].config.api_url", `scheme "http" is not allowed`)
 
+	// An update that leaves the targets alone is not held up by them: the
+	// route can be disabled first.
+	off := &junctionv1.Route{Name: "routes/crm", Enabled: proto.Bool(false), Description: "off until fixed"}
+	if _, err := e.routes.UpdateRoute(ctx, &junctionv1.UpdateRouteRequest{Route: off, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"enabled", "description"}}}); err != nil {
+		t.Fatalf("UpdateRoute disabling a route whose stored config breaks the schema: %v", err)
+	}
+	// One that changes them is checked, even when the broken key is not
+	// the one that changed.
 	got, err := e.routes.GetRoute(ctx, &junctionv1.GetRouteRequest{Name: "routes/crm"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	still := proto.CloneOf(got.GetRoute())
+	still.Targets[0].Config["priority"] = "2"
+	_, err = e.routes.UpdateRoute(ctx, &junctionv1.UpdateRouteRequest{Route: still})
+	wantCode(t, err, codes.InvalidArgument, "targets[0].config.api_url", `scheme "http" is not allowed`)
+
 	fixed := got.GetRoute()
+	fixed.Enabled = proto.Bool(true)
 	fixed.Targets[0].Config["api_url"] = "https://crm.example.com"
 	if _, err := e.routes.UpdateRoute(ctx, &junctionv1.UpdateRouteRequest{Route: fixed}); err != nil {
 		t.Fatalf("UpdateRoute with the fix: %v", err)

@@ -182,7 +182,7 @@ func (s *Server) UpdateRoute(ctx context.Context, req *junctionv1.UpdateRouteReq
 	}
 	merged := proto.Clone(cur).(*junctionv1.Route)
 	applyMask(merged, in, paths)
-	cat, err := s.checkTargets(ctx, "update route", merged)
+	cat, err := s.checkChangedTargets(ctx, cur, merged)
 	if err != nil {
 		return nil, err
 	}
