@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/junctionhq/junction/adapters/internal/fields"
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 	modelv1 "github.com/junctionhq/junction/proto/junction/model/v1"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -24,6 +25,9 @@ var issueTypes = map[string]string{
 // when body is not a JSON object; a payload that does not fit the mapping
 // is still an event, with its mapping errors listed.
 func Normalize(event, delivery, apiVersion string, body []byte) (*junctionv1.Event, error) {
+	if !eventName.MatchString(event) {
+		return nil, fmt.Errorf("event %q must be a GitHub event name, e.g. issues", clip.N(event, 64))
+	}
 	r, err := fields.Parse(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: send the event's JSON payload", err)
