@@ -92,35 +92,47 @@ func (r *Reader) Fail(path, reason string) {
 
 // Raw returns the value at path and whether it is there and not null.
 func (r *Reader) Raw(path string) (any, bool) {
-	v, found := r.find(path)
+	v, found, _, _ := r.find(path)
 	return v, found && v != nil
 }
 
 // find returns the value at path and whether it is there (null or not).
-func (r *Reader) find(path string) (any, bool) {
+// When a step on the way is there but not an object, bad is the path of
+// that step and badValue its value.
+func (r *Reader) find(path string) (v any, found bool, bad string, badValue any) {
 	if r == nil {
-		return nil, false
+		return nil, false, "", nil
 	}
 	var cur any = r.root
+	walked := ""
 	for part := range strings.SplitSeq(path, ".") {
 		m, ok := cur.(map[string]any)
 		if !ok {
-			return nil, false
+			if cur == nil {
+				return nil, false, "", nil
+			}
+			return nil, false, walked, cur
 		}
 		if cur, ok = m[part]; !ok {
-			return nil, false
+			return nil, false, "", nil
 		}
+		if walked != "" {
+			walked += "."
+		}
+		walked += part
 	}
-	return cur, true
+	return cur, true, "", nil
 }
 
 // lookup returns the value at path, recording "missing" when need is
 // Required and it is not there.
 func (r *Reader) lookup(path string, need Need) (any, bool) {
-	v, found := r.find(path)
+	v, found, bad, badValue := r.find(path)
 	switch {
 	case found && v != nil:
 		return v, true
+	case bad != "":
+		r.wrongType(bad, badValue, "an object")
 	case need == Optional:
 	case found:
 		r.Fail(path, "is null")
@@ -268,7 +280,7 @@ func (r *Reader) Time(path string, need Need, layouts ...string) *timestamppb.Ti
 		return nil
 	case json.Number:
 		n, err := strconv.ParseInt(x.String(), 10, 64)
-		if err != nil || n < 0 {
+		if err != nil || n < 0 || n > 253402300799999 { // up to the end of year 9999
 			r.Fail(path, "is "+clip(x.String())+", want Unix milliseconds")
 			return nil
 		}
