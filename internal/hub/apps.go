@@ -12,6 +12,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/github"
+	"github.com/junctionhq/junction/adapters/jira"
 	"github.com/junctionhq/junction/adapters/sdk"
 )
 
@@ -19,6 +21,8 @@ import (
 // the same adapter its own binary (adapters/cmd/<app>-adapter) runs. One
 // line each.
 func init() {
+	registerApp(github.Spec, github.New)
+	registerApp(jira.Spec, jira.New)
 }
 
 // SourceApp is one `sources:` entry: an app adapter run inside serve, its
