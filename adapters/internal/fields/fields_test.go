@@ -28,7 +28,9 @@ func TestReader(t *testing.T) {
 		{"null optional", func(r *fields.Reader) any { return r.At("null", fields.Optional).String("x", fields.Required) }, "", nil},
 		{"wrong type", func(r *fields.Reader) any { return r.String("n", fields.Optional) }, "", []*junctionv1.MappingError{{Field: "n", Reason: "is a number, want a string"}}},
 		{"a step not an object", func(r *fields.Reader) any { return r.String("s.x", fields.Optional) }, "", []*junctionv1.MappingError{{Field: "s", Reason: "is a string, want an object"}}},
-		{"child reader prefixes paths", func(r *fields.Reader) any { return r.At("o", fields.Required).At("deep", fields.Required).Int("n", fields.Required) }, int64(0),
+		{"child reader prefixes paths", func(r *fields.Reader) any {
+			return r.At("o", fields.Required).At("deep", fields.Required).Int("n", fields.Required)
+		}, int64(0),
 			[]*junctionv1.MappingError{{Field: "o.deep.n", Reason: "is a string, want a number"}}},
 		{"int", func(r *fields.Reader) any { return r.Int("n", fields.Required) }, int64(42), nil},
 		{"int not integral", func(r *fields.Reader) any { return r.Int("f", fields.Required) }, int64(0), []*junctionv1.MappingError{{Field: "f", Reason: "is 1.5, want an integer"}}},
