@@ -3,7 +3,9 @@ module github.com/junctionhq/junction/adapters
 go 1.26.0
 
 require (
+	github.com/andygrunwald/go-jira v1.17.0
 	github.com/google/go-cmp v0.7.0
+	github.com/google/go-github/v90 v90.0.0
 	github.com/junctionhq/junction/adapters/sdk v0.1.0
 	github.com/junctionhq/junction/proto v0.1.0
 	github.com/nats-io/nats.go v1.55.0
@@ -15,7 +17,6 @@ require (
 )
 
 require (
-	github.com/andygrunwald/go-jira v1.17.0 // indirect
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
@@ -25,7 +26,6 @@ require (
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/golang-jwt/jwt/v4 v4.5.2 // indirect
-	github.com/google/go-github/v90 v90.0.0 // indirect
 	github.com/google/go-querystring v1.2.0 // indirect
 	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/google/uuid v1.6.0 // indirect
