@@ -12,7 +12,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/github"
 	"github.com/junctionhq/junction/adapters/hubspot"
+	"github.com/junctionhq/junction/adapters/jira"
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/slack"
 )
@@ -23,6 +25,8 @@ import (
 func init() {
 	registerApp(slack.Spec, slack.New)
 	registerApp(hubspot.Spec, hubspot.New)
+	registerApp(github.Spec, github.New)
+	registerApp(jira.Spec, jira.New)
 }
 
 // SourceApp is one `sources:` entry: an app adapter run inside serve, its
