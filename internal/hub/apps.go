@@ -12,8 +12,12 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/github"
+	"github.com/junctionhq/junction/adapters/hubspot"
+	"github.com/junctionhq/junction/adapters/jira"
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/shopify"
+	"github.com/junctionhq/junction/adapters/slack"
 	"github.com/junctionhq/junction/adapters/stripe"
 )
 
@@ -21,6 +25,10 @@ import (
 // the same adapter its own binary (adapters/cmd/<app>-adapter) runs. One
 // line each.
 func init() {
+	registerApp(slack.Spec, slack.New)
+	registerApp(hubspot.Spec, hubspot.New)
+	registerApp(github.Spec, github.New)
+	registerApp(jira.Spec, jira.New)
 	registerApp(shopify.Spec, shopify.New)
 	registerApp(stripe.Spec, stripe.New)
 }
