@@ -77,8 +77,8 @@ func (s *Server) GetEvent(ctx context.Context, req *junctionv1.GetEventRequest) 
 	case err != nil:
 		return nil, s.toStatus(ctx, "get event", err)
 	}
-	e := &junctionv1.Event{}
-	if err := proto.Unmarshal(msg.Data, e); err != nil {
+	e, err := topology.ParseEvent(msg.Subject, msg.Header, msg.Data)
+	if err != nil {
 		return nil, s.toStatus(ctx, "get event", fmt.Errorf("decode event at %s sequence %d: %w", topology.EventsStream, seq, err))
 	}
 	if e.GetId() != id || e.GetSource() != source {

@@ -3,6 +3,8 @@ package sdk
 import (
 	"errors"
 	"time"
+
+	"github.com/junctionhq/junction/adapters/sdk/topology"
 )
 
 // ErrUnavailable means the hub could not store an event: a timeout, no
@@ -15,7 +17,7 @@ var ErrUnavailable = errors.New("hub unavailable")
 var ErrInvalidEvent = errors.New("invalid event")
 
 // ErrMalformed means a message on a hub stream could not be decoded.
-var ErrMalformed = errors.New("malformed message")
+var ErrMalformed = topology.ErrMalformed
 
 // edgeError classifies an error at the adapter edge. The outermost
 // classification in a chain wins, so Retryable(Permanent(err)) is retryable.

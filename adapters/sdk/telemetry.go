@@ -193,7 +193,7 @@ func endEventPublish(ctx context.Context, span trace.Span, ev *junctionv1.Event,
 // traceEvent is a Subscribe handler step: a CONSUMER span around handling
 // one event, continuing the trace of whoever published it.
 func traceEvent(ctx context.Context, m jetstream.Msg, durable string, handle func(context.Context, jetstream.Msg)) {
-	attrs := []attribute.KeyValue{natstrace.KeyEventID.String(m.Headers().Get(topology.HeaderEventID))}
+	attrs := []attribute.KeyValue{natstrace.KeyEventID.String(topology.MetaOf(m.Headers()).EventID)}
 	if md, err := m.Metadata(); err == nil {
 		attrs = append(attrs, natstrace.KeyDeliveryCount.Int64(int64(md.NumDelivered)))
 	}
@@ -211,14 +211,15 @@ func traceEvent(ctx context.Context, m jetstream.Msg, durable string, handle fun
 func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
 	attempt := attemptsBefore(m) + 1
 	h := m.Headers()
+	meta := topology.MetaOf(h)
 	// A retry or parked delivery is named as the delivery it continues, so
 	// every attempt of a delivery is the same span under the router's
 	// publish.
 	subject := deliverySubject(m.Subject())
 	ctx, span := natstrace.StartProcess(ctx, subject, topology.DeliveryConsumer(s.app), h,
 		natstrace.KeyDestApp.String(s.app),
-		natstrace.KeyDeliveryID.String(h.Get(topology.HeaderDeliveryID)),
-		natstrace.KeyEventID.String(h.Get(topology.HeaderEventID)),
+		natstrace.KeyDeliveryID.String(meta.DeliveryID),
+		natstrace.KeyEventID.String(meta.EventID),
 		natstrace.KeyAttempt.Int(attempt),
 		natstrace.KeyDeliveryCount.Int(attempt))
 	tm := &tracedMsg{Msg: m, span: span}
