@@ -22,7 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/internal/natsserver"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/services/router"

@@ -11,7 +11,7 @@
 //   - [Sink]: delivers one [junctionv1.Delivery] to the app.
 //
 // The SDK owns the rest: the NATS connection, publishing with idempotency
-// ([Publisher]), acks, retries with backoff, dead-lettering ([Runner]),
+// ([Publisher]), acks, retries with backoff, dead-lettering,
 // registration heartbeats, health endpoints, configuration and graceful
 // shutdown ([Main]). An adapter's whole main is
 //

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 )
 
 // ErrUnavailable means the hub could not store an event: a timeout, no

@@ -17,8 +17,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk/clip"
-	"github.com/junctionhq/junction/adapters/sdk/natstrace"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -283,13 +283,13 @@ func NewEventID() string {
 	return "evt_" + string(out[:])
 }
 
-// DecodeEvent decodes an event stored on the EVENTS stream.
-func DecodeEvent(msg jetstream.Msg) (*junctionv1.Event, error) {
+// decodeEvent decodes an event stored on the EVENTS stream.
+func decodeEvent(msg jetstream.Msg) (*junctionv1.Event, error) {
 	return topology.ParseEvent(msg.Subject(), msg.Headers(), msg.Data())
 }
 
-// DecodeDelivery decodes a delivery stored on the DELIVERIES or DLQ stream.
-func DecodeDelivery(msg jetstream.Msg) (*junctionv1.Delivery, error) {
+// decodeDelivery decodes a delivery stored on the DELIVERIES or DLQ stream.
+func decodeDelivery(msg jetstream.Msg) (*junctionv1.Delivery, error) {
 	return topology.ParseDelivery(msg.Subject(), msg.Headers(), msg.Data())
 }
 

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk/clip"
-	"github.com/junctionhq/junction/adapters/sdk/natstrace"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -134,7 +134,7 @@ func retryConsumerConfig(app string) jetstream.ConsumerConfig {
 // retry later, or dead-letter and terminate. Every attempt is recorded in
 // the attempt log.
 func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
-	d, err := DecodeDelivery(m)
+	d, err := decodeDelivery(m)
 	if err != nil {
 		s.log.Error("undecodable delivery terminated", "subject", m.Subject(), "err", err)
 		_ = m.TermWithReason("undecodable delivery")

@@ -16,8 +16,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/junctionhq/junction/adapters/sdk/natstrace"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 )
 
 // scrapeTimeout bounds the JetStream calls of one scrape.

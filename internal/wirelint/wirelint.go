@@ -39,14 +39,14 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 )
 
 // Owner is the import path of the wire-format owner, and OwnerDir its
 // directory in the repository.
 const (
-	Owner    = "github.com/junctionhq/junction/adapters/sdk/topology"
-	OwnerDir = "adapters/sdk/topology"
+	Owner    = "github.com/junctionhq/junction/adapters/sdk/platform/topology"
+	OwnerDir = "adapters/sdk/platform/topology"
 	selfDir  = "internal/wirelint"
 )
 

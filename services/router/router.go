@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/junctionhq/junction/adapters/sdk/clip"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"

@@ -28,8 +28,9 @@ import (
 	"time"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -119,7 +120,7 @@ type sourceEnv struct {
 func newSourceEnv(t *testing.T, c SourceCase, o sdktest.HubOptions) *sourceEnv {
 	t.Helper()
 	hub := sdktest.NewHubWith(t, o)
-	r, err := sdk.NewRunner(sdk.Spec{App: c.app(), Version: "conformance"}, c.New(t), hub.Connect(t), sdk.RunnerOptions{
+	r, err := platform.NewRunner(sdk.Spec{App: c.app(), Version: "conformance"}, c.New(t), hub.Connect(t), platform.RunnerOptions{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

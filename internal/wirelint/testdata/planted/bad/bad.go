@@ -8,7 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	topo "github.com/junctionhq/junction/adapters/sdk/topology"
+	topo "github.com/junctionhq/junction/adapters/sdk/platform/topology"
 )
 
 // Publish breaks every rule.
