@@ -50,7 +50,8 @@
 //
 // A dead letter is the delivery's own bytes on
 // junction.dlq.<destination>.<route> with Nats-Msg-Id
-// "dlq:<delivery id>:<source message>" and the topology.HeaderDLQ* headers.
+// "dlq:<delivery id>:<source message>" and the HeaderDLQ* headers of the
+// platform's wire format (platform/topology).
 // The original is terminated only after the DLQ acknowledged it; when it
 // cannot be stored the delivery is retried later instead, so nothing is
 // dropped.

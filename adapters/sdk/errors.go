@@ -3,8 +3,6 @@ package sdk
 import (
 	"errors"
 	"time"
-
-	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 )
 
 // ErrUnavailable means the hub could not store an event: a timeout, no
@@ -15,9 +13,6 @@ var ErrUnavailable = errors.New("hub unavailable")
 // ErrInvalidEvent means an event cannot be published as given; the wrapped
 // message says which field is wrong and how to fix it.
 var ErrInvalidEvent = errors.New("invalid event")
-
-// ErrMalformed means a message on a hub stream could not be decoded.
-var ErrMalformed = topology.ErrMalformed
 
 // edgeError classifies an error at the adapter edge. The outermost
 // classification in a chain wins, so Retryable(Permanent(err)) is retryable.

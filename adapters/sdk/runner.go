@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk/internal/hook"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
 	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
 	"github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
@@ -165,7 +166,7 @@ func (r *runner) newHandler() http.Handler {
 	})
 	mux.Handle("GET /metrics", telemetry.MetricsHandler())
 	if ws, ok := r.adapter.(WebhookSource); ok {
-		mux.Handle("/webhooks/", TraceHTTP(ws.Webhook(r.emit), "/webhooks/{source}"))
+		mux.Handle("/webhooks/", natstrace.HTTPHandler(ws.Webhook(r.emit), "/webhooks/{source}"))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		msg := fmt.Sprintf("no route for %s: webhooks are POSTed to /webhooks/<source>", req.URL.Path)

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk/clip"
+	"github.com/junctionhq/junction/adapters/sdk/platform/deliverypolicy"
 	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -42,7 +43,7 @@ type policy struct {
 }
 
 func resolvePolicy(p *junctionv1.DeliveryPolicy) policy {
-	q := PolicyWithDefaults(p)
+	q := deliverypolicy.WithDefaults(p)
 	r := policy{
 		maxAttempts:    int(q.GetMaxAttempts()),
 		initialBackoff: q.GetInitialBackoff().AsDuration(),
@@ -56,23 +57,23 @@ func resolvePolicy(p *junctionv1.DeliveryPolicy) policy {
 	// Values a route compiler refuses, should one arrive anyway from an
 	// older hub or a hand-written delivery.
 	if r.maxAttempts <= 0 {
-		r.maxAttempts = DefaultMaxAttempts
+		r.maxAttempts = deliverypolicy.DefaultMaxAttempts
 	}
 	if r.initialBackoff <= 0 {
-		r.initialBackoff = DefaultInitialBackoff
+		r.initialBackoff = deliverypolicy.DefaultInitialBackoff
 	}
 	if r.maxBackoff <= 0 {
-		r.maxBackoff = DefaultMaxBackoff
+		r.maxBackoff = deliverypolicy.DefaultMaxBackoff
 	}
 	r.maxBackoff = max(r.maxBackoff, r.initialBackoff)
 	if r.multiplier < 1 {
-		r.multiplier = DefaultMultiplier
+		r.multiplier = deliverypolicy.DefaultMultiplier
 	}
 	if r.maxAge <= 0 {
-		r.maxAge = DefaultMaxAge
+		r.maxAge = deliverypolicy.DefaultMaxAge
 	}
 	if r.attemptTimeout <= 0 {
-		r.attemptTimeout = DefaultAttemptTimeout
+		r.attemptTimeout = deliverypolicy.DefaultAttemptTimeout
 	}
 	return r
 }

@@ -18,7 +18,6 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -92,15 +91,6 @@ func RecordWebhookRejection(ctx context.Context, source, reason string) {
 	meters().rejected.Add(ctx, 1, metric.WithAttributes(
 		attribute.String("source", source), attribute.String("reason", reason)))
 	trace.SpanFromContext(ctx).SetAttributes(attribute.String("junction.webhook.rejection", reason))
-}
-
-// TraceHTTP wraps an inbound HTTP handler in an OTel server span that
-// continues a traceparent the sender sent. name is the route, e.g.
-// "/webhooks/{source}"; the span is named "<method> <name>".
-func TraceHTTP(h http.Handler, name string) http.Handler {
-	return otelhttp.NewHandler(h, name,
-		otelhttp.WithPropagators(natstrace.Propagator),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return clip.String(r.Method) + " " + name }))
 }
 
 // TraceTransport wraps an HTTP client transport in OTel client spans that

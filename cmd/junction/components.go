@@ -19,6 +19,7 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/limits"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
 	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
 	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
@@ -176,7 +177,7 @@ func newGatewayCmd() *cobra.Command {
 			grpcOpts := append(append(telemetry.GRPCServerOptions(), gateway.ServerLimits(cfg.HTTP)...), api.GRPCServerOptions()...)
 			srv := gateway.NewGRPCServer(gw, append(grpcOpts, authOpts...)...)
 			mux := http.NewServeMux()
-			mux.Handle("/", sdk.TraceHTTP(rest, "/v1/*"))
+			mux.Handle("/", natstrace.HTTPHandler(rest, "/v1/*"))
 			store := storecheck.New(js, storecheck.Options{Component: "gateway", Interval: cfg.Storage.CheckInterval,
 				Streams: storecheck.SourceStreams(), Logger: logger.With("component", "store")})
 			handleHealth(mux, func() error { return errors.Join(natsReady(nc), store.Ready()) })

@@ -25,6 +25,7 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/limits"
 	"github.com/junctionhq/junction/adapters/sdk/platform"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
 	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
 	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
@@ -186,7 +187,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if rest, err = gateway.BrowserGuard(cfg.API.Browser(), h.httpLis.Addr().String(), rest); err != nil {
 		return nil, err
 	}
-	h.httpSrv = limits.NewHTTPServer(cfg.HTTP, h.tls.Guard(h.mux(sdk.TraceHTTP(rest, "/v1/*"))), logger.With("component", "http"))
+	h.httpSrv = limits.NewHTTPServer(cfg.HTTP, h.tls.Guard(h.mux(natstrace.HTTPHandler(rest, "/v1/*"))), logger.With("component", "http"))
 	return h, nil
 }
 
