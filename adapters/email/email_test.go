@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/email"
+	"github.com/junctionhq/junction/adapters/email/emailtest"
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest/conformance"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -28,7 +29,7 @@ import (
 
 // config is an adapter config for s, the password in an environment
 // variable.
-func config(t *testing.T, s *smtpServer, auth string) email.Config {
+func config(t *testing.T, s *emailtest.Server, auth string) email.Config {
 	t.Setenv("TEST_SMTP_PASSWORD", s.Pass)
 	port, _ := strconv.Atoi(s.Port)
 	return email.Config{
@@ -51,7 +52,7 @@ func TestSinkConformance(t *testing.T) {
 	conformance.RunSink(t, conformance.SinkCase{
 		App: email.Spec.App,
 		New: func(t *testing.T) (any, conformance.App) {
-			s := newSMTPServer(t)
+			s := emailtest.New(t)
 			return newAdapter(t, config(t, s, email.AuthPlain)), s
 		},
 		Config: func(conformance.App) map[string]string {
@@ -94,7 +95,7 @@ const lead = `{"name":"Ada","email":"ada@example.com","plan":"<script>alert(1)</
 func TestSend(t *testing.T) {
 	for _, mech := range []string{email.AuthPlain, email.AuthLogin} {
 		t.Run(mech, func(t *testing.T) {
-			s := newSMTPServer(t)
+			s := emailtest.New(t)
 			a := newAdapter(t, config(t, s, mech))
 			if err := a.Deliver(context.Background(), delivery("dlv_send", welcome, lead)); err != nil {
 				t.Fatalf("Deliver: %v", err)
@@ -172,7 +173,7 @@ func bodies(t *testing.T, m *mail.Message) map[string]string {
 // TestRetryIsTheSameMessage: a delivery refused with a 4xx and sent again
 // is the same message, byte for byte, so the receiver can tell.
 func TestRetryIsTheSameMessage(t *testing.T) {
-	s := newSMTPServer(t)
+	s := emailtest.New(t)
 	s.Script(conformance.Answer{Status: 503}, conformance.Answer{})
 	a := newAdapter(t, config(t, s, email.AuthPlain))
 	d := delivery("dlv_retry", welcome, lead)
@@ -200,59 +201,59 @@ func TestErrors(t *testing.T) {
 	closed.Close()
 	for _, tt := range []struct {
 		name      string
-		setup     func(s *smtpServer, cfg *email.Config, target map[string]string)
+		setup     func(s *emailtest.Server, cfg *email.Config, target map[string]string)
 		payload   string
 		permanent bool
 		delay     time.Duration // the RetryAfter delay, for retryable replies
 		want      string        // in the error
 	}{
-		{name: "recipient unknown", setup: func(s *smtpServer, _ *email.Config, _ map[string]string) {
-			s.rejectRcpt["ada@example.com"] = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		{name: "recipient unknown", setup: func(s *emailtest.Server, _ *email.Config, _ map[string]string) {
+			s.RejectRcpt("ada@example.com", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"})
 		}, permanent: true, want: "recipient ada@example.com rejected: server replied 550 5.1.1 no such user"},
-		{name: "recipient mailbox busy", setup: func(s *smtpServer, _ *email.Config, _ map[string]string) {
-			s.rejectRcpt["ada@example.com"] = &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 2, 1}, Message: "mailbox busy"}
+		{name: "recipient mailbox busy", setup: func(s *emailtest.Server, _ *email.Config, _ map[string]string) {
+			s.RejectRcpt("ada@example.com", &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 2, 1}, Message: "mailbox busy"})
 		}, delay: time.Second, want: "server replied 450 4.2.1 mailbox busy"},
-		{name: "message rejected 5xx", setup: func(s *smtpServer, _ *email.Config, _ map[string]string) {
+		{name: "message rejected 5xx", setup: func(s *emailtest.Server, _ *email.Config, _ map[string]string) {
 			s.Script(conformance.Answer{Status: 400})
 		}, permanent: true, want: "server replied 554 5.6.0 message content rejected"},
-		{name: "greylisted 4xx", setup: func(s *smtpServer, _ *email.Config, _ map[string]string) {
+		{name: "greylisted 4xx", setup: func(s *emailtest.Server, _ *email.Config, _ map[string]string) {
 			s.Script(conformance.Answer{Status: 429})
 		}, delay: time.Second, want: "server replied 450 4.7.1"},
-		{name: "wrong password", setup: func(s *smtpServer, _ *email.Config, _ map[string]string) {
+		{name: "wrong password", setup: func(s *emailtest.Server, _ *email.Config, _ map[string]string) {
 			s.Pass = "other"
 		}, permanent: true, want: "smtp auth: server replied 535 5.7.8"},
-		{name: "server down", setup: func(_ *smtpServer, cfg *email.Config, _ map[string]string) {
+		{name: "server down", setup: func(_ *emailtest.Server, cfg *email.Config, _ map[string]string) {
 			cfg.Port = closedPort
 		}, want: "connect to"},
-		{name: "certificate not trusted", setup: func(_ *smtpServer, cfg *email.Config, _ map[string]string) {
+		{name: "certificate not trusted", setup: func(_ *emailtest.Server, cfg *email.Config, _ map[string]string) {
 			cfg.CAFile = ""
 		}, want: "certificate signed by unknown authority"},
-		{name: "missing payload key", setup: func(_ *smtpServer, _ *email.Config, target map[string]string) {
+		{name: "missing payload key", setup: func(_ *emailtest.Server, _ *email.Config, target map[string]string) {
 			target["subject"] = "{{.payload.nope}}"
 		}, permanent: true, want: `target config subject: template: subject:1:10: executing "subject" at <.payload.nope>: map has no entry for key "nope"`},
-		{name: "bad template", setup: func(_ *smtpServer, _ *email.Config, target map[string]string) {
+		{name: "bad template", setup: func(_ *emailtest.Server, _ *email.Config, target map[string]string) {
 			target["text"] = "{{.payload.name"
 		}, permanent: true, want: "target config text: template: text:1: unclosed action"},
-		{name: "to not an address", setup: func(_ *smtpServer, _ *email.Config, target map[string]string) {
+		{name: "to not an address", setup: func(_ *emailtest.Server, _ *email.Config, target map[string]string) {
 			target["to"] = "{{.payload.name}}"
 		}, permanent: true, want: `target config to: rendered to "Ada", not an address list`},
-		{name: "no body", setup: func(_ *smtpServer, _ *email.Config, target map[string]string) {
+		{name: "no body", setup: func(_ *emailtest.Server, _ *email.Config, target map[string]string) {
 			delete(target, "text")
 			delete(target, "html")
 		}, permanent: true, want: "set text, html or both"},
-		{name: "subject header injection", setup: func(_ *smtpServer, _ *email.Config, target map[string]string) {
+		{name: "subject header injection", setup: func(_ *emailtest.Server, _ *email.Config, target map[string]string) {
 			target["subject"] = "hi\nBcc: victim@example.com"
 		}, permanent: true, want: "subject: rendered to more than one line"},
-		{name: "outside allowed domains", setup: func(_ *smtpServer, cfg *email.Config, _ map[string]string) {
+		{name: "outside allowed domains", setup: func(_ *emailtest.Server, cfg *email.Config, _ map[string]string) {
 			cfg.AllowedDomains = []string{"acme.example"}
 		}, permanent: true, want: "recipient ada@example.com is outside the adapter's allowed_domains"},
-		{name: "unknown target key", setup: func(_ *smtpServer, _ *email.Config, target map[string]string) {
+		{name: "unknown target key", setup: func(_ *emailtest.Server, _ *email.Config, target map[string]string) {
 			target["Subject"] = "x"
 		}, permanent: true, want: `did you mean "subject"?`},
 		{name: "payload not JSON", payload: "{", permanent: true, want: "payload is not JSON"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSMTPServer(t)
+			s := emailtest.New(t)
 			cfg := config(t, s, email.AuthPlain)
 			target := map[string]string{"to": welcome["to"], "subject": welcome["subject"], "text": welcome["text"], "html": welcome["html"]}
 			if tt.setup != nil {

@@ -1,4 +1,9 @@
-package email_test
+// Package emailtest is a real SMTP server for tests of the email
+// destination: go-smtp on a loopback port, STARTTLS on a self-signed
+// certificate made for the test, PLAIN and LOGIN auth required before
+// MAIL. It records every message and can answer as scripted, so it is
+// also the sink conformance suite's App.
+package emailtest
 
 import (
 	"bytes"
@@ -28,25 +33,27 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk/sdktest/conformance"
 )
 
-// smtpServer is a real SMTP server (go-smtp) on a loopback port, with
-// STARTTLS on a self-signed certificate made for the test and PLAIN and
-// LOGIN auth required before MAIL. It is the conformance suite's App:
-// scripted answers are given as SMTP replies to the message.
-type smtpServer struct {
+// Server is a running SMTP server. It is a conformance.App: scripted
+// answers are given as SMTP replies to the message's DATA.
+type Server struct {
+	// Host and Port are where it listens (127.0.0.1).
 	Host, Port string
-	CAFile     string
+	// CAFile is a PEM file of its certificate, to trust it.
+	CAFile string
+	// User and Pass are the credentials it takes; set Pass before a
+	// delivery to have auth refused.
 	User, Pass string
 
 	mu      sync.Mutex
 	answers []conformance.Answer
 	got     []conformance.Received
-	msgs    []gotMessage
+	msgs    []Message
 	// rejectRcpt answers RCPT TO for these addresses with the error.
 	rejectRcpt map[string]*smtp.SMTPError
 }
 
-// gotMessage is one message the server accepted or refused at DATA.
-type gotMessage struct {
+// Message is one message the server got at DATA, accepted or refused.
+type Message struct {
 	Mech       string // the auth mechanism used
 	TLS        bool   // whether the session was upgraded to TLS
 	From       string
@@ -54,7 +61,8 @@ type gotMessage struct {
 	Data       []byte
 }
 
-func newSMTPServer(t *testing.T) *smtpServer {
+// New starts a server for t, closed by t.Cleanup.
+func New(t *testing.T) *Server {
 	t.Helper()
 	dir := t.TempDir()
 	cert, caPEM := selfSigned(t)
@@ -62,7 +70,7 @@ func newSMTPServer(t *testing.T) *smtpServer {
 	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := &smtpServer{CAFile: caFile, User: "mailer", Pass: "s3cret-pass", rejectRcpt: map[string]*smtp.SMTPError{}}
+	s := &Server{CAFile: caFile, User: "mailer", Pass: "s3cret-pass", rejectRcpt: map[string]*smtp.SMTPError{}}
 	srv := smtp.NewServer(backend{s})
 	srv.Domain = "localhost"
 	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
@@ -112,7 +120,7 @@ func selfSigned(t *testing.T) (tls.Certificate, []byte) {
 }
 
 // Script sets the answers to the next messages; the last repeats.
-func (s *smtpServer) Script(answers ...conformance.Answer) {
+func (s *Server) Script(answers ...conformance.Answer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.answers = append([]conformance.Answer(nil), answers...)
@@ -120,17 +128,24 @@ func (s *smtpServer) Script(answers ...conformance.Answer) {
 
 // Received returns each message's idempotency key: the delivery id its
 // Message-ID carries.
-func (s *smtpServer) Received() []conformance.Received {
+func (s *Server) Received() []conformance.Received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]conformance.Received(nil), s.got...)
 }
 
-// Messages returns the messages that reached DATA, in order.
-func (s *smtpServer) Messages() []gotMessage {
+// RejectRcpt has RCPT TO for addr answered with err.
+func (s *Server) RejectRcpt(addr string, err *smtp.SMTPError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]gotMessage(nil), s.msgs...)
+	s.rejectRcpt[addr] = err
+}
+
+// Messages returns the messages that reached DATA, in order.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.msgs...)
 }
 
 // reply maps a conformance answer onto SMTP: what an HTTP app would retry
@@ -150,17 +165,17 @@ func reply(a conformance.Answer) error {
 	}
 }
 
-type backend struct{ s *smtpServer }
+type backend struct{ s *Server }
 
 func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	return &session{s: b.s, conn: c}, nil
 }
 
 type session struct {
-	s    *smtpServer
+	s    *Server
 	conn *smtp.Conn
 	mech string
-	msg  gotMessage
+	msg  Message
 }
 
 func (x *session) AuthMechanisms() []string { return []string{sasl.Plain, sasl.Login} }
@@ -187,7 +202,7 @@ func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 		return smtp.ErrAuthRequired
 	}
 	_, isTLS := x.conn.TLSConnectionState()
-	x.msg = gotMessage{Mech: x.mech, TLS: isTLS, From: from}
+	x.msg = Message{Mech: x.mech, TLS: isTLS, From: from}
 	return nil
 }
 
