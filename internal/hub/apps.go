@@ -12,6 +12,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/email"
+	"github.com/junctionhq/junction/adapters/postgres"
 	"github.com/junctionhq/junction/adapters/sdk"
 )
 
@@ -19,6 +21,8 @@ import (
 // the same adapter its own binary (adapters/cmd/<app>-adapter) runs. One
 // line each.
 func init() {
+	registerApp(email.Spec, email.New)
+	registerApp(postgres.Spec, postgres.New)
 }
 
 // SourceApp is one `sources:` entry: an app adapter run inside serve, its
