@@ -152,4 +152,3 @@ func TestSinkConformance(t *testing.T) {
 		},
 	})
 }
-

@@ -76,6 +76,16 @@ func (a *Adapter) plan(ctx context.Context, id string, m *mapping) (*plan, error
 	if p != nil {
 		return p, nil
 	}
+	// One check at a time: deliveries racing to a new table would each
+	// try to create it.
+	a.checking.Lock()
+	defer a.checking.Unlock()
+	a.mu.Lock()
+	p = a.plans[id]
+	a.mu.Unlock()
+	if p != nil {
+		return p, nil
+	}
 	p, err := a.check(ctx, m)
 	if err != nil {
 		return nil, err
@@ -168,7 +178,7 @@ func (a *Adapter) check(ctx context.Context, m *mapping) (*plan, error) {
 		if !a.cfg.CreateTables {
 			return nil, sdk.Permanent(fmt.Errorf("table %s does not exist: create it with the mapped columns and a unique %s text column (docs/adapters/postgres.md has the statement), or set the adapter's create_tables: true", m.name(), DeliveryIDColumn))
 		}
-		if _, err := a.pool.Exec(ctx, createTable(m)); err != nil {
+		if _, err := a.pool.Exec(ctx, createTable(m)); err != nil && !createdMeanwhile(err) {
 			return nil, a.classify("create table "+m.name(), err)
 		}
 		if cols, err = a.columnsOf(ctx, m); err != nil {
@@ -223,6 +233,15 @@ func (a *Adapter) check(ctx context.Context, m *mapping) (*plan, error) {
 	}
 	p.sql = insert(m, p.cols)
 	return p, nil
+}
+
+// createdMeanwhile reports whether a CREATE TABLE IF NOT EXISTS failed
+// because another session (another instance) created the table at the same
+// time: PostgreSQL's check for the name is not atomic with the insert into
+// its catalog.
+func createdMeanwhile(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "42P07")
 }
 
 func typeOr(t string) string {

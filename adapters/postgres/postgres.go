@@ -92,8 +92,9 @@ type Adapter struct {
 	cfg  Config
 	pool *pgxpool.Pool
 
-	mu    sync.Mutex
-	plans map[string]*plan // by table, columns and key
+	mu       sync.Mutex
+	plans    map[string]*plan // by table, columns and key
+	checking sync.Mutex       // held while a table is checked
 }
 
 // New builds the adapter: it reads the connection string and makes the

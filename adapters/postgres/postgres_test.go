@@ -337,3 +337,31 @@ func TestConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentCreate: instances (and deliveries) racing to the first
+// delivery of a new table all write their rows; none is refused because
+// another created the table at the same moment.
+func TestConcurrentCreate(t *testing.T) {
+	srv := pgtest.Start(t)
+	dsn := srv.CreateDB(t)
+	target := map[string]string{"table": "raced", "columns": "id = payload.id"}
+	const instances, each = 4, 3
+	errs := make(chan error, instances*each)
+	for i := range instances {
+		a := newAdapter(t, dsn, true)
+		for j := range each {
+			go func() {
+				id := "dlv_" + strconv.Itoa(i) + "_" + strconv.Itoa(j)
+				errs <- a.Deliver(context.Background(), delivery(id, target, `{"id":"`+id+`"}`))
+			}()
+		}
+	}
+	for range instances * each {
+		if err := <-errs; err != nil {
+			t.Errorf("Deliver: %v", err)
+		}
+	}
+	if got := rows(t, dsn, "SELECT count(*)::text FROM raced"); got[0][0] != strconv.Itoa(instances*each) {
+		t.Errorf("%s rows, want %d", got[0][0], instances*each)
+	}
+}
