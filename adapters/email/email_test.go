@@ -89,14 +89,27 @@ var welcome = map[string]string{
 
 const lead = `{"name":"Ada","email":"ada@example.com","plan":"<script>alert(1)</script>"}`
 
-// TestSend sends a message with each auth mechanism and reads it back as
+// TestSend sends a message with each auth mechanism (and over implicit
+// TLS) and reads it back as
 // the server got it: over TLS, authenticated, the envelope with bcc, the
 // headers, both bodies, the HTML escaped and the text not.
 func TestSend(t *testing.T) {
-	for _, mech := range []string{email.AuthPlain, email.AuthLogin} {
-		t.Run(mech, func(t *testing.T) {
+	for _, tt := range []struct {
+		mech, tls string
+	}{
+		{email.AuthPlain, email.TLSStartTLS},
+		{email.AuthLogin, email.TLSStartTLS},
+		{email.AuthPlain, email.TLSImplicit},
+	} {
+		mech := tt.mech
+		t.Run(tt.mech+" "+tt.tls, func(t *testing.T) {
 			s := emailtest.New(t)
-			a := newAdapter(t, config(t, s, mech))
+			if tt.tls == email.TLSImplicit {
+				s = emailtest.NewImplicitTLS(t)
+			}
+			cfg := config(t, s, mech)
+			cfg.TLS = tt.tls
+			a := newAdapter(t, cfg)
 			if err := a.Deliver(context.Background(), delivery("dlv_send", welcome, lead)); err != nil {
 				t.Fatalf("Deliver: %v", err)
 			}

@@ -61,8 +61,20 @@ type Message struct {
 	Data       []byte
 }
 
-// New starts a server for t, closed by t.Cleanup.
+// New starts a server for t that offers STARTTLS, closed by t.Cleanup.
 func New(t *testing.T) *Server {
+	t.Helper()
+	return start(t, false)
+}
+
+// NewImplicitTLS starts a server for t that speaks TLS from the first
+// byte (as on port 465), closed by t.Cleanup.
+func NewImplicitTLS(t *testing.T) *Server {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t *testing.T, implicit bool) *Server {
 	t.Helper()
 	dir := t.TempDir()
 	cert, caPEM := selfSigned(t)
@@ -74,13 +86,16 @@ func New(t *testing.T) *Server {
 	srv := smtp.NewServer(backend{s})
 	srv.Domain = "localhost"
 	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	srv.AllowInsecureAuth = false // auth only after STARTTLS
+	srv.AllowInsecureAuth = false // auth only over TLS
 	srv.ReadTimeout = time.Minute
 	srv.WriteTimeout = time.Minute
 	srv.ErrorLog = nopLogger{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if implicit {
+		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
