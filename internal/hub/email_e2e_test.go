@@ -114,3 +114,26 @@ from: Acme <noreply@acme.example>
 		t.Errorf("message has no escaped plan in its HTML part:\n%s", got.Data)
 	}
 }
+
+// TestDestinationAppsConfigErrors: serve refuses a destination app's
+// config at start, saying what to fix.
+func TestDestinationAppsConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, app, config, want string
+	}{
+		{"email without host", "email", "from: a@example.com", "sources[0] (email): config: adapter.host is required"},
+		{"email misspelt key", "email", "hostname: smtp.example.com", "field hostname not found"},
+		{"email auth in clear", "email", "host: h\ntls: none\nusername: u\npassword_env: P", "adapter.tls none cannot be used with auth"},
+		{"postgres two dsn sources", "postgres", "dsn_env: A\ndsn_file: /b", "sources[0] (postgres): config: adapter: set only one of dsn_env and dsn_file"},
+		{"postgres misspelt key", "postgres", "create_table: true", "field create_table not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := withSourceApp(t, testConfig(t.TempDir()), tc.app, tc.config)
+			cfg.SetDefaults()
+			err := cfg.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate() = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
