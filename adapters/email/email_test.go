@@ -331,3 +331,18 @@ func TestConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestNoDowngrade: with tls starttls (the default), a server that does
+// not offer STARTTLS gets no credentials and no message.
+func TestNoDowngrade(t *testing.T) {
+	s := emailtest.NewWithoutTLS(t)
+	cfg := config(t, s, email.AuthPlain)
+	cfg.CAFile = ""
+	err := newAdapter(t, cfg).Deliver(context.Background(), delivery("dlv_plain", welcome, lead))
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "starttls") {
+		t.Fatalf("Deliver = %v, want an error about STARTTLS", err)
+	}
+	if n, m := s.Auths(), len(s.Messages()); n != 0 || m != 0 {
+		t.Errorf("server got %d AUTH commands and %d messages, want none", n, m)
+	}
+}

@@ -48,6 +48,7 @@ type Server struct {
 	answers []conformance.Answer
 	got     []conformance.Received
 	msgs    []Message
+	auths   int
 	// rejectRcpt answers RCPT TO for these addresses with the error.
 	rejectRcpt map[string]*smtp.SMTPError
 }
@@ -64,17 +65,25 @@ type Message struct {
 // New starts a server for t that offers STARTTLS, closed by t.Cleanup.
 func New(t *testing.T) *Server {
 	t.Helper()
-	return start(t, false)
+	return start(t, "starttls")
+}
+
+// NewWithoutTLS starts a server for t that offers no TLS at all (and so
+// takes auth in clear), closed by t.Cleanup: a client that requires TLS
+// must refuse it before sending credentials.
+func NewWithoutTLS(t *testing.T) *Server {
+	t.Helper()
+	return start(t, "none")
 }
 
 // NewImplicitTLS starts a server for t that speaks TLS from the first
 // byte (as on port 465), closed by t.Cleanup.
 func NewImplicitTLS(t *testing.T) *Server {
 	t.Helper()
-	return start(t, true)
+	return start(t, "implicit")
 }
 
-func start(t *testing.T, implicit bool) *Server {
+func start(t *testing.T, mode string) *Server {
 	t.Helper()
 	dir := t.TempDir()
 	cert, caPEM := selfSigned(t)
@@ -94,8 +103,12 @@ func start(t *testing.T, implicit bool) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if implicit {
+	switch mode {
+	case "implicit":
 		ln = tls.NewListener(ln, srv.TLSConfig)
+	case "none":
+		srv.TLSConfig = nil
+		srv.AllowInsecureAuth = true
 	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
@@ -156,6 +169,13 @@ func (s *Server) RejectRcpt(addr string, err *smtp.SMTPError) {
 	s.rejectRcpt[addr] = err
 }
 
+// Auths returns how many AUTH commands the server got.
+func (s *Server) Auths() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.auths
+}
+
 // Messages returns the messages that reached DATA, in order.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
@@ -196,6 +216,9 @@ type session struct {
 func (x *session) AuthMechanisms() []string { return []string{sasl.Plain, sasl.Login} }
 
 func (x *session) Auth(mech string) (sasl.Server, error) {
+	x.s.mu.Lock()
+	x.s.auths++
+	x.s.mu.Unlock()
 	check := func(user, pass string) error {
 		if user != x.s.User || pass != x.s.Pass {
 			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "authentication credentials invalid"}
