@@ -178,13 +178,18 @@ func (a *Adapter) check(ctx context.Context, m *mapping) (*plan, error) {
 		if !a.cfg.CreateTables {
 			return nil, sdk.Permanent(fmt.Errorf("table %s does not exist: create it with the mapped columns and a unique %s text column (docs/adapters/postgres.md has the statement), or set the adapter's create_tables: true", m.name(), DeliveryIDColumn))
 		}
-		if _, err := a.pool.Exec(ctx, createTable(m)); err != nil && !createdMeanwhile(err) {
-			return nil, a.classify("create table "+m.name(), err)
-		}
+		_, cerr := a.pool.Exec(ctx, createTable(m))
+		// A CREATE TABLE IF NOT EXISTS racing another session's (another
+		// instance's) fails on the catalog's unique indexes (23505, 42710,
+		// 42P07): PostgreSQL's check for the name is not atomic with the
+		// insert. The table is there then, and is checked like any other.
 		if cols, err = a.columnsOf(ctx, m); err != nil {
 			return nil, err
 		}
 		if cols == nil {
+			if cerr != nil {
+				return nil, a.classify("create table "+m.name(), cerr)
+			}
 			return nil, fmt.Errorf("table %s: created, then not found", m.name())
 		}
 	}
@@ -233,15 +238,6 @@ func (a *Adapter) check(ctx context.Context, m *mapping) (*plan, error) {
 	}
 	p.sql = insert(m, p.cols)
 	return p, nil
-}
-
-// createdMeanwhile reports whether a CREATE TABLE IF NOT EXISTS failed
-// because another session (another instance) created the table at the same
-// time: PostgreSQL's check for the name is not atomic with the insert into
-// its catalog.
-func createdMeanwhile(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "42P07")
 }
 
 func typeOr(t string) string {
