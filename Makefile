@@ -80,7 +80,7 @@ lint: tools ## buf lint (STANDARD), buf format, gofmt, go vet and staticcheck on
 # corpus (0 skips it); `make fuzz` runs them for FUZZTIME.
 FUZZ_SMOKE ?= 1s
 
-test: ## run every module's tests against an embedded NATS (no other server needed), then each fuzz target briefly
+test: ## run every module's tests against an embedded NATS (PostgreSQL tests start a server from its binaries, skipped without), then each fuzz target briefly
 	@for m in $(MODULES); do echo "== go test ($$m)"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...); done
 	@if [ "$(FUZZ_SMOKE)" != "0" ]; then $(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_SMOKE); fi
 
