@@ -122,9 +122,7 @@ test-modules: ## check every module builds on its own (GOWORK=off)
 .PHONY: build
 build: ## build bin/junction and the adapter binaries
 	$(GO) build -o $(BIN)/junction ./cmd/junction
-	cd adapters && $(GO) build -o $(BIN)/webhook-adapter ./cmd/webhook-adapter
-	cd adapters && $(GO) build -o $(BIN)/stripe-adapter ./cmd/stripe-adapter
-	cd adapters && $(GO) build -o $(BIN)/shopify-adapter ./cmd/shopify-adapter
+	cd adapters && for d in cmd/*-adapter; do $(GO) build -o $(BIN)/$$(basename $$d) ./$$d || exit 1; done
 
 .PHONY: run
 run: ## run the hub (embedded NATS, data in ./data) with the example config
