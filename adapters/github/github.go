@@ -43,7 +43,7 @@ const (
 )
 
 // DefaultSecretEnv is the environment variable read for the secret when
-// the config lists none.
+// the config names none (no secret_env, no secret_file).
 const DefaultSecretEnv = "GITHUB_WEBHOOK_SECRET"
 
 // maxIDLen bounds X-GitHub-Delivery (a GUID is 36 characters); the hub

@@ -46,8 +46,8 @@ const (
 
 // Defaults of Config.
 const (
-	// DefaultSecretEnv is the environment variable read when no secrets
-	// are configured.
+	// DefaultSecretEnv is the environment variable read when no secret is
+	// configured.
 	DefaultSecretEnv = "HUBSPOT_CLIENT_SECRET"
 	// DefaultAckTimeout is how long a batch may wait for the hub.
 	DefaultAckTimeout = 4 * time.Second

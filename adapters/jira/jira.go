@@ -40,7 +40,7 @@ const (
 )
 
 // DefaultSecretEnv is the environment variable read for the secret when
-// the config lists none.
+// the config names none (no secret_env, no secret_file).
 const DefaultSecretEnv = "JIRA_WEBHOOK_SECRET"
 
 // maxIdentifierLen bounds X-Atlassian-Webhook-Identifier; with the

@@ -47,8 +47,8 @@ const (
 
 // Defaults of Config.
 const (
-	// DefaultSecretEnv is the environment variable read when no secrets
-	// are configured.
+	// DefaultSecretEnv is the environment variable read when no secret is
+	// configured.
 	DefaultSecretEnv = "SLACK_SIGNING_SECRET"
 	// DefaultAckTimeout is how long a request may wait for the hub.
 	DefaultAckTimeout = 2 * time.Second
