@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"mime"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -231,30 +229,12 @@ func firstRejection(first, second *rejection) *rejection {
 	return second
 }
 
-// readBody reads the whole body, at most MaxBodyBytes.
+// readBody reads the whole body, at most MaxBodyBytes, as every app
+// source adapter does.
 func (s *source) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *rejection) {
-	max := s.cfg.MaxBodyBytes
-	// Built only when needed: formatting it for every request cost a
-	// Sprintf per webhook.
-	tooLarge := func() *rejection {
-		return reject(http.StatusRequestEntityTooLarge, "body is larger than %d bytes, this source's max_body_bytes", max)
-	}
-	if r.ContentLength > max {
-		return nil, tooLarge()
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, tooLarge()
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil, reject(http.StatusRequestTimeout, "body was not sent within the server's read timeout: send the whole request at once")
-		}
-		return nil, reject(http.StatusBadRequest, "body could not be read: %v", err)
-	}
-	if len(body) == 0 {
-		return nil, reject(http.StatusBadRequest, "body is empty: send the event as a JSON object")
+	body, rej := apphook.ReadBody(w, r, s.cfg.MaxBodyBytes)
+	if rej != nil {
+		return nil, reject(rej.Code, "%s", rej.Message)
 	}
 	return body, nil
 }
