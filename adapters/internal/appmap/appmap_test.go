@@ -293,3 +293,51 @@ func FuzzParseDecimal(f *testing.F) {
 		}
 	})
 }
+
+// FuzzObject: reading any JSON object through every reader, by plain and
+// dotted keys, never panics, and every mapping error names a field and a
+// reason.
+func FuzzObject(f *testing.F) {
+	for _, s := range []string{
+		`{"a":{"b":{"c":"x"}},"n":18446744073709551615,"t":"2026-12-07T00:15:00Z"}`,
+		`{"a":"x","n":1.5,"t":1796598900123,"l":["x",{"name":"y"},3]}`,
+		`{"a":null,"n":"7","t":null,"l":{"0":1}}`,
+		`{"a":[{"b":1}],"n":-1,"m":{"k":true,"j":2}}`,
+	} {
+		f.Add([]byte(s), "a.b.c")
+	}
+	f.Fuzz(func(t *testing.T, body []byte, path string) {
+		r, err := Parse(body)
+		if err != nil || path == "" { // adapters read named fields only
+			return
+		}
+		for _, key := range []string{path, "a", "a.b", "n", "t", "l", "m"} {
+			for _, need := range []Need{Optional, Required} {
+				o := r.Object(key, need)
+				o.String("c", need)
+				r.At(key, need).ID("b", need)
+				r.String(key, need)
+				r.ID(key, need)
+				r.Int(key, need)
+				r.Bool(key, need)
+				r.Unix(key, need)
+				r.UnixMillis(key, need)
+				r.Time(key, need)
+				r.Time(key, need, "2006-01-02")
+				r.Decimal(key, "USD", need)
+				r.Minor(key, "JPY", need)
+				r.Strings(key, need)
+				r.StringsOf(key, "name", need)
+				for _, e := range r.Objects(key, need) {
+					e.ID("b", need)
+				}
+				r.Attributes(key, "x.", map[string]string{})
+			}
+		}
+		for _, e := range r.Errors() {
+			if e.GetField() == "" || e.GetReason() == "" {
+				t.Fatalf("mapping error %v lacks a field or a reason", e)
+			}
+		}
+	})
+}
