@@ -95,7 +95,7 @@ func CheckJSON(r *http.Request) *Rejection {
 // rejection too.
 func ReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, *Rejection) {
 	tooLarge := func() *Rejection {
-		return Reject(http.StatusRequestEntityTooLarge, "body is larger than %d bytes (the adapter's max_body_bytes)", max)
+		return Reject(http.StatusRequestEntityTooLarge, "body is larger than %d bytes (max_body_bytes)", max)
 	}
 	if r.ContentLength > max {
 		return nil, tooLarge()
