@@ -14,13 +14,12 @@ package github
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/junctionhq/junction/adapters/internal/hookhttp"
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/verify"
@@ -44,7 +43,7 @@ const (
 )
 
 // DefaultSecretEnv is the environment variable read for the secret when
-// the config lists none.
+// the config names none (no secret_env, no secret_file).
 const DefaultSecretEnv = "GITHUB_WEBHOOK_SECRET"
 
 // maxIDLen bounds X-GitHub-Delivery (a GUID is 36 characters); the hub
@@ -55,11 +54,13 @@ const maxIDLen = 128
 // (or the `config:` of a `sources:` entry with app github in junction
 // serve's). Secrets are named, never written, here.
 type Config struct {
-	// Secrets are where the webhook secrets are: each an env (variable
-	// name) or a file. A request signed with any one of them is accepted:
-	// list the new and the old one while rotating. Default one secret in
-	// $GITHUB_WEBHOOK_SECRET.
-	Secrets []hookhttp.SecretRef `yaml:"secrets"`
+	// SecretRef names where the webhook secret comes from: secret_env (an
+	// environment variable) or secret_file. Default: secret_env
+	// GITHUB_WEBHOOK_SECRET.
+	apphook.SecretRef `yaml:",inline"`
+	// Previous are the secrets accepted beside it while it is rotated,
+	// each a secret_env or secret_file.
+	Previous []apphook.SecretRef `yaml:"previous"`
 	// MaxBodyBytes is the largest body accepted. Default 1 MiB (1048576),
 	// which is what one hub event holds with NATS's default limits.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
@@ -70,17 +71,13 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		return fmt.Errorf("adapter.max_body_bytes %d must be positive, e.g. 1048576", c.MaxBodyBytes)
 	}
-	if len(c.Secrets) == 0 {
-		return nil // the default
-	}
-	return hookhttp.ValidateSecrets(c.Secrets)
+	return apphook.ValidateSecrets(c.SecretRef, c.Previous)
 }
 
 // Adapter is the GitHub source.
 type Adapter struct {
 	verifier *verify.HMAC
 	maxBody  int64
-	log      *slog.Logger
 }
 
 // New builds the adapter, reading its secrets.
@@ -88,20 +85,16 @@ func New(cfg Config) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if len(cfg.Secrets) == 0 {
-		cfg.Secrets = []hookhttp.SecretRef{{Env: DefaultSecretEnv}}
-	}
 	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = hookhttp.DefaultMaxBodyBytes
+		cfg.MaxBodyBytes = apphook.DefaultMaxBodyBytes
 	}
-	secrets, err := hookhttp.ResolveSecrets(cfg.Secrets)
+	secrets, err := apphook.ResolveSecrets(cfg.SecretRef, cfg.Previous, DefaultSecretEnv)
 	if err != nil {
 		return nil, err
 	}
 	return &Adapter{
 		verifier: NewVerifier(secrets...),
 		maxBody:  cfg.MaxBodyBytes,
-		log:      slog.Default(),
 	}, nil
 }
 
@@ -122,15 +115,22 @@ var eventName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 // store, and answer once the hub has the event.
 func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := hookhttp.ReadBody(w, r, a.maxBody)
-		if !ok {
+		var body []byte
+		rej := apphook.CheckMethod(r)
+		if rej == nil {
+			rej = apphook.CheckJSON(r)
+		}
+		if rej == nil {
+			body, rej = apphook.ReadBody(w, r, a.maxBody)
+		}
+		if rej == nil {
+			rej = apphook.Verify(a.verifier, r, body)
+		}
+		if rej != nil {
+			rej.Answer(w, r, Spec.App)
 			return
 		}
-		reject := func(code int, msg string) { hookhttp.Reject(w, r, a.log, Spec.App, code, msg) }
-		if err := a.verifier.Verify(r, body); err != nil {
-			reject(verify.Status(err), err.Error())
-			return
-		}
+		reject := func(code int, msg string) { apphook.Reject(code, "%s", msg).Answer(w, r, Spec.App) }
 		event := r.Header.Get(EventHeader)
 		if !eventName.MatchString(event) {
 			reject(http.StatusBadRequest, fmt.Sprintf("header %s %q must name a GitHub event, e.g. issues", EventHeader, clip.N(event, 64)))
@@ -142,7 +142,7 @@ func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 			return
 		}
 		if event == "ping" {
-			hookhttp.JSON(w, http.StatusOK, map[string]string{"message": "pong: the signature matches; events of this webhook will be stored"})
+			apphook.WriteJSON(w, http.StatusOK, map[string]string{"message": "pong: the signature matches; events of this webhook will be stored"})
 			return
 		}
 		e, err := Normalize(event, delivery, r.Header.Get(APIVersionHeader), body)
@@ -150,7 +150,7 @@ func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 			reject(http.StatusBadRequest, err.Error())
 			return
 		}
-		hookhttp.Store(w, r, a.log, emit, e)
+		apphook.Store(w, r, emit, e)
 	})
 }
 

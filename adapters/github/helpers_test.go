@@ -14,7 +14,7 @@ import (
 	gh "github.com/google/go-github/v90/github"
 
 	"github.com/junctionhq/junction/adapters/github"
-	"github.com/junctionhq/junction/adapters/internal/hookhttp"
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 )
 
 const (
@@ -38,7 +38,7 @@ func newAdapter(t *testing.T) *github.Adapter {
 	t.Helper()
 	t.Setenv("GH_SECRET_NEW", secret)
 	t.Setenv("GH_SECRET_OLD", oldSecret)
-	a, err := github.New(github.Config{Secrets: []hookhttp.SecretRef{{Env: "GH_SECRET_NEW"}, {Env: "GH_SECRET_OLD"}}})
+	a, err := github.New(github.Config{SecretRef: apphook.SecretRef{SecretEnv: "GH_SECRET_NEW"}, Previous: []apphook.SecretRef{{SecretEnv: "GH_SECRET_OLD"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -175,7 +175,7 @@ func TestNormalize(t *testing.T) {
 				MappingErrors: []*junctionv1.MappingError{
 					{Field: "issue.title", Reason: "missing"},
 					{Field: "issue.labels.1", Reason: `is a number, want a string or an object with a string "name"`},
-					{Field: "issue.number", Reason: "is a string, want a number"},
+					{Field: "issue.number", Reason: "is a string, want an integer"},
 				}},
 		},
 		{

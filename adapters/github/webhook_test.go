@@ -11,7 +11,7 @@ import (
 	gh "github.com/google/go-github/v90/github"
 
 	"github.com/junctionhq/junction/adapters/github"
-	"github.com/junctionhq/junction/adapters/internal/hookhttp"
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/sdk"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -108,10 +108,10 @@ func TestConfig(t *testing.T) {
 	}{
 		{name: "default secret variable", cfg: github.Config{}},
 		{name: "negative body limit", cfg: github.Config{MaxBodyBytes: -1}, wantErr: "max_body_bytes"},
-		{name: "secret with neither env nor file", cfg: github.Config{Secrets: []hookhttp.SecretRef{{}}}, wantErr: "secrets[0]"},
-		{name: "secret with both", cfg: github.Config{Secrets: []hookhttp.SecretRef{{Env: "A", File: "b"}}}, wantErr: "only one"},
-		{name: "empty variable", cfg: github.Config{Secrets: []hookhttp.SecretRef{{Env: "GH_EMPTY"}}}, wantErr: "GH_EMPTY"},
-		{name: "missing file", cfg: github.Config{Secrets: []hookhttp.SecretRef{{File: "/nonexistent/secret"}}}, wantErr: "secret file"},
+		{name: "previous secret with neither secret_env nor secret_file", cfg: github.Config{Previous: []apphook.SecretRef{{}}}, wantErr: "previous[0]"},
+		{name: "secret with both", cfg: github.Config{SecretRef: apphook.SecretRef{SecretEnv: "A", SecretFile: "b"}}, wantErr: "only one"},
+		{name: "empty variable", cfg: github.Config{SecretRef: apphook.SecretRef{SecretEnv: "GH_EMPTY"}}, wantErr: "GH_EMPTY"},
+		{name: "missing file", cfg: github.Config{SecretRef: apphook.SecretRef{SecretFile: "/nonexistent/secret"}}, wantErr: "secret_file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := github.New(tt.cfg)

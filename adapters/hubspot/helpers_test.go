@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/junctionhq/junction/adapters/hubspot"
-	"github.com/junctionhq/junction/adapters/internal/apphttp"
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/sdk"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -54,8 +54,8 @@ func newAdapter(t *testing.T, cfg hubspot.Config) *hubspot.Adapter {
 	t.Helper()
 	t.Setenv("TEST_HUBSPOT_SECRET", secret)
 	t.Setenv("TEST_HUBSPOT_OLD_SECRET", oldSecret)
-	if cfg.Secrets == nil {
-		cfg.Secrets = []apphttp.SecretRef{{SecretEnv: "TEST_HUBSPOT_SECRET"}, {SecretEnv: "TEST_HUBSPOT_OLD_SECRET"}}
+	if cfg.SecretRef == (apphook.SecretRef{}) && cfg.Previous == nil {
+		cfg.SecretRef, cfg.Previous = apphook.SecretRef{SecretEnv: "TEST_HUBSPOT_SECRET"}, []apphook.SecretRef{{SecretEnv: "TEST_HUBSPOT_OLD_SECRET"}}
 	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = publicURL

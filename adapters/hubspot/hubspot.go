@@ -28,7 +28,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/junctionhq/junction/adapters/internal/apphttp"
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/verify"
@@ -46,8 +46,8 @@ const (
 
 // Defaults of Config.
 const (
-	// DefaultSecretEnv is the environment variable read when no secrets
-	// are configured.
+	// DefaultSecretEnv is the environment variable read when no secret is
+	// configured.
 	DefaultSecretEnv = "HUBSPOT_CLIENT_SECRET"
 	// DefaultAckTimeout is how long a batch may wait for the hub.
 	DefaultAckTimeout = 4 * time.Second
@@ -63,11 +63,13 @@ const (
 // `sources:` entry's `config:` inside `junction serve`). Secrets are read
 // from the environment or files, never written here.
 type Config struct {
-	// Secrets lists where the app's client secret comes from (HubSpot
-	// app settings, Auth): any one matching passes, so list the new and
-	// the old one while rotating. Default: the environment variable
+	// SecretRef names where the app's client secret comes from: secret_env (an
+	// environment variable) or secret_file. Default: secret_env
 	// HUBSPOT_CLIENT_SECRET.
-	Secrets []apphttp.SecretRef `yaml:"secrets"`
+	apphook.SecretRef `yaml:",inline"`
+	// Previous are the secrets accepted beside it while it is rotated,
+	// each a secret_env or secret_file.
+	Previous []apphook.SecretRef `yaml:"previous"`
 	// PublicURL is the scheme and host (and any path prefix a proxy
 	// strips) of the URL HubSpot calls, e.g. "https://hooks.example.com":
 	// the signature covers the URL HubSpot called, which a proxy in front
@@ -89,7 +91,7 @@ type Config struct {
 // Validate says what is wrong with c.
 func (c *Config) Validate() error {
 	var errs []error
-	if err := apphttp.ValidateSecrets("adapter.secrets", c.Secrets); err != nil {
+	if err := apphook.ValidateSecrets(c.SecretRef, c.Previous); err != nil {
 		errs = append(errs, err)
 	}
 	if c.PublicURL != "" {
@@ -123,7 +125,7 @@ func New(cfg Config) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	secrets, err := apphttp.ResolveSecrets("adapter.secrets", cfg.Secrets, apphttp.SecretRef{SecretEnv: DefaultSecretEnv})
+	secrets, err := apphook.ResolveSecrets(cfg.SecretRef, cfg.Previous, DefaultSecretEnv)
 	if err != nil {
 		return nil, fmt.Errorf("hubspot client secret: %w", err)
 	}
@@ -148,7 +150,7 @@ func (a *Adapter) Sources() []string { return []string{Spec.App} }
 // Batch is what a stored batch is answered, with 200: each
 // notification's event, in the order sent.
 type Batch struct {
-	Events []apphttp.Stored `json:"events"`
+	Events []apphook.Accepted `json:"events"`
 }
 
 // Webhook handles POST /webhooks/hubspot: verify, split the batch into
@@ -164,45 +166,45 @@ func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 	})
 }
 
-func (a *Adapter) serve(w http.ResponseWriter, r *http.Request, emit sdk.EmitFunc, deadline time.Time) *apphttp.Rejection {
-	if rej := apphttp.CheckMethod(r); rej != nil {
+func (a *Adapter) serve(w http.ResponseWriter, r *http.Request, emit sdk.EmitFunc, deadline time.Time) *apphook.Rejection {
+	if rej := apphook.CheckMethod(r); rej != nil {
 		return rej
 	}
-	body, rej := apphttp.ReadBody(w, r, a.maxBody)
+	body, rej := apphook.ReadBody(w, r, a.maxBody)
 	if rej != nil {
 		return rej
 	}
-	if rej := apphttp.Verify(a.verifier, r, body); rej != nil {
+	if rej := apphook.Verify(a.verifier, r, body); rej != nil {
 		return rej
 	}
 	events, err := normalize(body)
 	if err != nil {
-		return apphttp.Reject(http.StatusBadRequest, "%s", err)
+		return apphook.Reject(http.StatusBadRequest, "%s", err)
 	}
-	ctx, cancel := apphttp.Detached(r, deadline)
+	ctx, cancel := apphook.Detached(r, deadline)
 	defer cancel()
-	out := Batch{Events: make([]apphttp.Stored, 0, len(events))}
+	out := Batch{Events: make([]apphook.Accepted, 0, len(events))}
 	var refused []string
 	for i, e := range events {
 		res, err := emit(ctx, e)
 		switch {
 		case err == nil:
-			out.Events = append(out.Events, apphttp.StoredOf(e, res))
+			out.Events = append(out.Events, apphook.AcceptedOf(e, res))
 		case errors.Is(err, sdk.ErrInvalidEvent):
 			// The others are still stored: the answer is an error all
 			// the same, and HubSpot's resend stores nothing twice.
 			refused = append(refused, fmt.Sprintf("event [%d] (eventId %s): %s", i, e.GetId(), clip.N(err.Error(), 256)))
 		default:
-			rej := apphttp.EmitRejection(e.GetId(), err)
+			rej := apphook.EmitRejection(e.GetId(), err)
 			rej.Message += fmt.Sprintf(" (%d of the batch's %d events stored; the rest are stored when HubSpot resends it)", len(out.Events), len(events))
 			return rej
 		}
 	}
 	if len(refused) > 0 {
-		return apphttp.Reject(http.StatusBadRequest, "the hub refused %d of the batch's %d events (the others are stored): %s",
+		return apphook.Reject(http.StatusBadRequest, "the hub refused %d of the batch's %d events (the others are stored): %s",
 			len(refused), len(events), strings.Join(refused, "; "))
 	}
-	apphttp.WriteJSON(w, http.StatusOK, out)
+	apphook.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/junctionhq/junction/adapters/hubspot"
-	"github.com/junctionhq/junction/adapters/internal/apphttp"
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest/conformance"
@@ -162,7 +162,8 @@ func TestSignature(t *testing.T) {
 			t.Setenv("TEST_HUBSPOT_SECRET", secret)
 			t.Setenv("TEST_HUBSPOT_OLD_SECRET", oldSecret)
 			a, err := hubspot.New(hubspot.Config{
-				Secrets:   []apphttp.SecretRef{{SecretEnv: "TEST_HUBSPOT_SECRET"}, {SecretEnv: "TEST_HUBSPOT_OLD_SECRET"}},
+				SecretRef: apphook.SecretRef{SecretEnv: "TEST_HUBSPOT_SECRET"},
+				Previous:  []apphook.SecretRef{{SecretEnv: "TEST_HUBSPOT_OLD_SECRET"}},
 				PublicURL: tt.publicURL,
 			})
 			if err != nil {
@@ -355,7 +356,7 @@ func TestConfigValidate(t *testing.T) {
 		{"public url with a query", hubspot.Config{PublicURL: "https://hooks.example.com?x=1"}, "adapter.public_url"},
 		{"ack timeout too long", hubspot.Config{AckTimeout: 5 * time.Second}, "adapter.ack_timeout"},
 		{"negative body limit", hubspot.Config{MaxBodyBytes: -1}, "adapter.max_body_bytes"},
-		{"secret with neither", hubspot.Config{Secrets: []apphttp.SecretRef{{}}}, "adapter.secrets[0]"},
+		{"secret with neither", hubspot.Config{Previous: []apphook.SecretRef{{}}}, "adapter.previous[0]"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.cfg.Validate()

@@ -7,9 +7,7 @@ import (
 	"strings"
 	"unicode"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
-	"github.com/junctionhq/junction/adapters/internal/mapping"
+	"github.com/junctionhq/junction/adapters/internal/appmap"
 	"github.com/junctionhq/junction/adapters/sdk/clip"
 	modelv1 "github.com/junctionhq/junction/proto/junction/model/v1"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -46,13 +44,13 @@ const maxListed = 5
 // errors instead.
 func normalize(body []byte) ([]*junctionv1.Event, error) {
 	const example = `[{"eventId":1,"subscriptionType":"contact.creation","objectId":123,"occurredAt":1564113600000}]`
-	v, err := mapping.Decode(body)
+	v, err := appmap.DecodeValue(body)
 	if err != nil {
 		return nil, fmt.Errorf("body is not JSON (%v): send the notifications as a JSON array, e.g. %s", err, example)
 	}
 	list, ok := v.([]any)
 	if !ok {
-		return nil, fmt.Errorf("body is %s: send the notifications as a JSON array, e.g. %s", mapping.Kind(v), example)
+		return nil, fmt.Errorf("body is %s: send the notifications as a JSON array, e.g. %s", appmap.Kind(v), example)
 	}
 	if len(list) == 0 {
 		return nil, errors.New("body is an empty array: send at least one notification")
@@ -85,14 +83,14 @@ func normalize(body []byte) ([]*junctionv1.Event, error) {
 func notification(el any, raw []byte) (*junctionv1.Event, error) {
 	obj, ok := el.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("is %s, want an object", mapping.Kind(el))
+		return nil, fmt.Errorf("is %s, want an object", appmap.Kind(el))
 	}
-	id, ok := mapping.IDString(obj["eventId"])
+	id, ok := appmap.IDString(obj["eventId"])
 	if !ok {
 		if _, there := obj["eventId"]; !there {
 			return nil, errors.New(`has no "eventId": it is the event's id`)
 		}
-		return nil, fmt.Errorf(`"eventId" is %s, want an integer`, mapping.Kind(obj["eventId"]))
+		return nil, fmt.Errorf(`"eventId" is %s, want an integer`, appmap.Kind(obj["eventId"]))
 	}
 	field := "subscriptionType"
 	sub, _ := obj[field].(string)
@@ -105,10 +103,11 @@ func notification(el any, raw []byte) (*junctionv1.Event, error) {
 	if !ok || object == "" || action == "" {
 		return nil, fmt.Errorf(`"subscriptionType" %q must be <object>.<event>, e.g. "contact.creation"`, clip.String(sub))
 	}
-	var r mapping.Reader
+	var mapper appmap.Mapper
+	r := mapper.Root(obj, "")
 	if object == "object" {
 		// Generic subscriptions name the object by its type id.
-		if name, ok := objectTypes[r.ID(obj, "", "objectTypeId", true)]; ok {
+		if name, ok := objectTypes[r.ID("objectTypeId", appmap.Required)]; ok {
 			object = name
 		}
 	}
@@ -124,9 +123,7 @@ func notification(el any, raw []byte) (*junctionv1.Event, error) {
 		DataContentType: "application/json",
 		Data:            raw,
 	}
-	if t := r.UnixMillis(obj, "", "occurredAt", true); !t.IsZero() {
-		e.Time = timestamppb.New(t)
-	}
+	e.Time = r.UnixMillis("occurredAt", appmap.Required)
 	idField := "objectId"
 	if action == "associationChange" {
 		idField = "fromObjectId"
@@ -134,10 +131,10 @@ func notification(el any, raw []byte) (*junctionv1.Event, error) {
 	var objectID string
 	var attrs map[string]string
 	if _, models := modelObjects[noun]; models {
-		objectID = r.ID(obj, "", idField, true)
-		attrs = attributes(&r, obj, action)
+		objectID = r.ID(idField, appmap.Required)
+		attrs = attributes(r, obj, action)
 	} else {
-		objectID = r.ID(obj, "", idField, false)
+		objectID = r.ID(idField, appmap.Optional)
 	}
 	e.Subject = objectID
 	switch noun {
@@ -160,7 +157,7 @@ func notification(el any, raw []byte) (*junctionv1.Event, error) {
 		t.Priority = strings.ToLower(attrs["hs_ticket_priority"])
 		e.Model = &junctionv1.Event_Ticket{Ticket: t}
 	}
-	e.MappingErrors = r.Errors()
+	e.MappingErrors = mapper.Errors()
 	if field == "eventType" {
 		// Still mapped, but say that the name HubSpot sends moved.
 		e.MappingErrors = append(e.MappingErrors, &junctionv1.MappingError{Field: "subscriptionType", Reason: "missing; read eventType"})
@@ -174,21 +171,21 @@ var modelObjects = map[string]bool{"contact": true, "company": true, "deal": tru
 // attributes is what a notification says of its object beyond its id:
 // the changed property and its new value for a propertyChange, the other
 // side of an associationChange.
-func attributes(r *mapping.Reader, obj mapping.Object, action string) map[string]string {
+func attributes(r appmap.Object, obj map[string]any, action string) map[string]string {
 	switch action {
 	case "propertyChange":
-		name := r.Str(obj, "", "propertyName", true)
-		value := r.Str(obj, "", "propertyValue", true)
+		name := r.String("propertyName", appmap.Required)
+		value := r.String("propertyValue", appmap.Required)
 		if _, ok := obj["propertyValue"].(string); name == "" || !ok {
 			return nil
 		}
 		return map[string]string{name: value}
 	case "associationChange":
 		out := map[string]string{}
-		if s := r.Str(obj, "", "associationType", true); s != "" {
+		if s := r.String("associationType", appmap.Required); s != "" {
 			out["association_type"] = s
 		}
-		if s := r.ID(obj, "", "toObjectId", true); s != "" {
+		if s := r.ID("toObjectId", appmap.Required); s != "" {
 			out["to_object_id"] = s
 		}
 		if b, ok := obj["associationRemoved"].(bool); ok {

@@ -13,7 +13,7 @@ import (
 
 	gojira "github.com/andygrunwald/go-jira"
 
-	"github.com/junctionhq/junction/adapters/internal/hookhttp"
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/jira"
 )
 
@@ -53,7 +53,7 @@ func newAdapter(t *testing.T) *jira.Adapter {
 	t.Helper()
 	t.Setenv("JIRA_SECRET_NEW", secret)
 	t.Setenv("JIRA_SECRET_OLD", oldSecret)
-	a, err := jira.New(jira.Config{Secrets: []hookhttp.SecretRef{{Env: "JIRA_SECRET_NEW"}, {Env: "JIRA_SECRET_OLD"}}})
+	a, err := jira.New(jira.Config{SecretRef: apphook.SecretRef{SecretEnv: "JIRA_SECRET_NEW"}, Previous: []apphook.SecretRef{{SecretEnv: "JIRA_SECRET_OLD"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,12 +14,11 @@ package jira
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/junctionhq/junction/adapters/internal/hookhttp"
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/verify"
 )
@@ -41,7 +40,7 @@ const (
 )
 
 // DefaultSecretEnv is the environment variable read for the secret when
-// the config lists none.
+// the config names none (no secret_env, no secret_file).
 const DefaultSecretEnv = "JIRA_WEBHOOK_SECRET"
 
 // maxIdentifierLen bounds X-Atlassian-Webhook-Identifier; with the
@@ -52,11 +51,13 @@ const maxIdentifierLen = 128
 // (or the `config:` of a `sources:` entry with app jira in junction
 // serve's). Secrets are named, never written, here.
 type Config struct {
-	// Secrets are where the webhook secrets are: each an env (variable
-	// name) or a file. A request signed with any one of them is accepted:
-	// list the new and the old one while rotating. Default one secret in
-	// $JIRA_WEBHOOK_SECRET.
-	Secrets []hookhttp.SecretRef `yaml:"secrets"`
+	// SecretRef names where the webhook secret comes from: secret_env (an
+	// environment variable) or secret_file. Default: secret_env
+	// JIRA_WEBHOOK_SECRET.
+	apphook.SecretRef `yaml:",inline"`
+	// Previous are the secrets accepted beside it while it is rotated,
+	// each a secret_env or secret_file.
+	Previous []apphook.SecretRef `yaml:"previous"`
 	// MaxBodyBytes is the largest body accepted. Default 1 MiB (1048576),
 	// which is what one hub event holds with NATS's default limits.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
@@ -67,17 +68,13 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		return fmt.Errorf("adapter.max_body_bytes %d must be positive, e.g. 1048576", c.MaxBodyBytes)
 	}
-	if len(c.Secrets) == 0 {
-		return nil // the default
-	}
-	return hookhttp.ValidateSecrets(c.Secrets)
+	return apphook.ValidateSecrets(c.SecretRef, c.Previous)
 }
 
 // Adapter is the Jira Cloud source.
 type Adapter struct {
 	verifier *verify.HMAC
 	maxBody  int64
-	log      *slog.Logger
 }
 
 // New builds the adapter, reading its secrets.
@@ -85,17 +82,14 @@ func New(cfg Config) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if len(cfg.Secrets) == 0 {
-		cfg.Secrets = []hookhttp.SecretRef{{Env: DefaultSecretEnv}}
-	}
 	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = hookhttp.DefaultMaxBodyBytes
+		cfg.MaxBodyBytes = apphook.DefaultMaxBodyBytes
 	}
-	secrets, err := hookhttp.ResolveSecrets(cfg.Secrets)
+	secrets, err := apphook.ResolveSecrets(cfg.SecretRef, cfg.Previous, DefaultSecretEnv)
 	if err != nil {
 		return nil, err
 	}
-	return &Adapter{verifier: NewVerifier(secrets...), maxBody: cfg.MaxBodyBytes, log: slog.Default()}, nil
+	return &Adapter{verifier: NewVerifier(secrets...), maxBody: cfg.MaxBodyBytes}, nil
 }
 
 // NewVerifier returns the verifier of Jira's X-Hub-Signature for secrets,
@@ -111,15 +105,22 @@ func (a *Adapter) Sources() []string { return []string{Spec.App} }
 // the hub has the event.
 func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := hookhttp.ReadBody(w, r, a.maxBody)
-		if !ok {
+		var body []byte
+		rej := apphook.CheckMethod(r)
+		if rej == nil {
+			rej = apphook.CheckJSON(r)
+		}
+		if rej == nil {
+			body, rej = apphook.ReadBody(w, r, a.maxBody)
+		}
+		if rej == nil {
+			rej = apphook.Verify(a.verifier, r, body)
+		}
+		if rej != nil {
+			rej.Answer(w, r, Spec.App)
 			return
 		}
-		reject := func(code int, msg string) { hookhttp.Reject(w, r, a.log, Spec.App, code, msg) }
-		if err := a.verifier.Verify(r, body); err != nil {
-			reject(verify.Status(err), err.Error())
-			return
-		}
+		reject := func(code int, msg string) { apphook.Reject(code, "%s", msg).Answer(w, r, Spec.App) }
 		ident := strings.TrimSpace(r.Header.Get(IdentifierHeader))
 		if ident == "" || len(ident) > maxIdentifierLen || !utf8.ValidString(ident) || strings.ContainsFunc(ident, func(c rune) bool { return c < 0x21 || c == 0x7f }) {
 			reject(http.StatusBadRequest, fmt.Sprintf("header %s must identify the webhook request (Jira Cloud sends it with every request), at most %d printable characters", IdentifierHeader, maxIdentifierLen))
@@ -130,7 +131,7 @@ func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 			reject(http.StatusBadRequest, err.Error())
 			return
 		}
-		hookhttp.Store(w, r, a.log, emit, e)
+		apphook.Store(w, r, emit, e)
 	})
 }
 

@@ -11,7 +11,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/junctionhq/junction/adapters/internal/fields"
+	"github.com/junctionhq/junction/adapters/internal/appmap"
 	"github.com/junctionhq/junction/adapters/sdk/clip"
 	modelv1 "github.com/junctionhq/junction/proto/junction/model/v1"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -80,7 +80,7 @@ func Normalize(identifier string, body []byte) (*junctionv1.Event, error) {
 	if identifier == "" {
 		return nil, errors.New("the request has no identifier: send " + IdentifierHeader)
 	}
-	r, err := fields.Parse(body)
+	r, err := appmap.Parse(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: send the webhook's JSON payload", err)
 	}
@@ -89,7 +89,7 @@ func Normalize(identifier string, body []byte) (*junctionv1.Event, error) {
 	if !webhookEventName.MatchString(event) {
 		return nil, fmt.Errorf(`body's "webhookEvent" %s must name a Jira webhook event, e.g. "jira:issue_created"`, clip.N(fmt.Sprintf("%q", event), 80))
 	}
-	ts := r.Int("timestamp", fields.Required)
+	ts, _ := r.Int("timestamp", appmap.Required)
 	if ts < 0 || ts > maxMillis {
 		r.Fail("timestamp", fmt.Sprintf("is %d, want Unix milliseconds", ts))
 		ts = 0
@@ -111,20 +111,20 @@ func Normalize(identifier string, body []byte) (*junctionv1.Event, error) {
 		e.Subject = t.GetKey()
 	case "comment_created", "comment_updated":
 		t := ticket(r)
-		c := r.At("comment", fields.Required)
+		c := r.At("comment", appmap.Required)
 		t.Comment = &modelv1.Comment{
-			Id:         c.ID("id", fields.Required),
-			Body:       text(c, "body", fields.Optional),
-			Author:     user(c, "author", fields.Required),
-			CreateTime: c.Time("created", fields.Optional, jiraTime),
+			Id:         c.ID("id", appmap.Required),
+			Body:       text(c, "body", appmap.Optional),
+			Author:     user(c, "author", appmap.Required),
+			CreateTime: c.Time("created", appmap.Optional, jiraTime),
 		}
 		e.Model = &junctionv1.Event_Ticket{Ticket: t}
 		e.Subject = t.GetKey()
 	default:
 		if _, ok := r.Raw("issue"); ok {
-			e.Subject = r.String("issue.key", fields.Optional)
+			e.Subject = r.String("issue.key", appmap.Optional)
 		} else if _, ok := r.Raw("project"); ok {
-			e.Subject = r.String("project.key", fields.Optional)
+			e.Subject = r.String("project.key", appmap.Optional)
 		}
 	}
 	e.MappingErrors = r.Errors()
@@ -134,25 +134,25 @@ func Normalize(identifier string, body []byte) (*junctionv1.Event, error) {
 // ticket maps the issue of an issue or comment payload. Comment payloads
 // carry fewer issue fields (no reporter, labels or times), and none of
 // those is required.
-func ticket(r *fields.Reader) *modelv1.Ticket {
-	is := r.At("issue", fields.Required)
-	f := is.At("fields", fields.Required)
+func ticket(r appmap.Object) *modelv1.Ticket {
+	is := r.At("issue", appmap.Required)
+	f := is.At("fields", appmap.Required)
 	t := &modelv1.Ticket{
-		Id:          is.ID("id", fields.Required),
-		Key:         is.String("key", fields.Required),
-		Title:       f.String("summary", fields.Required),
-		Description: text(f, "description", fields.Optional),
-		Status:      f.String("status.name", fields.Required),
-		Priority:    strings.ToLower(f.String("priority.name", fields.Optional)),
-		Kind:        f.String("issuetype.name", fields.Required),
-		Project:     f.String("project.key", fields.Required),
-		Reporter:    user(f, "reporter", fields.Optional),
-		Assignee:    user(f, "assignee", fields.Optional),
-		Labels:      f.Strings("labels", "", fields.Optional),
-		CreateTime:  f.Time("created", fields.Optional, jiraTime),
-		UpdateTime:  f.Time("updated", fields.Optional, jiraTime),
+		Id:          is.ID("id", appmap.Required),
+		Key:         is.String("key", appmap.Required),
+		Title:       f.String("summary", appmap.Required),
+		Description: text(f, "description", appmap.Optional),
+		Status:      f.String("status.name", appmap.Required),
+		Priority:    strings.ToLower(f.String("priority.name", appmap.Optional)),
+		Kind:        f.String("issuetype.name", appmap.Required),
+		Project:     f.String("project.key", appmap.Required),
+		Reporter:    user(f, "reporter", appmap.Optional),
+		Assignee:    user(f, "assignee", appmap.Optional),
+		Labels:      f.StringsOf("labels", "", appmap.Optional),
+		CreateTime:  f.Time("created", appmap.Optional, jiraTime),
+		UpdateTime:  f.Time("updated", appmap.Optional, jiraTime),
 	}
-	if self := is.String("self", fields.Required); self != "" {
+	if self := is.String("self", appmap.Required); self != "" {
 		t.Attributes = map[string]string{"self": self}
 		u, err := url.Parse(self)
 		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
@@ -166,18 +166,18 @@ func ticket(r *fields.Reader) *modelv1.Ticket {
 
 // user maps a Jira user: Cloud identifies users by accountId, Data Center
 // by name.
-func user(r *fields.Reader, path string, need fields.Need) *modelv1.User {
+func user(r appmap.Object, path string, need appmap.Need) *modelv1.User {
 	u := r.At(path, need)
-	if u == nil {
+	if !u.Present() {
 		return nil
 	}
 	m := &modelv1.User{
-		Id:          u.String("accountId", fields.Optional),
-		DisplayName: u.String("displayName", fields.Optional),
-		Email:       u.String("emailAddress", fields.Optional),
+		Id:          u.String("accountId", appmap.Optional),
+		DisplayName: u.String("displayName", appmap.Optional),
+		Email:       u.String("emailAddress", appmap.Optional),
 	}
 	if m.Id == "" {
-		if m.Id = u.String("name", fields.Optional); m.Id == "" {
+		if m.Id = u.String("name", appmap.Optional); m.Id == "" {
 			u.Fail("accountId", "missing")
 		}
 	}
@@ -186,7 +186,7 @@ func user(r *fields.Reader, path string, need fields.Need) *modelv1.User {
 
 // text reads a rich text field: Jira sends wiki markup as a string, or an
 // Atlassian Document Format object whose text nodes are joined.
-func text(r *fields.Reader, path string, need fields.Need) string {
+func text(r appmap.Object, path string, need appmap.Need) string {
 	v, ok := r.Raw(path)
 	if !ok {
 		return r.String(path, need) // records a required one as missing

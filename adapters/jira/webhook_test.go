@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/junctionhq/junction/adapters/internal/hookhttp"
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/jira"
 	"github.com/junctionhq/junction/adapters/sdk"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -70,7 +70,7 @@ func TestWebhookAnswers(t *testing.T) {
 				if want := jira.EventID("wh-1", at.UnixMilli()); got[0].Id != want {
 					t.Errorf("event id %q, want %q", got[0].Id, want)
 				}
-				var a hookhttp.Accepted
+				var a apphook.Accepted
 				if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil || a.ID != got[0].Id {
 					t.Errorf("answer %s: want {\"id\":%q,...}", w.Body, got[0].Id)
 				}
@@ -120,10 +120,10 @@ func TestConfig(t *testing.T) {
 		wantErr string
 	}{
 		{name: "default secret variable", cfg: jira.Config{}},
-		{name: "secret file", cfg: jira.Config{Secrets: []hookhttp.SecretRef{{File: writeFile(t, "  from-a-file\n")}}}},
-		{name: "empty secret file", cfg: jira.Config{Secrets: []hookhttp.SecretRef{{File: writeFile(t, "\n")}}}, wantErr: "empty"},
+		{name: "secret file", cfg: jira.Config{SecretRef: apphook.SecretRef{SecretFile: writeFile(t, "  from-a-file\n")}}},
+		{name: "empty secret file", cfg: jira.Config{SecretRef: apphook.SecretRef{SecretFile: writeFile(t, "\n")}}, wantErr: "empty"},
 		{name: "negative body limit", cfg: jira.Config{MaxBodyBytes: -5}, wantErr: "max_body_bytes"},
-		{name: "unset variable", cfg: jira.Config{Secrets: []hookhttp.SecretRef{{Env: "JIRA_NOT_SET_ANYWHERE"}}}, wantErr: "JIRA_NOT_SET_ANYWHERE"},
+		{name: "unset variable", cfg: jira.Config{SecretRef: apphook.SecretRef{SecretEnv: "JIRA_NOT_SET_ANYWHERE"}}, wantErr: "JIRA_NOT_SET_ANYWHERE"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := jira.New(tt.cfg)

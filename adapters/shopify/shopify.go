@@ -126,11 +126,16 @@ func (a *Adapter) Sources() []string { return []string{Spec.App} }
 // not stored.
 func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, rej := apphook.ReadBody(w, r, Spec.App, a.maxBody)
+		var body []byte
+		rej := apphook.CheckPath(r, Spec.App)
 		if rej == nil {
-			if err := a.verifier.Verify(r, body); err != nil {
-				rej = apphook.Reject(verify.Status(err), "%s", err.Error())
-			}
+			rej = apphook.CheckMethod(r)
+		}
+		if rej == nil {
+			body, rej = apphook.ReadBody(w, r, a.maxBody)
+		}
+		if rej == nil {
+			rej = apphook.Verify(a.verifier, r, body)
 		}
 		if rej != nil {
 			rej.Answer(w, r, Spec.App)

@@ -14,7 +14,7 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/junctionhq/junction/adapters/internal/apphttp"
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/slack"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -76,8 +76,8 @@ func newAdapter(t *testing.T, cfg slack.Config) *slack.Adapter {
 	t.Helper()
 	t.Setenv("TEST_SLACK_SECRET", secret)
 	t.Setenv("TEST_SLACK_OLD_SECRET", oldSecret)
-	if cfg.Secrets == nil {
-		cfg.Secrets = []apphttp.SecretRef{{SecretEnv: "TEST_SLACK_SECRET"}, {SecretEnv: "TEST_SLACK_OLD_SECRET"}}
+	if cfg.SecretRef == (apphook.SecretRef{}) && cfg.Previous == nil {
+		cfg.SecretRef, cfg.Previous = apphook.SecretRef{SecretEnv: "TEST_SLACK_SECRET"}, []apphook.SecretRef{{SecretEnv: "TEST_SLACK_OLD_SECRET"}}
 	}
 	a, err := slack.New(cfg)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/junctionhq/junction/adapters/internal/mapping"
+	"github.com/junctionhq/junction/adapters/internal/appmap"
 	"github.com/junctionhq/junction/adapters/sdk/clip"
 	modelv1 "github.com/junctionhq/junction/proto/junction/model/v1"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -45,7 +45,7 @@ const (
 // with the body (answered 400); fields the canonical model needs that are
 // missing or of another type are the event's mapping errors instead.
 func normalize(body []byte) (parsed, error) {
-	v, err := mapping.Decode(body)
+	v, err := appmap.DecodeValue(body)
 	if err != nil {
 		return parsed{}, fmt.Errorf("body is not JSON (%v): send the Events API payload as application/json", err)
 	}
@@ -98,38 +98,39 @@ func normalize(body []byte) (parsed, error) {
 		}
 	}
 	team, _ := outer["team_id"].(string)
-	var r mapping.Reader
+	var mapper appmap.Mapper
+	ev := mapper.Root(inner, "event")
 	switch innerType {
 	case "message":
-		e.Type, e.Model = messageEvent(&r, inner, subtype, team)
+		e.Type, e.Model = messageEvent(ev, subtype, team)
 	case "app_mention":
 		e.Type = "message.mentioned"
-		e.Model = &junctionv1.Event_Message{Message: message(&r, inner, "event", inner, team)}
+		e.Model = &junctionv1.Event_Message{Message: message(ev, ev, team)}
 	default:
 		e.Type = dotted(innerType)
 		if subtype != "" {
 			e.Type += "." + dotted(subtype)
 		}
 	}
-	e.MappingErrors = r.Errors()
+	e.MappingErrors = mapper.Errors()
 	return parsed{kind: kindEvent, event: e}, nil
 }
 
 // messageEvent maps a message event by its subtype: new messages of any
 // kind are message.posted; edits, deletions and replies have their own
 // types; other subtypes (channel_join, ...) are message.<subtype>.
-func messageEvent(r *mapping.Reader, ev mapping.Object, subtype, team string) (string, *junctionv1.Event_Message) {
+func messageEvent(ev appmap.Object, subtype, team string) (string, *junctionv1.Event_Message) {
 	typ := "message.posted"
-	msg, base := ev, "event"
+	msg := ev
 	switch subtype {
 	case "", "bot_message", "me_message", "file_share", "thread_broadcast":
 	case "message_changed", "message_replied":
 		typ = "message." + strings.TrimPrefix(subtype, "message_")
-		msg, base = r.Obj(ev, "event", "message", true), "event.message"
+		msg = ev.Object("message", appmap.Required)
 	case "message_deleted":
 		m := &modelv1.Message{
-			Id:          r.Str(ev, "event", "deleted_ts", true),
-			ChannelId:   r.Str(ev, "event", "channel", true),
+			Id:          ev.String("deleted_ts", appmap.Required),
+			ChannelId:   ev.String("channel", appmap.Required),
 			WorkspaceId: team,
 			Attributes:  map[string]string{"subtype": subtype},
 		}
@@ -137,7 +138,7 @@ func messageEvent(r *mapping.Reader, ev mapping.Object, subtype, team string) (s
 	default:
 		typ = "message." + dotted(strings.TrimPrefix(subtype, "message_"))
 	}
-	m := message(r, msg, base, ev, team)
+	m := message(msg, ev, team)
 	if subtype != "" {
 		if m.Attributes == nil {
 			m.Attributes = map[string]string{}
@@ -147,30 +148,29 @@ func messageEvent(r *mapping.Reader, ev mapping.Object, subtype, team string) (s
 	return typ, &junctionv1.Event_Message{Message: m}
 }
 
-// message maps a Slack message object (at base in the payload) onto
-// Message; the channel comes from ev, the event, which holds the message
-// or is it.
-func message(r *mapping.Reader, msg mapping.Object, base string, ev mapping.Object, team string) *modelv1.Message {
+// message maps a Slack message object onto Message; the channel comes
+// from ev, the event, which holds the message or is it.
+func message(msg, ev appmap.Object, team string) *modelv1.Message {
 	m := &modelv1.Message{
-		Id:        r.Str(msg, base, "ts", true),
-		ChannelId: r.Str(ev, "event", "channel", true),
-		Text:      r.Str(msg, base, "text", true),
-		ThreadId:  r.Str(msg, base, "thread_ts", false),
+		Id:        msg.String("ts", appmap.Required),
+		ChannelId: ev.String("channel", appmap.Required),
+		Text:      msg.String("text", appmap.Required),
+		ThreadId:  msg.String("thread_ts", appmap.Optional),
 	}
-	if msg == nil {
+	if !msg.Present() {
 		return m
 	}
-	user := r.Str(msg, base, "user", false)
-	bot := r.Str(msg, base, "bot_id", false)
+	user := msg.String("user", appmap.Optional)
+	bot := msg.String("bot_id", appmap.Optional)
 	switch {
 	case user != "":
 		m.Sender = &modelv1.User{Id: user}
 	case bot != "":
-		m.Sender = &modelv1.User{Id: bot, DisplayName: r.Str(msg, base, "username", false), Attributes: map[string]string{"bot": "true"}}
+		m.Sender = &modelv1.User{Id: bot, DisplayName: msg.String("username", appmap.Optional), Attributes: map[string]string{"bot": "true"}}
 	default:
-		r.Fail(base+".user", "missing")
+		msg.Fail("user", "missing")
 	}
-	m.WorkspaceId = r.Str(msg, base, "team", false)
+	m.WorkspaceId = msg.String("team", appmap.Optional)
 	if m.WorkspaceId == "" {
 		m.WorkspaceId = team
 	}
@@ -178,14 +178,14 @@ func message(r *mapping.Reader, msg mapping.Object, base string, ev mapping.Obje
 		if t, ok := slackTime(m.Id); ok {
 			m.CreateTime = timestamppb.New(t)
 		} else {
-			r.Fail(base+".ts", `is not a Slack timestamp like "1355517523.000005"`)
+			msg.Fail("ts", `is not a Slack timestamp like "1355517523.000005"`)
 		}
 	}
 	attrs := map[string]string{}
 	for _, k := range []string{"channel_type", "client_msg_id", "bot_id", "app_id"} {
-		if s, ok := msg[k].(string); ok && s != "" {
+		if s := rawString(msg, k); s != "" {
 			attrs[k] = s
-		} else if s, ok := ev[k].(string); ok && s != "" {
+		} else if s := rawString(ev, k); s != "" {
 			attrs[k] = s
 		}
 	}
@@ -193,6 +193,14 @@ func message(r *mapping.Reader, msg mapping.Object, base string, ev mapping.Obje
 		m.Attributes = attrs
 	}
 	return m
+}
+
+// rawString is the string at key of o, "" when it is absent or not a
+// string (no mapping error: the attributes are extras).
+func rawString(o appmap.Object, key string) string {
+	v, _ := o.Raw(key)
+	s, _ := v.(string)
+	return s
 }
 
 // slackTime reads a Slack ts, "<unix seconds>.<microseconds>".
@@ -217,7 +225,7 @@ func slackTime(ts string) (time.Time, bool) {
 // channelOf is the event's channel id, the event subject: "channel" as a
 // string, a channel object's "id" (channel_created), or the reacted-to
 // item's channel.
-func channelOf(ev mapping.Object) string {
+func channelOf(ev map[string]any) string {
 	switch c := ev["channel"].(type) {
 	case string:
 		return c

@@ -28,7 +28,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/junctionhq/junction/adapters/internal/apphttp"
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/verify"
@@ -47,8 +47,8 @@ const (
 
 // Defaults of Config.
 const (
-	// DefaultSecretEnv is the environment variable read when no secrets
-	// are configured.
+	// DefaultSecretEnv is the environment variable read when no secret is
+	// configured.
 	DefaultSecretEnv = "SLACK_SIGNING_SECRET"
 	// DefaultAckTimeout is how long a request may wait for the hub.
 	DefaultAckTimeout = 2 * time.Second
@@ -63,11 +63,14 @@ const (
 // `sources:` entry's `config:` inside `junction serve`). Secrets are read
 // from the environment or files, never written here.
 type Config struct {
-	// Secrets lists where the signing secrets come from (Slack app
-	// settings, Basic Information, Signing Secret): any one matching
-	// passes, so list the new and the old one while rotating. Default:
-	// the environment variable SLACK_SIGNING_SECRET.
-	Secrets []apphttp.SecretRef `yaml:"secrets"`
+	// SecretRef names where the signing secret (Slack app settings,
+	// Basic Information, Signing Secret) comes from: secret_env (an
+	// environment variable) or secret_file. Default: secret_env
+	// SLACK_SIGNING_SECRET.
+	apphook.SecretRef `yaml:",inline"`
+	// Previous are the secrets accepted beside it while it is rotated,
+	// each a secret_env or secret_file.
+	Previous []apphook.SecretRef `yaml:"previous"`
 	// Tolerance is how far X-Slack-Request-Timestamp may be from the
 	// receiver's clock, either way. Default 5m, Slack's own window.
 	Tolerance time.Duration `yaml:"tolerance"`
@@ -82,7 +85,7 @@ type Config struct {
 // Validate says what is wrong with c.
 func (c *Config) Validate() error {
 	var errs []error
-	if err := apphttp.ValidateSecrets("adapter.secrets", c.Secrets); err != nil {
+	if err := apphook.ValidateSecrets(c.SecretRef, c.Previous); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Tolerance < 0 {
@@ -110,7 +113,7 @@ func New(cfg Config) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	secrets, err := apphttp.ResolveSecrets("adapter.secrets", cfg.Secrets, apphttp.SecretRef{SecretEnv: DefaultSecretEnv})
+	secrets, err := apphook.ResolveSecrets(cfg.SecretRef, cfg.Previous, DefaultSecretEnv)
 	if err != nil {
 		return nil, fmt.Errorf("slack signing secret: %w", err)
 	}
@@ -159,31 +162,31 @@ func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 	})
 }
 
-func (a *Adapter) serve(w http.ResponseWriter, r *http.Request, emit sdk.EmitFunc, deadline time.Time) *apphttp.Rejection {
-	if rej := apphttp.CheckMethod(r); rej != nil {
+func (a *Adapter) serve(w http.ResponseWriter, r *http.Request, emit sdk.EmitFunc, deadline time.Time) *apphook.Rejection {
+	if rej := apphook.CheckMethod(r); rej != nil {
 		return rej
 	}
-	body, rej := apphttp.ReadBody(w, r, a.maxBody)
+	body, rej := apphook.ReadBody(w, r, a.maxBody)
 	if rej != nil {
 		return rej
 	}
-	if rej := apphttp.Verify(a.verifier, r, body); rej != nil {
+	if rej := apphook.Verify(a.verifier, r, body); rej != nil {
 		return rej
 	}
 	p, err := normalize(body)
 	if err != nil {
-		return apphttp.Reject(http.StatusBadRequest, "%s", err)
+		return apphook.Reject(http.StatusBadRequest, "%s", err)
 	}
 	switch p.kind {
 	case kindChallenge:
-		apphttp.WriteJSON(w, http.StatusOK, map[string]string{"challenge": p.challenge})
+		apphook.WriteJSON(w, http.StatusOK, map[string]string{"challenge": p.challenge})
 		return nil
 	case kindRateLimited:
 		// Slack tells the app it drops events for a minute: nothing to
 		// store, but the operator must know.
 		slog.Default().LogAttrs(r.Context(), slog.LevelWarn, "slack rate limits the app's events",
 			slog.String("source", Spec.App), slog.String("team_id", clip.String(p.team)), slog.String("minute_rate_limited", p.minute))
-		apphttp.WriteJSON(w, http.StatusOK, map[string]string{"status": "noted"})
+		apphook.WriteJSON(w, http.StatusOK, map[string]string{"status": "noted"})
 		return nil
 	}
 	e := p.event
@@ -195,13 +198,13 @@ func (a *Adapter) serve(w http.ResponseWriter, r *http.Request, emit sdk.EmitFun
 			slog.String("source", Spec.App), slog.String("event_id", clip.String(e.GetId())),
 			slog.Int("retry_num", retry), slog.String("retry_reason", clip.String(r.Header.Get(HeaderRetryReason))))
 	}
-	ctx, cancel := apphttp.Detached(r, deadline)
+	ctx, cancel := apphook.Detached(r, deadline)
 	defer cancel()
 	res, err := emit(ctx, e)
 	if err != nil {
-		return apphttp.EmitRejection(e.GetId(), err)
+		return apphook.EmitRejection(e.GetId(), err)
 	}
-	apphttp.WriteJSON(w, http.StatusOK, apphttp.StoredOf(e, res))
+	apphook.WriteJSON(w, http.StatusOK, apphook.AcceptedOf(e, res))
 	return nil
 }
 

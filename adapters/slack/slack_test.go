@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/junctionhq/junction/adapters/internal/apphttp"
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest/conformance"
 	"github.com/junctionhq/junction/adapters/slack"
@@ -227,8 +227,8 @@ func TestConfigValidate(t *testing.T) {
 		{"zero is the defaults", slack.Config{}, ""},
 		{"ack timeout too long", slack.Config{AckTimeout: 3 * time.Second}, "adapter.ack_timeout"},
 		{"negative tolerance", slack.Config{Tolerance: -time.Second}, "adapter.tolerance"},
-		{"secret with neither", slack.Config{Secrets: []apphttp.SecretRef{{}}}, "adapter.secrets[0]"},
-		{"secret with both", slack.Config{Secrets: []apphttp.SecretRef{{SecretEnv: "A", SecretFile: "/b"}}}, "only one"},
+		{"secret with neither", slack.Config{Previous: []apphook.SecretRef{{}}}, "adapter.previous[0]"},
+		{"secret with both", slack.Config{SecretRef: apphook.SecretRef{SecretEnv: "A", SecretFile: "/b"}}, "only one"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.cfg.Validate()
@@ -246,7 +246,7 @@ func TestSecretSources(t *testing.T) {
 	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a, err := slack.New(slack.Config{Secrets: []apphttp.SecretRef{{SecretFile: path}}})
+	a, err := slack.New(slack.Config{SecretRef: apphook.SecretRef{SecretFile: path}})
 	if err != nil {
 		t.Fatal(err)
 	}

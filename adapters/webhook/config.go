@@ -7,11 +7,11 @@ import (
 	"maps"
 	"mime"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/sdk/platform/egress"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 )
@@ -211,22 +211,8 @@ func (r SecretRef) Resolve() (string, error) {
 	switch {
 	case r.Secret != "":
 		return string(r.Secret), nil
-	case r.SecretEnv != "":
-		v, ok := os.LookupEnv(r.SecretEnv)
-		if !ok || strings.TrimSpace(v) == "" {
-			return "", fmt.Errorf("environment variable %s (secret_env) is not set or empty", r.SecretEnv)
-		}
-		return strings.TrimSpace(v), nil
-	case r.SecretFile != "":
-		b, err := os.ReadFile(r.SecretFile)
-		if err != nil {
-			return "", fmt.Errorf("read secret_file: %w", err)
-		}
-		v := strings.TrimSpace(string(b))
-		if v == "" {
-			return "", fmt.Errorf("secret_file %s is empty", r.SecretFile)
-		}
-		return v, nil
+	case r.SecretEnv != "", r.SecretFile != "":
+		return apphook.SecretRef{SecretEnv: r.SecretEnv, SecretFile: r.SecretFile}.Resolve()
 	}
 	return "", errors.New("no secret, secret_env or secret_file set")
 }

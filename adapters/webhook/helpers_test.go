@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -112,3 +113,9 @@ func decodeError(t *testing.T, body []byte) errorStatus {
 	}
 	return eb.Error
 }
+
+// The error answer's JSON, as the tests decode it.
+type (
+	errorBody   = apphook.ErrorBody
+	errorStatus = apphook.ErrorStatus
+)

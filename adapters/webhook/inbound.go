@@ -2,19 +2,17 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"mime"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/verify"
@@ -87,38 +85,11 @@ func reject(code int, format string, args ...any) *rejection {
 	return &rejection{code: code, message: fmt.Sprintf(format, args...)}
 }
 
-// statusNames are the google.rpc.Code names of the statuses answered.
-var statusNames = map[int]string{
-	http.StatusBadRequest:            "INVALID_ARGUMENT",
-	http.StatusUnauthorized:          "UNAUTHENTICATED",
-	http.StatusNotFound:              "NOT_FOUND",
-	http.StatusMethodNotAllowed:      "UNIMPLEMENTED",
-	http.StatusRequestTimeout:        "DEADLINE_EXCEEDED",
-	http.StatusRequestEntityTooLarge: "RESOURCE_EXHAUSTED",
-	http.StatusTooManyRequests:       "RESOURCE_EXHAUSTED",
-	http.StatusUnsupportedMediaType:  "INVALID_ARGUMENT",
-	http.StatusServiceUnavailable:    "UNAVAILABLE",
-	http.StatusInternalServerError:   "INTERNAL",
-}
-
-// errorBody is the JSON of every error response.
-type errorBody struct {
-	Error errorStatus `json:"error"`
-}
-
-type errorStatus struct {
-	Code    int    `json:"code"`
-	Status  string `json:"status"`
-	Message string `json:"message"`
-}
-
 // Accepted is the JSON answered, with 202, once the event is stored;
-// Duplicate says the sender's event id was stored before (a retry).
-type Accepted struct {
-	ID        string `json:"id"`
-	Duplicate bool   `json:"duplicate"`
-	Sequence  uint64 `json:"sequence"`
-}
+// Duplicate says the sender's event id was stored before (a retry). Its
+// shape, and that of every error answer, is apphook's, which the app
+// source adapters answer with too.
+type Accepted = apphook.Accepted
 
 type inbound struct {
 	a    *Adapter
@@ -147,7 +118,7 @@ func (h *inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rej.retryAfter != "" {
 		w.Header().Set("Retry-After", rej.retryAfter)
 	}
-	writeError(w, rej.code, rej.message)
+	apphook.WriteError(w, rej.code, rej.message)
 }
 
 // route finds the source a request is for and checks the method.
@@ -258,30 +229,12 @@ func firstRejection(first, second *rejection) *rejection {
 	return second
 }
 
-// readBody reads the whole body, at most MaxBodyBytes.
+// readBody reads the whole body, at most MaxBodyBytes, as every app
+// source adapter does.
 func (s *source) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *rejection) {
-	max := s.cfg.MaxBodyBytes
-	// Built only when needed: formatting it for every request cost a
-	// Sprintf per webhook.
-	tooLarge := func() *rejection {
-		return reject(http.StatusRequestEntityTooLarge, "body is larger than %d bytes, this source's max_body_bytes", max)
-	}
-	if r.ContentLength > max {
-		return nil, tooLarge()
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, tooLarge()
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil, reject(http.StatusRequestTimeout, "body was not sent within the server's read timeout: send the whole request at once")
-		}
-		return nil, reject(http.StatusBadRequest, "body could not be read: %v", err)
-	}
-	if len(body) == 0 {
-		return nil, reject(http.StatusBadRequest, "body is empty: send the event as a JSON object")
+	body, rej := apphook.ReadBody(w, r, s.cfg.MaxBodyBytes)
+	if rej != nil {
+		return nil, reject(rej.Code, "%s", rej.Message)
 	}
 	return body, nil
 }
@@ -307,25 +260,25 @@ func (h *inbound) store(w http.ResponseWriter, r *http.Request, e *junctionv1.Ev
 		h.a.log.LogAttrs(r.Context(), slog.LevelInfo, "webhook rejected",
 			slog.String("source", e.Source), slog.Int("status", http.StatusBadRequest), slog.String("reason", clip.N(err.Error(), clip.MaxAttr)))
 		sdk.RecordWebhookRejection(r.Context(), e.Source, "invalid_event")
-		writeError(w, http.StatusBadRequest, err.Error())
+		apphook.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	case errors.Is(err, sdk.ErrUnavailable):
 		h.a.log.LogAttrs(r.Context(), slog.LevelWarn, "hub unavailable",
 			slog.String("source", e.Source), slog.String("event_id", clip.String(e.Id)), slog.Any("error", err))
 		w.Header().Set("Retry-After", retryAfterUnavailable)
-		writeError(w, http.StatusServiceUnavailable, "the hub cannot store events right now: retry later")
+		apphook.WriteError(w, http.StatusServiceUnavailable, "the hub cannot store events right now: retry later")
 		return
 	default:
 		h.a.log.LogAttrs(r.Context(), slog.LevelError, "emit failed",
 			slog.String("source", e.Source), slog.String("event_id", clip.String(e.Id)), slog.Any("error", err))
-		writeError(w, http.StatusInternalServerError, "the event could not be stored: retry later")
+		apphook.WriteError(w, http.StatusInternalServerError, "the event could not be stored: retry later")
 		return
 	}
 	id := e.Id
 	if res.Event != nil && res.Event.Id != "" {
 		id = res.Event.Id
 	}
-	writeJSON(w, http.StatusAccepted, Accepted{ID: id, Duplicate: res.Duplicate, Sequence: res.Sequence})
+	apphook.WriteJSON(w, http.StatusAccepted, Accepted{ID: id, Duplicate: res.Duplicate, Sequence: res.Sequence})
 }
 
 func levelOf(code int) slog.Level {
@@ -333,24 +286,4 @@ func levelOf(code int) slog.Level {
 		return slog.LevelWarn
 	}
 	return slog.LevelInfo
-}
-
-func writeError(w http.ResponseWriter, code int, message string) {
-	status, ok := statusNames[code]
-	if !ok {
-		status = "UNKNOWN"
-	}
-	writeJSON(w, code, errorBody{Error: errorStatus{Code: code, Status: status, Message: message}})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		code = http.StatusInternalServerError
-		b = []byte(`{"error":{"code":500,"status":"INTERNAL","message":"response could not be encoded"}}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	_, _ = w.Write(append(b, '\n'))
 }

@@ -84,7 +84,7 @@ func githubHeaders(event, delivery string, body []byte, secret string) map[strin
 // ping is answered and not stored; a wrong secret is refused.
 func TestGitHubThroughServe(t *testing.T) {
 	t.Setenv("GITHUB_E2E_SECRET", githubE2ESecret)
-	h := startHub(t, withDevSource(t, testConfig(t.TempDir()), "github", "secrets: [{env: GITHUB_E2E_SECRET}]"))
+	h := startHub(t, withDevSource(t, testConfig(t.TempDir()), "github", "secret_env: GITHUB_E2E_SECRET"))
 	rc := newReceiver(t)
 	ctx := context.Background()
 	created, err := h.routes(t).CreateRoute(ctx, &junctionv1.CreateRouteRequest{

@@ -58,7 +58,7 @@ const hubspotBatch = `[` +
 func TestHubSpotEndToEnd(t *testing.T) {
 	t.Setenv("TEST_HUBSPOT_CLIENT_SECRET", hubspotClientSecret)
 	h := startHub(t, withSourceApp(t, testConfig(t.TempDir()), "hubspot",
-		"secrets: [{secret_env: TEST_HUBSPOT_CLIENT_SECRET}]\npublic_url: https://hooks.example.com"))
+		"secret_env: TEST_HUBSPOT_CLIENT_SECRET\npublic_url: https://hooks.example.com"))
 	rc := newReceiver(t)
 	ctx := context.Background()
 	routes := h.routes(t)

@@ -51,7 +51,7 @@ func jiraHeaders(ident string, body []byte, secret string) map[string]string {
 // not the low-priority one.
 func TestJiraThroughServe(t *testing.T) {
 	t.Setenv("JIRA_E2E_SECRET", jiraE2ESecret)
-	h := startHub(t, withDevSource(t, testConfig(t.TempDir()), "jira", "secrets: [{env: JIRA_E2E_SECRET}]"))
+	h := startHub(t, withDevSource(t, testConfig(t.TempDir()), "jira", "secret_env: JIRA_E2E_SECRET"))
 	rc := newReceiver(t)
 	ctx := context.Background()
 	created, err := h.routes(t).CreateRoute(ctx, &junctionv1.CreateRouteRequest{

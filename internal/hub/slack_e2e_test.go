@@ -67,7 +67,7 @@ func slackMessage(eventID, channel, text string) string {
 // message in another channel is stored and not delivered.
 func TestSlackEndToEnd(t *testing.T) {
 	t.Setenv("TEST_SLACK_SIGNING_SECRET", slackSigningSecret)
-	h := startHub(t, withSourceApp(t, testConfig(t.TempDir()), "slack", "secrets: [{secret_env: TEST_SLACK_SIGNING_SECRET}]\nack_timeout: 2s"))
+	h := startHub(t, withSourceApp(t, testConfig(t.TempDir()), "slack", "secret_env: TEST_SLACK_SIGNING_SECRET\nack_timeout: 2s"))
 	rc := newReceiver(t)
 	ctx := context.Background()
 

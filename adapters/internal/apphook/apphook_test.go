@@ -27,9 +27,12 @@ func TestStore(t *testing.T) {
 		retryAfter string
 	}{
 		{"stored", sdk.PublishResult{Sequence: 7}, nil, http.StatusAccepted, `"id":"evt_1","duplicate":false,"sequence":7`, ""},
+		{"stored under the hub's id", sdk.PublishResult{Sequence: 7, Event: &junctionv1.Event{Id: "evt_hub"}}, nil, http.StatusAccepted, `"id":"evt_hub"`, ""},
 		{"retry", sdk.PublishResult{Duplicate: true, Sequence: 7}, nil, http.StatusAccepted, `"duplicate":true`, ""},
 		{"invalid", sdk.PublishResult{}, fmt.Errorf("%w: type: bad", sdk.ErrInvalidEvent), http.StatusBadRequest, `"status":"INVALID_ARGUMENT"`, ""},
-		{"unavailable", sdk.PublishResult{}, fmt.Errorf("%w: no stream", sdk.ErrUnavailable), http.StatusServiceUnavailable, "retry later", "5"},
+		{"invalid, joined", sdk.PublishResult{}, errors.Join(sdk.ErrInvalidEvent, errors.New("id is empty")), http.StatusBadRequest, "id is empty", ""},
+		{"unavailable", sdk.PublishResult{}, fmt.Errorf("%w: no stream", sdk.ErrUnavailable), http.StatusServiceUnavailable, "retry later", RetryAfterUnavailable},
+		{"deadline", sdk.PublishResult{}, context.DeadlineExceeded, http.StatusServiceUnavailable, `"status":"UNAVAILABLE"`, RetryAfterUnavailable},
 		{"other", sdk.PublishResult{}, errors.New("boom"), http.StatusInternalServerError, "could not be stored", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,49 +49,158 @@ func TestStore(t *testing.T) {
 	}
 }
 
-// TestReadBody: method, size and emptiness are checked.
-func TestReadBody(t *testing.T) {
+// TestEmitRejection: the status of each kind of emit error.
+func TestEmitRejection(t *testing.T) {
 	for _, tt := range []struct {
-		name, method, path, body string
-		wantCode                 int
+		name string
+		err  error
+		want int
 	}{
-		{"ok", http.MethodPost, "/webhooks/x", "{}", 0},
-		{"trailing slash", http.MethodPost, "/webhooks/x/", "{}", 0},
-		{"another app's path", http.MethodPost, "/webhooks/y", "{}", http.StatusNotFound},
-		{"below the app's path", http.MethodPost, "/webhooks/x/commands", "{}", http.StatusNotFound},
-		{"get", http.MethodGet, "/webhooks/x", "", http.StatusMethodNotAllowed},
-		{"empty", http.MethodPost, "/webhooks/x", "", http.StatusBadRequest},
-		{"too large", http.MethodPost, "/webhooks/x", strings.Repeat("x", 11), http.StatusRequestEntityTooLarge},
+		{"invalid", fmt.Errorf("%w: too big", sdk.ErrInvalidEvent), http.StatusBadRequest},
+		{"unavailable", fmt.Errorf("%w: no stream", sdk.ErrUnavailable), http.StatusServiceUnavailable},
+		{"deadline", context.DeadlineExceeded, http.StatusServiceUnavailable},
+		{"other", errors.New("odd"), http.StatusInternalServerError},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
-			r.ContentLength = -1 // as with a chunked request: the limit reader must catch it
-			_, rej := ReadBody(httptest.NewRecorder(), r, "x", 10)
-			got := 0
-			if rej != nil {
-				got = rej.Code
-			}
-			if got != tt.wantCode {
-				t.Errorf("ReadBody rejected with %d (%v), want %d", got, rej, tt.wantCode)
+			if got := EmitRejection("id1", tt.err); got.Code != tt.want {
+				t.Errorf("EmitRejection(%v) = %d, want %d", tt.err, got.Code, tt.want)
 			}
 		})
 	}
 }
 
-// TestSecrets: the default variable, files, and the previous secrets.
+// TestRequestChecks: path, method, media type, size and emptiness are
+// checked, each by its own step.
+func TestRequestChecks(t *testing.T) {
+	for _, tt := range []struct {
+		name, method, path, contentType, body string
+		wantCode                              int
+	}{
+		{name: "ok", method: http.MethodPost, path: "/webhooks/x", body: "{}"},
+		{name: "json", method: http.MethodPost, path: "/webhooks/x", contentType: "application/json", body: "{}"},
+		{name: "json with charset", method: http.MethodPost, path: "/webhooks/x", contentType: "application/json; charset=utf-8", body: "{}"},
+		{name: "at the limit", method: http.MethodPost, path: "/webhooks/x", body: strings.Repeat("x", 10)},
+		{name: "trailing slash", method: http.MethodPost, path: "/webhooks/x/", body: "{}"},
+		{name: "another app's path", method: http.MethodPost, path: "/webhooks/y", body: "{}", wantCode: http.StatusNotFound},
+		{name: "below the app's path", method: http.MethodPost, path: "/webhooks/x/commands", body: "{}", wantCode: http.StatusNotFound},
+		{name: "get", method: http.MethodGet, path: "/webhooks/x", wantCode: http.StatusMethodNotAllowed},
+		{name: "form", method: http.MethodPost, path: "/webhooks/x", contentType: "application/x-www-form-urlencoded", body: "payload=%7B%7D", wantCode: http.StatusUnsupportedMediaType},
+		{name: "empty", method: http.MethodPost, path: "/webhooks/x", wantCode: http.StatusBadRequest},
+		{name: "too large", method: http.MethodPost, path: "/webhooks/x", body: strings.Repeat("x", 11), wantCode: http.StatusRequestEntityTooLarge},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
+			r.ContentLength = -1 // as with a chunked request: the limit reader must catch it
+			if tt.contentType != "" {
+				r.Header.Set("Content-Type", tt.contentType)
+			}
+			var body []byte
+			rej := CheckPath(r, "x")
+			if rej == nil {
+				rej = CheckMethod(r)
+			}
+			if rej == nil {
+				rej = CheckJSON(r)
+			}
+			if rej == nil {
+				body, rej = ReadBody(httptest.NewRecorder(), r, 10)
+			}
+			got := 0
+			if rej != nil {
+				got = rej.Code
+			}
+			if got != tt.wantCode {
+				t.Fatalf("rejected with %d (%v), want %d", got, rej, tt.wantCode)
+			}
+			if rej == nil && string(body) != tt.body {
+				t.Errorf("body %q, want %q", body, tt.body)
+			}
+		})
+	}
+}
+
+// TestAnswer: the JSON error shape and the headers of a 405 and a 503.
+func TestAnswer(t *testing.T) {
+	for _, tt := range []struct {
+		name             string
+		code             int
+		header, wantHead string
+		wantStatus       string
+	}{
+		{"unauthenticated", http.StatusUnauthorized, "", "", "UNAUTHENTICATED"},
+		{"method", http.StatusMethodNotAllowed, "Allow", http.MethodPost, "UNIMPLEMENTED"},
+		{"unavailable", http.StatusServiceUnavailable, "Retry-After", RetryAfterUnavailable, "UNAVAILABLE"},
+		{"teapot", http.StatusTeapot, "", "", "UNKNOWN"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			Reject(tt.code, "because %s", strings.Repeat("x", 2*MaxMessage)).Answer(w, httptest.NewRequest(http.MethodPost, "/", nil), "test")
+			var eb ErrorBody
+			if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil {
+				t.Fatalf("answer %q is not an error body: %v", w.Body, err)
+			}
+			if w.Code != tt.code || eb.Error.Code != tt.code || eb.Error.Status != tt.wantStatus {
+				t.Errorf("answered %d %+v, want %d with status %s", w.Code, eb.Error, tt.code, tt.wantStatus)
+			}
+			if len(eb.Error.Message) > MaxMessage+40 || !strings.HasPrefix(eb.Error.Message, "because x") {
+				t.Errorf("message of %d bytes %.40q..., want the start, cut near %d bytes", len(eb.Error.Message), eb.Error.Message, MaxMessage)
+			}
+			if tt.header != "" && w.Header().Get(tt.header) != tt.wantHead {
+				t.Errorf("%s: %q, want %q", tt.header, w.Header().Get(tt.header), tt.wantHead)
+			}
+		})
+	}
+}
+
+// TestSecrets: the default variable, files, the previous secrets, and
+// errors that name what to fix but never show a secret.
 func TestSecrets(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "s")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "s")
 	if err := os.WriteFile(file, []byte("  from-file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("APPHOOK_DEFAULT", "from-default")
 	t.Setenv("APPHOOK_OTHER", "from-env")
-	got, err := ResolveSecrets(SecretRef{}, []SecretRef{{SecretFile: file}, {SecretEnv: "APPHOOK_OTHER"}}, "APPHOOK_DEFAULT")
-	if err != nil || strings.Join(got, ",") != "from-default,from-file,from-env" {
-		t.Errorf("ResolveSecrets = %q, %v; want the default, the file's and the variable's", got, err)
+	t.Setenv("APPHOOK_EMPTY", "")
+	for _, tt := range []struct {
+		name     string
+		current  SecretRef
+		previous []SecretRef
+		want     string // secrets joined by ","
+		wantErr  string
+	}{
+		{name: "default", want: "from-default"},
+		{name: "default and previous", previous: []SecretRef{{SecretFile: file}, {SecretEnv: "APPHOOK_OTHER"}}, want: "from-default,from-file,from-env"},
+		{name: "env", current: SecretRef{SecretEnv: "APPHOOK_OTHER"}, want: "from-env"},
+		{name: "file", current: SecretRef{SecretFile: file}, previous: []SecretRef{{SecretEnv: "APPHOOK_DEFAULT"}}, want: "from-file,from-default"},
+		{name: "empty env", current: SecretRef{SecretEnv: "APPHOOK_EMPTY"}, wantErr: "adapter: environment variable APPHOOK_EMPTY"},
+		{name: "unset previous", previous: []SecretRef{{SecretEnv: "APPHOOK_UNSET"}}, wantErr: "adapter.previous[0]: environment variable APPHOOK_UNSET"},
+		{name: "missing file", current: SecretRef{SecretFile: filepath.Join(dir, "nope")}, wantErr: "adapter: read secret_file"},
+		{name: "previous neither", previous: []SecretRef{{}}, wantErr: "adapter.previous[0]: set secret_env"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ResolveSecrets(tt.current, tt.previous, "APPHOOK_DEFAULT")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ResolveSecrets error %v, want %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "from-") {
+					t.Errorf("error %q shows a secret", err)
+				}
+				return
+			}
+			if err != nil || strings.Join(got, ",") != tt.want {
+				t.Errorf("ResolveSecrets = %q, %v; want %s", got, err, tt.want)
+			}
+		})
 	}
-	if err := ValidateSecrets(SecretRef{SecretEnv: "A", SecretFile: "b"}, []SecretRef{{}}); err == nil ||
-		!strings.Contains(err.Error(), "adapter: set only one") || !strings.Contains(err.Error(), "adapter.previous[0]: set secret_env") {
-		t.Errorf("ValidateSecrets = %v, want both problems named", err)
+	if err := ValidateSecrets(SecretRef{SecretEnv: "A", SecretFile: "b"}, []SecretRef{{}, {SecretEnv: "C", SecretFile: "d"}}); err == nil ||
+		!strings.Contains(err.Error(), "adapter: set only one") || !strings.Contains(err.Error(), "adapter.previous[0]: set secret_env") ||
+		!strings.Contains(err.Error(), "adapter.previous[1]: set only one") {
+		t.Errorf("ValidateSecrets = %v, want all three problems named", err)
+	}
+	if err := ValidateSecrets(SecretRef{}, nil); err != nil {
+		t.Errorf("ValidateSecrets of the default = %v, want nil", err)
 	}
 }

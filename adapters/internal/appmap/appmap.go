@@ -1,45 +1,28 @@
 // Package appmap reads a provider's JSON payload onto the canonical model
-// (proto/junction/model/v1) and records every field the mapping needs
-// that is missing or of another type as a MappingError, so that the event
-// is still stored and says what no longer maps. Numbers are read exactly
-// (json.Number): a Shopify id above 2^53 or a price never passes through
-// a float.
+// (proto/junction/model/v1) for every app source adapter (Stripe,
+// Shopify, Slack, HubSpot, GitHub, Jira), and records every field the
+// mapping needs that is missing or of another type as a
+// junction.v1.MappingError, so that the event is still stored, with its
+// raw payload, and says what no longer maps (an app's interface drift).
+//
+// Numbers are read exactly (json.Number): an id above 2^53 or a price
+// never passes through a float, and Money is built from minor units
+// (Stripe's cents) or decimal strings (Shopify's "19.99") without one.
 package appmap
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 	modelv1 "github.com/junctionhq/junction/proto/junction/model/v1"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
-
-// Decode parses body, which must be one JSON object, keeping numbers as
-// json.Number.
-func Decode(body []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("body is not JSON: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("body holds more than one JSON value: send one JSON object")
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("body is %s, want a JSON object", kind(v))
-	}
-	return obj, nil
-}
 
 // Need says whether a field is required by the mapping: a missing or
 // null required field is a mapping error; an optional one is not. A
@@ -52,7 +35,8 @@ const (
 	Required Need = true
 )
 
-// Mapper collects the mapping errors of one payload.
+// Mapper collects the mapping errors of one payload. The zero value is
+// ready to use.
 type Mapper struct {
 	errs []*junctionv1.MappingError
 }
@@ -77,16 +61,42 @@ func (m *Mapper) Root(v map[string]any, path string) Object {
 	return Object{m: m, path: path, v: v}
 }
 
-// Object is a JSON object inside a payload, with its dotted path. The
-// zero Object (an absent or null object) reads every field as absent.
+// Parse decodes body, one JSON object, and returns it as the root Object
+// of a new Mapper, whose errors Object.Errors returns.
+func Parse(body []byte) (Object, error) {
+	v, err := Decode(body)
+	if err != nil {
+		return Object{}, err
+	}
+	return (&Mapper{}).Root(v, ""), nil
+}
+
+// Object is a JSON object inside a payload, with its dotted path. Every
+// key read through it may be a dotted path itself ("head.ref"), read
+// object by object.
+//
+// An absent Object comes in two kinds. One returned by Object for a
+// missing, null or mistyped field still reports each required field read
+// through it as missing (Stripe's data.object and data.object.id). One
+// returned by At, or the zero Object, reads every field as absent and
+// records nothing more: the one error said it all.
 type Object struct {
-	m    *Mapper
-	path string
-	v    map[string]any
+	m     *Mapper
+	path  string
+	v     map[string]any
+	quiet bool
 }
 
 // Present reports whether the object exists.
 func (o Object) Present() bool { return o.v != nil }
+
+// Errors returns the mapping errors recorded through o's Mapper.
+func (o Object) Errors() []*junctionv1.MappingError {
+	if o.m == nil {
+		return nil
+	}
+	return o.m.Errors()
+}
 
 // Path returns the dotted path of key in o.
 func (o Object) Path(key string) string {
@@ -98,52 +108,109 @@ func (o Object) Path(key string) string {
 
 // Fail records a mapping error for key.
 func (o Object) Fail(key, reason string) {
-	if o.m != nil {
+	if o.m != nil && !o.quiet {
 		o.m.Fail(o.Path(key), reason)
 	}
+}
+
+// find returns the value at key, a dotted path, and whether it is there
+// (null or not). When a step on the way is there but not an object, bad
+// is the path of that step and badValue its value.
+func (o Object) find(key string) (v any, found bool, bad string, badValue any) {
+	var cur any = o.v
+	walked := ""
+	for part := range strings.SplitSeq(key, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			if cur == nil {
+				return nil, false, "", nil
+			}
+			return nil, false, walked, cur
+		}
+		if cur, ok = m[part]; !ok {
+			return nil, false, "", nil
+		}
+		if walked != "" {
+			walked += "."
+		}
+		walked += part
+	}
+	return cur, true, "", nil
 }
 
 // get returns the value at key; ok is false, after recording an error
 // when need is Required, if it is absent or null.
 func (o Object) get(key string, need Need) (any, bool) {
-	v, found := o.v[key]
-	if !found || v == nil {
-		if need == Required {
-			if !found {
-				o.Fail(key, "missing")
-			} else {
-				o.Fail(key, "is null")
-			}
-		}
-		return nil, false
+	v, found, bad, badValue := o.find(key)
+	switch {
+	case found && v != nil:
+		return v, true
+	case bad != "":
+		o.wrongType(bad, badValue, "an object")
+	case need == Optional:
+	case found:
+		o.Fail(key, "is null")
+	default:
+		o.Fail(key, "missing")
 	}
-	return v, true
+	return nil, false
 }
 
 func (o Object) wrongType(key string, v any, want string) {
-	o.Fail(key, "is "+kind(v)+", want "+want)
+	o.Fail(key, "is "+Kind(v)+", want "+want)
 }
 
-// Raw returns the value at key, whatever its type.
+// Raw returns the value at key, whatever its type, and whether it is
+// there and not null.
 func (o Object) Raw(key string) (any, bool) { return o.get(key, Optional) }
 
-// Object returns the object at key.
+// Object returns the object at key. When it is missing, null or not an
+// object the Object returned is absent but still reports the required
+// fields read through it.
 func (o Object) Object(key string, need Need) Object {
+	sub := Object{m: o.m, path: o.Path(key), quiet: o.quiet}
 	v, ok := o.get(key, need)
 	if !ok {
-		return Object{m: o.m, path: o.Path(key)}
+		return sub
 	}
 	obj, isObj := v.(map[string]any)
 	if !isObj {
 		o.wrongType(key, v, "an object")
-		return Object{m: o.m, path: o.Path(key)}
+		return sub
 	}
-	return Object{m: o.m, path: o.Path(key), v: obj}
+	sub.v = obj
+	return sub
+}
+
+// At returns the object at key like Object, but when it is missing, null
+// or not an object the Object returned reads every field as absent and
+// records no more errors.
+func (o Object) At(key string, need Need) Object {
+	sub := o.Object(key, need)
+	if !sub.Present() {
+		sub.quiet = true
+	}
+	return sub
 }
 
 // Objects returns the objects of the array at key; an element that is
 // not an object is a mapping error.
 func (o Object) Objects(key string, need Need) []Object {
+	arr := o.array(key, need)
+	out := make([]Object, 0, len(arr))
+	for i, e := range arr {
+		p := key + "." + strconv.Itoa(i)
+		obj, isObj := e.(map[string]any)
+		if !isObj {
+			o.wrongType(p, e, "an object")
+			continue
+		}
+		out = append(out, Object{m: o.m, path: o.Path(p), v: obj, quiet: o.quiet})
+	}
+	return out
+}
+
+func (o Object) array(key string, need Need) []any {
 	v, ok := o.get(key, need)
 	if !ok {
 		return nil
@@ -153,38 +220,35 @@ func (o Object) Objects(key string, need Need) []Object {
 		o.wrongType(key, v, "an array")
 		return nil
 	}
-	out := make([]Object, 0, len(arr))
-	for i, e := range arr {
-		p := o.Path(key) + "." + strconv.Itoa(i)
-		obj, isObj := e.(map[string]any)
-		if !isObj {
-			o.m.Fail(p, "is "+kind(e)+", want an object")
-			continue
-		}
-		out = append(out, Object{m: o.m, path: p, v: obj})
-	}
-	return out
+	return arr
 }
 
-// Strings returns the array of strings at key.
-func (o Object) Strings(key string, need Need) []string {
-	v, ok := o.get(key, need)
-	if !ok {
-		return nil
-	}
-	arr, isArr := v.([]any)
-	if !isArr {
-		o.wrongType(key, v, "an array of strings")
-		return nil
-	}
+// Strings returns the array of strings at key; an element that is not a
+// string is a mapping error.
+func (o Object) Strings(key string, need Need) []string { return o.StringsOf(key, "", need) }
+
+// StringsOf returns the array at key as strings: each element a string,
+// or an object whose field field is a string (GitHub's labels are objects
+// with a "name"). Elements of another shape are mapping errors.
+func (o Object) StringsOf(key, field string, need Need) []string {
+	arr := o.array(key, need)
 	out := make([]string, 0, len(arr))
 	for i, e := range arr {
-		s, isStr := e.(string)
-		if !isStr {
-			o.m.Fail(o.Path(key)+"."+strconv.Itoa(i), "is "+kind(e)+", want a string")
+		switch x := e.(type) {
+		case string:
+			out = append(out, x)
 			continue
+		case map[string]any:
+			if s, isStr := x[field].(string); field != "" && isStr {
+				out = append(out, s)
+				continue
+			}
 		}
-		out = append(out, s)
+		want := "a string"
+		if field != "" {
+			want = `a string or an object with a string "` + field + `"`
+		}
+		o.wrongType(key+"."+strconv.Itoa(i), e, want)
 	}
 	return out
 }
@@ -203,26 +267,24 @@ func (o Object) String(key string, need Need) string {
 	return s
 }
 
-// ID returns the identifier at key, a string or an integer (Shopify's
-// numeric ids, exact however large).
+// ID returns the identifier at key, a non-empty string or a whole number
+// (Shopify's and HubSpot's numeric ids, exact however large).
 func (o Object) ID(key string, need Need) string {
 	v, ok := o.get(key, need)
 	if !ok {
 		return ""
 	}
-	switch x := v.(type) {
-	case string:
-		return x
-	case json.Number:
-		if _, err := strconv.ParseInt(string(x), 10, 64); err != nil {
-			if _, err := strconv.ParseUint(string(x), 10, 64); err != nil {
-				o.Fail(key, "is a number that is not a whole number, want an integer or string id")
-				return ""
-			}
-		}
-		return string(x)
+	if id, isID := IDString(v); isID {
+		return id
 	}
-	o.wrongType(key, v, "a string or integer id")
+	switch x := v.(type) {
+	case json.Number:
+		o.Fail(key, "is a number that is not a whole number, want an integer or string id")
+	case string:
+		o.Fail(key, "is an empty string, want an id")
+	default:
+		o.wrongType(key, x, "a string or an integer")
+	}
 	return ""
 }
 
@@ -239,7 +301,7 @@ func (o Object) Int(key string, need Need) (int64, bool) {
 	}
 	i, err := strconv.ParseInt(string(n), 10, 64)
 	if err != nil {
-		o.Fail(key, "is "+clipNum(string(n))+", want an integer")
+		o.Fail(key, "is "+clipValue(string(n))+", want an integer")
 		return 0, false
 	}
 	return i, true
@@ -267,18 +329,51 @@ func (o Object) Unix(key string, need Need) *timestamppb.Timestamp {
 	return timestamppb.New(time.Unix(n, 0).UTC())
 }
 
-// Time returns the RFC 3339 time at key (Shopify's created_at).
-func (o Object) Time(key string, need Need) *timestamppb.Timestamp {
-	s := o.String(key, need)
-	if s == "" {
+// maxUnixMillis is the end of the year 9999 in Unix milliseconds.
+const maxUnixMillis = 253402300799999
+
+// UnixMillis returns the time at key written as Unix milliseconds
+// (HubSpot's occurredAt), after 1970 and before the year 10000.
+func (o Object) UnixMillis(key string, need Need) *timestamppb.Timestamp {
+	v, ok := o.get(key, need)
+	if !ok {
 		return nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		o.Fail(key, fmt.Sprintf("is %q, want an RFC 3339 time", clipNum(s)))
+	n, isNum := v.(json.Number)
+	ms, err := n.Int64()
+	if !isNum || err != nil || ms <= 0 || ms > maxUnixMillis {
+		o.wrongType(key, v, "Unix milliseconds")
 		return nil
 	}
-	return timestamppb.New(t)
+	return timestamppb.New(time.UnixMilli(ms).UTC())
+}
+
+// Time returns the time at key, a string in one of layouts (RFC 3339
+// when none are given: Shopify's created_at, GitHub's; Jira's own
+// layout).
+func (o Object) Time(key string, need Need, layouts ...string) *timestamppb.Timestamp {
+	v, ok := o.get(key, need)
+	if !ok {
+		return nil
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		o.wrongType(key, v, "a time")
+		return nil
+	}
+	want := "an RFC 3339 time"
+	if len(layouts) == 0 {
+		layouts = []string{time.RFC3339Nano}
+	} else {
+		want = "a time like " + layouts[0]
+	}
+	for _, l := range layouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return timestamppb.New(t)
+		}
+	}
+	o.Fail(key, fmt.Sprintf("is %q, want %s", clipValue(s), want))
+	return nil
 }
 
 // Decimal returns the decimal string at key (Shopify's "19.99") as Money
@@ -332,119 +427,5 @@ func (o Object) Attributes(key, prefix string, attrs map[string]string) {
 	}
 }
 
-// kind names a decoded JSON value's type for an error message.
-func kind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case json.Number, float64:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case map[string]any:
-		return "an object"
-	case []any:
-		return "an array"
-	}
-	return fmt.Sprintf("a %T", v)
-}
-
-// clipNum bounds a payload value quoted in a reason.
-func clipNum(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
-}
-
-// zeroDecimal are the currencies Stripe counts in whole units
-// (https://docs.stripe.com/currencies#zero-decimal).
-var zeroDecimal = map[string]bool{
-	"BIF": true, "CLP": true, "DJF": true, "GNF": true, "JPY": true, "KMF": true, "KRW": true, "MGA": true,
-	"PYG": true, "RWF": true, "UGX": true, "VND": true, "VUV": true, "XAF": true, "XOF": true, "XPF": true,
-}
-
-// threeDecimal are the currencies Stripe counts in thousandths.
-var threeDecimal = map[string]bool{"BHD": true, "JOD": true, "KWD": true, "OMR": true, "TND": true}
-
-// MinorExponent returns how many decimal places Stripe's minor unit of
-// currency has: 0, 2 or 3.
-func MinorExponent(currency string) int {
-	c := strings.ToUpper(currency)
-	switch {
-	case zeroDecimal[c]:
-		return 0
-	case threeDecimal[c]:
-		return 3
-	}
-	return 2
-}
-
-// MinorUnits returns amount, counted in currency's minor unit (cents for
-// USD, yen for JPY, fils for KWD), as Money.
-func MinorUnits(amount int64, currency string) *modelv1.Money {
-	div := int64(1)
-	for range MinorExponent(currency) {
-		div *= 10
-	}
-	units, rest := amount/div, amount%div
-	return &modelv1.Money{CurrencyCode: strings.ToUpper(currency), Units: units, Nanos: int32(rest * (1_000_000_000 / div))}
-}
-
-// ParseDecimal parses a decimal string such as "19.99", "-0.5" or "100"
-// into Money in currency, exactly: at most 9 decimal places (trailing
-// zeros beyond them are accepted) and a whole part that fits an int64.
-func ParseDecimal(s, currency string) (*modelv1.Money, error) {
-	bad := func(why string) error {
-		return fmt.Errorf("is %q, want a decimal string such as \"19.99\" (%s)", clipNum(s), why)
-	}
-	neg := false
-	rest := s
-	if r, ok := strings.CutPrefix(rest, "-"); ok {
-		neg, rest = true, r
-	} else if r, ok := strings.CutPrefix(rest, "+"); ok {
-		rest = r
-	}
-	whole, frac, hasDot := strings.Cut(rest, ".")
-	if whole == "" || (hasDot && frac == "") {
-		return nil, bad("digits needed on both sides of the point")
-	}
-	if !digits(whole) || !digits(frac) {
-		return nil, bad("only digits and one point")
-	}
-	frac = strings.TrimRight(frac, "0")
-	if len(frac) > 9 {
-		return nil, bad("more than 9 decimal places")
-	}
-	units, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil {
-		return nil, bad("whole part out of range")
-	}
-	nanos := int64(0)
-	if frac != "" {
-		nanos, _ = strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
-	}
-	if neg {
-		units, nanos = -units, -nanos
-	}
-	return &modelv1.Money{CurrencyCode: strings.ToUpper(currency), Units: units, Nanos: int32(nanos)}, nil
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// SplitName splits a full name at its first space into given and family
-// name, for apps that send one name field ("Jenny Rosen" -> "Jenny",
-// "Rosen"); a single word is the given name.
-func SplitName(full string) (first, last string) {
-	first, last, _ = strings.Cut(strings.TrimSpace(full), " ")
-	return first, strings.TrimSpace(last)
-}
+// clipValue bounds a payload value quoted in a reason.
+func clipValue(s string) string { return clip.N(s, 40) }
