@@ -117,15 +117,18 @@ func ParseCron(expr, tz string) (s *Schedule, err error) {
 			s, err = nil, fmt.Errorf("cron %q cannot be read", expr)
 		}
 	}()
+	if d, ok := strings.CutPrefix(expr, "@every "); ok {
+		every, err := time.ParseDuration(strings.TrimSpace(d))
+		if err != nil || every < time.Second || every%time.Second != 0 {
+			return nil, fmt.Errorf("cron %q: @every takes a whole number of seconds, at least 1s (e.g. @every 90s)", expr)
+		}
+	}
 	spec, err := parser.Parse(expr)
 	if err != nil {
 		return nil, fmt.Errorf("cron %q: %w", expr, err)
 	}
 	s = &Schedule{spec: spec, loc: loc}
 	if d, ok := spec.(cron.ConstantDelaySchedule); ok {
-		if d.Delay < time.Second {
-			return nil, fmt.Errorf("cron %q: the least interval is 1s", expr)
-		}
 		s.every = d.Delay
 	}
 	return s, nil
