@@ -12,6 +12,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/poll"
+	"github.com/junctionhq/junction/adapters/schedule"
 	"github.com/junctionhq/junction/adapters/sdk"
 )
 
@@ -19,6 +21,8 @@ import (
 // the same adapter its own binary (adapters/cmd/<app>-adapter) runs. One
 // line each.
 func init() {
+	registerApp(poll.Spec, poll.New)
+	registerApp(schedule.Spec, schedule.New)
 }
 
 // SourceApp is one `sources:` entry: an app adapter run inside serve, its
@@ -35,6 +39,9 @@ type SourceApp struct {
 	// Config is the adapter's own configuration, decoded strictly into its
 	// config type.
 	Config yaml.Node `yaml:"config"`
+	// PollInterval is a polling source's hub.poll_interval (default 1m,
+	// at least 100ms): how often the poll and schedule adapters run.
+	PollInterval time.Duration `yaml:"poll_interval"`
 }
 
 // app is an adapter serve can build from a SourceApp.
@@ -125,6 +132,9 @@ func (c *Config) validateSources() []error {
 			continue
 		}
 		seen[s.App] = true
+		if s.PollInterval != 0 && s.PollInterval < 100*time.Millisecond {
+			errs = append(errs, fmt.Errorf("%s (%s): poll_interval %v: use at least 100ms", where, s.App, s.PollInterval))
+		}
 		if _, err := a.build(&s.Config, false); err != nil {
 			errs = append(errs, fmt.Errorf("%s (%s): config: %w", where, s.App, err))
 		}
@@ -159,7 +169,7 @@ func (h *Hub) newAppRunners() ([]appRunner, error) {
 		}
 		log := h.logger.With("component", "adapter", "app", s.App)
 		r, err := sdk.NewRunner(a.spec, adapter, h.conns.apps[s.App], sdk.RunnerOptions{
-			Config: sdk.Config{Instance: "serve", Concurrency: 64, HeartbeatEvery: 10 * time.Second},
+			Config: sdk.Config{Instance: "serve", Concurrency: 64, HeartbeatEvery: 10 * time.Second, PollInterval: s.PollInterval},
 			Logger: log,
 			Scoped: h.conns.scoped,
 		})
