@@ -33,6 +33,7 @@ const (
 	DefaultMaxRetryWait = time.Minute
 	DefaultMaxBodyBytes = 10 << 20
 	DefaultFirstPage    = 1
+	DefaultLease        = 5 * time.Minute
 	// maxSeen bounds the ids an endpoint remembers in its cursor.
 	maxSeen = 1000
 )
@@ -48,6 +49,12 @@ type Config struct {
 	Endpoints []Endpoint `yaml:"endpoints"`
 	// Outbound says which internal addresses the adapter may call.
 	Outbound Outbound `yaml:"outbound"`
+	// Lease is how long an instance holds the cursor's lease: of several
+	// instances in one hub.cursor_group only the holder polls, renewing
+	// it at each poll, and another takes over when it stops renewing.
+	// Keep it above hub.poll_interval. Default 5m; 0s takes no lease
+	// (every instance polls; the hub still stores each item once).
+	Lease *time.Duration `yaml:"lease"`
 }
 
 // Outbound configures the adapter's HTTP client.
@@ -237,6 +244,9 @@ func (c *Config) Validate() error {
 	}
 	if err := egress.ValidateAllow("outbound.allow", c.Outbound.Allow); err != nil {
 		bad("%v", err)
+	}
+	if c.Lease != nil && *c.Lease < 0 {
+		bad("lease %v: use a positive duration, or 0s for no lease", *c.Lease)
 	}
 	if c.Outbound.Timeout < 0 {
 		bad("outbound.timeout %v: use a positive duration", c.Outbound.Timeout)

@@ -194,6 +194,8 @@ type counting struct {
 	n atomic.Int64
 }
 
+func (c *counting) Lease() time.Duration { return c.a.Lease() }
+
 func (c *counting) PollFrom(ctx context.Context, cur string, emit sdk.EmitFunc) (string, error) {
 	return c.a.PollFrom(ctx, cur, func(ctx context.Context, e *junctionv1.Event) (sdk.PublishResult, error) {
 		c.n.Add(1)

@@ -30,13 +30,15 @@ var Spec = sdk.Spec{
 	Description: "Polls REST endpoints of apps without webhooks; every new item becomes an event.",
 }
 
-// Adapter polls its endpoints. It is an sdk.CursorSource: the Runner keeps
-// the endpoints' positions in the hub's cursor store.
+// Adapter polls its endpoints. It is an sdk.LeasedSource: the Runner keeps
+// the endpoints' positions in the hub's cursor store, and polls on the
+// instance holding the cursor's lease.
 type Adapter struct {
 	endpoints []*endpoint
 	client    *http.Client
 	log       *slog.Logger
 	now       func() time.Time
+	lease     time.Duration
 
 	mu         sync.Mutex
 	lastPolled map[string]time.Time // in this instance
@@ -64,10 +66,14 @@ func New(cfg Config) (*Adapter, error) {
 		return nil, err
 	}
 	a := &Adapter{
+		lease:      DefaultLease,
 		log:        slog.Default().With("app", Spec.App),
 		now:        time.Now,
 		lastPolled: map[string]time.Time{},
 		notBefore:  map[string]time.Time{},
+	}
+	if cfg.Lease != nil {
+		a.lease = *cfg.Lease
 	}
 	for _, e := range cfg.Endpoints {
 		ep := &endpoint{Endpoint: e}
@@ -115,6 +121,10 @@ func (e *endpoint) applyDefaults() {
 	e.Retry.MaxWait = cmp.Or(e.Retry.MaxWait, DefaultMaxRetryWait)
 	e.SinceFormat = cmp.Or(e.SinceFormat, "rfc3339")
 }
+
+// Lease is how long an instance holds the cursor's lease (an
+// sdk.LeasedSource): only the holder polls.
+func (a *Adapter) Lease() time.Duration { return a.lease }
 
 // Sources names the event source the adapter publishes as.
 func (a *Adapter) Sources() []string { return []string{Spec.App} }

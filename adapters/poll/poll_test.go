@@ -199,27 +199,50 @@ func TestRestartResumesFromStoredCursor(t *testing.T) {
 }
 
 // TestTwoInstancesStoreEachItemOnce: two Runners poll one API with one
-// cursor; every item is stored once.
+// cursor; every item is stored once. With the lease (the default) one
+// instance does all the polling; without, both poll and the hub dedupes.
 func TestTwoInstancesStoreEachItemOnce(t *testing.T) {
-	hub := sdktest.NewHub(t)
-	srv := newAPI(t, "page", items(1, 5, base)...)
-	a, b := &counting{a: newAdapter(t, endpointFor(srv))}, &counting{a: newAdapter(t, endpointFor(srv))}
-	run(t, hub, a, "a")
-	run(t, hub, b, "b")
-	eventIDs(t, hub, 5)
-	srv.add(items(6, 3, base.Add(time.Hour))...)
-	eventIDs(t, hub, 8)
-	before := len(srv.requests())
-	waitFor(t, "more polls", func() error {
-		if n := len(srv.requests()) - before; n < 10 {
-			return fmt.Errorf("%d requests", n)
-		}
-		return nil
-	})
-	if got := hub.StreamMsgs(t, topology.EventsStream); got != 8 {
-		t.Errorf("EVENTS holds %d, want 8 (each item once)", got)
+	noLease := time.Duration(0)
+	for _, tc := range []struct {
+		name  string
+		lease *time.Duration
+	}{
+		{name: "lease"},
+		{name: "no lease", lease: &noLease},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hub := sdktest.NewHub(t)
+			srv := newAPI(t, "page", items(1, 5, base)...)
+			mk := func() *counting {
+				a := newAdapter(t, endpointFor(srv))
+				if tc.lease != nil {
+					a.lease = *tc.lease
+				}
+				return &counting{a: a}
+			}
+			a, b := mk(), mk()
+			run(t, hub, a, "a")
+			run(t, hub, b, "b")
+			eventIDs(t, hub, 5)
+			srv.add(items(6, 3, base.Add(time.Hour))...)
+			eventIDs(t, hub, 8)
+			before := len(srv.requests())
+			waitFor(t, "more polls", func() error {
+				if n := len(srv.requests()) - before; n < 10 {
+					return fmt.Errorf("%d requests", n)
+				}
+				return nil
+			})
+			if got := hub.StreamMsgs(t, topology.EventsStream); got != 8 {
+				t.Errorf("EVENTS holds %d, want 8 (each item once)", got)
+			}
+			na, nb := a.n.Load(), b.n.Load()
+			t.Logf("instance a emitted %d, b %d, for 8 items", na, nb)
+			if tc.lease == nil && (na+nb != 8 || min(na, nb) != 0) {
+				t.Errorf("with the lease a emitted %d and b %d, want 8 by one of them only", na, nb)
+			}
+		})
 	}
-	t.Logf("instance a emitted %d, b %d, for 8 items", a.n.Load(), b.n.Load())
 }
 
 // TestDedupeByIDWithoutTime: an endpoint without time_field remembers the
