@@ -315,6 +315,22 @@ func (s *schedule) between(from, to time.Time, limit int) []time.Time {
 	return out
 }
 
+// lastN returns the last n ticks in (from, to], looking at no more than
+// maxWalk ticks from the start (a schedule dense in a part of a long gap).
+func (s *schedule) lastN(from, to time.Time, n int) []time.Time {
+	const maxWalk = 1 << 22
+	var out []time.Time
+	walked := 0
+	for t := s.sched.Next(from); !t.IsZero() && !t.After(to) && walked < maxWalk; t = s.sched.Next(t) {
+		walked++
+		out = append(out, t)
+		if len(out) > n {
+			out = out[1:]
+		}
+	}
+	return out
+}
+
 // latestMissed returns up to CatchUp+1 of the latest ticks in (last,
 // boundary] (one more than kept, to tell whether any were skipped),
 // looking back from boundary in doubling windows so a long gap costs no
@@ -326,11 +342,8 @@ func (s *schedule) latestMissed(last, boundary time.Time) []time.Time {
 		if !from.After(last) || window > 100*365*24*time.Hour {
 			from = last
 		}
-		ticks := s.between(from, boundary, 1<<20)
+		ticks := s.lastN(from, boundary, want)
 		if len(ticks) >= want || from.Equal(last) {
-			if len(ticks) > want {
-				ticks = ticks[len(ticks)-want:]
-			}
 			return ticks
 		}
 	}

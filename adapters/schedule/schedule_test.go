@@ -118,6 +118,12 @@ func TestTicksAndCatchUp(t *testing.T) {
 			want:    [][]string{nil, {tick(11, 0), tick(12, 0), tick(13, 0)}},
 		},
 		{
+			name:    "a year-long gap",
+			catchUp: 2,
+			steps:   []time.Duration{0, 365*24*time.Hour + time.Minute},
+			want:    [][]string{nil, {"hourly@2027-12-07T08:00:00Z", "hourly@2027-12-07T09:00:00Z", "hourly@2027-12-07T10:00:00Z"}},
+		},
+		{
 			name:  "clock before the cursor",
 			steps: []time.Duration{0, -time.Hour, 90 * time.Minute},
 			want:  [][]string{nil, nil, nil},
