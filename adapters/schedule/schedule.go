@@ -249,9 +249,12 @@ func (a *Adapter) PollFrom(ctx context.Context, stored string, emit sdk.EmitFunc
 	now := a.now().UTC()
 	for _, s := range a.schedules {
 		last, ok := cur.Last[s.Name]
-		if !ok || last.After(now) {
+		if !ok {
 			cur.Last[s.Name] = now
 			continue
+		}
+		if last.After(now) {
+			continue // this instance's clock is behind: never move the cursor back
 		}
 		ticks, skipped, upTo := s.due(last, now)
 		if skipped {

@@ -124,9 +124,10 @@ func TestTicksAndCatchUp(t *testing.T) {
 			want:    [][]string{nil, {"hourly@2027-12-07T08:00:00Z", "hourly@2027-12-07T09:00:00Z", "hourly@2027-12-07T10:00:00Z"}},
 		},
 		{
-			name:  "clock before the cursor",
-			steps: []time.Duration{0, -time.Hour, 90 * time.Minute},
-			want:  [][]string{nil, nil, nil},
+			name:    "a clock behind the cursor moves it not back",
+			catchUp: 1,
+			steps:   []time.Duration{0, 61 * time.Minute, time.Minute, 62 * time.Minute},
+			want:    [][]string{nil, {tick(11, 0)}, nil, nil},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
