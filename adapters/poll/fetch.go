@@ -34,6 +34,7 @@ func (a *Adapter) fetchAll(ctx context.Context, e *endpoint, since time.Time) ([
 	var all []any
 	u := &first
 	lastCursor := ""
+	listed := map[string]bool{}
 	for n := 1; ; n++ {
 		body, hdr, err := a.fetch(ctx, e, u)
 		if err != nil {
@@ -46,6 +47,16 @@ func (a *Adapter) fetchAll(ctx context.Context, e *endpoint, since time.Time) ([
 		items, err := Items(doc, e.items)
 		if err != nil {
 			return nil, fmt.Errorf("page %d: %w", n, err)
+		}
+		if n > 1 && len(items) > 0 && allListed(items, e.id, listed) {
+			// An API that ignores the page parameter answers page 1 again.
+			a.log.Warn("a page repeats the items of earlier pages, pages end here", "endpoint", e.Name, "page", n)
+			return all, nil
+		}
+		for _, it := range items {
+			if id, ok := scalarString(it, e.id); ok {
+				listed[id] = true
+			}
 		}
 		all = append(all, items...)
 
@@ -85,6 +96,16 @@ func (a *Adapter) fetchAll(ctx context.Context, e *endpoint, since time.Time) ([
 		}
 		u = next
 	}
+}
+
+// allListed says whether every item's id is in listed.
+func allListed(items []any, id Path, listed map[string]bool) bool {
+	for _, it := range items {
+		if v, ok := scalarString(it, id); !ok || !listed[v] {
+			return false
+		}
+	}
+	return true
 }
 
 // sameOrigin resolves a next link against the page it came from and

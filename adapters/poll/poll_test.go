@@ -89,6 +89,24 @@ func TestPaginationStyles(t *testing.T) {
 	}
 }
 
+// TestPageParameterIgnored: an API that answers the same page whatever
+// the page number is read once, not max_pages times.
+func TestPageParameterIgnored(t *testing.T) {
+	hub := sdktest.NewHub(t)
+	srv := newAPI(t, "none", items(1, 3, base)...)
+	e := endpointFor(srv)
+	e.Pagination = Pagination{Style: PageNumber, PageParam: "page"}
+	a := newAdapter(t, e)
+	pub, _ := sdk.NewPublisher(hub.JS)
+	if _, err := a.PollFrom(context.Background(), "", pub.Publish); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(srv.requests()); got != 2 {
+		t.Errorf("the API got %d requests, want 2 (page 2 repeats page 1: stop)", got)
+	}
+	hub.WaitEvents(t, 3, 60*time.Second)
+}
+
 // TestRetryAfterHonoured: a 429 with Retry-After: 1 is retried, not before
 // a second passed, and the poll then succeeds.
 func TestRetryAfterHonoured(t *testing.T) {
