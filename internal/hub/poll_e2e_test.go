@@ -30,12 +30,13 @@ func withSourceApp(t *testing.T, cfg Config, app, config string, every time.Dura
 
 // TestPolledItemRoutedToReceiver: serve runs the poll adapter from a
 // `sources:` entry; an item the API lists is stored as an event of source
-// poll and a route delivers it to a real HTTP receiver.
+// poll and a route delivers it to a real HTTP receiver. Restarted, serve
+// polls from the stored cursor and delivers only the new item.
 func TestPolledItemRoutedToReceiver(t *testing.T) {
 	const token = "e2e-poll-token"
 	t.Setenv("E2E_POLL_TOKEN", token)
 	var mu sync.Mutex
-	var listed []string
+	var listed, since []string
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
 			http.Error(w, "no token", http.StatusUnauthorized)
@@ -43,6 +44,7 @@ func TestPolledItemRoutedToReceiver(t *testing.T) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		since = append(since, r.URL.Query().Get("updated_since"))
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"items":[%s]}`, strings.Join(listed, ","))
 	}))
@@ -55,6 +57,7 @@ endpoints:
     items: items
     id_field: id
     time_field: updated_at
+    since_param: updated_since
     type: order.paid
 outbound:
   allow: [127.0.0.1/32]
@@ -100,6 +103,31 @@ outbound:
 	h.settled(t)
 	if n := len(rc.deliveries()); n != 1 {
 		t.Errorf("the receiver got %d deliveries of one item, want 1", n)
+	}
+
+	if err := h.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	mu.Lock()
+	listed = append(listed, `{"id":"ord_2","updated_at":"2026-12-07T02:00:00Z","total":7}`)
+	restartAt := len(since)
+	mu.Unlock()
+	h = startHub(t, cfg)
+	waitFor(t, 60*time.Second, "the new order at the receiver", func() error {
+		if n := len(rc.deliveries()); n < 2 {
+			return fmt.Errorf("%d deliveries", n)
+		}
+		return nil
+	})
+	h.settled(t)
+	if n := len(rc.deliveries()); n != 2 {
+		t.Errorf("after a restart the receiver has %d deliveries, want 2 (ord_1 once, ord_2)", n)
+	}
+	mu.Lock()
+	first := since[restartAt]
+	mu.Unlock()
+	if first != "2026-12-07T01:00:00Z" {
+		t.Errorf("the first poll after the restart asked updated_since=%q, want the stored cursor's 2026-12-07T01:00:00Z", first)
 	}
 }
 
