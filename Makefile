@@ -125,6 +125,8 @@ build: ## build bin/junction and the adapter binaries
 	cd adapters && $(GO) build -o $(BIN)/webhook-adapter ./cmd/webhook-adapter
 	cd adapters && $(GO) build -o $(BIN)/poll-adapter ./cmd/poll-adapter
 	cd adapters && $(GO) build -o $(BIN)/schedule-adapter ./cmd/schedule-adapter
+	cd adapters && $(GO) build -o $(BIN)/stripe-adapter ./cmd/stripe-adapter
+	cd adapters && $(GO) build -o $(BIN)/shopify-adapter ./cmd/shopify-adapter
 
 .PHONY: run
 run: ## run the hub (embedded NATS, data in ./data) with the example config

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/junctionhq/junction/adapters/sdk/egress"
+	"github.com/junctionhq/junction/adapters/sdk/platform/egress"
 )
 
 // fetchAll reads e's pages from the first and returns their items.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -207,7 +208,7 @@ func (c *counting) PollFrom(ctx context.Context, cur string, emit sdk.EmitFunc) 
 // 100ms; the returned stop ends it and waits.
 func run(t *testing.T, hub *sdktest.Hub, adapter any, instance string) (stop func()) {
 	t.Helper()
-	r, err := sdk.NewRunner(Spec, adapter, hub.Connect(t), sdk.RunnerOptions{
+	r, err := platform.NewRunner(Spec, adapter, hub.Connect(t), platform.RunnerOptions{
 		Config: sdk.Config{Instance: instance, PollInterval: 100 * time.Millisecond, ShutdownTimeout: 5 * time.Second},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

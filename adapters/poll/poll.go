@@ -16,7 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk"
-	"github.com/junctionhq/junction/adapters/sdk/egress"
+	"github.com/junctionhq/junction/adapters/sdk/platform/egress"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/junctionhq/junction/adapters/sdk"
-	"github.com/junctionhq/junction/adapters/sdk/egress"
+	"github.com/junctionhq/junction/adapters/sdk/platform/egress"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 

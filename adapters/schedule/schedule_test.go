@@ -15,8 +15,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -281,7 +282,7 @@ func TestTwoRunnersEachTickStoredOnce(t *testing.T) {
 	for _, inst := range []string{"a", "b"} {
 		c := &counting{a: newAdapter(t, nil, sched)}
 		adapters = append(adapters, c)
-		r, err := sdk.NewRunner(Spec, c, hub.Connect(t), sdk.RunnerOptions{
+		r, err := platform.NewRunner(Spec, c, hub.Connect(t), platform.RunnerOptions{
 			Config: sdk.Config{Instance: inst, PollInterval: 100 * time.Millisecond, ShutdownTimeout: 5 * time.Second},
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
 )
 
 // leasedPoller is a LeasedSource counting its polls.

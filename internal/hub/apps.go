@@ -12,9 +12,16 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/github"
+	"github.com/junctionhq/junction/adapters/hubspot"
+	"github.com/junctionhq/junction/adapters/jira"
 	"github.com/junctionhq/junction/adapters/poll"
 	"github.com/junctionhq/junction/adapters/schedule"
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
+	"github.com/junctionhq/junction/adapters/shopify"
+	"github.com/junctionhq/junction/adapters/slack"
+	"github.com/junctionhq/junction/adapters/stripe"
 )
 
 // The app adapters `junction serve` can run from a `sources:` entry, each
@@ -23,6 +30,12 @@ import (
 func init() {
 	registerApp(poll.Spec, poll.New)
 	registerApp(schedule.Spec, schedule.New)
+	registerApp(slack.Spec, slack.New)
+	registerApp(hubspot.Spec, hubspot.New)
+	registerApp(github.Spec, github.New)
+	registerApp(jira.Spec, jira.New)
+	registerApp(shopify.Spec, shopify.New)
+	registerApp(stripe.Spec, stripe.New)
 }
 
 // SourceApp is one `sources:` entry: an app adapter run inside serve, its
@@ -154,7 +167,7 @@ func (c *Config) sourceApps() []string {
 // appRunner is a `sources:` app adapter running inside serve.
 type appRunner struct {
 	name   string
-	runner *sdk.Runner
+	runner *platform.Runner
 }
 
 // newAppRunners builds the `sources:` adapters, each on its own NATS
@@ -168,7 +181,7 @@ func (h *Hub) newAppRunners() ([]appRunner, error) {
 			return nil, fmt.Errorf("%s adapter: %w", s.App, err)
 		}
 		log := h.logger.With("component", "adapter", "app", s.App)
-		r, err := sdk.NewRunner(a.spec, adapter, h.conns.apps[s.App], sdk.RunnerOptions{
+		r, err := platform.NewRunner(a.spec, adapter, h.conns.apps[s.App], platform.RunnerOptions{
 			Config: sdk.Config{Instance: "serve", Concurrency: 64, HeartbeatEvery: 10 * time.Second, PollInterval: s.PollInterval},
 			Logger: log,
 			Scoped: h.conns.scoped,

@@ -16,9 +16,9 @@ import (
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
-// withSourceApp adds a `sources:` entry for app with the YAML config and
+// withPollingApp adds a `sources:` entry for app with the YAML config and
 // poll interval.
-func withSourceApp(t *testing.T, cfg Config, app, config string, every time.Duration) Config {
+func withPollingApp(t *testing.T, cfg Config, app, config string, every time.Duration) Config {
 	t.Helper()
 	var node yaml.Node
 	if err := yaml.Unmarshal([]byte(config), &node); err != nil {
@@ -49,7 +49,7 @@ func TestPolledItemRoutedToReceiver(t *testing.T) {
 		fmt.Fprintf(w, `{"items":[%s]}`, strings.Join(listed, ","))
 	}))
 	t.Cleanup(api.Close)
-	cfg := withSourceApp(t, testConfig(t.TempDir()), "poll", fmt.Sprintf(`
+	cfg := withPollingApp(t, testConfig(t.TempDir()), "poll", fmt.Sprintf(`
 endpoints:
   - name: orders
     url: %s/v1/orders
@@ -142,7 +142,7 @@ func TestPollSourceConfigErrors(t *testing.T) {
 		{name: "poll interval too short", config: "endpoints: [{name: a, url: 'https://x.example/', id_field: id, type: t}]", every: time.Millisecond, want: "poll_interval 1ms: use at least 100ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := withSourceApp(t, testConfig(t.TempDir()), "poll", tc.config, tc.every)
+			cfg := withPollingApp(t, testConfig(t.TempDir()), "poll", tc.config, tc.every)
 			cfg.SetDefaults()
 			if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Validate() = %v, want an error containing %q", err, tc.want)

@@ -15,7 +15,7 @@ import (
 // a `sources:` entry; its ticks are stored as events of source schedule
 // and a route delivers them to a real HTTP receiver.
 func TestScheduledTickRoutedToReceiver(t *testing.T) {
-	cfg := withSourceApp(t, testConfig(t.TempDir()), "schedule", `
+	cfg := withPollingApp(t, testConfig(t.TempDir()), "schedule", `
 schedules:
   - name: every-second
     cron: "* * * * * *"
@@ -66,7 +66,7 @@ func TestScheduleSourceConfigErrors(t *testing.T) {
 		{name: "misspelt key", config: "schedules: [{name: a, cron: '@daily', timezon: UTC}]", want: "field timezon not found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := withSourceApp(t, testConfig(t.TempDir()), "schedule", tc.config, 0)
+			cfg := withPollingApp(t, testConfig(t.TempDir()), "schedule", tc.config, 0)
 			cfg.SetDefaults()
 			if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Validate() = %v, want an error containing %q", err, tc.want)
