@@ -294,7 +294,8 @@ func (r *runner) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("runner: %w", err)
 		}
-		wg.Go(func() { r.poll(ctx, cursorPoller{src: cs, store: store, log: r.log}) })
+		cp := cursorPoller{src: cs, store: store, log: r.log, instance: r.cfg.Instance}
+		wg.Go(func() { r.poll(ctx, cp); cp.release(ctx) })
 	} else if ps, ok := r.adapter.(PollingSource); ok {
 		wg.Go(func() { r.poll(ctx, ps) })
 	}

@@ -16,7 +16,9 @@ import (
 	"github.com/junctionhq/junction/adapters/github"
 	"github.com/junctionhq/junction/adapters/hubspot"
 	"github.com/junctionhq/junction/adapters/jira"
+	"github.com/junctionhq/junction/adapters/poll"
 	"github.com/junctionhq/junction/adapters/postgres"
+	"github.com/junctionhq/junction/adapters/schedule"
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/platform"
 	"github.com/junctionhq/junction/adapters/shopify"
@@ -28,6 +30,8 @@ import (
 // the same adapter its own binary (adapters/cmd/<app>-adapter) runs. One
 // line each.
 func init() {
+	registerApp(poll.Spec, poll.New)
+	registerApp(schedule.Spec, schedule.New)
 	registerApp(slack.Spec, slack.New)
 	registerApp(hubspot.Spec, hubspot.New)
 	registerApp(github.Spec, github.New)
@@ -52,6 +56,9 @@ type SourceApp struct {
 	// Config is the adapter's own configuration, decoded strictly into its
 	// config type.
 	Config yaml.Node `yaml:"config"`
+	// PollInterval is a polling source's hub.poll_interval (default 1m,
+	// at least 100ms): how often the poll and schedule adapters run.
+	PollInterval time.Duration `yaml:"poll_interval"`
 }
 
 // app is an adapter serve can build from a SourceApp.
@@ -142,6 +149,9 @@ func (c *Config) validateSources() []error {
 			continue
 		}
 		seen[s.App] = true
+		if s.PollInterval != 0 && s.PollInterval < 100*time.Millisecond {
+			errs = append(errs, fmt.Errorf("%s (%s): poll_interval %v: use at least 100ms", where, s.App, s.PollInterval))
+		}
 		if _, err := a.build(&s.Config, false); err != nil {
 			errs = append(errs, fmt.Errorf("%s (%s): config: %w", where, s.App, err))
 		}
@@ -176,7 +186,7 @@ func (h *Hub) newAppRunners() ([]appRunner, error) {
 		}
 		log := h.logger.With("component", "adapter", "app", s.App)
 		r, err := platform.NewRunner(a.spec, adapter, h.conns.apps[s.App], platform.RunnerOptions{
-			Config: sdk.Config{Instance: "serve", Concurrency: 64, HeartbeatEvery: 10 * time.Second},
+			Config: sdk.Config{Instance: "serve", Concurrency: 64, HeartbeatEvery: 10 * time.Second, PollInterval: s.PollInterval},
 			Logger: log,
 			Scoped: h.conns.scoped,
 		})
