@@ -87,7 +87,9 @@ func TestStandardWebhooksSvixHeaders(t *testing.T) {
 		{name: "svix names, other secret", header: func() http.Header { return libHeaders(t, libOther, "msg_3", now, body, svixNames) }, want: verify.ErrBadSignature, id: "msg_3"},
 		{name: "svix names, body changed", header: func() http.Header { return libHeaders(t, libSecret, "msg_4", now, body, svixNames) },
 			body: []byte(`{"type":"invoice.paid","data":{"id":"in_2"}}`), want: verify.ErrBadSignature, id: "msg_4"},
-		{name: "svix names, stale", header: func() http.Header { return libHeaders(t, libSecret, "msg_5", now.Add(-10*time.Minute), body, svixNames) }, want: verify.ErrTimestamp, id: "msg_5"},
+		{name: "svix names, stale", header: func() http.Header {
+			return libHeaders(t, libSecret, "msg_5", now.Add(-10*time.Minute), body, svixNames)
+		}, want: verify.ErrTimestamp, id: "msg_5"},
 		{name: "svix names, future", header: func() http.Header { return libHeaders(t, libSecret, "msg_6", now.Add(10*time.Minute), body, svixNames) }, want: verify.ErrTimestamp, id: "msg_6"},
 		{name: "svix names, signature missing", header: func() http.Header {
 			h := libHeaders(t, libSecret, "msg_7", now, body, svixNames)
