@@ -391,9 +391,12 @@ func (a *attrs) event() (*junctionv1.Event, error) {
 		SpecVersion: specversion,
 		Extensions:  a.extensions,
 	}
-	if s, ok := v["subject"]; ok {
+	// An empty subject, time or dataschema is absent, as the Go SDK reads
+	// it (and as the Event's fields store it); a subject of spaces only
+	// and an empty datacontenttype are refused, as CloudEvents says.
+	if s := v["subject"]; s != "" {
 		if strings.TrimSpace(s) == "" {
-			return nil, invalidf("subject, when sent, must not be empty")
+			return nil, invalidf("subject, when sent, must not be blank")
 		}
 		e.Subject = s
 	}
@@ -403,14 +406,14 @@ func (a *attrs) event() (*junctionv1.Event, error) {
 		}
 		e.DataContentType = ct
 	}
-	if ds, ok := v["dataschema"]; ok {
+	if ds := v["dataschema"]; ds != "" {
 		u, err := url.Parse(ds)
 		if err != nil || !u.IsAbs() {
 			return nil, invalidf("dataschema %q must be an absolute URI, e.g. https://schemas.example.com/order/v2", clip.String(ds))
 		}
 		e.DataSchema = ds
 	}
-	if ts, ok := v["time"]; ok {
+	if ts := v["time"]; ts != "" {
 		t, err := time.Parse(time.RFC3339Nano, ts)
 		if err != nil {
 			return nil, invalidf("time %q must be an RFC 3339 timestamp, e.g. 2026-12-07T01:02:03Z", clip.String(ts))
