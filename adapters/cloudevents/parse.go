@@ -165,6 +165,9 @@ func FromBinary(h http.Header, body []byte) (*junctionv1.Event, error) {
 // JSON (or absent); the string's contents for another media type; the
 // decoded bytes of data_base64.
 func FromStructured(body []byte) (*junctionv1.Event, error) {
+	if !utf8.Valid(body) {
+		return nil, invalidf("the event is not UTF-8: JSON is sent as UTF-8 (RFC 8259)")
+	}
 	members, err := object(body)
 	if err != nil {
 		return nil, err
@@ -176,6 +179,9 @@ func FromStructured(body []byte) (*junctionv1.Event, error) {
 // format. It returns every event or, when any one is wrong, an error
 // naming its index: a batch is taken whole or not at all.
 func FromBatch(body []byte, max int) ([]*junctionv1.Event, error) {
+	if !utf8.Valid(body) {
+		return nil, invalidf("the batch is not UTF-8: JSON is sent as UTF-8 (RFC 8259)")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil || tok != json.Delim('[') {
