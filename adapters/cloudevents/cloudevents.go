@@ -86,6 +86,10 @@ func (a *Adapter) Sources() []string { return []string{Spec.App} }
 // read the events, store them, and answer once the hub has them all.
 func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions && r.Header.Get(headerRequestOrigin) != "" {
+			a.handshake(w, r)
+			return
+		}
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			writeError(w, http.StatusMethodNotAllowed, "send CloudEvents with POST")
@@ -98,6 +102,30 @@ func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 		}
 		a.store(w, r, emit, events, batch)
 	})
+}
+
+// Headers of the CloudEvents webhook validation handshake.
+const (
+	headerRequestOrigin = "WebHook-Request-Origin"
+	headerAllowedOrigin = "WebHook-Allowed-Origin"
+	headerAllowedRate   = "WebHook-Allowed-Rate"
+)
+
+// handshake answers the validation request of the CloudEvents HTTP
+// webhook spec: consent for a configured origin, 403 for another. It
+// stores nothing; POSTs are verified as always.
+func (a *Adapter) handshake(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get(headerRequestOrigin)
+	for _, o := range a.cfg.AllowedOrigins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			w.Header().Set(headerAllowedOrigin, origin)
+			w.Header().Set(headerAllowedRate, "*")
+			w.Header().Set("Allow", "POST, OPTIONS")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+	}
+	writeError(w, http.StatusForbidden, fmt.Sprintf("origin %q may not send here: add it to adapter.allowed_origins", clip.String(origin)))
 }
 
 // read takes a request apart into its events, verified and checked; an

@@ -45,6 +45,11 @@ type Config struct {
 	// source, or a prefix ending in "*" ("https://shop.example.com/*").
 	// An event of another source is refused (400). Empty: any source.
 	Sources []string `yaml:"sources"`
+	// AllowedOrigins lists the senders whose CloudEvents webhook
+	// validation handshake (an OPTIONS request with
+	// WebHook-Request-Origin, as Azure Event Grid sends) is answered
+	// with consent; "*" consents to any. Empty: OPTIONS is refused (405).
+	AllowedOrigins []string `yaml:"allowed_origins"`
 	// MaxBodyBytes is the largest request body taken. Default 1 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxBatch is the most events a batch may hold. Default 100.
@@ -125,6 +130,11 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBatch < 0 {
 		errs = append(errs, fmt.Errorf("adapter.max_batch %d must be positive, e.g. 100", c.MaxBatch))
+	}
+	for i, o := range c.AllowedOrigins {
+		if strings.TrimSpace(o) == "" || strings.ContainsAny(o, " ,") {
+			errs = append(errs, fmt.Errorf("adapter.allowed_origins[%d] %q must be one host name, e.g. eventgrid.azure.net, or *", i, o))
+		}
 	}
 	for i, src := range c.Sources {
 		if strings.TrimSpace(src) == "" || strings.Contains(strings.TrimSuffix(src, "*"), "*") {

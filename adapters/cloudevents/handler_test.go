@@ -21,6 +21,7 @@ func TestHandler(t *testing.T) {
 	cfg.Sources = []string{"https://shop.example.com/*", "/desk"}
 	cfg.MaxBatch = 2
 	cfg.MaxBodyBytes = 2048
+	cfg.AllowedOrigins = []string{"eventgrid.azure.net"}
 	signedEnv := newEnv(t, cfg)
 	unsignedEnv := newEnv(t, ce.Config{Signature: ce.Signature{Scheme: ce.SchemeNone}})
 	tests := []struct {
@@ -35,6 +36,10 @@ func TestHandler(t *testing.T) {
 		stored   int
 	}{
 		{name: "GET", env: signedEnv, method: http.MethodGet, wantCode: 405, wantMsg: "POST"},
+		{name: "handshake, allowed origin", env: signedEnv, method: http.MethodOptions, header: http.Header{"Webhook-Request-Origin": {"eventgrid.azure.net"}}, wantCode: 200},
+		{name: "handshake, other origin", env: signedEnv, method: http.MethodOptions, header: http.Header{"Webhook-Request-Origin": {"evil.example.com"}}, wantCode: 403, wantMsg: "adapter.allowed_origins"},
+		{name: "handshake, no origins configured", env: unsignedEnv, method: http.MethodOptions, header: http.Header{"Webhook-Request-Origin": {"eventgrid.azure.net"}}, wantCode: 403, wantMsg: "adapter.allowed_origins"},
+		{name: "OPTIONS without an origin", env: signedEnv, method: http.MethodOptions, wantCode: 405, wantMsg: "POST"},
 		{name: "unsigned", env: signedEnv, header: structured(), body: event("h-1", "/desk"), wantCode: 400, wantMsg: "header webhook-id is missing"},
 		{name: "source by prefix", env: signedEnv, header: structured(), body: event("h-2", "https://shop.example.com/orders"), sign: true, wantCode: 202, stored: 1},
 		{name: "source exact", env: signedEnv, header: structured(), body: event("h-3", "/desk"), sign: true, wantCode: 202, stored: 1},
@@ -67,6 +72,12 @@ func TestHandler(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != tt.wantCode {
 				t.Fatalf("answered %d %s, want %d", resp.StatusCode, b, tt.wantCode)
+			}
+			if tt.wantCode == http.StatusOK {
+				if got := resp.Header.Get("WebHook-Allowed-Origin"); got != "eventgrid.azure.net" {
+					t.Errorf("WebHook-Allowed-Origin = %q, want the requesting origin", got)
+				}
+				return
 			}
 			if tt.wantMsg != "" && !strings.Contains(errorMessage(t, b), tt.wantMsg) {
 				t.Errorf("answer %s, want a message containing %q", b, tt.wantMsg)
