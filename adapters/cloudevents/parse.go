@@ -346,6 +346,8 @@ func (a *attrs) set(name, v string) {
 
 func (a *attrs) extension(name, v string) error {
 	switch {
+	case specAttributes[name]:
+		return invalidf("extension %q has the name of a CloudEvents attribute: attribute names are lower case (send %q)", name, name)
 	case !nameRe.MatchString(name):
 		return invalidf("extension name %q must be lower-case letters and digits only (CloudEvents attribute naming)", clip.String(name))
 	case len(name) > maxExtensionName:

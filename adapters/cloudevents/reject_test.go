@@ -120,6 +120,7 @@ func TestRejects(t *testing.T) {
 		{"structured: blank subject", structured(), `{"specversion":"1.0","id":"r-1","source":"/o","type":"order.created","subject":"  "}`, 400, "subject"},
 		{"structured: extension an object", structured(), `{"specversion":"1.0","id":"r-1","source":"/o","type":"order.created","ext":{"a":1}}`, 400, "not objects or arrays"},
 		{"structured: extension name with a dash", structured(), `{"specversion":"1.0","id":"r-1","source":"/o","type":"order.created","my-ext":"x"}`, 400, "lower-case letters and digits"},
+		{"structured: an attribute's name in upper case", structured(), `{"specversion":"1.0","id":"r-1","source":"/o","type":"order.created","ID":"r-2"}`, 400, "name of a CloudEvents attribute"},
 		{"structured: data_base64 not base64", structured(), `{"specversion":"1.0","id":"r-1","source":"/o","type":"order.created","data_base64":"***"}`, 400, "base64"},
 		{"structured: relative dataschema", structured(), `{"specversion":"1.0","id":"r-1","source":"/o","type":"order.created","dataschema":"schemas/order"}`, 400, "absolute URI"},
 		{"structured: time not RFC 3339", structured(), `{"specversion":"1.0","id":"r-1","source":"/o","type":"order.created","time":"12/07/2026"}`, 400, "RFC 3339"},
