@@ -155,3 +155,48 @@ func TestSvixMissingHeaderNamesSvix(t *testing.T) {
 		t.Errorf("Verify = %q, want it to start %q", got, want)
 	}
 }
+
+// FuzzStandardHeaderSets sends arbitrary webhook-* and svix-* headers.
+// Properties: nothing panics; a request is accepted only when the
+// Standard Webhooks library verifies the set that was read (webhook-*
+// when any of them is present, else svix-*); StandardID is that set's id.
+func FuzzStandardHeaderSets(f *testing.F) {
+	f.Add("msg_1", "1700000000", "v1,AAAA", "", "", "", []byte(`{}`))
+	f.Add("", "", "", "msg_2", "1700000000", "v1,AAAA", []byte(`{}`))
+	f.Add("msg_3", "", "", "msg_3", "1700000000", "v1,AAAA", []byte(`{}`))
+	v, err := verify.NewStandardWebhooks(libSecret)
+	if err != nil {
+		f.Fatal(err)
+	}
+	v.Tolerance = 100 * 365 * 24 * time.Hour
+	lib, err := standardwebhooks.NewWebhook(libSecret)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, wid, wts, wsig, sid, sts, ssig string, body []byte) {
+		h := http.Header{}
+		for i, v := range []string{wid, wts, wsig, sid, sts, ssig} {
+			if v != "" {
+				h[http.CanonicalHeaderKey(append(webhookNames[:], svixNames[:]...)[i])] = []string{v}
+			}
+		}
+		read := webhookNames
+		if h.Get(webhookNames[0]) == "" && h.Get(webhookNames[1]) == "" && h.Get(webhookNames[2]) == "" &&
+			(h.Get(svixNames[0]) != "" || h.Get(svixNames[1]) != "" || h.Get(svixNames[2]) != "") {
+			read = svixNames
+		}
+		if got, want := verify.StandardID(h), h.Get(read[0]); got != want {
+			t.Fatalf("StandardID = %q, want %q (from %s)", got, want, read[0])
+		}
+		if v.VerifyHeader(h, body) != nil {
+			return
+		}
+		std := http.Header{}
+		for i := range read {
+			std.Set(webhookNames[i], h.Get(read[i]))
+		}
+		if err := lib.VerifyIgnoringTimestamp(body, std); err != nil {
+			t.Fatalf("accepted headers %v the library refuses: %v", h, err)
+		}
+	})
+}
