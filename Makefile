@@ -123,6 +123,8 @@ test-modules: ## check every module builds on its own (GOWORK=off)
 build: ## build bin/junction and the adapter binaries
 	$(GO) build -o $(BIN)/junction ./cmd/junction
 	cd adapters && $(GO) build -o $(BIN)/webhook-adapter ./cmd/webhook-adapter
+	cd adapters && $(GO) build -o $(BIN)/stripe-adapter ./cmd/stripe-adapter
+	cd adapters && $(GO) build -o $(BIN)/shopify-adapter ./cmd/shopify-adapter
 
 .PHONY: run
 run: ## run the hub (embedded NATS, data in ./data) with the example config

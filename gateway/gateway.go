@@ -41,6 +41,7 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/gateway/auth"
+	"github.com/junctionhq/junction/internal/destination"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 	"github.com/junctionhq/junction/services/router"
@@ -48,7 +49,7 @@ import (
 
 // StaleAfter is how long after its last heartbeat an adapter is reported
 // with health STALE: three missed heartbeats at the SDK's default interval.
-const StaleAfter = 30 * time.Second
+const StaleAfter = destination.StaleAfter
 
 // ErrConfig is returned by New when Config is incomplete.
 var ErrConfig = errors.New("invalid gateway config")

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/internal/destination"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/services/router"
 )
@@ -48,6 +49,11 @@ func (s *Server) CreateRoute(ctx context.Context, req *junctionv1.CreateRouteReq
 	r.Name = routePrefix + id
 	r.Revision = 0
 	r.CreateTime, r.UpdateTime = nil, nil
+	r.UnservedDestinations = nil
+	cat, err := s.checkTargets(ctx, "create route", r)
+	if err != nil {
+		return nil, err
+	}
 
 	if req.GetValidateOnly() {
 		c, err := router.Compile(r)
@@ -59,7 +65,9 @@ func (s *Server) CreateRoute(ctx context.Context, req *junctionv1.CreateRouteReq
 		} else if !errors.Is(err, router.ErrNotFound) {
 			return nil, s.toStatus(ctx, "create route", err)
 		}
-		return &junctionv1.CreateRouteResponse{Route: preview(c.Route)}, nil
+		out := preview(c.Route)
+		s.markUnserved(ctx, cat, out)
+		return &junctionv1.CreateRouteResponse{Route: out}, nil
 	}
 	created, err := s.routes.Create(ctx, id, r)
 	if errors.Is(err, router.ErrAlreadyExists) {
@@ -68,6 +76,7 @@ func (s *Server) CreateRoute(ctx context.Context, req *junctionv1.CreateRouteReq
 	if err != nil {
 		return nil, s.toStatus(ctx, "create route", err)
 	}
+	s.markUnserved(ctx, cat, created)
 	return &junctionv1.CreateRouteResponse{Route: created}, nil
 }
 
@@ -81,6 +90,7 @@ func (s *Server) GetRoute(ctx context.Context, req *junctionv1.GetRouteRequest) 
 	if err != nil {
 		return nil, err
 	}
+	s.markUnserved(ctx, nil, r)
 	return &junctionv1.GetRouteResponse{Route: r}, nil
 }
 
@@ -116,6 +126,7 @@ func (s *Server) ListRoutes(ctx context.Context, req *junctionv1.ListRoutesReque
 		resp.Routes = append(resp.Routes, r)
 	}
 	s.fillStatus(ctx, resp.Routes...)
+	s.markUnserved(ctx, nil, resp.Routes...)
 	return resp, nil
 }
 
@@ -171,13 +182,19 @@ func (s *Server) UpdateRoute(ctx context.Context, req *junctionv1.UpdateRouteReq
 	}
 	merged := proto.Clone(cur).(*junctionv1.Route)
 	applyMask(merged, in, paths)
+	cat, err := s.checkChangedTargets(ctx, cur, merged)
+	if err != nil {
+		return nil, err
+	}
 
 	if req.GetValidateOnly() {
 		c, err := router.Compile(merged)
 		if err != nil {
 			return nil, s.toStatus(ctx, "update route", err)
 		}
-		return &junctionv1.UpdateRouteResponse{Route: preview(c.Route)}, nil
+		out := preview(c.Route)
+		s.markUnserved(ctx, cat, out)
+		return &junctionv1.UpdateRouteResponse{Route: out}, nil
 	}
 	updated, err := s.routes.Update(ctx, merged, cur.GetRevision())
 	switch {
@@ -186,6 +203,7 @@ func (s *Server) UpdateRoute(ctx context.Context, req *junctionv1.UpdateRouteReq
 	case err != nil:
 		return nil, s.toStatus(ctx, "update route", err)
 	}
+	s.markUnserved(ctx, cat, updated)
 	return &junctionv1.UpdateRouteResponse{Route: updated}, nil
 }
 
@@ -200,12 +218,19 @@ func (s *Server) createMissing(ctx context.Context, id string, req *junctionv1.U
 	r := proto.Clone(req.GetRoute()).(*junctionv1.Route)
 	r.Name = routePrefix + id
 	r.CreateTime, r.UpdateTime = nil, nil
+	r.UnservedDestinations = nil
+	cat, err := s.checkTargets(ctx, "update route", r)
+	if err != nil {
+		return nil, err
+	}
 	if req.GetValidateOnly() {
 		c, err := router.Compile(r)
 		if err != nil {
 			return nil, s.toStatus(ctx, "update route", err)
 		}
-		return &junctionv1.UpdateRouteResponse{Route: preview(c.Route)}, nil
+		out := preview(c.Route)
+		s.markUnserved(ctx, cat, out)
+		return &junctionv1.UpdateRouteResponse{Route: out}, nil
 	}
 	created, err := s.routes.Create(ctx, id, r)
 	switch {
@@ -214,6 +239,7 @@ func (s *Server) createMissing(ctx context.Context, id string, req *junctionv1.U
 	case err != nil:
 		return nil, s.toStatus(ctx, "update route", err)
 	}
+	s.markUnserved(ctx, cat, created)
 	return &junctionv1.UpdateRouteResponse{Route: created}, nil
 }
 
@@ -242,7 +268,10 @@ func (s *Server) TestRoute(ctx context.Context, req *junctionv1.TestRouteRequest
 	if req.GetEvent() == nil {
 		return nil, invalid("event", "required: the sample event, with source and type")
 	}
-	var c *router.Compiled
+	var (
+		c   *router.Compiled
+		cat *destination.Catalog
+	)
 	switch src := req.GetRouteSource().(type) {
 	case *junctionv1.TestRouteRequest_Name:
 		id, err := parseRouteName("name", src.Name)
@@ -256,6 +285,9 @@ func (s *Server) TestRoute(ctx context.Context, req *junctionv1.TestRouteRequest
 		if c, err = router.Compile(r); err != nil {
 			return nil, status.Errorf(codes.FailedPrecondition, "stored route %s does not compile, fix it with UpdateRoute: %v", id, err)
 		}
+		if cat, err = s.checkStoredTargets(ctx, id, r); err != nil {
+			return nil, err
+		}
 	case *junctionv1.TestRouteRequest_Route:
 		if src.Route == nil {
 			return nil, invalid("route", "empty: give the route inline, or the name of a stored route")
@@ -263,6 +295,9 @@ func (s *Server) TestRoute(ctx context.Context, req *junctionv1.TestRouteRequest
 		var err error
 		if c, err = router.Compile(src.Route); err != nil {
 			return nil, s.toStatus(ctx, "test route", err)
+		}
+		if cat, err = s.checkTargets(ctx, "test route", src.Route); err != nil {
+			return nil, err
 		}
 	default:
 		return nil, invalid("name", "required: the name of a stored route (\"routes/{route_id}\"), or an inline route")
@@ -284,6 +319,9 @@ func (s *Server) TestRoute(ctx context.Context, req *junctionv1.TestRouteRequest
 		ConditionMatched: res.ConditionMatched,
 		Deliveries:       res.Deliveries,
 		Reason:           res.Reason,
+		// What the route names, matched or not: a test is often the
+		// first look at a new route.
+		UnservedDestinations: cat.Unserved(c.Route),
 	}
 	if err != nil && resp.Reason == "" {
 		resp.Reason = err.Error()
@@ -370,8 +408,9 @@ var mutableRouteFields = []protoreflect.Name{"description", "filter", "condition
 
 // ignoredRouteFields may appear in a mask (a route read, edited and sent
 // back names them) but are not changed by it: the name identifies the route,
-// revision is checked, not written, and the times are output only.
-var ignoredRouteFields = map[protoreflect.Name]bool{"name": true, "revision": true, "create_time": true, "update_time": true}
+// revision is checked, not written, and the times and unserved
+// destinations are output only.
+var ignoredRouteFields = map[protoreflect.Name]bool{"name": true, "revision": true, "create_time": true, "update_time": true, "unserved_destinations": true}
 
 // maskPaths checks mask and returns its paths in proto field names (JSON
 // names are accepted too). An empty mask or "*" means every mutable field.

@@ -484,7 +484,7 @@ func TestTestRoute(t *testing.T) {
 
 	// Over REST, with the route inline in the body.
 	status, body := e.do(t, http.MethodPost, "/v1/routes:test", map[string]any{
-		"route": map[string]any{"filter": "acme.>", "targets": []any{map[string]any{"destination": "webhook"}}},
+		"route": map[string]any{"filter": "acme.>", "targets": []any{map[string]any{"destination": "webhook", "config": map[string]any{"url": "https://example.com/hook"}}}},
 		"event": map[string]any{"source": "acme", "type": "user.created", "data": "e30="},
 	})
 	if status != http.StatusOK || body["filter_matched"] != true || body["condition_matched"] != true {

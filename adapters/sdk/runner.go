@@ -87,6 +87,9 @@ func NewRunner(spec Spec, adapter any, nc *nats.Conn, opts RunnerOptions) (*Runn
 	if len(roles) == 0 {
 		return nil, fmt.Errorf("new runner: %w: %T implements none of sdk.WebhookSource, sdk.PollingSource, sdk.Sink", ErrNoRole, adapter)
 	}
+	if err := checkSpecTargets(spec, roles); err != nil {
+		return nil, fmt.Errorf("new runner: %w", err)
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("new runner: jetstream: %w", err)
@@ -384,6 +387,7 @@ func (r *Runner) Registration() *junctionv1.Adapter {
 		Instance:     r.cfg.Instance,
 		Version:      r.spec.Version,
 		Roles:        r.roles,
+		TargetSchema: r.spec.Targets.toProto(),
 		Health:       junctionv1.Adapter_HEALTH_SERVING,
 		StartTime:    timestamppb.New(r.startTime),
 		LastSeenTime: timestamppb.Now(),

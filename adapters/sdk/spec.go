@@ -16,6 +16,10 @@ type Spec struct {
 	Version string
 	// Description says in a sentence what the adapter connects.
 	Description string
+	// Targets declares the target config a Sink's destination takes (see
+	// [TargetSchema]); the hub refuses routes that break it. Nil declares
+	// nothing. Only a Sink may set it.
+	Targets *TargetSchema
 }
 
 // EmitFunc stores one event on the hub. It returns once JetStream

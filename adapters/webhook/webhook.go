@@ -16,11 +16,21 @@ import (
 const Version = "0.1.0"
 
 // Spec describes the webhook adapter. Its sink consumes the "webhook"
-// destination.
+// destination, whose target config is "url", required: the absolute
+// https:// or http:// URL deliveries are POSTed to, with no user or
+// password. The hub refuses routes that break it, also before any webhook
+// adapter registered.
 var Spec = sdk.Spec{
 	App:         "webhook",
 	Version:     Version,
 	Description: "Generic webhooks: verified inbound POSTs become events; deliveries are POSTed signed with Standard Webhooks.",
+	Targets: &sdk.TargetSchema{Keys: []sdk.TargetKey{{
+		Name:        "url",
+		Type:        sdk.KeyURL,
+		Required:    true,
+		Schemes:     []string{"https", "http"},
+		Description: "the absolute https:// or http:// URL to POST each delivery to, e.g. https://example.com/hook",
+	}}},
 }
 
 // Adapter receives webhooks from the configured sources and delivers to

@@ -70,8 +70,29 @@ func TestSoak(t *testing.T) {
 	dir := t.TempDir()
 	rcv := newDedupeReceiver(t)
 	httpAddr, grpcAddr, natsAddr, adapterAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	// The stores that keep one JetStream subject per item (the
+	// idempotency bucket: one key per event id; ATTEMPTS: one subject per
+	// delivery) grow the server's in-memory subject index with every item
+	// until their limits are reached (docs/operations.md, Memory). So that
+	// the run reaches that steady state, their age limits are
+	// SOAK_DURATION/6 unless SOAK_WINDOW says otherwise ("off": the
+	// defaults, 7 days, never reached in a soak).
+	window := duration / 6
+	if v := os.Getenv("SOAK_WINDOW"); v == "off" {
+		window = 0
+	} else if v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			t.Fatalf("SOAK_WINDOW=%q: give a duration such as 10m, or off", v)
+		}
+		window = d
+	}
+	storage := ""
+	if window > 0 {
+		storage = fmt.Sprintf("storage:\n  limits:\n    idempotency: {max_age: %s}\n    attempts: {max_age: %s}\n", window, window)
+	}
 	cfg := filepath.Join(t.TempDir(), "junction.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`webhook:
+	if err := os.WriteFile(cfg, []byte(storage+fmt.Sprintf(`webhook:
   sources:
     - {name: acme, scheme: hmac-sha256, secret: %s, id_field: id, rate_limit: {per_second: 1000000, burst: 1000000}}
     - {name: beta, scheme: hmac-sha256, secret: %s, id_field: id, rate_limit: {per_second: 1000000, burst: 1000000}}
@@ -82,6 +103,17 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	serveArgs := []string{"serve", "--config", cfg, "--data-dir", dir, "--http-addr", httpAddr, "--grpc-addr", grpcAddr, "--nats-addr", natsAddr, "--log-level", "error"}
+	// SOAK_PROFILE_DIR: serve's heap profile is saved there every
+	// SOAK_DURATION/8 (heap-<minutes>m.pb.gz), for `go tool pprof`.
+	profileDir := os.Getenv("SOAK_PROFILE_DIR")
+	pprofAddr := ""
+	if profileDir != "" {
+		pprofAddr = freeAddr(t)
+		serveArgs = append(serveArgs, "--pprof-addr", pprofAddr)
+	}
+	// SOAK_KILLS=off runs without kills, to tell steady growth from what a
+	// restart's recovery holds.
+	kills := os.Getenv("SOAK_KILLS") != "off"
 
 	// serve, started again after each kill.
 	var serveMu sync.Mutex
@@ -186,13 +218,28 @@ adapter:
 		}
 	})
 
+	if profileDir != "" {
+		wg.Go(func() {
+			tick := time.NewTicker(duration / 8)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				saveHeapProfile(t, pprofAddr, filepath.Join(profileDir, fmt.Sprintf("heap-%dm.pb.gz", int(time.Since(began).Minutes()))))
+			}
+		})
+	}
+
 	// Kills.
 	var serveKills, adapterKills int
 	serveEvery, adapterEvery := duration/4, duration/6
 	nextServe, nextAdapter := began.Add(serveEvery), began.Add(adapterEvery)
 	for end := began.Add(duration); time.Now().Before(end); time.Sleep(time.Second) {
 		now := time.Now()
-		if now.After(nextServe) && now.Before(end.Add(-serveEvery/4)) {
+		if kills && now.After(nextServe) && now.Before(end.Add(-serveEvery/4)) {
 			p := currentServe()
 			_ = p.cmd.Process.Kill()
 			_ = p.wait(t)
@@ -205,7 +252,7 @@ adapter:
 			nextServe = time.Now().Add(serveEvery)
 			t.Logf("%v: serve killed (-9) and started again", time.Since(began).Round(time.Second))
 		}
-		if now.After(nextAdapter) && now.Before(end.Add(-adapterEvery/4)) {
+		if kills && now.After(nextAdapter) && now.Before(end.Add(-adapterEvery/4)) {
 			_ = adapter.Process.Kill()
 			_ = adapter.Wait()
 			adapterKills++
@@ -244,13 +291,13 @@ adapter:
 	snd.mu.Lock()
 	answers := fmt.Sprint(snd.answers)
 	snd.mu.Unlock()
-	report := fmt.Sprintf(`soak figures (SOAK_DURATION=%v, SOAK_RATE=%d/s, %d CPUs):
+	report := fmt.Sprintf(`soak figures (SOAK_DURATION=%v, SOAK_RATE=%d/s, SOAK_WINDOW=%v, %d CPUs):
   ran %v; serve killed -9 %d times, webhook-adapter %d times; slow connections opened %d
   webhooks sent %d, acknowledged 2xx %d (answers by status %s)
   deliveries received %d, distinct webhook-ids %d, duplicates %d
   lost (acknowledged, never delivered on a route that takes it) %d, drain after the senders stopped %v
   serve RSS: peak %.1f MiB, first-quarter peak after warm-up %.1f MiB, last-quarter peak %.1f MiB (%.2fx); peak descriptors %d; samples %d`,
-		duration, rate, runtime.NumCPU(), ran.Round(time.Second), serveKills, adapterKills, slowOpened.Load(),
+		duration, rate, window, runtime.NumCPU(), ran.Round(time.Second), serveKills, adapterKills, slowOpened.Load(),
 		sent, acked, answers, total, distinct, total-distinct, lost, drain.Round(time.Millisecond),
 		mib(peakRSS), mib(firstMax), mib(lastMax), float64(lastMax)/float64(max(firstMax, 1)), peakFDs, len(samples))
 	t.Log(report)
@@ -455,4 +502,21 @@ func procFDs(pid int) int64 {
 		return 0
 	}
 	return int64(len(es))
+}
+
+// saveHeapProfile fetches serve's heap profile (after a GC) into path.
+func saveHeapProfile(t *testing.T, addr, path string) {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		t.Logf("heap profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	if err != nil {
+		t.Logf("heap profile: %v", err)
+	}
 }

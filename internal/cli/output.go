@@ -140,7 +140,8 @@ func writeRouteTable(w io.Writer, routes []*junctionv1.Route) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	// Why a route is degraded does not fit a column: one line each below.
+	// Why a route is degraded or unserved does not fit a column: one line
+	// each below.
 	for _, r := range routes {
 		if st := r.GetStatus(); st.GetState() == junctionv1.RouteStatus_STATE_DEGRADED {
 			if _, err := fmt.Fprintf(w, "%s degraded since %s, evaluated again at %s: %s\n",
@@ -148,17 +149,41 @@ func writeRouteTable(w io.Writer, routes []*junctionv1.Route) error {
 				return err
 			}
 		}
+		if line := unservedLine(r); line != "" {
+			if _, err := fmt.Fprintln(w, line); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
-// routeState is the router's report on a route: "healthy" when it made
-// none.
+// routeState is the router's report on a route ("healthy" when it made
+// none), and "unserved" when a destination it names has no running
+// adapter.
 func routeState(r *junctionv1.Route) string {
+	state := "healthy"
 	if r.GetStatus().GetState() == junctionv1.RouteStatus_STATE_DEGRADED {
-		return "degraded"
+		state = "degraded"
 	}
-	return "healthy"
+	if len(r.GetUnservedDestinations()) > 0 {
+		if state == "healthy" {
+			return "unserved"
+		}
+		state += ",unserved"
+	}
+	return state
+}
+
+// unservedLine says which of a route's destinations no running adapter
+// serves and what that means; "" when every one is served.
+func unservedLine(r *junctionv1.Route) string {
+	ds := r.GetUnservedDestinations()
+	if len(ds) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s unserved: no running adapter serves %s; deliveries to it wait on the hub until one starts (see junction_destination_unserved_deliveries)",
+		strings.TrimPrefix(r.GetName(), routePrefix), cell(strings.Join(ds, ", ")))
 }
 
 // targetList shows a route's targets as destination[:action], comma separated.

@@ -154,6 +154,9 @@ func applyRoutes(ctx context.Context, w io.Writer, format string, c *conn, docs 
 		applied = append(applied, r)
 		if format == formatTable {
 			fmt.Fprintf(w, "route/%s %s%s\n", d.id, outcome, suffix)
+			if line := unservedLine(r); line != "" {
+				fmt.Fprintln(w, "  "+line)
+			}
 		}
 	}
 	if format != formatTable && len(applied) > 0 {
@@ -437,6 +440,9 @@ func writeTestResult(w io.Writer, r *junctionv1.TestRouteResponse) error {
 		fmt.Fprintf(tw, "reason:\t%s\n", cell(r.GetReason()))
 	}
 	fmt.Fprintf(tw, "deliveries:\t%d\n", len(r.GetDeliveries()))
+	if ds := r.GetUnservedDestinations(); len(ds) > 0 {
+		fmt.Fprintf(tw, "unserved:\t%s (no running adapter serves them: deliveries would wait on the hub)\n", cell(strings.Join(ds, ", ")))
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

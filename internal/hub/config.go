@@ -46,6 +46,9 @@ type Config struct {
 	Replicas int `yaml:"replicas"`
 	// Webhook configures the built-in generic webhook adapter.
 	Webhook webhook.Config `yaml:"webhook"`
+	// Sources are app adapters (stripe, github, ...) run inside serve,
+	// each taking its app's webhooks at /webhooks/<app> (apps.go).
+	Sources []SourceApp `yaml:"sources"`
 	// NATSUsers are users of the embedded NATS for other processes
 	// (adapters, subscribers, routers, gateways), added to the default
 	// ones (webhook, router, gateway, subscriber); serve writes each one's
@@ -153,6 +156,7 @@ func (c *Config) Validate() error {
 	if err := c.validateStorage(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateSources()...)
 	return errors.Join(errs...)
 }
 

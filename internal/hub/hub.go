@@ -65,6 +65,8 @@ type Hub struct {
 	gateway *gateway.Server
 	grpcSrv *grpc.Server
 	runner  *sdk.Runner
+	// apps are the runners of the `sources:` app adapters, in config order.
+	apps    []appRunner
 	httpSrv *http.Server
 	authn   *auth.Authenticator // nil with auth disabled
 	store   *sdk.StoreCheck     // whether the store takes writes (storage.go)
@@ -153,6 +155,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 		return nil, fmt.Errorf("webhook adapter: %w", err)
 	}
 
+	if h.apps, err = h.newAppRunners(); err != nil {
+		return nil, err
+	}
+
 	if h.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("grpc_addr: %w", err)
 	}
@@ -208,6 +214,12 @@ func (h *Hub) mux(rest http.Handler) http.Handler {
 	m.Handle("/openapi.json", rest)
 	m.Handle("/openapi", rest)
 	m.Handle("/webhooks/", h.runner.Handler())
+	for _, a := range h.apps {
+		// The app's own path and anything under it (e.g. /webhooks/slack
+		// and /webhooks/slack/commands).
+		m.Handle("/webhooks/"+a.name, a.runner.Handler())
+		m.Handle("/webhooks/"+a.name+"/", a.runner.Handler())
+	}
 	m.Handle("GET /metrics", GuardMetrics(h.authn, sdktelemetry.MetricsHandler()))
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -241,6 +253,11 @@ func (h *Hub) componentsReady() error {
 	}
 	if err := h.router.Ready(); err != nil {
 		errs = append(errs, fmt.Errorf("router: %w", err))
+	}
+	for _, a := range h.apps {
+		if err := a.runner.Ready(); err != nil {
+			errs = append(errs, fmt.Errorf("%s adapter: %w", a.name, err))
+		}
 	}
 	if err := h.runner.Ready(); err != nil {
 		errs = append(errs, fmt.Errorf("webhook adapter: %w", err))
@@ -286,6 +303,9 @@ func (h *Hub) Run(ctx context.Context) error {
 	// that serve exits non-zero and its supervisor restarts it.
 	g.Go(func() error { return h.store.Run(gctx) })
 	g.Go(func() error { return h.runner.Run(gctx) })
+	for _, a := range h.apps {
+		g.Go(func() error { return a.runner.Run(gctx) })
+	}
 	g.Go(func() error {
 		if err := h.grpcSrv.Serve(h.grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			return fmt.Errorf("grpc: %w", err)

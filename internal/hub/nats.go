@@ -28,6 +28,8 @@ const (
 // user; with an external one they all share the platform connection.
 type conns struct {
 	router, gateway, adapter *nats.Conn
+	// apps are the connections of the `sources:` app adapters, by app.
+	apps map[string]*nats.Conn
 	// scoped says the adapter's connection has the adapter role.
 	scoped bool
 }
@@ -59,7 +61,10 @@ func (h *Hub) startNATS() error {
 		if err != nil {
 			return fmt.Errorf("connect to NATS at %s: %w", sdk.RedactURLs(cfg.NATSURL), err)
 		}
-		h.conns = conns{router: h.nc, gateway: h.nc, adapter: h.nc}
+		h.conns = conns{router: h.nc, gateway: h.nc, adapter: h.nc, apps: map[string]*nats.Conn{}}
+		for _, a := range cfg.sourceApps() {
+			h.conns.apps[a] = h.nc
+		}
 		return nil
 	}
 	external := natsauth.Merge(natsauth.Defaults(cfg.webhookSources()), cfg.NATSUsers)
@@ -68,6 +73,14 @@ func (h *Hub) startNATS() error {
 		{Name: routerUser, Role: natsauth.RoleRouter},
 		{Name: gatewayUser, Role: natsauth.RoleGateway},
 		{Name: adapterUser, Role: natsauth.RoleAdapter, Sources: cfg.webhookSources()},
+	}
+	// Each app adapter run by serve connects as its own adapter user,
+	// named after the app (its registration and cursors are keyed by it),
+	// unless nats_users already defines that user for standalone copies.
+	for _, a := range cfg.sourceApps() {
+		if !slices.ContainsFunc(external, func(u natsauth.User) bool { return u.Name == a }) {
+			internal = append(internal, natsauth.User{Name: a, Role: natsauth.RoleAdapter, Sources: []string{a}})
+		}
 	}
 	keys, err := natsauth.Setup(cfg.DataDir, external, internal)
 	if err != nil {
@@ -125,6 +138,12 @@ func (h *Hub) startNATS() error {
 	if h.conns.adapter, err = connect(adapterUser); err != nil {
 		return err
 	}
+	h.conns.apps = map[string]*nats.Conn{}
+	for _, a := range cfg.sourceApps() {
+		if h.conns.apps[a], err = connect(a); err != nil {
+			return err
+		}
+	}
 	h.conns.scoped = true
 	return nil
 }
@@ -141,7 +160,11 @@ func componentJS(nc *nats.Conn) (jetstream.JetStream, error) {
 // closeComponents closes the components' own connections (not the shared
 // platform one).
 func (h *Hub) closeComponents() {
-	for _, nc := range []*nats.Conn{h.conns.router, h.conns.gateway, h.conns.adapter} {
+	all := []*nats.Conn{h.conns.router, h.conns.gateway, h.conns.adapter}
+	for _, nc := range h.conns.apps {
+		all = append(all, nc)
+	}
+	for _, nc := range all {
 		if nc != nil && nc != h.nc {
 			drain(nc)
 		}

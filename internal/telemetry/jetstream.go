@@ -19,6 +19,7 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk/natstrace"
 	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/internal/destination"
 )
 
 // scrapeTimeout bounds the JetStream calls of one scrape.
@@ -38,7 +39,10 @@ const scrapeTimeout = 3 * time.Second
 //   - junction_stream_bytes{stream} and junction_stream_max_bytes{stream}:
 //     what each stream and bucket (KV_<bucket>) holds against its limit;
 //     a stream at its limit refuses new messages or drops its oldest, as
-//     docs/operations.md says.
+//     docs/operations.md says;
+//   - junction_destination_unserved_deliveries{destination}: deliveries
+//     waiting for a destination no running adapter serves
+//     (destination.RegisterGauge).
 //
 // The returned function unregisters them.
 func RegisterJetStreamGauges(js jetstream.JetStream, log *slog.Logger) (unregister func(), err error) {
@@ -89,7 +93,12 @@ func RegisterJetStreamGauges(js jetstream.JetStream, log *slog.Logger) (unregist
 	if err != nil {
 		return nil, fmt.Errorf("register jetstream gauges: %w", err)
 	}
-	return func() { _ = reg.Unregister() }, nil
+	unserved, err := destination.RegisterGauge(js, log)
+	if err != nil {
+		_ = reg.Unregister()
+		return nil, err
+	}
+	return func() { _ = reg.Unregister(); unserved() }, nil
 }
 
 func observeDLQ(ctx context.Context, js jetstream.JetStream, o metric.Observer, g metric.Int64ObservableGauge) error {

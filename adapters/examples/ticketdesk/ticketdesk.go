@@ -31,8 +31,16 @@ import (
 )
 
 // Spec describes the adapter. App is the event source of its webhooks and
-// the destination its sink consumes.
-var Spec = sdk.Spec{App: "ticketdesk", Version: "0.1.0", Description: "Ticket Desk: ticket webhooks in, comments out."}
+// the destination its sink consumes; Targets declares the one key of the
+// target config its sink reads, so the hub refuses a route without it
+// when the route is saved.
+var Spec = sdk.Spec{
+	App: "ticketdesk", Version: "0.1.0", Description: "Ticket Desk: ticket webhooks in, comments out.",
+	Targets: &sdk.TargetSchema{Keys: []sdk.TargetKey{{
+		Name: "api_url", Type: sdk.KeyURL, Required: true,
+		Description: "the Ticket Desk API's base URL, e.g. https://desk.example.com/api",
+	}}},
+}
 
 // maxBody is the largest webhook accepted.
 const maxBody = 64 << 10

@@ -79,6 +79,69 @@ func (Adapter_Health) EnumDescriptor() ([]byte, []int) {
 	return file_junction_v1_adapter_proto_rawDescGZIP(), []int{0, 0}
 }
 
+// Type of a key's value. Values are strings in Target.config; the type
+// says how they are read.
+type TargetKey_Type int32
+
+const (
+	// Any string.
+	TargetKey_TYPE_UNSPECIFIED TargetKey_Type = 0
+	// Any string (the same as TYPE_UNSPECIFIED, written out).
+	TargetKey_TYPE_STRING TargetKey_Type = 1
+	// An absolute URL with a host, one of url_schemes, and no user or
+	// password (credentials belong in the adapter's own configuration).
+	TargetKey_TYPE_URL TargetKey_Type = 2
+	// A whole number in base 10.
+	TargetKey_TYPE_INTEGER TargetKey_Type = 3
+	// "true" or "false".
+	TargetKey_TYPE_BOOLEAN TargetKey_Type = 4
+)
+
+// Enum value maps for TargetKey_Type.
+var (
+	TargetKey_Type_name = map[int32]string{
+		0: "TYPE_UNSPECIFIED",
+		1: "TYPE_STRING",
+		2: "TYPE_URL",
+		3: "TYPE_INTEGER",
+		4: "TYPE_BOOLEAN",
+	}
+	TargetKey_Type_value = map[string]int32{
+		"TYPE_UNSPECIFIED": 0,
+		"TYPE_STRING":      1,
+		"TYPE_URL":         2,
+		"TYPE_INTEGER":     3,
+		"TYPE_BOOLEAN":     4,
+	}
+)
+
+func (x TargetKey_Type) Enum() *TargetKey_Type {
+	p := new(TargetKey_Type)
+	*p = x
+	return p
+}
+
+func (x TargetKey_Type) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TargetKey_Type) Descriptor() protoreflect.EnumDescriptor {
+	return file_junction_v1_adapter_proto_enumTypes[1].Descriptor()
+}
+
+func (TargetKey_Type) Type() protoreflect.EnumType {
+	return &file_junction_v1_adapter_proto_enumTypes[1]
+}
+
+func (x TargetKey_Type) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TargetKey_Type.Descriptor instead.
+func (TargetKey_Type) EnumDescriptor() ([]byte, []int) {
+	return file_junction_v1_adapter_proto_rawDescGZIP(), []int{2, 0}
+}
+
 // Adapter is one running adapter instance, as it last reported itself.
 type Adapter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -101,7 +164,11 @@ type Adapter struct {
 	// When the instance started.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	// When its last heartbeat arrived.
-	LastSeenTime  *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=last_seen_time,json=lastSeenTime,proto3" json:"last_seen_time,omitempty"`
+	LastSeenTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=last_seen_time,json=lastSeenTime,proto3" json:"last_seen_time,omitempty"`
+	// The target config its sink takes (see TargetSchema). Unset when the
+	// adapter is no sink or declared none; the gateway then checks only what
+	// it knows of the destination itself (the built-in webhook destination).
+	TargetSchema  *TargetSchema `protobuf:"bytes,11,opt,name=target_schema,json=targetSchema,proto3" json:"target_schema,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -206,6 +273,164 @@ func (x *Adapter) GetLastSeenTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Adapter) GetTargetSchema() *TargetSchema {
+	if x != nil {
+		return x.TargetSchema
+	}
+	return nil
+}
+
+// TargetSchema declares the config a destination takes in a route's
+// target (Target.config): the gateway refuses a route whose target config
+// breaks its destination's schema, naming the key and what to fix.
+type TargetSchema struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The keys the destination reads, in the order its documentation gives
+	// them.
+	Keys []*TargetKey `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	// Whether keys that are not listed are accepted. When false a route
+	// naming any other key is refused, so that a misspelt key cannot pass.
+	AllowOtherKeys bool `protobuf:"varint,2,opt,name=allow_other_keys,json=allowOtherKeys,proto3" json:"allow_other_keys,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *TargetSchema) Reset() {
+	*x = TargetSchema{}
+	mi := &file_junction_v1_adapter_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TargetSchema) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TargetSchema) ProtoMessage() {}
+
+func (x *TargetSchema) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_v1_adapter_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TargetSchema.ProtoReflect.Descriptor instead.
+func (*TargetSchema) Descriptor() ([]byte, []int) {
+	return file_junction_v1_adapter_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *TargetSchema) GetKeys() []*TargetKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *TargetSchema) GetAllowOtherKeys() bool {
+	if x != nil {
+		return x.AllowOtherKeys
+	}
+	return false
+}
+
+// TargetKey is one key of a destination's target config.
+type TargetKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key, as it appears in Target.config.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// What the key is for, shown to people writing routes.
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// Whether a route must give the key (with a non-empty value).
+	Required bool `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
+	// How the value is read.
+	Type TargetKey_Type `protobuf:"varint,4,opt,name=type,proto3,enum=junction.v1.TargetKey_Type" json:"type,omitempty"`
+	// For TYPE_URL: the schemes allowed, e.g. "https" and "http". Empty
+	// means https and http.
+	UrlSchemes []string `protobuf:"bytes,5,rep,name=url_schemes,json=urlSchemes,proto3" json:"url_schemes,omitempty"`
+	// For TYPE_STRING: when not empty, the only values allowed.
+	Values        []string `protobuf:"bytes,6,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TargetKey) Reset() {
+	*x = TargetKey{}
+	mi := &file_junction_v1_adapter_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TargetKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TargetKey) ProtoMessage() {}
+
+func (x *TargetKey) ProtoReflect() protoreflect.Message {
+	mi := &file_junction_v1_adapter_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TargetKey.ProtoReflect.Descriptor instead.
+func (*TargetKey) Descriptor() ([]byte, []int) {
+	return file_junction_v1_adapter_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *TargetKey) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TargetKey) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *TargetKey) GetRequired() bool {
+	if x != nil {
+		return x.Required
+	}
+	return false
+}
+
+func (x *TargetKey) GetType() TargetKey_Type {
+	if x != nil {
+		return x.Type
+	}
+	return TargetKey_TYPE_UNSPECIFIED
+}
+
+func (x *TargetKey) GetUrlSchemes() []string {
+	if x != nil {
+		return x.UrlSchemes
+	}
+	return nil
+}
+
+func (x *TargetKey) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 // ListAdaptersRequest is the input of AdapterService.ListAdapters.
 type ListAdaptersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -217,7 +442,7 @@ type ListAdaptersRequest struct {
 
 func (x *ListAdaptersRequest) Reset() {
 	*x = ListAdaptersRequest{}
-	mi := &file_junction_v1_adapter_proto_msgTypes[1]
+	mi := &file_junction_v1_adapter_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -229,7 +454,7 @@ func (x *ListAdaptersRequest) String() string {
 func (*ListAdaptersRequest) ProtoMessage() {}
 
 func (x *ListAdaptersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_adapter_proto_msgTypes[1]
+	mi := &file_junction_v1_adapter_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -242,7 +467,7 @@ func (x *ListAdaptersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdaptersRequest.ProtoReflect.Descriptor instead.
 func (*ListAdaptersRequest) Descriptor() ([]byte, []int) {
-	return file_junction_v1_adapter_proto_rawDescGZIP(), []int{1}
+	return file_junction_v1_adapter_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListAdaptersRequest) GetApp() string {
@@ -263,7 +488,7 @@ type ListAdaptersResponse struct {
 
 func (x *ListAdaptersResponse) Reset() {
 	*x = ListAdaptersResponse{}
-	mi := &file_junction_v1_adapter_proto_msgTypes[2]
+	mi := &file_junction_v1_adapter_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -275,7 +500,7 @@ func (x *ListAdaptersResponse) String() string {
 func (*ListAdaptersResponse) ProtoMessage() {}
 
 func (x *ListAdaptersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_junction_v1_adapter_proto_msgTypes[2]
+	mi := &file_junction_v1_adapter_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -288,7 +513,7 @@ func (x *ListAdaptersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdaptersResponse.ProtoReflect.Descriptor instead.
 func (*ListAdaptersResponse) Descriptor() ([]byte, []int) {
-	return file_junction_v1_adapter_proto_rawDescGZIP(), []int{2}
+	return file_junction_v1_adapter_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListAdaptersResponse) GetAdapters() []*Adapter {
@@ -302,7 +527,7 @@ var File_junction_v1_adapter_proto protoreflect.FileDescriptor
 
 const file_junction_v1_adapter_proto_rawDesc = "" +
 	"\n" +
-	"\x19junction/v1/adapter.proto\x12\vjunction.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcc\x03\n" +
+	"\x19junction/v1/adapter.proto\x12\vjunction.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x04\n" +
 	"\aAdapter\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03app\x18\x02 \x01(\tR\x03app\x12\x1a\n" +
@@ -315,12 +540,30 @@ const file_junction_v1_adapter_proto_rawDesc = "" +
 	"\n" +
 	"start_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12@\n" +
 	"\x0elast_seen_time\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\flastSeenTime\"^\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\flastSeenTime\x12>\n" +
+	"\rtarget_schema\x18\v \x01(\v2\x19.junction.v1.TargetSchemaR\ftargetSchema\"^\n" +
 	"\x06Health\x12\x16\n" +
 	"\x12HEALTH_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eHEALTH_SERVING\x10\x01\x12\x16\n" +
 	"\x12HEALTH_NOT_SERVING\x10\x02\x12\x10\n" +
-	"\fHEALTH_STALE\x10\x03\"'\n" +
+	"\fHEALTH_STALE\x10\x03\"d\n" +
+	"\fTargetSchema\x12*\n" +
+	"\x04keys\x18\x01 \x03(\v2\x16.junction.v1.TargetKeyR\x04keys\x12(\n" +
+	"\x10allow_other_keys\x18\x02 \x01(\bR\x0eallowOtherKeys\"\xa8\x02\n" +
+	"\tTargetKey\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1a\n" +
+	"\brequired\x18\x03 \x01(\bR\brequired\x12/\n" +
+	"\x04type\x18\x04 \x01(\x0e2\x1b.junction.v1.TargetKey.TypeR\x04type\x12\x1f\n" +
+	"\vurl_schemes\x18\x05 \x03(\tR\n" +
+	"urlSchemes\x12\x16\n" +
+	"\x06values\x18\x06 \x03(\tR\x06values\"_\n" +
+	"\x04Type\x12\x14\n" +
+	"\x10TYPE_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vTYPE_STRING\x10\x01\x12\f\n" +
+	"\bTYPE_URL\x10\x02\x12\x10\n" +
+	"\fTYPE_INTEGER\x10\x03\x12\x10\n" +
+	"\fTYPE_BOOLEAN\x10\x04\"'\n" +
 	"\x13ListAdaptersRequest\x12\x10\n" +
 	"\x03app\x18\x01 \x01(\tR\x03app\"H\n" +
 	"\x14ListAdaptersResponse\x120\n" +
@@ -338,25 +581,31 @@ func file_junction_v1_adapter_proto_rawDescGZIP() []byte {
 	return file_junction_v1_adapter_proto_rawDescData
 }
 
-var file_junction_v1_adapter_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_junction_v1_adapter_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_junction_v1_adapter_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_junction_v1_adapter_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_junction_v1_adapter_proto_goTypes = []any{
 	(Adapter_Health)(0),           // 0: junction.v1.Adapter.Health
-	(*Adapter)(nil),               // 1: junction.v1.Adapter
-	(*ListAdaptersRequest)(nil),   // 2: junction.v1.ListAdaptersRequest
-	(*ListAdaptersResponse)(nil),  // 3: junction.v1.ListAdaptersResponse
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(TargetKey_Type)(0),           // 1: junction.v1.TargetKey.Type
+	(*Adapter)(nil),               // 2: junction.v1.Adapter
+	(*TargetSchema)(nil),          // 3: junction.v1.TargetSchema
+	(*TargetKey)(nil),             // 4: junction.v1.TargetKey
+	(*ListAdaptersRequest)(nil),   // 5: junction.v1.ListAdaptersRequest
+	(*ListAdaptersResponse)(nil),  // 6: junction.v1.ListAdaptersResponse
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
 }
 var file_junction_v1_adapter_proto_depIdxs = []int32{
 	0, // 0: junction.v1.Adapter.health:type_name -> junction.v1.Adapter.Health
-	4, // 1: junction.v1.Adapter.start_time:type_name -> google.protobuf.Timestamp
-	4, // 2: junction.v1.Adapter.last_seen_time:type_name -> google.protobuf.Timestamp
-	1, // 3: junction.v1.ListAdaptersResponse.adapters:type_name -> junction.v1.Adapter
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	7, // 1: junction.v1.Adapter.start_time:type_name -> google.protobuf.Timestamp
+	7, // 2: junction.v1.Adapter.last_seen_time:type_name -> google.protobuf.Timestamp
+	3, // 3: junction.v1.Adapter.target_schema:type_name -> junction.v1.TargetSchema
+	4, // 4: junction.v1.TargetSchema.keys:type_name -> junction.v1.TargetKey
+	1, // 5: junction.v1.TargetKey.type:type_name -> junction.v1.TargetKey.Type
+	2, // 6: junction.v1.ListAdaptersResponse.adapters:type_name -> junction.v1.Adapter
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_junction_v1_adapter_proto_init() }
@@ -369,8 +618,8 @@ func file_junction_v1_adapter_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_junction_v1_adapter_proto_rawDesc), len(file_junction_v1_adapter_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   3,
+			NumEnums:      2,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

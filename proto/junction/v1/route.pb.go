@@ -112,9 +112,17 @@ type Route struct {
 	// How the router fares with this revision of the route: degraded while it
 	// keeps going over its per-event budget. Unset when the router has not
 	// reported on it, which means healthy.
-	Status        *RouteStatus `protobuf:"bytes,11,opt,name=status,proto3" json:"status,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Status *RouteStatus `protobuf:"bytes,11,opt,name=status,proto3" json:"status,omitempty"`
+	// Destinations of the route's targets that no running adapter serves
+	// (no sink of that name sent a heartbeat recently), sorted. Such a route
+	// is accepted, since adapters may start later, but its deliveries to
+	// these destinations wait on the hub until one does, or until they pass
+	// the DELIVERIES stream's max age; the metric
+	// junction_destination_unserved_deliveries counts them. Filled in on
+	// every answer of RouteService; never stored.
+	UnservedDestinations []string `protobuf:"bytes,12,rep,name=unserved_destinations,json=unservedDestinations,proto3" json:"unserved_destinations,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Route) Reset() {
@@ -224,6 +232,13 @@ func (x *Route) GetStatus() *RouteStatus {
 	return nil
 }
 
+func (x *Route) GetUnservedDestinations() []string {
+	if x != nil {
+		return x.UnservedDestinations
+	}
+	return nil
+}
+
 // RouteStatus is the router's report on one revision of a route.
 type RouteStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -323,7 +338,8 @@ type Target struct {
 	Transform string `protobuf:"bytes,4,opt,name=transform,proto3" json:"transform,omitempty"`
 	// Destination settings, e.g. {"url": "https://example.com/hook"} for the
 	// generic webhook destination. Never secrets: those live in the adapter's
-	// own configuration.
+	// own configuration. Checked when the route is saved against the
+	// destination's TargetSchema (see Adapter.target_schema).
 	Config        map[string]string `protobuf:"bytes,5,rep,name=config,proto3" json:"config,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -858,9 +874,13 @@ type TestRouteResponse struct {
 	// The deliveries that would be published, one per target.
 	Deliveries []*Delivery `protobuf:"bytes,3,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
 	// Why the route does not match, or what failed while evaluating it.
-	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Destinations of the route's targets that no running adapter serves:
+	// the deliveries to them would wait on the hub (see
+	// Route.unserved_destinations).
+	UnservedDestinations []string `protobuf:"bytes,5,rep,name=unserved_destinations,json=unservedDestinations,proto3" json:"unserved_destinations,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *TestRouteResponse) Reset() {
@@ -919,6 +939,13 @@ func (x *TestRouteResponse) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *TestRouteResponse) GetUnservedDestinations() []string {
+	if x != nil {
+		return x.UnservedDestinations
+	}
+	return nil
 }
 
 // CreateRouteResponse is the output of RouteService.CreateRoute. Over REST the
@@ -1103,7 +1130,7 @@ var File_junction_v1_route_proto protoreflect.FileDescriptor
 
 const file_junction_v1_route_proto_rawDesc = "" +
 	"\n" +
-	"\x17junction/v1/route.proto\x12\vjunction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ajunction/v1/delivery.proto\x1a\x17junction/v1/event.proto\"\xe8\x03\n" +
+	"\x17junction/v1/route.proto\x12\vjunction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ajunction/v1/delivery.proto\x1a\x17junction/v1/event.proto\"\xa2\x04\n" +
 	"\x05Route\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1b\n" +
@@ -1118,7 +1145,8 @@ const file_junction_v1_route_proto_rawDesc = "" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x125\n" +
-	"\x06status\x18\v \x01(\v2\x18.junction.v1.RouteStatusB\x03\xe0A\x03R\x06statusB\n" +
+	"\x06status\x18\v \x01(\v2\x18.junction.v1.RouteStatusB\x03\xe0A\x03R\x06status\x128\n" +
+	"\x15unserved_destinations\x18\f \x03(\tB\x03\xe0A\x03R\x14unservedDestinationsB\n" +
 	"\n" +
 	"\b_enabled\"\xb6\x02\n" +
 	"\vRouteStatus\x124\n" +
@@ -1168,14 +1196,15 @@ const file_junction_v1_route_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x12*\n" +
 	"\x05route\x18\x02 \x01(\v2\x12.junction.v1.RouteH\x00R\x05route\x12-\n" +
 	"\x05event\x18\x03 \x01(\v2\x12.junction.v1.EventB\x03\xe0A\x02R\x05eventB\x0e\n" +
-	"\froute_source\"\xb6\x01\n" +
+	"\froute_source\"\xeb\x01\n" +
 	"\x11TestRouteResponse\x12%\n" +
 	"\x0efilter_matched\x18\x01 \x01(\bR\rfilterMatched\x12+\n" +
 	"\x11condition_matched\x18\x02 \x01(\bR\x10conditionMatched\x125\n" +
 	"\n" +
 	"deliveries\x18\x03 \x03(\v2\x15.junction.v1.DeliveryR\n" +
 	"deliveries\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"?\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x123\n" +
+	"\x15unserved_destinations\x18\x05 \x03(\tR\x14unservedDestinations\"?\n" +
 	"\x13CreateRouteResponse\x12(\n" +
 	"\x05route\x18\x01 \x01(\v2\x12.junction.v1.RouteR\x05route\"<\n" +
 	"\x10GetRouteResponse\x12(\n" +

@@ -37,7 +37,10 @@ const (
 type RouteServiceClient interface {
 	// CreateRoute stores a new route. It fails with ALREADY_EXISTS when the id
 	// is taken and INVALID_ARGUMENT, with the compiler's message, when the
-	// condition or a transform does not compile.
+	// condition or a transform does not compile, or naming the target and
+	// key, when a target's config breaks its destination's TargetSchema. A
+	// destination no running adapter serves is accepted and listed in the
+	// answer's unserved_destinations.
 	CreateRoute(ctx context.Context, in *v1.CreateRouteRequest, opts ...grpc.CallOption) (*v1.CreateRouteResponse, error)
 	// GetRoute returns one route.
 	GetRoute(ctx context.Context, in *v1.GetRouteRequest, opts ...grpc.CallOption) (*v1.GetRouteResponse, error)
@@ -131,7 +134,10 @@ func (c *routeServiceClient) TestRoute(ctx context.Context, in *v1.TestRouteRequ
 type RouteServiceServer interface {
 	// CreateRoute stores a new route. It fails with ALREADY_EXISTS when the id
 	// is taken and INVALID_ARGUMENT, with the compiler's message, when the
-	// condition or a transform does not compile.
+	// condition or a transform does not compile, or naming the target and
+	// key, when a target's config breaks its destination's TargetSchema. A
+	// destination no running adapter serves is accepted and listed in the
+	// answer's unserved_destinations.
 	CreateRoute(context.Context, *v1.CreateRouteRequest) (*v1.CreateRouteResponse, error)
 	// GetRoute returns one route.
 	GetRoute(context.Context, *v1.GetRouteRequest) (*v1.GetRouteResponse, error)
