@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/cloudevents"
 	"github.com/junctionhq/junction/adapters/github"
 	"github.com/junctionhq/junction/adapters/hubspot"
 	"github.com/junctionhq/junction/adapters/jira"
@@ -31,6 +32,7 @@ func init() {
 	registerApp(jira.Spec, jira.New)
 	registerApp(shopify.Spec, shopify.New)
 	registerApp(stripe.Spec, stripe.New)
+	registerApp(cloudevents.Spec, cloudevents.New)
 }
 
 // SourceApp is one `sources:` entry: an app adapter run inside serve, its
