@@ -101,6 +101,16 @@ func TestCloudEventsThroughServe(t *testing.T) {
 		t.Fatalf("CreateRoute: %v", err)
 	}
 	h.routeApplied(t, created.GetRoute().GetRevision())
+	// The docs' example route is accepted (its CEL checked against the
+	// Event, source_uri included); it delivers nowhere reachable, so it
+	// is deleted again.
+	id, route := docRoute(t, "cloudevents.md")
+	if _, err := h.routes(t).CreateRoute(ctx, &junctionv1.CreateRouteRequest{RouteId: id, Route: route}); err != nil {
+		t.Fatalf("the example route of docs/adapters/cloudevents.md is refused: %v", err)
+	}
+	if _, err := h.routes(t).DeleteRoute(ctx, &junctionv1.DeleteRouteRequest{Name: "routes/" + id}); err != nil {
+		t.Fatalf("DeleteRoute: %v", err)
+	}
 
 	wh, err := standardwebhooks.NewWebhook(ceSecret)
 	if err != nil {
