@@ -125,6 +125,7 @@ build: ## build bin/junction and the adapter binaries
 	cd adapters && $(GO) build -o $(BIN)/webhook-adapter ./cmd/webhook-adapter
 	cd adapters && $(GO) build -o $(BIN)/stripe-adapter ./cmd/stripe-adapter
 	cd adapters && $(GO) build -o $(BIN)/shopify-adapter ./cmd/shopify-adapter
+	cd adapters && $(GO) build -o $(BIN)/cloudevents-adapter ./cmd/cloudevents-adapter
 
 .PHONY: run
 run: ## run the hub (embedded NATS, data in ./data) with the example config
