@@ -20,10 +20,9 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/internal/natsserver"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/services/router"
@@ -141,14 +140,7 @@ func EventMsg(seq, size int, now time.Time) *nats.Msg {
 		Time: timestamppb.New(now), ReceiveTime: timestamppb.New(now),
 		DataContentType: "application/json", Data: Payload(seq, size),
 	}
-	data, _ := proto.Marshal(e)
-	m := nats.NewMsg(topology.EventSubject(Source, EventType))
-	m.Data = data
-	m.Header.Set(jetstream.MsgIDHeader, topology.EventMsgID(Source, id))
-	m.Header.Set(topology.HeaderContentType, topology.ContentTypeEvent)
-	m.Header.Set(topology.HeaderEventID, id)
-	m.Header.Set(topology.HeaderEventSource, Source)
-	m.Header.Set(topology.HeaderEventType, EventType)
+	m, _ := topology.EventMsg(e)
 	return m
 }
 
@@ -229,7 +221,7 @@ func Republish(ctx context.Context, js jetstream.JetStream, destination string) 
 func drain(ctx context.Context, js jetstream.JetStream, destination string, want int, ready chan<- struct{}) (time.Time, error) {
 	cons, err := js.CreateOrUpdateConsumer(ctx, topology.DeliveriesStream, jetstream.ConsumerConfig{
 		Durable:       "drain-" + destination,
-		FilterSubject: topology.DeliveriesPrefix + destination + ".>",
+		FilterSubject: topology.DeliveriesFilter(destination),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		MaxAckPending: 10000,
 	})
@@ -253,7 +245,7 @@ func drain(ctx context.Context, js jetstream.JetStream, destination string, want
 			}
 			continue
 		}
-		seen[m.Headers().Get(jetstream.MsgIDHeader)] = struct{}{}
+		seen[topology.MetaOf(m.Headers()).MsgID] = struct{}{}
 		_ = m.Ack()
 	}
 	return time.Now(), nil

@@ -18,7 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 )
 
 // Secrets of the webhook scenario: what senders sign with and what
@@ -399,7 +399,7 @@ func StartBaseline(ctx context.Context, cfg BaselineConfig) (*BaselineServer, er
 	b.wg.Go(func() { _ = Republish(runCtx, js, WebhookDestination) })
 	cons, err := js.CreateOrUpdateConsumer(ctx, topology.DeliveriesStream, jetstream.ConsumerConfig{
 		Durable:       "baseline-out",
-		FilterSubject: topology.DeliveriesPrefix + WebhookDestination + ".>",
+		FilterSubject: topology.DeliveriesFilter(WebhookDestination),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		MaxAckPending: maxAckPending,
 	})
@@ -455,9 +455,7 @@ func StartBaseline(ctx context.Context, cfg BaselineConfig) (*BaselineServer, er
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
-		m := nats.NewMsg(topology.EventSubject(Source, EventType))
-		m.Data = body
-		m.Header.Set(jetstream.MsgIDHeader, Source+":"+r.Header.Get(standardwebhooks.HeaderWebhookID))
+		m := topology.RawEventMsg(Source, EventType, r.Header.Get(standardwebhooks.HeaderWebhookID), body)
 		if _, err := js.PublishMsg(r.Context(), m); err != nil {
 			http.Error(w, "store", http.StatusServiceUnavailable)
 			return
@@ -472,7 +470,7 @@ func StartBaseline(ctx context.Context, cfg BaselineConfig) (*BaselineServer, er
 // postSigned POSTs m's body to url signed with Standard Webhooks, with its
 // Nats-Msg-Id as webhook-id.
 func postSigned(ctx context.Context, c *http.Client, signer *standardwebhooks.Webhook, url string, m jetstream.Msg) error {
-	id := m.Headers().Get(jetstream.MsgIDHeader)
+	id := topology.MetaOf(m.Headers()).MsgID
 	now := time.Now()
 	sig, err := signer.Sign(id, now, m.Data())
 	if err != nil {

@@ -15,11 +15,10 @@ import (
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/junctionhq/junction/adapters/sdk/natstrace"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/services/router"
 )
@@ -80,7 +79,7 @@ func (f dlqFilter) matches(m *jetstream.RawStreamMsg) bool {
 	if !f.end.IsZero() && !m.Time.Before(f.end) {
 		return false
 	}
-	return f.reason == "" || m.Header.Get(topology.HeaderDLQReason) == f.reason
+	return f.reason == "" || topology.MetaOf(m.Header).DeadLetter.Reason == f.reason
 }
 
 // scanDLQ calls fn for each dead letter f matches, from sequence from on,
@@ -108,31 +107,26 @@ func (s *Server) scanDLQ(ctx context.Context, f dlqFilter, from uint64, fn func(
 
 // deadLetterOf decodes a DLQ message.
 func deadLetterOf(m *jetstream.RawStreamMsg) (*junctionv1.DeadLetter, error) {
-	d := &junctionv1.Delivery{}
-	if err := proto.Unmarshal(m.Data, d); err != nil {
+	d, err := topology.ParseDelivery(m.Subject, m.Header, m.Data)
+	if err != nil {
 		return nil, fmt.Errorf("decode dead letter at %s sequence %d: %w", topology.DLQStream, m.Sequence, err)
 	}
+	why := topology.MetaOf(m.Header).DeadLetter
 	dl := &junctionv1.DeadLetter{
 		Name:           deadLetterPrefix + strconv.FormatUint(m.Sequence, 10),
 		Delivery:       d,
 		Destination:    d.GetDestination(),
 		RouteId:        d.GetRouteId(),
 		Target:         d.GetTarget(),
-		Reason:         m.Header.Get(topology.HeaderDLQReason),
-		LastError:      m.Header.Get(topology.HeaderDLQLastError),
+		Reason:         why.Reason,
+		LastError:      why.LastError,
+		Attempts:       int32(why.Attempts),
+		LastStatusCode: int32(why.Status),
 		CreateTime:     d.GetCreateTime(),
 		DeadLetterTime: timestamppb.New(m.Time),
 	}
-	if rest, ok := strings.CutPrefix(m.Subject, topology.DLQPrefix); ok {
-		if dest, route, ok := strings.Cut(rest, "."); ok {
-			dl.Destination, dl.RouteId = dest, route
-		}
-	}
-	if n, err := strconv.Atoi(m.Header.Get(topology.HeaderDLQAttempts)); err == nil {
-		dl.Attempts = int32(n)
-	}
-	if n, err := strconv.Atoi(m.Header.Get(topology.HeaderDLQStatus)); err == nil {
-		dl.LastStatusCode = int32(n)
+	if dest, route, ok := topology.SplitDLQSubject(m.Subject); ok {
+		dl.Destination, dl.RouteId = dest, route
 	}
 	return dl, nil
 }
@@ -313,7 +307,7 @@ func (s *Server) redrive(ctx context.Context, m *jetstream.RawStreamMsg, rerende
 		return "", err
 	}
 	d := dl.GetDelivery()
-	if !rerender && m.Header.Get(topology.HeaderDLQReason) == topology.DLQReasonPayloadTooLarge {
+	if !rerender && topology.MetaOf(m.Header).DeadLetter.Reason == topology.DLQReasonPayloadTooLarge {
 		return "", errors.New("this delivery was too large to store, so the dead letter has no payload: fix the route's transform and redrive with rerender")
 	}
 	if rerender {
@@ -325,8 +319,11 @@ func (s *Server) redrive(ctx context.Context, m *jetstream.RawStreamMsg, rerende
 		return "", errors.New("the dead letter holds no delivery id, destination or route: it cannot be redriven, purge it")
 	}
 	d.CreateTime = timestamppb.New(s.now())
-	tag := "dlq:" + strconv.FormatUint(m.Sequence, 10)
-	if err := s.publishDelivery(ctx, d, d.GetId()+":redrive:"+strconv.FormatUint(m.Sequence, 10), tag, m.Header); err != nil {
+	msg, err := topology.RedriveMsg(d, m.Sequence)
+	if err != nil {
+		return "", err
+	}
+	if err := s.publishDelivery(ctx, d, msg, m.Header); err != nil {
 		return "", err
 	}
 	if err := s.dlq.DeleteMsg(ctx, m.Sequence); err != nil {
@@ -397,24 +394,13 @@ func (s *Server) rerender(ctx context.Context, d *junctionv1.Delivery) (*junctio
 }
 
 // publishDelivery records a pending entry in the attempt log and publishes
-// d on DELIVERIES with the Nats-Msg-Id msgID. The publish is a span of the
-// request's trace; with linked, the headers of a dead letter, it links to
-// the trace the dead letter carries (the original event's), and the
-// redriven delivery's attempts hang under it.
-func (s *Server) publishDelivery(ctx context.Context, d *junctionv1.Delivery, msgID, tag string, linked nats.Header) (err error) {
-	data, err := proto.Marshal(d)
-	if err != nil {
-		return fmt.Errorf("encode delivery: %w", err)
-	}
-	msg := nats.NewMsg(topology.DeliverySubject(d.GetDestination(), d.GetRouteId()))
-	msg.Data = data
-	msg.Header.Set(jetstream.MsgIDHeader, msgID)
-	msg.Header.Set(topology.HeaderContentType, topology.ContentTypeDelivery)
-	msg.Header.Set(topology.HeaderDeliveryID, d.GetId())
-	msg.Header.Set(topology.HeaderEventID, d.GetEventId())
-	msg.Header.Set(topology.HeaderEventSource, d.GetEventSource())
-	msg.Header.Set(topology.HeaderEventType, d.GetEventType())
-	msg.Header.Set(topology.HeaderRedrive, tag)
+// msg, delivery d redriven or resent (topology.RedriveMsg, ResendMsg), on
+// DELIVERIES. The publish is a span of the request's trace; with linked,
+// the headers of a dead letter, it links to the trace the dead letter
+// carries (the original event's), and the redriven delivery's attempts
+// hang under it.
+func (s *Server) publishDelivery(ctx context.Context, d *junctionv1.Delivery, msg *nats.Msg, linked nats.Header) (err error) {
+	tag := topology.MetaOf(msg.Header).Redrive
 	ctx, span := natstrace.StartRedrive(ctx, msg.Subject, linked, msg.Header,
 		attribute.String("junction.delivery.id", d.GetId()), attribute.String("junction.redrive.kind", tag))
 	defer func() {
@@ -446,13 +432,10 @@ func (s *Server) recordPending(ctx context.Context, d *junctionv1.Delivery, tag 
 		EventId:     d.GetEventId(),
 		EventSource: d.GetEventSource(),
 	}
-	data, err := proto.Marshal(a)
+	msg, err := topology.AttemptMsg(a)
 	if err != nil {
 		return
 	}
-	msg := nats.NewMsg(topology.AttemptSubject(d.GetEventSource(), d.GetEventId(), d.GetId()))
-	msg.Data = data
-	msg.Header.Set(topology.HeaderContentType, topology.ContentTypeAttempt)
 	if _, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.AttemptsStream)); err != nil {
 		s.log.WarnContext(ctx, "record pending delivery failed", "delivery_id", d.GetId(), "error", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 	"github.com/junctionhq/junction/services/router"
@@ -75,7 +76,7 @@ func startPipeline(t *testing.T, e *env) (*flaky, *router.Router) {
 	}
 	wg.Go(func() { _ = r.Run(ctx) })
 	f := &flaky{failing: true, got: map[string]int{}, payloads: map[string]string{}}
-	run, err := sdk.NewRunner(sdk.Spec{App: "flaky", Version: "test"}, f, e.js.Conn(), sdk.RunnerOptions{Logger: log, Config: sdk.Config{Concurrency: 4}})
+	run, err := platform.NewRunner(sdk.Spec{App: "flaky", Version: "test"}, f, e.js.Conn(), platform.RunnerOptions{Logger: log, Config: sdk.Config{Concurrency: 4}})
 	if err != nil {
 		t.Fatalf("NewRunner: %v", err)
 	}

@@ -9,9 +9,8 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/services/router"
 )
@@ -42,8 +41,8 @@ func (s *Server) ListEventDeliveries(ctx context.Context, req *junctionv1.ListEv
 			return nil, s.toStatus(ctx, "list event deliveries", err)
 		}
 		seq = m.Sequence + 1
-		a := &junctionv1.DeliveryAttempt{}
-		if err := proto.Unmarshal(m.Data, a); err != nil {
+		a, err := topology.ParseAttempt(m.Subject, m.Header, m.Data)
+		if err != nil {
 			s.log.WarnContext(ctx, "undecodable attempt record skipped", "sequence", m.Sequence, "error", err)
 			continue
 		}
@@ -135,7 +134,11 @@ func (s *Server) ResendEvent(ctx context.Context, req *junctionv1.ResendEventReq
 			return nil, s.toStatus(ctx, "resend event", fmt.Errorf("%w: route %s: %s", router.ErrInvalidRoute, r.GetName(), out.Reason))
 		}
 		for _, d := range out.Deliveries {
-			if err := s.publishDelivery(ctx, d, d.GetId()+":resend:"+nonce, "resend", nil); err != nil {
+			msg, err := topology.ResendMsg(d, nonce)
+			if err != nil {
+				return res, s.toStatus(ctx, "resend event", err)
+			}
+			if err := s.publishDelivery(ctx, d, msg, nil); err != nil {
 				return res, s.toStatus(ctx, "resend event", err)
 			}
 			res.DeliveryIds = append(res.DeliveryIds, d.GetId())

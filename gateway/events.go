@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -77,8 +77,8 @@ func (s *Server) GetEvent(ctx context.Context, req *junctionv1.GetEventRequest) 
 	case err != nil:
 		return nil, s.toStatus(ctx, "get event", err)
 	}
-	e := &junctionv1.Event{}
-	if err := proto.Unmarshal(msg.Data, e); err != nil {
+	e, err := topology.ParseEvent(msg.Subject, msg.Header, msg.Data)
+	if err != nil {
 		return nil, s.toStatus(ctx, "get event", fmt.Errorf("decode event at %s sequence %d: %w", topology.EventsStream, seq, err))
 	}
 	if e.GetId() != id || e.GetSource() != source {

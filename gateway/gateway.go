@@ -39,7 +39,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/junctionhq/junction/adapters/sdk"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/gateway/auth"
 	"github.com/junctionhq/junction/internal/destination"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"

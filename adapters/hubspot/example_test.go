@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,8 +14,8 @@ import (
 	"time"
 
 	"github.com/junctionhq/junction/adapters/hubspot"
-	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
+	"github.com/junctionhq/junction/adapters/sdk/sdktest/conformance"
 )
 
 // HubSpot posts a batch of notifications signed with its v3 signature;
@@ -36,7 +35,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	r, err := sdk.NewRunner(hubspot.Spec, adapter, hub.NC, sdk.RunnerOptions{Logger: slog.New(slog.DiscardHandler)})
+	r, err := conformance.Start(hub, hubspot.Spec, adapter)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -196,7 +195,7 @@ func runner(t *testing.T, emitWrap func(sdk.EmitFunc) sdk.EmitFunc) (*sdktest.Hu
 	a := newAdapter(t, hubspot.Config{})
 	var h http.Handler
 	if emitWrap == nil {
-		r, err := sdk.NewRunner(hubspot.Spec, a, hub.Connect(t), sdk.RunnerOptions{Logger: slog.New(slog.DiscardHandler)})
+		r, err := conformance.Start(hub, hubspot.Spec, a)
 		if err != nil {
 			t.Fatal(err)
 		}

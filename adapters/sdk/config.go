@@ -15,8 +15,8 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/limits"
-	"github.com/junctionhq/junction/adapters/sdk/tlsconfig"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/tlsconfig"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 )
 
 // Environment variables that override the configuration file.

@@ -11,7 +11,7 @@
 //   - [Sink]: delivers one [junctionv1.Delivery] to the app.
 //
 // The SDK owns the rest: the NATS connection, publishing with idempotency
-// ([Publisher]), acks, retries with backoff, dead-lettering ([Runner]),
+// ([Publisher]), acks, retries with backoff, dead-lettering,
 // registration heartbeats, health endpoints, configuration and graceful
 // shutdown ([Main]). An adapter's whole main is
 //
@@ -50,7 +50,8 @@
 //
 // A dead letter is the delivery's own bytes on
 // junction.dlq.<destination>.<route> with Nats-Msg-Id
-// "dlq:<delivery id>:<source message>" and the topology.HeaderDLQ* headers.
+// "dlq:<delivery id>:<source message>" and the HeaderDLQ* headers of the
+// platform's wire format (platform/topology).
 // The original is terminated only after the DLQ acknowledged it; when it
 // cannot be stored the delivery is retried later instead, so nothing is
 // dropped.

@@ -14,9 +14,6 @@ var ErrUnavailable = errors.New("hub unavailable")
 // message says which field is wrong and how to fix it.
 var ErrInvalidEvent = errors.New("invalid event")
 
-// ErrMalformed means a message on a hub stream could not be decoded.
-var ErrMalformed = errors.New("malformed message")
-
 // edgeError classifies an error at the adapter edge. The outermost
 // classification in a chain wins, so Retryable(Permanent(err)) is retryable.
 type edgeError struct {

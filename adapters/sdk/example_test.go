@@ -3,12 +3,12 @@ package sdk_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
+	"github.com/junctionhq/junction/adapters/sdk/sdktest/conformance"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -53,8 +53,9 @@ func ExampleSubscribe() {
 	// subscribe returned <nil>
 }
 
-// A test of an adapter's sink runs the real Runner against an embedded hub.
-func ExampleNewRunner() {
+// A test of an adapter's sink runs it with the SDK's real engine against an
+// embedded hub.
+func ExampleSink() {
 	hub, stop, err := sdktest.Start()
 	if err != nil {
 		fmt.Println(err)
@@ -63,10 +64,10 @@ func ExampleNewRunner() {
 	defer stop()
 
 	delivered := make(chan *junctionv1.Delivery, 1)
-	r, err := sdk.NewRunner(sdk.Spec{App: "printer", Version: "0.1.0"}, sinkFunc(func(_ context.Context, d *junctionv1.Delivery) error {
+	r, err := conformance.Start(hub, sdk.Spec{App: "printer", Version: "0.1.0"}, sinkFunc(func(_ context.Context, d *junctionv1.Delivery) error {
 		delivered <- d
 		return nil
-	}), hub.NC, sdk.RunnerOptions{Logger: slog.New(slog.DiscardHandler)})
+	}))
 	if err != nil {
 		fmt.Println(err)
 		return

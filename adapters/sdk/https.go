@@ -7,7 +7,7 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/junctionhq/junction/adapters/sdk/tlsconfig"
+	"github.com/junctionhq/junction/adapters/sdk/platform/tlsconfig"
 )
 
 // httpsServe returns how [Main] serves srv: HTTPS with the configured

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/junctionhq/junction/adapters/sdk/platform/tlsconfig"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
-	"github.com/junctionhq/junction/adapters/sdk/tlsconfig"
 )
 
 // TestMainServesTLS runs an adapter with hub.tls_cert_file: webhooks and

@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 )
 
 const (
@@ -104,8 +101,7 @@ func (l *lanes) run(ctx context.Context) {
 
 // sweep opens a lane for every route with deliveries parked.
 func (l *lanes) sweep(ctx context.Context) {
-	prefix := topology.LanesPrefix + l.app + "."
-	info, err := l.stream.Info(ctx, jetstream.WithSubjectFilter(prefix+">"))
+	info, err := l.stream.Info(ctx, jetstream.WithSubjectFilter(topology.LanesFilter(l.app)))
 	if err != nil {
 		if ctx.Err() == nil {
 			l.log.Warn("list parked deliveries failed", "err", err)
@@ -113,7 +109,7 @@ func (l *lanes) sweep(ctx context.Context) {
 		return
 	}
 	for subj := range info.State.Subjects {
-		if route, ok := strings.CutPrefix(subj, prefix); ok && topology.ValidToken(route) == nil {
+		if dest, route, ok := topology.SplitWorkSubject(subj); ok && dest == l.app && topology.ValidToken(route) == nil {
 			l.mu.Lock()
 			if ln := l.lane(route); !ln.open {
 				ln.open = true
@@ -166,7 +162,7 @@ func (l *lanes) pool(workers int) *sharedPool {
 // the other routes.
 func (p *sharedPool) admit(ctx context.Context, m jetstream.Msg) {
 	l := p.l
-	if isRetry(m) && l.notDue(m) {
+	if topology.CarriesAttempts(m.Subject()) && l.notDue(m) {
 		return
 	}
 	route := routeToken(m.Subject(), l.app)
@@ -209,18 +205,13 @@ func (p *sharedPool) admit(ctx context.Context, m jetstream.Msg) {
 func (l *lanes) park(ctx context.Context, m jetstream.Msg, route string) {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 	defer cancel()
-	msg := nats.NewMsg(topology.LaneSubject(l.app, route))
-	msg.Data = m.Data()
-	for k, vs := range m.Headers() {
-		if !strings.HasPrefix(k, "Nats-") {
-			msg.Header[k] = vs
-		}
+	t := topology.Taken{Destination: l.app, Route: route, Header: m.Headers(), Body: m.Data(),
+		DeliveryID: topology.MetaOf(m.Headers()).DeliveryID}
+	if md, err := m.Metadata(); err == nil {
+		t.Stream, t.Sequence = md.Stream, md.Sequence.Stream
 	}
-	msg.Header.Set(topology.HeaderAttempts, strconv.Itoa(attemptsBefore(m)))
-	id := m.Headers().Get(topology.HeaderDeliveryID)
-	if tag := msgTag(m); tag != "" {
-		msg.Header.Set(jetstream.MsgIDHeader, "lane:"+id+":"+tag)
-	}
+	id := t.DeliveryID
+	msg := topology.LaneMsg(t, attemptsBefore(m))
 	if _, err := l.js.PublishMsg(pctx, msg, jetstream.WithExpectStream(topology.LanesStream)); err != nil {
 		l.log.Warn("parking a delivery failed, it is handed back", "route_id", route, "delivery_id", id, "err", err)
 		_ = m.NakWithDelay(time.Second)

@@ -21,8 +21,8 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/limits"
-	"github.com/junctionhq/junction/adapters/sdk/telemetry"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 )
 
 // Main is an adapter's whole main:
@@ -33,7 +33,7 @@ import (
 // section of the file given by --config (or $JUNCTION_CONFIG) and validated
 // when *C has a Validate() error method; A is the adapter value, whose roles
 // are found by type assertion. Main logs JSON to stderr, connects to NATS,
-// runs a [Runner] and an HTTP server on Config.HTTPAddr serving /healthz,
+// runs the delivery engine and an HTTP server on Config.HTTPAddr serving /healthz,
 // /readyz and the adapter's webhooks, and stops gracefully on SIGINT or
 // SIGTERM. On any error it prints what went wrong and exits with status 1.
 func Main[C any, A any](spec Spec, newAdapter func(C) (A, error)) {
@@ -128,7 +128,7 @@ func runMain[C any, A any](ctx context.Context, spec Spec, newAdapter func(C) (A
 		}
 		return err
 	}
-	r, err := NewRunner(spec, adapter, nc, RunnerOptions{Config: cfg, Logger: log, Scoped: cfg.HasCredentials(), CheckStore: true})
+	r, err := newRunner(spec, adapter, nc, runnerOptions{Config: cfg, Logger: log, Scoped: cfg.HasCredentials(), CheckStore: true})
 	if err != nil {
 		return err
 	}

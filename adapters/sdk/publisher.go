@@ -17,8 +17,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk/clip"
-	"github.com/junctionhq/junction/adapters/sdk/natstrace"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -125,12 +125,12 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (res Publi
 	if err := ValidateEvent(ev); err != nil {
 		return PublishResult{}, err
 	}
-	data, err := proto.Marshal(ev)
+	msg, err := topology.EventMsg(ev)
 	if err != nil {
-		return PublishResult{}, fmt.Errorf("%w: encode: %w", ErrInvalidEvent, err)
+		return PublishResult{}, fmt.Errorf("%w: encode: %w", ErrInvalidEvent, errors.Unwrap(err))
 	}
-	if limit := p.js.Conn().MaxPayload(); limit > 0 && int64(len(data))+1024 > limit {
-		return PublishResult{}, fmt.Errorf("%w: event is %d bytes encoded, the hub accepts at most %d: keep the payload smaller", ErrInvalidEvent, len(data), limit-1024)
+	if limit := p.js.Conn().MaxPayload(); limit > 0 && int64(len(msg.Data))+1024 > limit {
+		return PublishResult{}, fmt.Errorf("%w: event is %d bytes encoded, the hub accepts at most %d: keep the payload smaller", ErrInvalidEvent, len(msg.Data), limit-1024)
 	}
 
 	key := topology.IdempotencyKey(ev.GetSource(), ev.GetId())
@@ -161,13 +161,6 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (res Publi
 		return PublishResult{}, fmt.Errorf("%w: look up event id: %w", ErrUnavailable, err)
 	}
 
-	msg := nats.NewMsg(topology.EventSubject(ev.GetSource(), ev.GetType()))
-	msg.Data = data
-	msg.Header.Set(jetstream.MsgIDHeader, msgID)
-	msg.Header.Set(topology.HeaderContentType, topology.ContentTypeEvent)
-	msg.Header.Set(topology.HeaderEventID, ev.GetId())
-	msg.Header.Set(topology.HeaderEventSource, ev.GetSource())
-	msg.Header.Set(topology.HeaderEventType, ev.GetType())
 	natstrace.Inject(ctx, msg.Header)
 	ack, err := untilAnswered(ctx, func(ctx context.Context) (*jetstream.PubAck, error) {
 		return p.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.EventsStream))
@@ -204,12 +197,12 @@ func (p *Publisher) stored(ctx context.Context, seq uint64, msgID string) (res P
 	if err != nil {
 		return PublishResult{}, false, fmt.Errorf("%w: read stored event %d: %w", ErrUnavailable, seq, err)
 	}
-	if raw.Header.Get(jetstream.MsgIDHeader) != msgID {
+	if topology.MetaOf(raw.Header).MsgID != msgID {
 		return PublishResult{}, false, nil
 	}
-	e := &junctionv1.Event{}
-	if err := proto.Unmarshal(raw.Data, e); err != nil {
-		return PublishResult{}, false, fmt.Errorf("%w: stored event %d: %w", ErrMalformed, seq, err)
+	e, err := topology.ParseEvent(raw.Subject, raw.Header, raw.Data)
+	if err != nil {
+		return PublishResult{}, false, fmt.Errorf("stored event %d: %w", seq, err)
 	}
 	return PublishResult{Sequence: seq, Duplicate: true, Event: e}, true, nil
 }
@@ -290,28 +283,14 @@ func NewEventID() string {
 	return "evt_" + string(out[:])
 }
 
-// DecodeEvent decodes an event stored on the EVENTS stream.
-func DecodeEvent(msg jetstream.Msg) (*junctionv1.Event, error) {
-	if ct := msg.Headers().Get(topology.HeaderContentType); ct != "" && ct != topology.ContentTypeEvent {
-		return nil, fmt.Errorf("%w: %s: content type %q is not an event", ErrMalformed, msg.Subject(), ct)
-	}
-	e := &junctionv1.Event{}
-	if err := proto.Unmarshal(msg.Data(), e); err != nil {
-		return nil, fmt.Errorf("%w: %s: decode event: %w", ErrMalformed, msg.Subject(), err)
-	}
-	return e, nil
+// decodeEvent decodes an event stored on the EVENTS stream.
+func decodeEvent(msg jetstream.Msg) (*junctionv1.Event, error) {
+	return topology.ParseEvent(msg.Subject(), msg.Headers(), msg.Data())
 }
 
-// DecodeDelivery decodes a delivery stored on the DELIVERIES or DLQ stream.
-func DecodeDelivery(msg jetstream.Msg) (*junctionv1.Delivery, error) {
-	if ct := msg.Headers().Get(topology.HeaderContentType); ct != "" && ct != topology.ContentTypeDelivery {
-		return nil, fmt.Errorf("%w: %s: content type %q is not a delivery", ErrMalformed, msg.Subject(), ct)
-	}
-	d := &junctionv1.Delivery{}
-	if err := proto.Unmarshal(msg.Data(), d); err != nil {
-		return nil, fmt.Errorf("%w: %s: decode delivery: %w", ErrMalformed, msg.Subject(), err)
-	}
-	return d, nil
+// decodeDelivery decodes a delivery stored on the DELIVERIES or DLQ stream.
+func decodeDelivery(msg jetstream.Msg) (*junctionv1.Delivery, error) {
+	return topology.ParseDelivery(msg.Subject(), msg.Headers(), msg.Data())
 }
 
 // hubCallTimeout bounds one call to the hub inside Publish. A call that

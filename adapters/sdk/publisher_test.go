@@ -14,8 +14,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -67,7 +67,7 @@ func TestPublishStoresEvent(t *testing.T) {
 			t.Errorf("header %s = %q, want %q", h, got, want)
 		}
 	}
-	got, err := sdk.DecodeEvent(m)
+	got, err := topology.ParseEvent(m.Subject(), m.Headers(), m.Data())
 	if err != nil {
 		t.Fatalf("DecodeEvent: %v", err)
 	}

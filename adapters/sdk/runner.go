@@ -16,42 +16,47 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/junctionhq/junction/adapters/sdk/telemetry"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/internal/hook"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
+	"github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
-// ErrNoRole is returned by [NewRunner] for an adapter that implements none
+// ErrNoRole is returned by [newRunner] for an adapter that implements none
 // of WebhookSource, PollingSource and Sink.
 var ErrNoRole = errors.New("adapter plays no role")
 
 // checkTimeout bounds an adapter's Check call.
 const checkTimeout = 2 * time.Second
 
-// RunnerOptions configures a [Runner].
-type RunnerOptions struct {
+// runnerOptions configures a [runner].
+type runnerOptions struct {
 	// Config is the hub side of the adapter's configuration; zero fields
-	// take their defaults. NATSURL and HTTPAddr are not used by the Runner.
+	// take their defaults. NATSURL and HTTPAddr are not used by the runner.
 	Config Config
-	// Logger receives the Runner's logs; slog.Default() when nil.
+	// Logger receives the runner's logs; slog.Default() when nil.
 	Logger *slog.Logger
 	// Scoped says the connection authenticates as an adapter user of the
 	// hub, which may not read stored events (docs/security/nats.md): the
 	// publisher then answers a provider's retry from the idempotency
 	// record alone (see [PublisherOptions]).
 	Scoped bool
-	// CheckStore makes the Runner watch the hub's store (a [StoreCheck] on
+	// CheckStore makes the runner watch the hub's store (a [storecheck.Monitor] on
 	// the streams its roles write to) and fail Ready while the store cannot
 	// take writes. [Main] sets it; `junction serve` checks the store itself.
 	CheckStore bool
 }
 
-// Runner runs one adapter value against a hub connection: it serves a
-// WebhookSource's handler, polls a PollingSource, feeds a Sink its
-// deliveries with retries and dead-lettering, and registers the adapter
-// with heartbeats. `junction serve` embeds adapters with it and mounts
-// [Runner.Handler] on its own server; [Main] runs it in an adapter process.
-type Runner struct {
+// runner is the delivery engine: it runs one adapter value against a hub
+// connection: it serves a WebhookSource's handler, polls a PollingSource,
+// feeds a Sink its deliveries with retries and dead-lettering, and
+// registers the adapter with heartbeats. [Main] runs it in an adapter
+// process; the platform (`junction serve`, sdktest, the conformance
+// suites) reaches it through the platform package (internal/hook), which
+// lies outside the SDK's compatibility promise.
+type runner struct {
 	spec    Spec
 	adapter any
 	roles   []string
@@ -62,18 +67,18 @@ type Runner struct {
 	pub     *Publisher
 	sink    *sink
 	handler http.Handler
-	store   *StoreCheck // nil unless RunnerOptions.CheckStore
+	store   *storecheck.Monitor // nil unless runnerOptions.CheckStore
 
 	running    atomic.Bool
 	consumerUp atomic.Bool
 	startTime  time.Time
 }
 
-// NewRunner returns a Runner for adapter, whose roles it finds by type
+// newRunner returns a runner for adapter, whose roles it finds by type
 // assertion. It fails when the spec or config is invalid, the adapter plays
 // no role ([ErrNoRole]), or a source cannot open the hub's EVENTS stream and
 // idempotency bucket.
-func NewRunner(spec Spec, adapter any, nc *nats.Conn, opts RunnerOptions) (*Runner, error) {
+func newRunner(spec Spec, adapter any, nc *nats.Conn, opts runnerOptions) (*runner, error) {
 	if err := topology.ValidToken(spec.App); err != nil {
 		return nil, fmt.Errorf("new runner: spec app: %w", err)
 	}
@@ -98,7 +103,7 @@ func NewRunner(spec Spec, adapter any, nc *nats.Conn, opts RunnerOptions) (*Runn
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Runner{
+	r := &runner{
 		spec:      spec,
 		adapter:   adapter,
 		roles:     roles,
@@ -128,19 +133,19 @@ func NewRunner(spec Spec, adapter any, nc *nats.Conn, opts RunnerOptions) (*Runn
 	if opts.CheckStore {
 		var streams []string
 		if isWebhook || isPolling(adapter) {
-			streams = append(streams, SourceStreams()...)
+			streams = append(streams, storecheck.SourceStreams()...)
 		}
 		if r.sink != nil {
 			streams = append(streams, topology.RetriesStream, topology.DLQStream)
 		}
-		r.store = NewStoreCheck(js, StoreCheckOptions{Component: spec.App, Streams: streams, Logger: r.log})
+		r.store = storecheck.New(js, storecheck.Options{Component: spec.App, Streams: streams, Logger: r.log})
 	}
 	r.handler = r.newHandler()
 	return r, nil
 }
 
-// emit is the EmitFunc the Runner hands its sources.
-func (r *Runner) emit(ctx context.Context, e *junctionv1.Event) (PublishResult, error) {
+// emit is the EmitFunc the runner hands its sources.
+func (r *runner) emit(ctx context.Context, e *junctionv1.Event) (PublishResult, error) {
 	res, err := r.pub.Publish(ctx, e)
 	if err != nil {
 		return res, err
@@ -150,7 +155,7 @@ func (r *Runner) emit(ctx context.Context, e *junctionv1.Event) (PublishResult, 
 	return res, nil
 }
 
-func (r *Runner) newHandler() http.Handler {
+func (r *runner) newHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -164,7 +169,7 @@ func (r *Runner) newHandler() http.Handler {
 	})
 	mux.Handle("GET /metrics", telemetry.MetricsHandler())
 	if ws, ok := r.adapter.(WebhookSource); ok {
-		mux.Handle("/webhooks/", TraceHTTP(ws.Webhook(r.emit), "/webhooks/{source}"))
+		mux.Handle("/webhooks/", natstrace.HTTPHandler(ws.Webhook(r.emit), "/webhooks/{source}"))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		msg := fmt.Sprintf("no route for %s: webhooks are POSTed to /webhooks/<source>", req.URL.Path)
@@ -178,13 +183,13 @@ func (r *Runner) newHandler() http.Handler {
 
 // Handler serves the adapter's webhooks under /webhooks/ (a JSON 404 when
 // it is no WebhookSource) and its health: /healthz answers 200 while the
-// process runs, /readyz 200 when [Runner.Ready] is nil, else 503 with why.
-func (r *Runner) Handler() http.Handler { return r.handler }
+// process runs, /readyz 200 when [runner.Ready] is nil, else 503 with why.
+func (r *runner) Handler() http.Handler { return r.handler }
 
-// Ready returns nil when the Runner is connected to the hub, its sink's
+// Ready returns nil when the runner is connected to the hub, its sink's
 // consumer is up, and the adapter's own Check (if it is a [Checker])
 // passes; else an error saying what is not ready.
-func (r *Runner) Ready() error {
+func (r *runner) Ready() error {
 	if st := r.nc.Status(); st != nats.CONNECTED {
 		return fmt.Errorf("not connected to the hub: connection %s", st)
 	}
@@ -211,7 +216,7 @@ func (r *Runner) Ready() error {
 // taking deliveries, waits for in-flight Deliver and Poll calls (at most
 // Config.ShutdownTimeout, then cancels them), removes the registration and
 // returns nil. It returns an error when it cannot start.
-func (r *Runner) Run(ctx context.Context) error {
+func (r *runner) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("runner: already running")
 	}
@@ -310,7 +315,7 @@ func (r *Runner) Run(ctx context.Context) error {
 
 // poll calls Poll at once and then every PollInterval until ctx is done.
 // A Poll that runs when ctx is cancelled gets ShutdownTimeout to finish.
-func (r *Runner) poll(ctx context.Context, ps PollingSource) {
+func (r *runner) poll(ctx context.Context, ps PollingSource) {
 	pollCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() {
@@ -338,7 +343,7 @@ func (r *Runner) poll(ctx context.Context, ps PollingSource) {
 	}
 }
 
-func (r *Runner) callPoll(ctx context.Context, ps PollingSource) (err error) {
+func (r *runner) callPoll(ctx context.Context, ps PollingSource) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("poll panic: %v", p)
@@ -347,11 +352,11 @@ func (r *Runner) callPoll(ctx context.Context, ps PollingSource) (err error) {
 	return ps.Poll(ctx, r.emit)
 }
 
-func (r *Runner) key() string { return topology.AdapterKey(r.spec.App, r.cfg.Instance) }
+func (r *runner) key() string { return topology.AdapterKey(r.spec.App, r.cfg.Instance) }
 
 // heartbeat puts the adapter's registration at once and then every
 // HeartbeatEvery until ctx is done.
-func (r *Runner) heartbeat(ctx context.Context, registry jetstream.KeyValue) {
+func (r *runner) heartbeat(ctx context.Context, registry jetstream.KeyValue) {
 	t := time.NewTicker(r.cfg.HeartbeatEvery)
 	defer t.Stop()
 	for {
@@ -366,7 +371,7 @@ func (r *Runner) heartbeat(ctx context.Context, registry jetstream.KeyValue) {
 	}
 }
 
-func (r *Runner) register(ctx context.Context, registry jetstream.KeyValue) error {
+func (r *runner) register(ctx context.Context, registry jetstream.KeyValue) error {
 	data, err := protojson.Marshal(r.Registration())
 	if err != nil {
 		return fmt.Errorf("encode registration: %w", err)
@@ -380,7 +385,7 @@ func (r *Runner) register(ctx context.Context, registry jetstream.KeyValue) erro
 }
 
 // Registration returns the adapter as it reports itself in heartbeats.
-func (r *Runner) Registration() *junctionv1.Adapter {
+func (r *runner) Registration() *junctionv1.Adapter {
 	a := &junctionv1.Adapter{
 		Name:         "adapters/" + r.key(),
 		App:          r.spec.App,
@@ -421,4 +426,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // {"error": {"code": 404, "status": "NOT_FOUND", "message": "..."}}.
 func writeError(w http.ResponseWriter, code int, status, msg string) {
 	writeJSON(w, code, map[string]any{"error": map[string]any{"code": code, "status": status, "message": msg}})
+}
+
+func init() {
+	hook.NewRunner = func(spec Spec, adapter any, nc *nats.Conn, cfg Config, log *slog.Logger, scoped, checkStore bool) (hook.Runner, error) {
+		r, err := newRunner(spec, adapter, nc, runnerOptions{Config: cfg, Logger: log, Scoped: scoped, CheckStore: checkStore})
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
 }

@@ -22,8 +22,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -43,7 +44,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // startRunner runs r until the test ends; the returned stop cancels it and
 // waits for Run to return, failing the test if it returned an error.
-func startRunner(t *testing.T, r *sdk.Runner) (stop func()) {
+func startRunner(t *testing.T, r *platform.Runner) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -61,9 +62,9 @@ func startRunner(t *testing.T, r *sdk.Runner) (stop func()) {
 	return stop
 }
 
-func newRunner(t *testing.T, hub *sdktest.Hub, app string, adapter any, cfg sdk.Config) *sdk.Runner {
+func newRunner(t *testing.T, hub *sdktest.Hub, app string, adapter any, cfg sdk.Config) *platform.Runner {
 	t.Helper()
-	r, err := sdk.NewRunner(sdk.Spec{App: app, Version: "1.2.3"}, adapter, hub.Connect(t), sdk.RunnerOptions{Config: cfg, Logger: testLogger(t)})
+	r, err := platform.NewRunner(sdk.Spec{App: app, Version: "1.2.3"}, adapter, hub.Connect(t), platform.RunnerOptions{Config: cfg, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("NewRunner: %v", err)
 	}
@@ -174,13 +175,13 @@ func TestNewRunnerErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := sdk.NewRunner(tt.spec, tt.adapter, nc, sdk.RunnerOptions{Config: tt.cfg})
+			_, err := platform.NewRunner(tt.spec, tt.adapter, nc, platform.RunnerOptions{Config: tt.cfg})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("NewRunner error = %v, want one containing %q", err, tt.want)
 			}
 		})
 	}
-	if _, err := sdk.NewRunner(sdk.Spec{App: "x"}, struct{}{}, nc, sdk.RunnerOptions{}); !errors.Is(err, sdk.ErrNoRole) {
+	if _, err := platform.NewRunner(sdk.Spec{App: "x"}, struct{}{}, nc, platform.RunnerOptions{}); !errors.Is(err, sdk.ErrNoRole) {
 		t.Errorf("NewRunner(no role) error = %v, want ErrNoRole", err)
 	}
 }
@@ -364,7 +365,7 @@ func TestSink(t *testing.T) {
 			if !strings.Contains(lastErr, tt.wantErr) || len(lastErr) > topology.MaxDLQErrorLen || strings.ContainsAny(lastErr, "\r\n") {
 				t.Errorf("dead letter last error = %q (%d bytes), want one line of at most %d bytes containing %q", lastErr, len(lastErr), topology.MaxDLQErrorLen, tt.wantErr)
 			}
-			got, err := sdk.DecodeDelivery(m)
+			got, err := topology.ParseDelivery(m.Subject(), m.Headers(), m.Data())
 			if err != nil {
 				t.Fatalf("DecodeDelivery: %v", err)
 			}

@@ -4,19 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk/clip"
-	"github.com/junctionhq/junction/adapters/sdk/natstrace"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/deliverypolicy"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -46,7 +43,7 @@ type policy struct {
 }
 
 func resolvePolicy(p *junctionv1.DeliveryPolicy) policy {
-	q := PolicyWithDefaults(p)
+	q := deliverypolicy.WithDefaults(p)
 	r := policy{
 		maxAttempts:    int(q.GetMaxAttempts()),
 		initialBackoff: q.GetInitialBackoff().AsDuration(),
@@ -60,23 +57,23 @@ func resolvePolicy(p *junctionv1.DeliveryPolicy) policy {
 	// Values a route compiler refuses, should one arrive anyway from an
 	// older hub or a hand-written delivery.
 	if r.maxAttempts <= 0 {
-		r.maxAttempts = DefaultMaxAttempts
+		r.maxAttempts = deliverypolicy.DefaultMaxAttempts
 	}
 	if r.initialBackoff <= 0 {
-		r.initialBackoff = DefaultInitialBackoff
+		r.initialBackoff = deliverypolicy.DefaultInitialBackoff
 	}
 	if r.maxBackoff <= 0 {
-		r.maxBackoff = DefaultMaxBackoff
+		r.maxBackoff = deliverypolicy.DefaultMaxBackoff
 	}
 	r.maxBackoff = max(r.maxBackoff, r.initialBackoff)
 	if r.multiplier < 1 {
-		r.multiplier = DefaultMultiplier
+		r.multiplier = deliverypolicy.DefaultMultiplier
 	}
 	if r.maxAge <= 0 {
-		r.maxAge = DefaultMaxAge
+		r.maxAge = deliverypolicy.DefaultMaxAge
 	}
 	if r.attemptTimeout <= 0 {
-		r.attemptTimeout = DefaultAttemptTimeout
+		r.attemptTimeout = deliverypolicy.DefaultAttemptTimeout
 	}
 	return r
 }
@@ -126,19 +123,19 @@ func sinkConsumer(durable, description, filter string, maxAckPending int) jetstr
 
 func sinkConsumerConfig(app string, concurrency int) jetstream.ConsumerConfig {
 	return sinkConsumer(topology.DeliveryConsumer(app), "Deliveries for the "+app+" adapter's sink.",
-		topology.DeliveriesPrefix+app+".>", max(sinkMaxAckPending, 2*concurrency))
+		topology.DeliveriesFilter(app), max(sinkMaxAckPending, 2*concurrency))
 }
 
 func retryConsumerConfig(app string) jetstream.ConsumerConfig {
 	return sinkConsumer(topology.RetryConsumer(app), "Retries for the "+app+" adapter's sink, each held until it is due.",
-		topology.RetriesPrefix+app+".>", topology.RetryMaxAckPending)
+		topology.RetriesFilter(app), topology.RetryMaxAckPending)
 }
 
 // handle makes one attempt at one delivery and settles the message: ack,
 // retry later, or dead-letter and terminate. Every attempt is recorded in
 // the attempt log.
 func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
-	d, err := DecodeDelivery(m)
+	d, err := decodeDelivery(m)
 	if err != nil {
 		s.log.Error("undecodable delivery terminated", "subject", m.Subject(), "err", err)
 		_ = m.TermWithReason("undecodable delivery")
@@ -195,8 +192,8 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 // notDue hands a retry taken before its time back until it is due, and
 // reports whether it did.
 func (s *sink) notDue(m jetstream.Msg) bool {
-	due, err := time.Parse(time.RFC3339Nano, m.Headers().Get(topology.HeaderNotBefore))
-	if err != nil {
+	due := topology.MetaOf(m.Headers()).NotBefore
+	if due.IsZero() {
 		return false
 	}
 	wait := due.Sub(s.now())
@@ -207,20 +204,12 @@ func (s *sink) notDue(m jetstream.Msg) bool {
 	return true
 }
 
-// isRetry reports whether m came from the RETRIES or the LANES stream,
-// whose messages carry the attempts made so far.
-func isRetry(m jetstream.Msg) bool {
-	s := m.Subject()
-	return strings.HasPrefix(s, topology.RetriesPrefix) || strings.HasPrefix(s, topology.LanesPrefix)
-}
-
 // attemptsBefore is the number of attempts m's delivery has had: those a
 // retry or parked delivery carries in its header, else one less than the
 // message's delivery count.
 func attemptsBefore(m jetstream.Msg) int {
-	if isRetry(m) {
-		n, _ := strconv.Atoi(m.Headers().Get(topology.HeaderAttempts))
-		return n
+	if topology.CarriesAttempts(m.Subject()) {
+		return topology.MetaOf(m.Headers()).Attempts
 	}
 	if md, err := m.Metadata(); err == nil && md.NumDelivered > 0 {
 		return int(md.NumDelivered) - 1
@@ -245,21 +234,7 @@ func deliverySubject(subject string) string {
 func (s *sink) retryLater(ctx context.Context, m jetstream.Msg, d *junctionv1.Delivery, attempt int, next time.Time, log *slog.Logger) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 	defer cancel()
-	msg := nats.NewMsg(topology.RetrySubject(s.app, routeOf(m, s.app, d)))
-	msg.Data = m.Data()
-	msg.Header.Set(topology.HeaderContentType, topology.ContentTypeDelivery)
-	msg.Header.Set(topology.HeaderDeliveryID, d.GetId())
-	msg.Header.Set(topology.HeaderEventID, d.GetEventId())
-	msg.Header.Set(topology.HeaderAttempts, strconv.Itoa(attempt))
-	msg.Header.Set(topology.HeaderNotBefore, next.UTC().Format(time.RFC3339Nano))
-	for _, h := range []string{"traceparent", "tracestate", "baggage"} {
-		if v := m.Headers().Get(h); v != "" {
-			msg.Header.Set(h, v)
-		}
-	}
-	if tag := msgTag(m); tag != "" {
-		msg.Header.Set(jetstream.MsgIDHeader, "retry:"+d.GetId()+":"+tag)
-	}
+	msg := topology.RetryMsg(taken(m, s.app, d), attempt, next)
 	_, err := s.js.PublishMsg(rctx, msg, jetstream.WithExpectStream(topology.RetriesStream))
 	if err == nil {
 		err = m.DoubleAck(rctx)
@@ -280,18 +255,17 @@ func (s *sink) retryLater(ctx context.Context, m jetstream.Msg, d *junctionv1.De
 	}
 }
 
-// msgTag names a stream message uniquely: its sequence, prefixed for
-// streams other than DELIVERIES.
-func msgTag(m jetstream.Msg) string {
-	md, err := m.Metadata()
-	if err != nil {
-		return ""
+// taken describes m, holding d, as a message the sink of app moves on.
+func taken(m jetstream.Msg, app string, d *junctionv1.Delivery) topology.Taken {
+	t := topology.Taken{
+		Destination: app, Route: routeOf(m, app, d),
+		Header: m.Headers(), Body: m.Data(),
+		DeliveryID: d.GetId(), EventID: d.GetEventId(),
 	}
-	tag := strconv.FormatUint(md.Sequence.Stream, 10)
-	if md.Stream != topology.DeliveriesStream {
-		tag = strings.ToLower(md.Stream) + "-" + tag
+	if md, err := m.Metadata(); err == nil {
+		t.Stream, t.Sequence = md.Stream, md.Sequence.Stream
 	}
-	return tag
+	return t
 }
 
 // routeOf is the route token of a delivery message's subject, or the
@@ -399,27 +373,17 @@ func (s *sink) giveUp(ctx context.Context, m jetstream.Msg, d *junctionv1.Delive
 // junction.dlq.<destination>.<route>, with why it gave up in headers.
 func publishDeadLetter(js jetstream.JetStream, app string) deadLetter {
 	return func(ctx context.Context, m jetstream.Msg, d *junctionv1.Delivery, reason string, attempts int, lastErr error) error {
-		msg := nats.NewMsg(topology.DLQSubject(app, routeOf(m, app, d)))
-		msg.Data = m.Data()
 		// One dead letter per DELIVERIES message: a sink that crashes
 		// between storing it and terminating the original stores nothing
 		// twice, while a redriven delivery that fails again within the
 		// duplicate window still gets its new dead letter.
-		if tag := msgTag(m); tag != "" {
-			msg.Header.Set(jetstream.MsgIDHeader, "dlq:"+d.GetId()+":"+tag)
-		}
-		msg.Header.Set(topology.HeaderContentType, topology.ContentTypeDelivery)
-		natstrace.Inject(ctx, msg.Header)
-		msg.Header.Set(topology.HeaderDeliveryID, d.GetId())
-		msg.Header.Set(topology.HeaderEventID, d.GetEventId())
-		msg.Header.Set(topology.HeaderDLQReason, reason)
-		msg.Header.Set(topology.HeaderDLQAttempts, strconv.Itoa(attempts))
+		dl := topology.DeadLetter{Reason: reason, Attempts: attempts}
 		if lastErr != nil {
-			msg.Header.Set(topology.HeaderDLQLastError, headerValue(lastErr.Error(), topology.MaxDLQErrorLen))
-			if code, _ := ResponseOf(lastErr); code > 0 {
-				msg.Header.Set(topology.HeaderDLQStatus, strconv.Itoa(code))
-			}
+			dl.LastError = lastErr.Error()
+			dl.Status, _ = ResponseOf(lastErr)
 		}
+		msg := topology.SinkDeadLetterMsg(taken(m, app, d), dl)
+		natstrace.Inject(ctx, msg.Header)
 		if _, err := js.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.DLQStream)); err != nil {
 			return fmt.Errorf("publish dead letter to %s: %w", msg.Subject, err)
 		}
@@ -432,28 +396,13 @@ func publishDeadLetter(js jetstream.JetStream, app string) deadLetter {
 // (publishAcked).
 func publishAttempt(js jetstream.JetStream) func(ctx context.Context, a *junctionv1.DeliveryAttempt, report func(error)) error {
 	return func(ctx context.Context, a *junctionv1.DeliveryAttempt, report func(error)) error {
-		data, err := proto.Marshal(a)
+		msg, err := topology.AttemptMsg(a)
 		if err != nil {
-			return fmt.Errorf("encode attempt: %w", err)
+			return err
 		}
-		msg := nats.NewMsg(topology.AttemptSubject(a.GetEventSource(), a.GetEventId(), a.GetDeliveryId()))
-		msg.Data = data
-		msg.Header.Set(topology.HeaderContentType, topology.ContentTypeAttempt)
-		msg.Header.Set(topology.HeaderDeliveryID, a.GetDeliveryId())
 		if err := publishAcked(ctx, js, msg, ackTimeout, report, jetstream.WithExpectStream(topology.AttemptsStream)); err != nil {
 			return fmt.Errorf("publish attempt to %s: %w", msg.Subject, err)
 		}
 		return nil
 	}
-}
-
-// headerValue makes s fit a NATS header value: one line, at most n bytes.
-func headerValue(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '\r' || r == '\n' || r == '\t' {
-			return ' '
-		}
-		return r
-	}, s)
-	return clip.Cut(s, n)
 }

@@ -11,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
+	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
 )
 
 // TestRunnerReadyFollowsTheStore: an adapter process's /readyz (a Runner
@@ -26,8 +28,8 @@ func TestRunnerReadyFollowsTheStore(t *testing.T) {
 	if _, err := hub.JS.UpdateStream(ctx, cfg); err != nil {
 		t.Fatalf("shrink EVENTS: %v", err)
 	}
-	r, err := sdk.NewRunner(sdk.Spec{App: "echo", Version: "1.2.3"}, echoSource{}, hub.Connect(t),
-		sdk.RunnerOptions{Logger: testLogger(t), CheckStore: true})
+	r, err := platform.NewRunner(sdk.Spec{App: "echo", Version: "1.2.3"}, echoSource{}, hub.Connect(t),
+		platform.RunnerOptions{Logger: testLogger(t), CheckStore: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +68,8 @@ func TestRunnerReadyFollowsTheStore(t *testing.T) {
 		code, body := readyz()
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "store full") && strings.Contains(body, topology.EventsStream)
 	})
-	var se *sdk.StoreError
-	if err := r.Ready(); !errors.As(err, &se) || se.Reason != sdk.StoreFull || se.Stream != topology.EventsStream {
+	var se *storecheck.Error
+	if err := r.Ready(); !errors.As(err, &se) || se.Reason != storecheck.Full || se.Stream != topology.EventsStream {
 		t.Errorf("Ready = %v, want a StoreError full on EVENTS", err)
 	}
 

@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/junctionhq/junction/adapters/sdk/clip"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -181,7 +181,7 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, durable, pattern str
 }
 
 func handleEvent(ctx context.Context, m jetstream.Msg, h Handler, o subscribeOptions, log *slog.Logger) {
-	e, err := DecodeEvent(m)
+	e, err := decodeEvent(m)
 	if err != nil {
 		log.Error("undecodable event terminated", "subject", m.Subject(), "err", err)
 		_ = m.TermWithReason("undecodable event")

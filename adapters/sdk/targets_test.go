@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -93,7 +94,7 @@ func TestNewRunnerTargetSchema(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := sdk.NewRunner(sdk.Spec{App: "x", Targets: tt.schema}, tt.adapter, nc, sdk.RunnerOptions{})
+			_, err := platform.NewRunner(sdk.Spec{App: "x", Targets: tt.schema}, tt.adapter, nc, platform.RunnerOptions{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("NewRunner error = %v, want one containing %q", err, tt.want)
 			}
@@ -105,7 +106,7 @@ func TestNewRunnerTargetSchema(t *testing.T) {
 // its schema in the wire form the hub reads.
 func TestRegistrationTargetSchema(t *testing.T) {
 	hub := sdktest.NewHub(t)
-	r, err := sdk.NewRunner(sdk.Spec{App: "x", Targets: testSchema}, &testSink{}, hub.Connect(t), sdk.RunnerOptions{})
+	r, err := platform.NewRunner(sdk.Spec{App: "x", Targets: testSchema}, &testSink{}, hub.Connect(t), platform.RunnerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestRegistrationTargetSchema(t *testing.T) {
 	if got := r.Registration().GetTargetSchema(); !proto.Equal(got, want) {
 		t.Errorf("registration target_schema = %v, want %v", got, want)
 	}
-	plain, err := sdk.NewRunner(sdk.Spec{App: "y"}, &testSink{}, hub.Connect(t), sdk.RunnerOptions{})
+	plain, err := platform.NewRunner(sdk.Spec{App: "y"}, &testSink{}, hub.Connect(t), platform.RunnerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,28 +18,27 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/junctionhq/junction/adapters/sdk/clip"
-	"github.com/junctionhq/junction/adapters/sdk/natstrace"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
 // Outcomes of a delivery attempt, the junction.delivery.outcome span
 // attribute and the outcome label of the delivery metrics.
 const (
-	OutcomeSuccess    = "success"
-	OutcomeRetry      = "retry"
-	OutcomeDeadLetter = "dead_letter"
-	OutcomeDropped    = "dropped"
+	outcomeSuccess    = "success"
+	outcomeRetry      = "retry"
+	outcomeDeadLetter = "dead_letter"
+	outcomeDropped    = "dropped"
 )
 
 // Outcomes of publishing an event, the outcome label of
 // junction_events_ingested_total.
 const (
-	IngestStored      = "stored"
-	IngestDuplicate   = "duplicate"
-	IngestInvalid     = "invalid"
-	IngestUnavailable = "unavailable"
+	ingestStored      = "stored"
+	ingestDuplicate   = "duplicate"
+	ingestInvalid     = "invalid"
+	ingestUnavailable = "unavailable"
 )
 
 // instruments are the SDK's metrics, created once from the global meter
@@ -95,15 +94,6 @@ func RecordWebhookRejection(ctx context.Context, source, reason string) {
 	meters().rejected.Add(ctx, 1, metric.WithAttributes(
 		attribute.String("source", source), attribute.String("reason", reason)))
 	trace.SpanFromContext(ctx).SetAttributes(attribute.String("junction.webhook.rejection", reason))
-}
-
-// TraceHTTP wraps an inbound HTTP handler in an OTel server span that
-// continues a traceparent the sender sent. name is the route, e.g.
-// "/webhooks/{source}"; the span is named "<method> <name>".
-func TraceHTTP(h http.Handler, name string) http.Handler {
-	return otelhttp.NewHandler(h, name,
-		otelhttp.WithPropagators(natstrace.Propagator),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return clip.String(r.Method) + " " + name }))
 }
 
 // TraceTransport wraps an HTTP client transport in OTel client spans that
@@ -163,14 +153,14 @@ func startEventPublish(ctx context.Context, ev *junctionv1.Event) (context.Conte
 
 // endEventPublish ends the publish span and counts the outcome.
 func endEventPublish(ctx context.Context, span trace.Span, ev *junctionv1.Event, res PublishResult, err error) {
-	outcome := IngestStored
+	outcome := ingestStored
 	switch {
 	case errors.Is(err, ErrInvalidEvent):
-		outcome = IngestInvalid
+		outcome = ingestInvalid
 	case err != nil:
-		outcome = IngestUnavailable
+		outcome = ingestUnavailable
 	case res.Duplicate:
-		outcome = IngestDuplicate
+		outcome = ingestDuplicate
 	}
 	source, typ := ev.GetSource(), ev.GetType()
 	if topology.ValidToken(source) != nil {
@@ -202,7 +192,7 @@ func endEventPublish(ctx context.Context, span trace.Span, ev *junctionv1.Event,
 // traceEvent is a Subscribe handler step: a CONSUMER span around handling
 // one event, continuing the trace of whoever published it.
 func traceEvent(ctx context.Context, m jetstream.Msg, durable string, handle func(context.Context, jetstream.Msg)) {
-	attrs := []attribute.KeyValue{natstrace.KeyEventID.String(m.Headers().Get(topology.HeaderEventID))}
+	attrs := []attribute.KeyValue{natstrace.KeyEventID.String(topology.MetaOf(m.Headers()).EventID)}
 	if md, err := m.Metadata(); err == nil {
 		attrs = append(attrs, natstrace.KeyDeliveryCount.Int64(int64(md.NumDelivered)))
 	}
@@ -220,14 +210,15 @@ func traceEvent(ctx context.Context, m jetstream.Msg, durable string, handle fun
 func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
 	attempt := attemptsBefore(m) + 1
 	h := m.Headers()
+	meta := topology.MetaOf(h)
 	// A retry or parked delivery is named as the delivery it continues, so
 	// every attempt of a delivery is the same span under the router's
 	// publish.
 	subject := deliverySubject(m.Subject())
 	ctx, span := natstrace.StartProcess(ctx, subject, topology.DeliveryConsumer(s.app), h,
 		natstrace.KeyDestApp.String(s.app),
-		natstrace.KeyDeliveryID.String(h.Get(topology.HeaderDeliveryID)),
-		natstrace.KeyEventID.String(h.Get(topology.HeaderEventID)),
+		natstrace.KeyDeliveryID.String(meta.DeliveryID),
+		natstrace.KeyEventID.String(meta.EventID),
 		natstrace.KeyAttempt.Int(attempt),
 		natstrace.KeyDeliveryCount.Int(attempt))
 	tm := &tracedMsg{Msg: m, span: span}
@@ -239,10 +230,10 @@ func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
 
 	outcome := tm.outcome
 	if outcome == "" {
-		outcome = OutcomeRetry // not settled: redelivered after the ack wait
+		outcome = outcomeRetry // not settled: redelivered after the ack wait
 	}
 	span.SetAttributes(natstrace.KeyOutcome.String(outcome))
-	if outcome != OutcomeSuccess {
+	if outcome != outcomeSuccess {
 		span.SetStatus(codes.Error, outcome)
 	}
 	span.End()
@@ -252,11 +243,11 @@ func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
 	mt := meters()
 	mt.attempts.Add(ctx, 1, metric.WithAttributes(dest, out))
 	mt.attemptDuration.Record(ctx, took, metric.WithAttributes(dest, out))
-	if outcome != OutcomeRetry {
+	if outcome != outcomeRetry {
 		mt.deliveries.Add(ctx, 1, metric.WithAttributes(dest, out))
 	}
-	if outcome == OutcomeSuccess {
-		if d, err := DecodeDelivery(m); err == nil {
+	if outcome == outcomeSuccess {
+		if d, err := decodeDelivery(m); err == nil {
 			t := d.GetEventTime()
 			if t == nil {
 				t = d.GetCreateTime()
@@ -284,31 +275,31 @@ func (t *tracedMsg) settled(outcome string, err error) error {
 }
 
 // Ack acknowledges the message: the attempt succeeded.
-func (t *tracedMsg) Ack() error { return t.settled(OutcomeSuccess, t.Msg.Ack()) }
+func (t *tracedMsg) Ack() error { return t.settled(outcomeSuccess, t.Msg.Ack()) }
 
 // DoubleAck acknowledges the message and waits for the server: the attempt
 // succeeded.
 func (t *tracedMsg) DoubleAck(ctx context.Context) error {
-	return t.settled(OutcomeSuccess, t.Msg.DoubleAck(ctx))
+	return t.settled(outcomeSuccess, t.Msg.DoubleAck(ctx))
 }
 
 // movedToRetry notes that the sink acknowledged the message after moving
 // the delivery to the RETRIES stream, due after delay: a retry.
 func (t *tracedMsg) movedToRetry(delay time.Duration) {
 	t.span.AddEvent("retry scheduled", trace.WithAttributes(attribute.String("junction.retry.delay", delay.String())))
-	t.outcome = OutcomeRetry
+	t.outcome = outcomeRetry
 }
 
 // Nak asks for a redelivery now.
 func (t *tracedMsg) Nak() error {
 	t.span.AddEvent("retry scheduled", trace.WithAttributes(attribute.String("junction.retry.delay", "0s")))
-	return t.settled(OutcomeRetry, t.Msg.Nak())
+	return t.settled(outcomeRetry, t.Msg.Nak())
 }
 
 // NakWithDelay asks for a redelivery after delay: a retry.
 func (t *tracedMsg) NakWithDelay(delay time.Duration) error {
 	t.span.AddEvent("retry scheduled", trace.WithAttributes(attribute.String("junction.retry.delay", delay.String())))
-	return t.settled(OutcomeRetry, t.Msg.NakWithDelay(delay))
+	return t.settled(outcomeRetry, t.Msg.NakWithDelay(delay))
 }
 
 // Term stops redelivery.
@@ -322,9 +313,9 @@ func (t *tracedMsg) TermWithReason(reason string) error {
 
 func (t *tracedMsg) termOutcome() string {
 	if t.dead {
-		return OutcomeDeadLetter
+		return outcomeDeadLetter
 	}
-	return OutcomeDropped
+	return outcomeDropped
 }
 
 // traceDeadLetter wraps a deadLetter in a PRODUCER span "publish

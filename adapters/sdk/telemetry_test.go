@@ -54,7 +54,7 @@ func TestRunnerMetrics(t *testing.T) {
 	hub := sdktest.NewHub(t)
 	srv := httptest.NewServer(newRunner(t, hub, "echo", echoSource{}, sdk.Config{}).Handler())
 	t.Cleanup(srv.Close)
-	stored0, dup0 := ingested(t, srv.URL, sdk.IngestStored), ingested(t, srv.URL, sdk.IngestDuplicate)
+	stored0, dup0 := ingested(t, srv.URL, "stored"), ingested(t, srv.URL, "duplicate")
 	for _, id := range []string{"m1", "m2", "m1"} {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/acme", strings.NewReader(`{}`))
 		req.Header.Set("X-Event-Id", id)
@@ -64,10 +64,10 @@ func TestRunnerMetrics(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	if got := ingested(t, srv.URL, sdk.IngestStored) - stored0; got != 2 {
+	if got := ingested(t, srv.URL, "stored") - stored0; got != 2 {
 		t.Errorf("stored moved by %v, want 2", got)
 	}
-	if got := ingested(t, srv.URL, sdk.IngestDuplicate) - dup0; got != 1 {
+	if got := ingested(t, srv.URL, "duplicate") - dup0; got != 1 {
 		t.Errorf("duplicate moved by %v, want 1", got)
 	}
 }

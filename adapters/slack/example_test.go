@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
+	"github.com/junctionhq/junction/adapters/sdk/sdktest/conformance"
 	"github.com/junctionhq/junction/adapters/slack"
 )
 
@@ -36,7 +35,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	r, err := sdk.NewRunner(slack.Spec, adapter, hub.NC, sdk.RunnerOptions{Logger: slog.New(slog.DiscardHandler)})
+	r, err := conformance.Start(hub, slack.Spec, adapter)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/junctionhq/junction/adapters/sdk/egress"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/egress"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 )
 
 // Signature schemes an inbound source can use.

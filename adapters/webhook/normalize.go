@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	modelv1 "github.com/junctionhq/junction/proto/junction/model/v1"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"

@@ -15,8 +15,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -31,7 +32,7 @@ func newRunnerEnv(t *testing.T) *runnerEnv {
 	t.Helper()
 	hub := sdktest.NewHub(t)
 	a := newTestAdapter(t, testConfig())
-	r, err := sdk.NewRunner(Spec, a, hub.Connect(t), sdk.RunnerOptions{
+	r, err := platform.NewRunner(Spec, a, hub.Connect(t), platform.RunnerOptions{
 		Config: sdk.Config{Instance: "test-1", Concurrency: 4, ShutdownTimeout: 5 * time.Second},
 		Logger: discardLogger(),
 	})

@@ -16,8 +16,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/junctionhq/junction/adapters/sdk"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/webhook"
 	"github.com/junctionhq/junction/internal/testports"
 )
@@ -126,7 +126,7 @@ func TestClusterLeaderLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := sdk.NewRunner(webhook.Spec, a, nc, sdk.RunnerOptions{Logger: quiet})
+	run, err := platform.NewRunner(webhook.Spec, a, nc, platform.RunnerOptions{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,10 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/limits"
-	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/telemetry"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
+	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/gateway"
 	"github.com/junctionhq/junction/internal/apitls"
 	"github.com/junctionhq/junction/internal/hub"
@@ -95,7 +97,7 @@ func newRouterCmd() *cobra.Command {
 			if healthAddr == "" {
 				return r.Run(cmd.Context())
 			}
-			store := sdk.NewStoreCheck(js, sdk.StoreCheckOptions{Component: "router", Interval: cfg.Storage.CheckInterval,
+			store := storecheck.New(js, storecheck.Options{Component: "router", Interval: cfg.Storage.CheckInterval,
 				Streams: []string{topology.DeliveriesStream, topology.DLQStream}, Logger: logger.With("component", "store")})
 			run := func(ctx context.Context) error {
 				g, gctx := errgroup.WithContext(ctx)
@@ -175,9 +177,9 @@ func newGatewayCmd() *cobra.Command {
 			grpcOpts := append(append(telemetry.GRPCServerOptions(), gateway.ServerLimits(cfg.HTTP)...), api.GRPCServerOptions()...)
 			srv := gateway.NewGRPCServer(gw, append(grpcOpts, authOpts...)...)
 			mux := http.NewServeMux()
-			mux.Handle("/", sdk.TraceHTTP(rest, "/v1/*"))
-			store := sdk.NewStoreCheck(js, sdk.StoreCheckOptions{Component: "gateway", Interval: cfg.Storage.CheckInterval,
-				Streams: sdk.SourceStreams(), Logger: logger.With("component", "store")})
+			mux.Handle("/", natstrace.HTTPHandler(rest, "/v1/*"))
+			store := storecheck.New(js, storecheck.Options{Component: "gateway", Interval: cfg.Storage.CheckInterval,
+				Streams: storecheck.SourceStreams(), Logger: logger.With("component", "store")})
 			handleHealth(mux, func() error { return errors.Join(natsReady(nc), store.Ready()) })
 			httpSrv := limits.NewHTTPServer(cfg.HTTP, api.Guard(hub.GuardMetricsPath(authn, mux)), logger.With("component", "http"))
 			logger.Info("gateway started", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String(),

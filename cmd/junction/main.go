@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/telemetry"
+	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
 	"github.com/junctionhq/junction/internal/cli"
 	"github.com/junctionhq/junction/internal/hub"
 )

@@ -23,6 +23,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
 	"github.com/junctionhq/junction/adapters/webhook"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -279,7 +280,7 @@ func TestRouterKilledMidFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner, err := sdk.NewRunner(webhook.Spec, adapter, hub.NC, sdk.RunnerOptions{
+	runner, err := platform.NewRunner(webhook.Spec, adapter, hub.NC, platform.RunnerOptions{
 		Config: sdk.Config{Instance: "test", Concurrency: 32},
 		Logger: slog.New(slog.DiscardHandler),
 	})

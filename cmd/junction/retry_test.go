@@ -18,8 +18,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/adapters/webhook"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/services/router"
@@ -77,7 +78,7 @@ func startSink(t *testing.T, hub *sdktest.Hub, app string) {
 	}
 	spec := webhook.Spec
 	spec.App = app
-	r, err := sdk.NewRunner(spec, a, hub.NC, sdk.RunnerOptions{Config: sdk.Config{Instance: app, Concurrency: 16},
+	r, err := platform.NewRunner(spec, a, hub.NC, platform.RunnerOptions{Config: sdk.Config{Instance: app, Concurrency: 16},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

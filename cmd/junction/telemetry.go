@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/telemetry"
+	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
 	// OTLP trace export (the hub links grpc anyway).
 	_ "github.com/junctionhq/junction/adapters/sdk/telemetry/otlp"
 )

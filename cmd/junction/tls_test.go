@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/junctionhq/junction/adapters/sdk/platform/tlsconfig"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
-	"github.com/junctionhq/junction/adapters/sdk/tlsconfig"
 )
 
 // TestServeSelfSignedWithCLI runs `junction serve --tls-self-signed` and

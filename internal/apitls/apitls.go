@@ -1,7 +1,7 @@
 // Package apitls secures the API listeners of `junction serve` and
 // `junction gateway`: TLS on the gRPC listener and on the HTTP listener
 // (REST, webhooks, health), certificates from files reloaded on change
-// (adapters/sdk/tlsconfig) or a self-signed development CA, and optional
+// (adapters/sdk/platform/tlsconfig) or a self-signed development CA, and optional
 // mutual TLS for the API.
 //
 // # Mutual TLS and the shared HTTP listener
@@ -41,7 +41,7 @@ import (
 
 	"google.golang.org/grpc"
 
-	"github.com/junctionhq/junction/adapters/sdk/tlsconfig"
+	"github.com/junctionhq/junction/adapters/sdk/platform/tlsconfig"
 )
 
 // Config is the `tls:` section of the hub's configuration.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/junctionhq/junction/adapters/sdk/tlsconfig"
+	"github.com/junctionhq/junction/adapters/sdk/platform/tlsconfig"
 )
 
 func TestSelfSignedHosts(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
 	"github.com/junctionhq/junction/gateway"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -70,7 +71,7 @@ func realGateway(t *testing.T) (string, *switchSink) {
 	}
 	wg.Go(func() { _ = r.Run(ctx) })
 	sink := &switchSink{failing: true, got: map[string]int{}}
-	run, err := sdk.NewRunner(sdk.Spec{App: "down"}, sink, hub.Connect(t), sdk.RunnerOptions{Logger: log})
+	run, err := platform.NewRunner(sdk.Spec{App: "down"}, sink, hub.Connect(t), platform.RunnerOptions{Logger: log})
 	if err != nil {
 		t.Fatalf("NewRunner: %v", err)
 	}

@@ -15,8 +15,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/junctionhq/junction/adapters/sdk"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/deliverypolicy"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
@@ -218,7 +218,7 @@ func settable(r *junctionv1.Route) *junctionv1.Route {
 		Description: r.GetDescription(),
 		Filter:      topology.NormalizeFilter(r.GetFilter()),
 		Condition:   r.GetCondition(),
-		Policy:      sdk.PolicyWithDefaults(r.GetPolicy()),
+		Policy:      deliverypolicy.WithDefaults(r.GetPolicy()),
 		Enabled:     proto.Bool(enabled(r)),
 	}
 	for i, t := range r.GetTargets() {

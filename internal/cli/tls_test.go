@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/junctionhq/junction/adapters/sdk/tlsconfig"
+	"github.com/junctionhq/junction/adapters/sdk/platform/tlsconfig"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 

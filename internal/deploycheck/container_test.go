@@ -24,7 +24,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/junctionhq/junction/adapters/sdk"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/webhook"
 	"github.com/junctionhq/junction/gateway"
 	"github.com/junctionhq/junction/internal/hub"
@@ -359,7 +360,7 @@ func adapterContainer(t *testing.T, c container) (listeners, func(*testing.T, pr
 			return fmt.Errorf("the adapter serves no gRPC")
 		}
 		_, nc := embeddedHub(t)
-		r, err := sdk.NewRunner(webhook.Spec, a, nc, sdk.RunnerOptions{Config: hubCfg, Logger: quietLogger()})
+		r, err := platform.NewRunner(webhook.Spec, a, nc, platform.RunnerOptions{Config: hubCfg, Logger: quietLogger()})
 		if err != nil {
 			return err
 		}

@@ -13,8 +13,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
 	"github.com/junctionhq/junction/adapters/webhook"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/services/router"
@@ -44,7 +45,7 @@ func TestSchemaRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := sdk.NewRunner(sdk.Spec{App: "x", Targets: tt.schema}, nopSink{}, hub.Connect(t), sdk.RunnerOptions{})
+			r, err := platform.NewRunner(sdk.Spec{App: "x", Targets: tt.schema}, nopSink{}, hub.Connect(t), platform.RunnerOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

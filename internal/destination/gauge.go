@@ -12,8 +12,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/junctionhq/junction/adapters/sdk/natstrace"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/services/router"
 )
 
@@ -143,7 +143,7 @@ func Waiting(ctx context.Context, js jetstream.JetStream, dests ...string) (map[
 		if hasConsumer[d] {
 			continue
 		}
-		info, err := deliveries.Info(ctx, jetstream.WithSubjectFilter(topology.DeliveriesPrefix+d+".>"))
+		info, err := deliveries.Info(ctx, jetstream.WithSubjectFilter(topology.DeliveriesFilter(d)))
 		if err != nil {
 			return nil, fmt.Errorf("stream %s: %w", topology.DeliveriesStream, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/junctionhq/junction/adapters/hubspot"
 	"github.com/junctionhq/junction/adapters/jira"
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
 	"github.com/junctionhq/junction/adapters/shopify"
 	"github.com/junctionhq/junction/adapters/slack"
 	"github.com/junctionhq/junction/adapters/stripe"
@@ -158,7 +159,7 @@ func (c *Config) sourceApps() []string {
 // appRunner is a `sources:` app adapter running inside serve.
 type appRunner struct {
 	name   string
-	runner *sdk.Runner
+	runner *platform.Runner
 }
 
 // newAppRunners builds the `sources:` adapters, each on its own NATS
@@ -172,7 +173,7 @@ func (h *Hub) newAppRunners() ([]appRunner, error) {
 			return nil, fmt.Errorf("%s adapter: %w", s.App, err)
 		}
 		log := h.logger.With("component", "adapter", "app", s.App)
-		r, err := sdk.NewRunner(a.spec, adapter, h.conns.apps[s.App], sdk.RunnerOptions{
+		r, err := platform.NewRunner(a.spec, adapter, h.conns.apps[s.App], platform.RunnerOptions{
 			Config: sdk.Config{Instance: "serve", Concurrency: 64, HeartbeatEvery: 10 * time.Second},
 			Logger: log,
 			Scoped: h.conns.scoped,

@@ -19,7 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/junctionhq/junction/adapters/sdk/clip"
-	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/telemetry"
+	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
 )
 
 // maxLogLine is the documented bound on one log line whatever a client

@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/junctionhq/junction/adapters/sdk/egress"
+	"github.com/junctionhq/junction/adapters/sdk/platform/egress"
 )
 
 // ownAddrs are the hub's own listeners (HTTP, gRPC, NATS), which the

@@ -24,8 +24,11 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/limits"
-	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/telemetry"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
+	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/webhook"
 	"github.com/junctionhq/junction/gateway"
 	"github.com/junctionhq/junction/gateway/auth"
@@ -64,12 +67,12 @@ type Hub struct {
 	router  *router.Router
 	gateway *gateway.Server
 	grpcSrv *grpc.Server
-	runner  *sdk.Runner
+	runner  *platform.Runner
 	// apps are the runners of the `sources:` app adapters, in config order.
 	apps    []appRunner
 	httpSrv *http.Server
 	authn   *auth.Authenticator // nil with auth disabled
-	store   *sdk.StoreCheck     // whether the store takes writes (storage.go)
+	store   *storecheck.Monitor // whether the store takes writes (storage.go)
 
 	unregisterGauges func()
 }
@@ -146,7 +149,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if err != nil {
 		return nil, fmt.Errorf("webhook adapter: %w", err)
 	}
-	h.runner, err = sdk.NewRunner(webhook.Spec, adapter, h.conns.adapter, sdk.RunnerOptions{
+	h.runner, err = platform.NewRunner(webhook.Spec, adapter, h.conns.adapter, platform.RunnerOptions{
 		Config: sdk.Config{Instance: "serve", Concurrency: 64, HeartbeatEvery: 10 * time.Second},
 		Logger: logger.With("component", "adapter"),
 		Scoped: h.conns.scoped,
@@ -190,7 +193,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err erro
 	if rest, err = gateway.BrowserGuard(cfg.API.Browser(), h.httpLis.Addr().String(), rest); err != nil {
 		return nil, err
 	}
-	h.httpSrv = limits.NewHTTPServer(cfg.HTTP, h.tls.Guard(h.mux(sdk.TraceHTTP(rest, "/v1/*"))), logger.With("component", "http"))
+	h.httpSrv = limits.NewHTTPServer(cfg.HTTP, h.tls.Guard(h.mux(natstrace.HTTPHandler(rest, "/v1/*"))), logger.With("component", "http"))
 	return h, nil
 }
 
@@ -227,7 +230,7 @@ func (h *Hub) mux(rest http.Handler) http.Handler {
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := h.Ready(); err != nil {
 			body := map[string]string{"status": "not ready", "reason": err.Error()}
-			if se := (*sdk.StoreError)(nil); errors.As(err, &se) {
+			if se := (*storecheck.Error)(nil); errors.As(err, &se) {
 				body["store"] = se.Reason // unavailable, full, write_error, not_checked
 			}
 			writeJSON(w, http.StatusServiceUnavailable, body)

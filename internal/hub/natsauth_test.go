@@ -14,7 +14,8 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/junctionhq/junction/adapters/sdk"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/gateway"
 	"github.com/junctionhq/junction/internal/natsauth"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -229,7 +230,7 @@ func TestNATSPermissionMatrix(t *testing.T) {
 		t.Fatalf("publisher as acme: %v", err)
 	}
 	rcv := &recordingSink{}
-	runner, err := sdk.NewRunner(sdk.Spec{App: "acme", Version: "test"}, rcv, nc, sdk.RunnerOptions{
+	runner, err := platform.NewRunner(sdk.Spec{App: "acme", Version: "test"}, rcv, nc, platform.RunnerOptions{
 		Config: sdk.Config{Instance: "matrix", Concurrency: 4},
 		Scoped: true,
 	})

@@ -16,7 +16,7 @@ import (
 	goshopify "github.com/bold-commerce/go-shopify/v4"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 

@@ -17,7 +17,7 @@ import (
 	slackgo "github.com/slack-go/slack"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 

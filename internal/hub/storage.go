@@ -14,8 +14,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/junctionhq/junction/adapters/sdk"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 )
 
 // StorageConfig bounds the hub's store (the `storage:` section):
@@ -79,7 +79,7 @@ func (c *Config) Topology() topology.Options {
 
 func (s *StorageConfig) setDefaults() {
 	if s.CheckInterval <= 0 {
-		s.CheckInterval = sdk.DefaultStoreCheckInterval
+		s.CheckInterval = storecheck.DefaultInterval
 	}
 }
 
@@ -159,7 +159,7 @@ func (z Size) String() string {
 
 // serverStoreHealth asks the embedded NATS for its JetStream health,
 // which includes every stream's sticky write error. A write error or a
-// JetStream that turned itself off is fatal ([sdk.ErrStoreFatal]): the
+// JetStream that turned itself off is fatal ([storecheck.ErrFatal]): the
 // server reopens a stream only at start, so the hub exits and its
 // supervisor restarts it.
 func serverStoreHealth(ns *server.Server) func(context.Context) error {
@@ -181,26 +181,26 @@ func serverStoreHealth(ns *server.Server) func(context.Context) error {
 		}
 		err := errors.New(strings.Join(msgs, "; "))
 		if jsDown {
-			return &sdk.StoreError{Reason: sdk.StoreUnavailable, Err: fmt.Errorf("%w: jetstream is off: %w", sdk.ErrStoreFatal, err)}
+			return &storecheck.Error{Reason: storecheck.Unavailable, Err: fmt.Errorf("%w: jetstream is off: %w", storecheck.ErrFatal, err)}
 		}
 		if strings.Contains(err.Error(), "write error") {
-			return &sdk.StoreError{Reason: sdk.StoreWriteError, Stream: stream, Err: fmt.Errorf("%w: %w", sdk.ErrStoreFatal, err)}
+			return &storecheck.Error{Reason: storecheck.WriteError, Stream: stream, Err: fmt.Errorf("%w: %w", storecheck.ErrFatal, err)}
 		}
-		return &sdk.StoreError{Reason: sdk.StoreUnavailable, Stream: stream, Err: err}
+		return &storecheck.Error{Reason: storecheck.Unavailable, Stream: stream, Err: err}
 	}
 }
 
 // storeStreams are the streams whose being full makes the hub unready:
 // intake's. Full work streams push back on the router and sinks and show
 // in junction_stream_bytes, but do not stop intake.
-func storeStreams() []string { return sdk.SourceStreams() }
+func storeStreams() []string { return storecheck.SourceStreams() }
 
 // newStoreCheck is the hub's store check: intake's streams, and with the
 // embedded NATS the server's own health.
-func newStoreCheck(h *Hub, cfg Config, logger *slog.Logger) *sdk.StoreCheck {
-	o := sdk.StoreCheckOptions{Component: "serve", Interval: cfg.Storage.CheckInterval, Streams: storeStreams(), Logger: logger.With("component", "store")}
+func newStoreCheck(h *Hub, cfg Config, logger *slog.Logger) *storecheck.Monitor {
+	o := storecheck.Options{Component: "serve", Interval: cfg.Storage.CheckInterval, Streams: storeStreams(), Logger: logger.With("component", "store")}
 	if h.ns != nil {
 		o.Server = serverStoreHealth(h.ns)
 	}
-	return sdk.NewStoreCheck(h.js, o)
+	return storecheck.New(h.js, o)
 }

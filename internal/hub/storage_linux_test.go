@@ -18,8 +18,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/junctionhq/junction/adapters/sdk"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 )
 
 // exhaustFDs lowers the process's descriptor limit to a few above what is
@@ -73,7 +73,7 @@ func exhaustFDs(t *testing.T) (held int, release func()) {
 // (sticky) critical write error. Once descriptors are back the hub does
 // not pretend to be fine: its store check sees the write error, /readyz's
 // reason says write_error, and Run returns an error wrapping
-// sdk.ErrStoreFatal, so serve exits non-zero for its supervisor to restart
+// storecheck.ErrFatal, so serve exits non-zero for its supervisor to restart
 // it. A restart on the same data directory has every acknowledged event
 // and takes webhooks again.
 func TestStoreWriteErrorExitsAndRestartRecovers(t *testing.T) {
@@ -133,16 +133,16 @@ func TestStoreWriteErrorExitsAndRestartRecovers(t *testing.T) {
 
 	select {
 	case err := <-done:
-		if !errors.Is(err, sdk.ErrStoreFatal) || !strings.Contains(err.Error(), "write error") {
-			t.Fatalf("Run = %v, want an error wrapping sdk.ErrStoreFatal naming the write error", err)
+		if !errors.Is(err, storecheck.ErrFatal) || !strings.Contains(err.Error(), "write error") {
+			t.Fatalf("Run = %v, want an error wrapping storecheck.ErrFatal naming the write error", err)
 		}
 		t.Logf("Run returned: %v", err)
 	case <-time.After(60 * time.Second):
 		t.Fatal("Run did not end after a sticky write error")
 	}
-	var se *sdk.StoreError
-	if err := h.store.Ready(); !errors.As(err, &se) || se.Reason != sdk.StoreWriteError {
-		t.Errorf("store check = %v, want reason %s", err, sdk.StoreWriteError)
+	var se *storecheck.Error
+	if err := h.store.Ready(); !errors.As(err, &se) || se.Reason != storecheck.WriteError {
+		t.Errorf("store check = %v, want reason %s", err, storecheck.WriteError)
 	}
 
 	third := startHub(t, cfg)

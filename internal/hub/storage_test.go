@@ -17,8 +17,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/junctionhq/junction/adapters/sdk"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/internal/natsserver"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -322,8 +322,8 @@ func startFullHub(t *testing.T, cfg Config) *running {
 		t.Fatalf("WaitReady on a full store: %v", err)
 	}
 	waitFor(t, 30*time.Second, "the first store check", func() error {
-		var se *sdk.StoreError
-		if err := h.store.Ready(); errors.As(err, &se) && se.Reason == sdk.StoreNotChecked {
+		var se *storecheck.Error
+		if err := h.store.Ready(); errors.As(err, &se) && se.Reason == storecheck.NotChecked {
 			return err
 		}
 		return nil

@@ -24,7 +24,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/junctionhq/junction/adapters/sdk"
-	"github.com/junctionhq/junction/adapters/sdk/tlsconfig"
+	"github.com/junctionhq/junction/adapters/sdk/platform/tlsconfig"
 	"github.com/junctionhq/junction/internal/natsauth"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"

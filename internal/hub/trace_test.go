@@ -26,8 +26,8 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/junctionhq/junction/adapters/sdk"
-	"github.com/junctionhq/junction/adapters/sdk/natstrace"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/internal/cli"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
@@ -249,7 +249,7 @@ func TestTraceWebhookRouteDeliveryWithRetry(t *testing.T) {
 	for i, want := range []struct {
 		outcome string
 		status  int
-	}{{sdk.OutcomeRetry, 503}, {sdk.OutcomeSuccess, 204}} {
+	}{{"retry", 503}, {"success", 204}} {
 		var a sdktrace.ReadOnlySpan
 		for _, s := range attempts {
 			if attr(s, "junction.delivery.attempt").AsInt64() == int64(i+1) {
@@ -352,7 +352,7 @@ func TestTraceDeadLetterCarriesTrace(t *testing.T) {
 	spans := spansOf(rec, tid)
 	attempt := one(t, spans, "process junction.deliveries.webhook.refused", trace.SpanKindConsumer)
 	wantChild(t, dlq, attempt)
-	wantAttr(t, attempt, "junction.delivery.outcome", sdk.OutcomeDeadLetter)
+	wantAttr(t, attempt, "junction.delivery.outcome", "dead_letter")
 	wantAttr(t, dlq, "junction.dlq.reason", topology.DLQReasonPermanent)
 
 	nc, err := platformConn(h.Hub)
@@ -406,7 +406,7 @@ func TestTraceDeadLetterCarriesTrace(t *testing.T) {
 	})
 	wantLink(t, redrive, dlq)
 	wantChild(t, again, redrive)
-	wantAttr(t, again, "junction.delivery.outcome", sdk.OutcomeSuccess)
+	wantAttr(t, again, "junction.delivery.outcome", "success")
 	// The receiver got the refused attempt and then the redriven one, the
 	// latter in the redrive's trace.
 	rcv.mu.Lock()

@@ -22,7 +22,7 @@ import (
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 )
 
 // Role is what a NATS user of the hub is for.
@@ -201,9 +201,9 @@ func (u User) Permissions() *Permissions {
 			jsAPI+"CONSUMER.INFO."+topology.EventsStream+"."+topology.RouterConsumer,
 			jsAPI+"CONSUMER.MSG.NEXT."+topology.EventsStream+"."+topology.RouterConsumer,
 			jsAck+topology.EventsStream+"."+topology.RouterConsumer+".>",
-			topology.DeliveriesPrefix+">",
-			topology.DLQPrefix+">",
-			topology.AttemptsPrefix+">",
+			topology.DeliveriesFilter(""),
+			topology.DLQFilter(""),
+			topology.AttemptsFilter(),
 		)
 		return &Permissions{Publish: pub, Subscribe: inbox}
 	case RoleGateway:
@@ -224,9 +224,9 @@ func (u User) Permissions() *Permissions {
 			kvPre+topology.RoutesBucket+".>",
 			kvPre+topology.KeysBucket+".>", // API keys: create, rotate, revoke
 			kvPre+topology.IdempotencyBucket+".>",
-			topology.EventsPrefix+">",
-			topology.DeliveriesPrefix+">",
-			topology.AttemptsPrefix+">",
+			topology.EventsFilter(""),
+			topology.DeliveriesFilter(""),
+			topology.AttemptsFilter(),
 		)
 		return &Permissions{Publish: pub, Subscribe: inbox}
 	case RoleAdapter:
@@ -234,7 +234,7 @@ func (u User) Permissions() *Permissions {
 		for _, s := range u.sources() {
 			idem := under(kvPre+topology.IdempotencyBucket+".", s)
 			pub = append(pub,
-				under(topology.EventsPrefix, s),
+				events(s),
 				idem,
 				jsAPI+"DIRECT.GET."+kvStream(topology.IdempotencyBucket)+"."+idem,
 			)
@@ -242,26 +242,26 @@ func (u User) Permissions() *Permissions {
 		pub = append(pub, kvPre+topology.AdaptersBucket+"."+u.Name+".>")
 		pub = append(pub, cursorKeys(u.Name)...)
 		for _, d := range u.destinations() {
-			pub = append(pub, durable(topology.DeliveriesStream, topology.DeliveryConsumer(d), topology.DeliveriesPrefix+d+".>")...)
-			pub = append(pub, durable(topology.RetriesStream, topology.RetryConsumer(d), topology.RetriesPrefix+d+".>")...)
+			pub = append(pub, durable(topology.DeliveriesStream, topology.DeliveryConsumer(d), topology.DeliveriesFilter(d))...)
+			pub = append(pub, durable(topology.RetriesStream, topology.RetryConsumer(d), topology.RetriesFilter(d))...)
 			// Lane consumers are one per route, named in one subject token
 			// ("lane-<destination>-ROUTE-<route>"), so the name cannot be
 			// confined to the destination; the filter can.
 			pub = append(pub,
-				jsAPI+"CONSUMER.CREATE."+topology.LanesStream+".*."+topology.LanesPrefix+d+".*",
+				jsAPI+"CONSUMER.CREATE."+topology.LanesStream+".*."+topology.LaneSubject(d, "*"),
 				jsAPI+"CONSUMER.INFO."+topology.LanesStream+".*",
 				jsAPI+"CONSUMER.MSG.NEXT."+topology.LanesStream+".*",
 				jsAck+topology.LanesStream+".*.>",
-				jsAPI+"DIRECT.GET."+topology.LanesStream+"."+topology.LanesPrefix+d+".>",
-				topology.RetriesPrefix+d+".>",
-				topology.LanesPrefix+d+".>",
-				topology.DLQPrefix+d+".>",
+				jsAPI+"DIRECT.GET."+topology.LanesStream+"."+topology.LanesFilter(d),
+				topology.RetriesFilter(d),
+				topology.LanesFilter(d),
+				topology.DLQFilter(d),
 			)
 		}
 		if len(u.destinations()) > 0 {
 			// Attempt subjects name the event's source, not the
 			// destination: any attempt may be recorded.
-			pub = append(pub, topology.AttemptsPrefix+">")
+			pub = append(pub, topology.AttemptsFilter())
 		}
 		return &Permissions{Publish: pub, Subscribe: inbox}
 	case RoleSubscriber:
@@ -270,8 +270,8 @@ func (u User) Permissions() *Permissions {
 		sub := inbox
 		pub := []string{jsAPI + "STREAM.INFO." + topology.EventsStream}
 		for _, s := range u.sources() {
-			sub = append(sub, under(topology.EventsPrefix, s))
-			pub = append(pub, jsAPI+"CONSUMER.CREATE."+topology.EventsStream+"."+u.Name+"."+under(topology.EventsPrefix, s))
+			sub = append(sub, events(s))
+			pub = append(pub, jsAPI+"CONSUMER.CREATE."+topology.EventsStream+"."+u.Name+"."+events(s))
 		}
 		pub = append(pub,
 			jsAPI+"CONSUMER.INFO."+topology.EventsStream+"."+u.Name,
@@ -292,6 +292,14 @@ func (u User) sources() []string {
 		return []string{">"}
 	}
 	return slices.Compact(slices.Sorted(slices.Values(u.Sources)))
+}
+
+// events is the filter of source s's events, every source's for ">".
+func events(s string) string {
+	if s == ">" {
+		return topology.EventsFilter("")
+	}
+	return topology.EventsFilter(s)
 }
 
 // under is prefix + s + ".>", or prefix + ">" for every source.

@@ -5,7 +5,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/junctionhq/junction/adapters/sdk/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
 )
 
 // GRPCServerOptions instrument a gRPC server: a SERVER span per call that

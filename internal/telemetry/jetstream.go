@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -17,8 +16,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/junctionhq/junction/adapters/sdk/natstrace"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/internal/destination"
 )
 
@@ -106,13 +105,13 @@ func observeDLQ(ctx context.Context, js jetstream.JetStream, o metric.Observer, 
 	if err != nil {
 		return err
 	}
-	info, err := s.Info(ctx, jetstream.WithSubjectFilter(topology.DLQPrefix+">"))
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(topology.DLQFilter("")))
 	if err != nil {
 		return err
 	}
 	byDest := map[string]int64{}
 	for subject, n := range info.State.Subjects {
-		dest, _, _ := strings.Cut(strings.TrimPrefix(subject, topology.DLQPrefix), ".")
+		dest, _, _ := topology.SplitDLQSubject(subject)
 		byDest[dest] += int64(n)
 	}
 	for dest, n := range byDest {

@@ -88,8 +88,8 @@ import (
 	"cel.dev/cel-go/ext"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/junctionhq/junction/adapters/sdk"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/deliverypolicy"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -284,7 +284,7 @@ func Compile(r *junctionv1.Route) (*Compiled, error) {
 	if err := checkPolicy(route.GetPolicy()); err != nil {
 		return nil, err
 	}
-	c.policy = sdk.PolicyWithDefaults(route.GetPolicy())
+	c.policy = deliverypolicy.WithDefaults(route.GetPolicy())
 
 	if route.Enabled == nil {
 		route.Enabled = proto.Bool(true)

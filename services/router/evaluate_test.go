@@ -10,7 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform/deliverypolicy"
 	modelv1 "github.com/junctionhq/junction/proto/junction/model/v1"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -189,7 +189,7 @@ func TestEvaluateDelivery(t *testing.T) {
 		Config:        map[string]string{"url": "https://x"},
 		Payload:       e.Data,
 		ContentType:   "application/json",
-		Policy:        sdk.PolicyWithDefaults(policy),
+		Policy:        deliverypolicy.WithDefaults(policy),
 	}
 	if pass.CreateTime == nil {
 		t.Errorf("create_time not set")

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/junctionhq/junction/adapters/sdk/clip"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -93,10 +91,9 @@ func (r *Router) deadLetterRefused(ctx context.Context, tr *eventTrace, m jetstr
 		}
 		r.log.WarnContext(tr.ctx, "delivery refused by the hub, dead-lettered", "route", o.d.GetRouteId(), "target", o.d.GetTarget(), "event_id", e.GetId(), "event_source", e.GetSource(), "attempts", r.opts.MaxPublishAttempts, "error", errs[i])
 		meters().errors.Add(tr.ctx, 1, routeErrorAttr(o.d.GetRouteId(), topology.DLQReasonPublishError))
-		dm := r.deliveryMsg(topology.DLQSubject(o.d.GetDestination(), o.d.GetRouteId()), o.d, m.Headers())
-		dm.Header.Set(topology.HeaderDLQReason, topology.DLQReasonPublishError)
-		dm.Header.Set(topology.HeaderDLQAttempts, strconv.Itoa(r.opts.MaxPublishAttempts))
-		dm.Header.Set(topology.HeaderDLQLastError, clip.Cut(errs[i].Error(), topology.MaxDLQErrorLen))
+		dm := r.deadLetterMsg(o.d, topology.DeadLetter{
+			Reason: topology.DLQReasonPublishError, Attempts: r.opts.MaxPublishAttempts, LastError: errs[i].Error(),
+		}, m.Headers())
 		dls = append(dls, dm)
 	}
 	return firstError(r.publishAll(ctx, dls))

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/junctionhq/junction/adapters/sdk/clip"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -373,11 +373,11 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.AckWait)
 	defer cancel()
 
-	e := &junctionv1.Event{}
-	if err := proto.Unmarshal(m.Data(), e); err != nil || e.GetSource() == "" || e.GetType() == "" {
-		if err == nil {
-			err = errors.New("event has no source or type")
-		}
+	e, err := topology.ParseEvent(m.Subject(), m.Headers(), m.Data())
+	if err == nil && (e.GetSource() == "" || e.GetType() == "") {
+		err = errors.New("event has no source or type")
+	}
+	if err != nil {
 		r.log.Error("undecodable event terminated", "subject", m.Subject(), "error", err)
 		if err := m.Term(); err != nil {
 			r.log.Warn("terminate event failed", "subject", m.Subject(), "error", err)
@@ -391,10 +391,7 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 	var out []outMsg
 	deadLetter := func(rctx context.Context, c *Compiled, d *junctionv1.Delivery, reason string, cause error) {
 		meters().errors.Add(tr.ctx, 1, routeErrorAttr(c.ID, reason))
-		dm := r.deliveryMsg(topology.DLQSubject(d.GetDestination(), d.GetRouteId()), d, m.Headers())
-		dm.Header.Set(topology.HeaderDLQReason, reason)
-		dm.Header.Set(topology.HeaderDLQAttempts, "0")
-		dm.Header.Set(topology.HeaderDLQLastError, clip.Cut(cause.Error(), topology.MaxDLQErrorLen))
+		dm := r.deadLetterMsg(d, topology.DeadLetter{Reason: reason, LastError: cause.Error()}, m.Headers())
 		out = append(out, outMsg{msg: tr.publish(rctx, dm, d), d: d, dead: true})
 	}
 	for _, c := range r.routes.Load().match(in.subject, nil) {
@@ -417,7 +414,7 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 		r.budget.observe(c, cost, time.Since(start)-(in.parseTook-parsed), res)
 		tr.routed(rspan, c, res)
 		for _, d := range res.Deliveries {
-			dm := r.deliveryMsg(topology.DeliverySubject(d.GetDestination(), d.GetRouteId()), d, m.Headers())
+			dm := r.deliveryMsg(d, m.Headers())
 			if size, limit := msgSize(dm), r.maxMsgSize(); size > limit {
 				// It can never be stored: dead-letter it now, without the
 				// payload, rather than fail the event's publish forever.
@@ -439,7 +436,7 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 	}
 
 	errs := r.publishAll(ctx, msgsOf(out))
-	err := firstError(errs)
+	err = firstError(errs)
 	if err != nil && r.refusedTooOften(m, errs) {
 		// The hub keeps refusing some deliveries, and not for being
 		// unavailable: dead-letter those and let the event go.
@@ -480,30 +477,36 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 	}
 }
 
-// deliveryMsg is the message of one delivery. The event's trace context
-// headers are carried over.
-func (r *Router) deliveryMsg(subject string, d *junctionv1.Delivery, eventHdr nats.Header) *nats.Msg {
-	data, err := proto.Marshal(d)
+// deliveryMsg is the message of one delivery (topology.DeliveryMsg). The
+// event's trace context headers are carried over.
+func (r *Router) deliveryMsg(d *junctionv1.Delivery, eventHdr nats.Header) *nats.Msg {
+	m, err := topology.DeliveryMsg(d)
+	r.carry(m, d, err, eventHdr)
+	return m
+}
+
+// deadLetterMsg is the dead letter of a delivery the router could not
+// hand on (topology.RoutedDeadLetterMsg), with the event's trace context.
+func (r *Router) deadLetterMsg(d *junctionv1.Delivery, dl topology.DeadLetter, eventHdr nats.Header) *nats.Msg {
+	m, err := topology.RoutedDeadLetterMsg(d, dl)
+	r.carry(m, d, err, eventHdr)
+	return m
+}
+
+// carry logs a delivery that did not encode and copies the event's trace
+// context headers to m.
+func (r *Router) carry(m *nats.Msg, d *junctionv1.Delivery, err error, eventHdr nats.Header) {
 	if err != nil {
 		// A Delivery built from valid fields always marshals; an error
 		// here is invalid UTF-8 in a string field, kept as is by proto.
 		r.log.Error("encode delivery failed", "delivery_id", d.GetId(), "error", err)
 	}
-	m := nats.NewMsg(subject)
-	m.Data = data
-	m.Header.Set(jetstream.MsgIDHeader, d.GetId())
-	m.Header.Set(topology.HeaderContentType, topology.ContentTypeDelivery)
-	m.Header.Set(topology.HeaderDeliveryID, d.GetId())
-	m.Header.Set(topology.HeaderEventID, d.GetEventId())
-	m.Header.Set(topology.HeaderEventSource, d.GetEventSource())
-	m.Header.Set(topology.HeaderEventType, d.GetEventType())
 	for k, v := range eventHdr {
 		switch strings.ToLower(k) {
 		case "traceparent", "tracestate", "baggage":
 			m.Header[k] = v
 		}
 	}
-	return m
 }
 
 // msgSize is what a message takes against the server's maximum payload:
@@ -537,11 +540,10 @@ const maxPayloadMargin = 1 << 10
 func (r *Router) oversizedDeadLetter(d *junctionv1.Delivery, size, limit int, eventHdr nats.Header) *nats.Msg {
 	stripped := proto.Clone(d).(*junctionv1.Delivery)
 	stripped.Payload = nil
-	dm := r.deliveryMsg(topology.DLQSubject(d.GetDestination(), d.GetRouteId()), stripped, eventHdr)
-	dm.Header.Set(topology.HeaderDLQReason, topology.DLQReasonPayloadTooLarge)
-	dm.Header.Set(topology.HeaderDLQAttempts, "0")
-	dm.Header.Set(topology.HeaderDLQLastError, fmt.Sprintf("the rendered delivery is %d bytes, over the hub's limit of %d: change the route's transform to produce less, then redrive with rerender", size, limit))
-	return dm
+	return r.deadLetterMsg(stripped, topology.DeadLetter{
+		Reason:    topology.DLQReasonPayloadTooLarge,
+		LastError: fmt.Sprintf("the rendered delivery is %d bytes, over the hub's limit of %d: change the route's transform to produce less, then redrive with rerender", size, limit),
+	}, eventHdr)
 }
 
 // publishAll publishes msgs asynchronously and waits for every ack. It

@@ -16,8 +16,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/junctionhq/junction/adapters/sdk"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/deliverypolicy"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -255,7 +255,7 @@ func TestRouterEndToEnd(t *testing.T) {
 		if m.header.Get("traceparent") == "" {
 			t.Errorf("%s: traceparent not carried over from the event", m.subject)
 		}
-		if d.Policy.GetMaxAttempts() != sdk.DefaultMaxAttempts {
+		if d.Policy.GetMaxAttempts() != deliverypolicy.DefaultMaxAttempts {
 			t.Errorf("%s: policy %v, want defaults filled", m.subject, d.Policy)
 		}
 		if d.Target == "chat" && string(d.Payload) != `{"text":"pro user ada"}` {

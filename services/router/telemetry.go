@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/junctionhq/junction/adapters/sdk/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,9 +11,9 @@ import (
 	"time"
 
 	"github.com/junctionhq/junction/adapters/examples/ticketdesk"
-	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/sdktest/conformance"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -35,7 +34,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	r, err := sdk.NewRunner(ticketdesk.Spec, adapter, hub.NC, sdk.RunnerOptions{Logger: slog.New(slog.DiscardHandler)})
+	r, err := conformance.Start(hub, ticketdesk.Spec, adapter)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -17,9 +17,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -143,19 +142,9 @@ func (h *Hub) Connect(t testing.TB, opts ...nats.Option) *nats.Conn {
 // waits for the ack.
 func (h *Hub) PublishDelivery(t testing.TB, d *junctionv1.Delivery) {
 	t.Helper()
-	data, err := proto.Marshal(d)
+	msg, err := topology.DeliveryMsg(d)
 	if err != nil {
-		t.Fatalf("sdktest: encode delivery: %v", err)
-	}
-	msg := nats.NewMsg(topology.DeliverySubject(d.GetDestination(), d.GetRouteId()))
-	msg.Data = data
-	msg.Header.Set(topology.HeaderContentType, topology.ContentTypeDelivery)
-	if d.GetId() != "" {
-		msg.Header.Set(jetstream.MsgIDHeader, d.GetId())
-		msg.Header.Set(topology.HeaderDeliveryID, d.GetId())
-	}
-	if d.GetEventId() != "" {
-		msg.Header.Set(topology.HeaderEventID, d.GetEventId())
+		t.Fatalf("sdktest: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -173,9 +162,9 @@ func (h *Hub) WaitEvents(t testing.TB, n int, timeout time.Duration) []*junction
 	msgs := h.waitMsgs(t, topology.EventsStream, n, timeout)
 	events := make([]*junctionv1.Event, 0, len(msgs))
 	for _, m := range msgs {
-		e := &junctionv1.Event{}
-		if err := proto.Unmarshal(m.Data(), e); err != nil {
-			t.Fatalf("sdktest: %s: decode event: %v", m.Subject(), err)
+		e, err := topology.ParseEvent(m.Subject(), m.Headers(), m.Data())
+		if err != nil {
+			t.Fatalf("sdktest: %v", err)
 		}
 		events = append(events, e)
 	}

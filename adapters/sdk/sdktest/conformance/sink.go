@@ -16,8 +16,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -93,7 +94,7 @@ func newSinkEnv(t *testing.T, c SinkCase) *sinkEnv {
 // start runs the adapter until stop is called (or the test ends).
 func (e *sinkEnv) start(t *testing.T) (stop func()) {
 	t.Helper()
-	r, err := sdk.NewRunner(sdk.Spec{App: e.c.app(), Version: "conformance"}, e.adapter, e.hub.Connect(t), sdk.RunnerOptions{
+	r, err := platform.NewRunner(sdk.Spec{App: e.c.app(), Version: "conformance"}, e.adapter, e.hub.Connect(t), platform.RunnerOptions{
 		Config: sdk.Config{ShutdownTimeout: 10 * time.Second},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -27,12 +27,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
-
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/platform"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -122,7 +120,7 @@ type sourceEnv struct {
 func newSourceEnv(t *testing.T, c SourceCase, o sdktest.HubOptions) *sourceEnv {
 	t.Helper()
 	hub := sdktest.NewHubWith(t, o)
-	r, err := sdk.NewRunner(sdk.Spec{App: c.app(), Version: "conformance"}, c.New(t), hub.Connect(t), sdk.RunnerOptions{
+	r, err := platform.NewRunner(sdk.Spec{App: c.app(), Version: "conformance"}, c.New(t), hub.Connect(t), platform.RunnerOptions{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -283,17 +281,16 @@ func (e *sourceEnv) waitPastWindow(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	subject := topology.EventSubject(probeSource, "probe")
-	probe, err := proto.Marshal(&junctionv1.Event{Id: "probe", Source: probeSource, Type: "probe"})
+	probe, err := topology.EventMsg(&junctionv1.Event{Id: "probe", Source: probeSource, Type: "probe"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.hub.JS.Publish(ctx, subject, probe, jetstream.WithMsgID("probe")); err != nil {
+	if _, err := e.hub.JS.PublishMsg(ctx, probe); err != nil {
 		t.Fatalf("conformance: publish probe: %v", err)
 	}
 	for {
 		time.Sleep(200 * time.Millisecond)
-		ack, err := e.hub.JS.Publish(ctx, subject, probe, jetstream.WithMsgID("probe"))
+		ack, err := e.hub.JS.PublishMsg(ctx, probe)
 		if err != nil {
 			t.Fatalf("conformance: republish probe (waiting out the duplicate window): %v", err)
 		}

@@ -17,7 +17,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/junctionhq/junction/adapters/sdk/telemetry"
+	"github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
 )
 
 func init() { telemetry.RegisterOTLPExporter(New) }

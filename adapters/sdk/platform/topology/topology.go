@@ -1,7 +1,11 @@
 // Package topology names the hub's streams, subjects and key-value buckets
-// and creates them. It is the one place that knows the layout DESIGN.md
-// describes, shared by the platform (router, gateway, `junction serve`) and
-// by adapters, which cannot import the platform's internal packages.
+// and creates them, and owns the wire format of every message the hub
+// writes (wire.go): subjects, Nats-Msg-Id, headers and bodies are built
+// and parsed here and nowhere else (internal/wirelint in the root module
+// fails the tests when other code spells them by hand). It is the one
+// place that knows the layout DESIGN.md describes, shared by the platform
+// (router, gateway, `junction serve`, the CLI, the bench) and by the SDK,
+// which cannot import the platform's internal packages.
 //
 // Subjects:
 //

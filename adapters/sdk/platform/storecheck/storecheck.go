@@ -1,4 +1,10 @@
-package sdk
+// Package storecheck watches whether the hub's store can take writes: a
+// Monitor looks at the streams a component writes to (and the embedded NATS
+// server, when there is one) and reports why not, for /readyz and the
+// junction_store_writable gauge. It belongs to the platform (sdk.Main's
+// runner, `junction serve`) and is outside the SDK's compatibility promise
+// (see the platform package).
+package storecheck
 
 import (
 	"context"
@@ -13,38 +19,38 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/junctionhq/junction/adapters/sdk/natstrace"
-	"github.com/junctionhq/junction/adapters/sdk/topology"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 )
 
-// Reasons a [StoreCheck] reports the store as unable to write, the reason
+// Reasons a [Monitor] reports the store as unable to write, the reason
 // label of junction_store_writable and the reason of /readyz.
 const (
-	// StoreUnavailable: JetStream does not answer (not connected, no
+	// Unavailable: JetStream does not answer (not connected, no
 	// JetStream, no stream leader).
-	StoreUnavailable = "unavailable"
-	// StoreFull: a stream that refuses new messages when full is at its
+	Unavailable = "unavailable"
+	// Full: a stream that refuses new messages when full is at its
 	// max_bytes.
-	StoreFull = "full"
-	// StoreWriteError: the server reports a write error on a stream (no
+	Full = "full"
+	// WriteError: the server reports a write error on a stream (no
 	// descriptors, disk full, I/O error). It is sticky in the server until
 	// the stream is reopened.
-	StoreWriteError = "write_error"
-	// StoreNotChecked: no check has finished yet.
-	StoreNotChecked = "not_checked"
+	WriteError = "write_error"
+	// NotChecked: no check has finished yet.
+	NotChecked = "not_checked"
 )
 
-// DefaultStoreCheckInterval is how often a [StoreCheck] looks at the store.
-const DefaultStoreCheckInterval = 2 * time.Second
+// DefaultInterval is how often a [Monitor] looks at the store.
+const DefaultInterval = 2 * time.Second
 
-// StoreFullMargin is the free room under max_bytes below which a stream
+// FullMargin is the free room under max_bytes below which a stream
 // counts as full: an event of a few KiB would no longer fit.
-const StoreFullMargin = 8 * topology.KiB
+const FullMargin = 8 * topology.KiB
 
-// StoreError says why the store cannot take writes.
-type StoreError struct {
-	// Reason is one of StoreUnavailable, StoreFull, StoreWriteError,
-	// StoreNotChecked.
+// Error says why the store cannot take writes.
+type Error struct {
+	// Reason is one of Unavailable, Full, WriteError,
+	// NotChecked.
 	Reason string
 	// Stream names the stream concerned, when one is.
 	Stream string
@@ -52,21 +58,21 @@ type StoreError struct {
 	Err error
 }
 
-func (e *StoreError) Error() string {
+func (e *Error) Error() string {
 	if e.Stream != "" {
 		return fmt.Sprintf("store %s: stream %s: %v", e.Reason, e.Stream, e.Err)
 	}
 	return fmt.Sprintf("store %s: %v", e.Reason, e.Err)
 }
 
-func (e *StoreError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
-// StoreCheckOptions configure a [StoreCheck].
-type StoreCheckOptions struct {
+// Options configure a [Monitor].
+type Options struct {
 	// Component labels the junction_store_writable gauge (serve, router,
 	// gateway, or the adapter's app).
 	Component string
-	// Interval between checks; DefaultStoreCheckInterval when zero.
+	// Interval between checks; DefaultInterval when zero.
 	Interval time.Duration
 	// Streams are the streams whose being full or unreachable makes the
 	// store unwritable for this component (for a source, EVENTS and the
@@ -74,37 +80,37 @@ type StoreCheckOptions struct {
 	Streams []string
 	// Server, when set, is asked too at every check: the embedded NATS's
 	// own health, which sees write errors. Its error should be a
-	// *StoreError.
+	// *Error.
 	Server func(context.Context) error
 	// Logger receives a line when the state changes; slog.Default() when nil.
 	Logger *slog.Logger
 }
 
-// StoreCheck watches whether the hub's store can take writes, at most
+// Monitor watches whether the hub's store can take writes, at most
 // once per interval, so that /readyz can answer from its last result
-// without calling JetStream. Run it with [StoreCheck.Run]; read it with
-// [StoreCheck.Ready].
-type StoreCheck struct {
+// without calling JetStream. Run it with [Monitor.Run]; read it with
+// [Monitor.Ready].
+type Monitor struct {
 	js   jetstream.JetStream
-	opts StoreCheckOptions
+	opts Options
 	log  *slog.Logger
 
 	mu  sync.Mutex
 	err error
 }
 
-// NewStoreCheck returns a StoreCheck on js; it is not ready until its
+// New returns a Monitor on js; it is not ready until its
 // first check.
-func NewStoreCheck(js jetstream.JetStream, o StoreCheckOptions) *StoreCheck {
+func New(js jetstream.JetStream, o Options) *Monitor {
 	if o.Interval <= 0 {
-		o.Interval = DefaultStoreCheckInterval
+		o.Interval = DefaultInterval
 	}
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &StoreCheck{js: js, opts: o, log: log,
-		err: &StoreError{Reason: StoreNotChecked, Err: errors.New("the store was not checked yet")}}
+	return &Monitor{js: js, opts: o, log: log,
+		err: &Error{Reason: NotChecked, Err: errors.New("the store was not checked yet")}}
 }
 
 // SourceStreams are the streams a webhook or polling source writes to.
@@ -113,8 +119,8 @@ func SourceStreams() []string {
 }
 
 // Ready returns the last check's result: nil when the store could take
-// writes, else a *StoreError.
-func (c *StoreCheck) Ready() error {
+// writes, else a *Error.
+func (c *Monitor) Ready() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err
@@ -122,14 +128,14 @@ func (c *StoreCheck) Ready() error {
 
 // Run checks at once and then every interval until ctx ends, and keeps
 // junction_store_writable up to date. It returns nil when ctx ends, or
-// the first error of the Server check that wraps [ErrStoreFatal].
-func (c *StoreCheck) Run(ctx context.Context) error {
+// the first error of the Server check that wraps [ErrFatal].
+func (c *Monitor) Run(ctx context.Context) error {
 	unregister := c.registerGauge()
 	defer unregister()
 	t := time.NewTicker(c.opts.Interval)
 	defer t.Stop()
 	for {
-		if err := c.Check(ctx); errors.Is(err, ErrStoreFatal) {
+		if err := c.Check(ctx); errors.Is(err, ErrFatal) {
 			return err
 		}
 		select {
@@ -140,13 +146,13 @@ func (c *StoreCheck) Run(ctx context.Context) error {
 	}
 }
 
-// ErrStoreFatal marks a store error that the process cannot recover from
+// ErrFatal marks a store error that the process cannot recover from
 // by itself: the embedded server's stream write errors are sticky, so the
 // hub exits and its supervisor restarts it, which reopens the store.
-var ErrStoreFatal = errors.New("the store cannot recover without a restart")
+var ErrFatal = errors.New("the store cannot recover without a restart")
 
 // Check looks at the store now, records the result for Ready and returns it.
-func (c *StoreCheck) Check(ctx context.Context) error {
+func (c *Monitor) Check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Interval+3*time.Second)
 	defer cancel()
 	err := c.check(ctx)
@@ -166,7 +172,7 @@ func (c *StoreCheck) Check(ctx context.Context) error {
 	return err
 }
 
-func (c *StoreCheck) check(ctx context.Context) error {
+func (c *Monitor) check(ctx context.Context) error {
 	if c.opts.Server != nil {
 		if err := c.opts.Server(ctx); err != nil {
 			return err
@@ -175,14 +181,14 @@ func (c *StoreCheck) check(ctx context.Context) error {
 	for _, name := range c.opts.Streams {
 		s, err := c.js.Stream(ctx, name)
 		if err != nil {
-			return &StoreError{Reason: StoreUnavailable, Stream: name, Err: err}
+			return &Error{Reason: Unavailable, Stream: name, Err: err}
 		}
 		info := s.CachedInfo()
 		if info.Cluster != nil && info.Cluster.Leader == "" && len(info.Cluster.Replicas) > 0 {
-			return &StoreError{Reason: StoreUnavailable, Stream: name, Err: errors.New("no stream leader")}
+			return &Error{Reason: Unavailable, Stream: name, Err: errors.New("no stream leader")}
 		}
 		if full(info) {
-			return &StoreError{Reason: StoreFull, Stream: name,
+			return &Error{Reason: Full, Stream: name,
 				Err: fmt.Errorf("holds %d of its %d max_bytes and refuses new messages: raise its max_bytes or purge it", info.State.Bytes, info.Config.MaxBytes)}
 		}
 	}
@@ -190,19 +196,19 @@ func (c *StoreCheck) check(ctx context.Context) error {
 }
 
 // full says a stream that refuses new messages when full has less than
-// StoreFullMargin of room left.
+// FullMargin of room left.
 func full(info *jetstream.StreamInfo) bool {
 	max := info.Config.MaxBytes
 	if max <= 0 || info.Config.Discard != jetstream.DiscardNew {
 		return false
 	}
-	return int64(info.State.Bytes)+StoreFullMargin >= max
+	return int64(info.State.Bytes)+FullMargin >= max
 }
 
 // registerGauge registers junction_store_writable{component,reason}: 1
 // with an empty reason while the store can take writes, else 0 with the
 // reason.
-func (c *StoreCheck) registerGauge() func() {
+func (c *Monitor) registerGauge() func() {
 	m := otel.GetMeterProvider().Meter(natstrace.ScopeName)
 	g, err := m.Int64ObservableGauge("junction.store.writable",
 		metric.WithDescription("1 while the hub's store can take writes, else 0 with the reason (unavailable, full, write_error, not_checked), by component."))
@@ -211,11 +217,11 @@ func (c *StoreCheck) registerGauge() func() {
 	}
 	reg, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		v, reason := int64(1), ""
-		var se *StoreError
+		var se *Error
 		if err := c.Ready(); errors.As(err, &se) {
 			v, reason = 0, se.Reason
 		} else if err != nil {
-			v, reason = 0, StoreUnavailable
+			v, reason = 0, Unavailable
 		}
 		o.ObserveInt64(g, v, metric.WithAttributes(attribute.String("component", c.opts.Component), attribute.String("reason", reason)))
 		return nil

@@ -1,4 +1,9 @@
-package sdk
+// Package deliverypolicy holds the defaults of a route's delivery policy,
+// which the router writes into every delivery and the SDK's engine applies
+// when it retries and dead-letters. It belongs to the platform and is
+// outside the SDK's compatibility promise (see the platform package); the
+// defaults themselves are documented for operators in docs/.
+package deliverypolicy
 
 import (
 	"time"
@@ -30,11 +35,11 @@ const (
 	DefaultAttemptTimeout = 30 * time.Second
 )
 
-// PolicyWithDefaults returns a copy of p with every unset field given its
+// WithDefaults returns a copy of p with every unset field given its
 // default: 185 attempts, 1s initial and 10m maximum backoff, multiplier 2,
 // jitter 0.2, max age 24h, attempt timeout 30s, dead letter on. As with
 // every proto3 scalar, a zero value means unset, so jitter 0 becomes 0.2.
-func PolicyWithDefaults(p *junctionv1.DeliveryPolicy) *junctionv1.DeliveryPolicy {
+func WithDefaults(p *junctionv1.DeliveryPolicy) *junctionv1.DeliveryPolicy {
 	out := &junctionv1.DeliveryPolicy{}
 	if p != nil {
 		out = proto.Clone(p).(*junctionv1.DeliveryPolicy)

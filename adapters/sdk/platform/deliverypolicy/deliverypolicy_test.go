@@ -1,4 +1,4 @@
-package sdk
+package deliverypolicy
 
 import (
 	"testing"
@@ -10,8 +10,8 @@ import (
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
-func TestPolicyWithDefaults(t *testing.T) {
-	got := PolicyWithDefaults(nil)
+func TestWithDefaults(t *testing.T) {
+	got := WithDefaults(nil)
 	want := &junctionv1.DeliveryPolicy{
 		MaxAttempts:    185,
 		InitialBackoff: durationpb.New(time.Second),
@@ -23,14 +23,14 @@ func TestPolicyWithDefaults(t *testing.T) {
 		DeadLetter:     proto.Bool(true),
 	}
 	if !proto.Equal(got, want) {
-		t.Errorf("PolicyWithDefaults(nil) = %v, want %v", got, want)
+		t.Errorf("WithDefaults(nil) = %v, want %v", got, want)
 	}
 	in := &junctionv1.DeliveryPolicy{MaxAttempts: 2, MaxBackoff: durationpb.New(time.Minute), DeadLetter: proto.Bool(false)}
-	got = PolicyWithDefaults(in)
+	got = WithDefaults(in)
 	if got.MaxAttempts != 2 || got.MaxBackoff.AsDuration() != time.Minute || got.GetDeadLetter() || got.Multiplier != 2 {
-		t.Errorf("PolicyWithDefaults kept %v, want set fields kept and others defaulted", got)
+		t.Errorf("WithDefaults kept %v, want set fields kept and others defaulted", got)
 	}
 	if in.Multiplier != 0 {
-		t.Errorf("PolicyWithDefaults modified its input")
+		t.Errorf("WithDefaults modified its input")
 	}
 }

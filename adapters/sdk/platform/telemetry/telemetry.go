@@ -31,7 +31,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 
 	"github.com/junctionhq/junction/adapters/sdk/clip"
-	"github.com/junctionhq/junction/adapters/sdk/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
 )
 
 // ErrConfig wraps an invalid OTEL_* setting.
