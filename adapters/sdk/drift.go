@@ -13,33 +13,33 @@ import (
 )
 
 // Bounds of the labels of junction_source_mapping_failures_total. A
-// label value past its bound is folded into [DriftOther], so a provider
+// label value past its bound is folded into "other", so a provider
 // that sends ever new types or version strings cannot grow the series
-// without end: at most DriftMaxSources x DriftMaxTypes x
-// DriftMaxVersions series, and in practice a handful per source.
+// without end: at most driftMaxSources x driftMaxTypes x
+// driftMaxVersions series, and in practice a handful per source.
 const (
-	// DriftMaxSources is how many distinct sources are counted apart.
-	DriftMaxSources = 50
-	// DriftMaxTypes is how many distinct event types are counted apart
+	// driftMaxSources is how many distinct sources are counted apart.
+	driftMaxSources = 50
+	// driftMaxTypes is how many distinct event types are counted apart
 	// per source.
-	DriftMaxTypes = 50
-	// DriftMaxVersions is how many distinct provider versions are
+	driftMaxTypes = 50
+	// driftMaxVersions is how many distinct provider versions are
 	// counted apart per source.
-	DriftMaxVersions = 10
-	// DriftMaxLabelLen is the longest type or version label value, in
+	driftMaxVersions = 10
+	// driftMaxLabelLen is the longest type or version label value, in
 	// bytes; longer ones are cut (package clip).
-	DriftMaxLabelLen = 64
+	driftMaxLabelLen = 64
 )
 
 // Label values of junction_source_mapping_failures_total that are not
 // the event's own.
 const (
-	// DriftOther stands for the values past a label's bound, seen after
+	// driftOther stands for the values past a label's bound, seen after
 	// the first ones filled it.
-	DriftOther = "other"
-	// DriftUnknownVersion is the provider_version of an event whose
+	driftOther = "other"
+	// driftUnknownVersion is the provider_version of an event whose
 	// provider did not say which version it wrote.
-	DriftUnknownVersion = "unknown"
+	driftUnknownVersion = "unknown"
 )
 
 // driftLabels hands out the label values of the mapping failure metric,
@@ -56,13 +56,13 @@ type driftSource struct {
 var drift = driftLabels{sources: map[string]*driftSource{}}
 
 // bounded returns v if it is one of the first max values of seen (adding
-// it when there is room), else DriftOther.
+// it when there is room), else driftOther.
 func bounded(seen map[string]bool, v string, max int) string {
 	if seen[v] {
 		return v
 	}
 	if len(seen) >= max {
-		return DriftOther
+		return driftOther
 	}
 	seen[v] = true
 	return v
@@ -71,26 +71,26 @@ func bounded(seen map[string]bool, v string, max int) string {
 // labels returns the bounded source, type and provider_version values
 // for an event of source and typ written in version.
 func (d *driftLabels) labels(source, typ, version string) (string, string, string) {
-	typ = clip.Cut(typ, DriftMaxLabelLen)
+	typ = clip.Cut(typ, driftMaxLabelLen)
 	switch {
 	case version == "":
-		version = DriftUnknownVersion
+		version = driftUnknownVersion
 	case !utf8.ValidString(version) || hasControl(version):
 		version = "invalid"
 	default:
-		version = clip.Cut(version, DriftMaxLabelLen)
+		version = clip.Cut(version, driftMaxLabelLen)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s, ok := d.sources[source]
 	if !ok {
-		if len(d.sources) >= DriftMaxSources {
-			return DriftOther, DriftOther, DriftOther
+		if len(d.sources) >= driftMaxSources {
+			return driftOther, driftOther, driftOther
 		}
 		s = &driftSource{types: map[string]bool{}, versions: map[string]bool{}}
 		d.sources[source] = s
 	}
-	return source, bounded(s.types, typ, DriftMaxTypes), bounded(s.versions, version, DriftMaxVersions)
+	return source, bounded(s.types, typ, driftMaxTypes), bounded(s.versions, version, driftMaxVersions)
 }
 
 // recordMappingFailure counts ev, stored with mapping errors, in

@@ -5,11 +5,11 @@ import (
 	"testing"
 )
 
-// TestDriftLabelsSources: past DriftMaxSources sources, a new source's
+// TestDriftLabelsSources: past driftMaxSources sources, a new source's
 // events count under "other" in every label; known sources keep theirs.
 func TestDriftLabelsSources(t *testing.T) {
 	d := driftLabels{sources: map[string]*driftSource{}}
-	for i := range DriftMaxSources {
+	for i := range driftMaxSources {
 		if s, _, _ := d.labels(fmt.Sprintf("s%d", i), "a.b", "1"); s != fmt.Sprintf("s%d", i) {
 			t.Fatalf("source %d labelled %q", i, s)
 		}
@@ -19,7 +19,7 @@ func TestDriftLabelsSources(t *testing.T) {
 		source, typ, version string
 		wantS, wantT, wantV  string
 	}{
-		{"new source past the bound", "late", "a.b", "1", DriftOther, DriftOther, DriftOther},
+		{"new source past the bound", "late", "a.b", "1", driftOther, driftOther, driftOther},
 		{"known source", "s0", "a.b", "1", "s0", "a.b", "1"},
 		{"version not UTF-8", "s1", "a.b", "\xff", "s1", "a.b", "invalid"},
 		{"version with a newline", "s1", "a.b", "1\n2", "s1", "a.b", "invalid"},

@@ -42,6 +42,13 @@ func (driftSource) Webhook(emit sdk.EmitFunc) http.Handler {
 	})
 }
 
+// The bounds of the metric's labels (sdk's unexported driftMax*
+// constants), as docs/observability.md states them.
+const (
+	driftMaxTypes    = 50
+	driftMaxVersions = 10
+)
+
 // mappingFailures reads junction_source_mapping_failures_total from the
 // adapter's /metrics, keyed "source/type/provider_version".
 func mappingFailures(t *testing.T, base string) map[string]float64 {
@@ -84,8 +91,8 @@ func TestMappingFailureMetric(t *testing.T) {
 		{name: "provider retry", id: "d1", typ: "order.created", version: "2026-01-28", unmapped: "data.total"},
 		{name: "mapped", id: "d2", typ: "order.created", version: "2026-01-28"},
 		{name: "another version", id: "d3", typ: "order.created", version: "2026-04", unmapped: "data.total", want: "drift/order.created/2026-04"},
-		{name: "no version", id: "d4", typ: "payment.succeeded", unmapped: "data.amount", want: "drift/payment.succeeded/" + sdk.DriftUnknownVersion},
-		{name: "long type cut", id: "d5", typ: long, version: "v1", unmapped: "x", want: "drift/" + long[:sdk.DriftMaxLabelLen] + "/v1"},
+		{name: "no version", id: "d4", typ: "payment.succeeded", unmapped: "data.amount", want: "drift/payment.succeeded/" + "unknown"},
+		{name: "long type cut", id: "d5", typ: long, version: "v1", unmapped: "x", want: "drift/" + long[:64] + "/v1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,8 +123,8 @@ func TestMappingFailureMetricBounded(t *testing.T) {
 	hub := sdktest.NewHub(t)
 	srv := httptest.NewServer(newRunner(t, hub, "drifty", driftSource{}, sdk.Config{}).Handler())
 	t.Cleanup(srv.Close)
-	for i := range sdk.DriftMaxTypes + 5 {
-		post(t, srv.URL, "fold", fmt.Sprintf("t%d", i), fmt.Sprintf("thing%d.updated", i), fmt.Sprintf("v%d", i%(sdk.DriftMaxVersions+3)), "f")
+	for i := range driftMaxTypes + 5 {
+		post(t, srv.URL, "fold", fmt.Sprintf("t%d", i), fmt.Sprintf("thing%d.updated", i), fmt.Sprintf("v%d", i%(driftMaxVersions+3)), "f")
 	}
 	post(t, srv.URL, "fold", "again", "thing0.updated", "v0", "f")
 	got := mappingFailures(t, srv.URL)
@@ -131,17 +138,17 @@ func TestMappingFailureMetricBounded(t *testing.T) {
 		types[parts[1]], versions[parts[2]] = true, true
 		total += v
 	}
-	if want := float64(sdk.DriftMaxTypes + 6); total != want {
+	if want := float64(driftMaxTypes + 6); total != want {
 		t.Errorf("source fold counted %v events in all, want %v", total, want)
 	}
-	if n := len(types); n != sdk.DriftMaxTypes+1 {
-		t.Errorf("source fold has %d type values, want %d and %q", n, sdk.DriftMaxTypes, sdk.DriftOther)
+	if n := len(types); n != driftMaxTypes+1 {
+		t.Errorf("source fold has %d type values, want %d and %q", n, driftMaxTypes, "other")
 	}
-	if n := len(versions); n != sdk.DriftMaxVersions+1 {
-		t.Errorf("source fold has %d provider_version values, want %d and %q", n, sdk.DriftMaxVersions, sdk.DriftOther)
+	if n := len(versions); n != driftMaxVersions+1 {
+		t.Errorf("source fold has %d provider_version values, want %d and %q", n, driftMaxVersions, "other")
 	}
-	if !types[sdk.DriftOther] || !versions[sdk.DriftOther] {
-		t.Errorf("no %q value: types %v versions %v", sdk.DriftOther, types, versions)
+	if !types["other"] || !versions["other"] {
+		t.Errorf("no %q value: types %v versions %v", "other", types, versions)
 	}
 	if got["fold/thing0.updated/v0"] != 2 {
 		t.Errorf("fold/thing0.updated/v0 = %v, want 2 (a value seen before the bound keeps its series)", got["fold/thing0.updated/v0"])

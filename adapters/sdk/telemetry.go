@@ -171,7 +171,7 @@ func endEventPublish(ctx context.Context, span trace.Span, ev *junctionv1.Event,
 	}
 	meters().ingested.Add(ctx, 1, metric.WithAttributes(
 		attribute.String("source", source), attribute.String("type", typ), attribute.String("outcome", outcome)))
-	if outcome == IngestStored {
+	if outcome == ingestStored {
 		recordMappingFailure(ctx, ev) // a duplicate was counted when first stored
 	}
 	if err != nil {
