@@ -80,7 +80,7 @@ lint: tools ## buf lint (STANDARD), buf format, gofmt, go vet and staticcheck on
 # corpus (0 skips it); `make fuzz` runs them for FUZZTIME.
 FUZZ_SMOKE ?= 1s
 
-test: ## run every module's tests against an embedded NATS (no other server needed), then each fuzz target briefly
+test: ## run every module's tests against an embedded NATS (PostgreSQL tests start a server from its binaries, skipped without), then each fuzz target briefly
 	@for m in $(MODULES); do echo "== go test ($$m)"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...); done
 	@if [ "$(FUZZ_SMOKE)" != "0" ]; then $(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_SMOKE); fi
 
@@ -122,10 +122,7 @@ test-modules: ## check every module builds on its own (GOWORK=off)
 .PHONY: build
 build: ## build bin/junction and the adapter binaries
 	$(GO) build -o $(BIN)/junction ./cmd/junction
-	cd adapters && $(GO) build -o $(BIN)/webhook-adapter ./cmd/webhook-adapter
-	cd adapters && $(GO) build -o $(BIN)/stripe-adapter ./cmd/stripe-adapter
-	cd adapters && $(GO) build -o $(BIN)/shopify-adapter ./cmd/shopify-adapter
-	cd adapters && $(GO) build -o $(BIN)/cloudevents-adapter ./cmd/cloudevents-adapter
+	cd adapters && for d in cmd/*-adapter; do $(GO) build -o $(BIN)/$$(basename $$d) ./$$d || exit 1; done
 
 .PHONY: run
 run: ## run the hub (embedded NATS, data in ./data) with the example config

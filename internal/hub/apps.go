@@ -13,9 +13,11 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/junctionhq/junction/adapters/cloudevents"
+	"github.com/junctionhq/junction/adapters/email"
 	"github.com/junctionhq/junction/adapters/github"
 	"github.com/junctionhq/junction/adapters/hubspot"
 	"github.com/junctionhq/junction/adapters/jira"
+	"github.com/junctionhq/junction/adapters/postgres"
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/platform"
 	"github.com/junctionhq/junction/adapters/shopify"
@@ -34,6 +36,8 @@ func init() {
 	registerApp(shopify.Spec, shopify.New)
 	registerApp(stripe.Spec, stripe.New)
 	registerApp(cloudevents.Spec, cloudevents.New)
+	registerApp(email.Spec, email.New)
+	registerApp(postgres.Spec, postgres.New)
 }
 
 // SourceApp is one `sources:` entry: an app adapter run inside serve, its

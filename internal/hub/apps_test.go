@@ -24,6 +24,17 @@ func init() { registerApp(ticketdesk.Spec, ticketdesk.New) }
 
 const ticketdeskSecret = "td-secret-for-the-apps-test"
 
+// withSourceApp adds a `sources:` entry for app with config (YAML).
+func withSourceApp(t *testing.T, cfg Config, app, config string) Config {
+	t.Helper()
+	var node yaml.Node
+	if err := yaml.Unmarshal([]byte(config), &node); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Sources = append(cfg.Sources, SourceApp{App: app, Config: *node.Content[0]})
+	return cfg
+}
+
 // withTicketdesk adds a `sources:` entry for the example adapter.
 func withTicketdesk(t *testing.T, cfg Config, config string) Config {
 	t.Helper()

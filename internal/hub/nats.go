@@ -79,7 +79,8 @@ func (h *Hub) startNATS() error {
 	// unless nats_users already defines that user for standalone copies.
 	for _, a := range cfg.sourceApps() {
 		if !slices.ContainsFunc(external, func(u natsauth.User) bool { return u.Name == a }) {
-			internal = append(internal, natsauth.User{Name: a, Role: natsauth.RoleAdapter, Sources: []string{a}})
+			// Destinations: an app with a Sink consumes its own deliveries.
+			internal = append(internal, natsauth.User{Name: a, Role: natsauth.RoleAdapter, Sources: []string{a}, Destinations: []string{a}})
 		}
 	}
 	keys, err := natsauth.Setup(cfg.DataDir, external, internal)

@@ -15,22 +15,10 @@ import (
 	"time"
 
 	slackgo "github.com/slack-go/slack"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
-
-// withSourceApp adds a `sources:` entry for app with its YAML config.
-func withSourceApp(t *testing.T, cfg Config, app, config string) Config {
-	t.Helper()
-	var node yaml.Node
-	if err := yaml.Unmarshal([]byte(config), &node); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Sources = append(cfg.Sources, SourceApp{App: app, Config: *node.Content[0]})
-	return cfg
-}
 
 const slackSigningSecret = "8f742231b10e8888abcd99yyyzzz85a5"
 
