@@ -51,6 +51,7 @@ type instruments struct {
 	deliveries      metric.Int64Counter
 	attemptDuration metric.Float64Histogram
 	lag             metric.Float64Histogram
+	mappingFailures metric.Int64Counter
 }
 
 var (
@@ -78,6 +79,8 @@ func meters() *instruments {
 		inst.lag, _ = m.Float64Histogram("junction.delivery.lag", metric.WithUnit("s"),
 			metric.WithDescription("End-to-end lag from the event's time to its successful delivery, by destination."),
 			metric.WithExplicitBucketBoundaries(latencyBuckets...))
+		inst.mappingFailures, _ = m.Int64Counter("junction.source.mapping_failures", metric.WithUnit("{event}"),
+			metric.WithDescription("Events stored with mapping errors (fields the adapter could not map onto the canonical model), by source, type and provider_version: an app's interface drift."))
 	})
 	return &inst
 }
@@ -168,11 +171,17 @@ func endEventPublish(ctx context.Context, span trace.Span, ev *junctionv1.Event,
 	}
 	meters().ingested.Add(ctx, 1, metric.WithAttributes(
 		attribute.String("source", source), attribute.String("type", typ), attribute.String("outcome", outcome)))
+	if outcome == ingestStored {
+		recordMappingFailure(ctx, ev) // a duplicate was counted when first stored
+	}
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, outcome)
 	} else {
 		span.SetAttributes(natstrace.KeyDuplicate.Bool(res.Duplicate))
+		if n := len(ev.GetMappingErrors()); n > 0 {
+			span.SetAttributes(attribute.Int("junction.event.mapping_errors", n))
+		}
 		if res.Sequence > 0 {
 			span.SetAttributes(attribute.Int64("messaging.nats.stream.sequence", int64(res.Sequence)))
 		}

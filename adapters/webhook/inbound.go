@@ -174,7 +174,7 @@ func (s *source) event(w http.ResponseWriter, r *http.Request, name string) (*ju
 	var headerID string
 	switch s.cfg.Scheme {
 	case SchemeStandardWebhooks:
-		headerID = r.Header.Get(verify.HeaderWebhookID)
+		headerID = verify.StandardID(r.Header) // webhook-id, or svix-id
 	case SchemeHMACSHA256:
 		if s.cfg.IDHeader != "" {
 			if headerID = r.Header.Get(s.cfg.IDHeader); headerID == "" {

@@ -285,6 +285,9 @@ func writeEvent(w io.Writer, e *junctionv1.Event, seq uint64) error {
 	if e.GetDataSchema() != "" {
 		rows = append(rows, [2]string{"SCHEMA", e.GetDataSchema()})
 	}
+	if e.GetSourceUri() != "" {
+		rows = append(rows, [2]string{"SOURCE URI", e.GetSourceUri()})
+	}
 	for _, k := range slices.Sorted(maps.Keys(e.GetExtensions())) {
 		rows = append(rows, [2]string{"EXTENSION " + k, e.GetExtensions()[k]})
 	}

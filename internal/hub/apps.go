@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/cloudevents"
 	"github.com/junctionhq/junction/adapters/email"
 	"github.com/junctionhq/junction/adapters/github"
 	"github.com/junctionhq/junction/adapters/hubspot"
@@ -38,6 +39,7 @@ func init() {
 	registerApp(jira.Spec, jira.New)
 	registerApp(shopify.Spec, shopify.New)
 	registerApp(stripe.Spec, stripe.New)
+	registerApp(cloudevents.Spec, cloudevents.New)
 	registerApp(email.Spec, email.New)
 	registerApp(postgres.Spec, postgres.New)
 }

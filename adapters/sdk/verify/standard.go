@@ -19,6 +19,47 @@ const (
 	HeaderWebhookSignature = "webhook-signature"
 )
 
+// Svix's header names. Svix signs exactly as Standard Webhooks does (the
+// scheme grew out of it) but sends the id, timestamp and signature under
+// these names; [StandardWebhooks] accepts either set.
+const (
+	HeaderSvixID        = "svix-id"
+	HeaderSvixTimestamp = "svix-timestamp"
+	HeaderSvixSignature = "svix-signature"
+)
+
+// headerSet is the names of one set of Standard Webhooks headers.
+type headerSet struct{ id, timestamp, signature string }
+
+var (
+	standardNames = headerSet{HeaderWebhookID, HeaderWebhookTimestamp, HeaderWebhookSignature}
+	svixNames     = headerSet{HeaderSvixID, HeaderSvixTimestamp, HeaderSvixSignature}
+)
+
+// namesOf picks the header set h is signed with: the webhook-* names when
+// any of them is present, else Svix's svix-* names when any of those is,
+// else the webhook-* names (and the missing-header error names them). A
+// request never mixes the two: with one webhook-* header present, the
+// svix-* headers are not read.
+func namesOf(h http.Header) headerSet {
+	for _, n := range []string{HeaderWebhookID, HeaderWebhookTimestamp, HeaderWebhookSignature} {
+		if h.Get(n) != "" {
+			return standardNames
+		}
+	}
+	for _, n := range []string{HeaderSvixID, HeaderSvixTimestamp, HeaderSvixSignature} {
+		if h.Get(n) != "" {
+			return svixNames
+		}
+	}
+	return standardNames
+}
+
+// StandardID returns the message id of a Standard Webhooks request: its
+// webhook-id, or its svix-id when it is signed under Svix's header names
+// (the set [StandardWebhooks] verifies). "" when there is none.
+func StandardID(h http.Header) string { return h.Get(namesOf(h).id) }
+
 // minSecretBytes is the shortest Standard Webhooks key accepted.
 const minSecretBytes = 16
 
@@ -26,7 +67,9 @@ const minSecretBytes = 16
 // webhook-signature header holds space-separated "v1,<base64>" entries,
 // each an HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>" keyed
 // with the decoded "whsec_" secret; webhook-timestamp is Unix seconds.
-// Build it with [NewStandardWebhooks].
+// Senders using Svix's header names (svix-id, svix-timestamp,
+// svix-signature) are verified the same way; [StandardID] gives the id of
+// either. Build it with [NewStandardWebhooks].
 type StandardWebhooks struct {
 	keys [][]byte
 	// Tolerance is how far webhook-timestamp may be from now, either way;
@@ -84,17 +127,18 @@ func (v *StandardWebhooks) Verify(r *http.Request, body []byte) error {
 
 // VerifyHeader is Verify for the headers alone.
 func (v *StandardWebhooks) VerifyHeader(h http.Header, body []byte) error {
-	for _, name := range []string{HeaderWebhookID, HeaderWebhookTimestamp, HeaderWebhookSignature} {
+	names := namesOf(h)
+	for _, name := range []string{names.id, names.timestamp, names.signature} {
 		if h.Get(name) == "" {
-			return fail(ErrMissingHeader, "header "+name+" is missing: sign requests with Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)")
+			return fail(ErrMissingHeader, "header "+name+" is missing: sign requests with Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature, or Svix's svix-id, svix-timestamp, svix-signature)")
 		}
 	}
-	id, rawTS := h.Get(HeaderWebhookID), h.Get(HeaderWebhookTimestamp)
+	id, rawTS := h.Get(names.id), h.Get(names.timestamp)
 	ts, err := strconv.ParseInt(rawTS, 10, 64)
 	if err != nil {
-		return fail(ErrMalformedHeader, fmt.Sprintf("header webhook-timestamp %q must be Unix seconds", clip(rawTS)))
+		return fail(ErrMalformedHeader, fmt.Sprintf("header %s %q must be Unix seconds", names.timestamp, clip(rawTS)))
 	}
-	sigs, err := ParseStandardSignatures(h.Get(HeaderWebhookSignature))
+	sigs, err := parseSignatures(h.Get(names.signature), names.signature)
 	if err != nil {
 		return err
 	}
@@ -112,9 +156,9 @@ func (v *StandardWebhooks) VerifyHeader(h http.Header, body []byte) error {
 		}
 	}
 	if !matched {
-		return fail(ErrBadSignature, `webhook-signature does not match: sign "<webhook-id>.<webhook-timestamp>.<body>" with this source's secret`)
+		return fail(ErrBadSignature, names.signature+` does not match: sign "<`+names.id+`>.<`+names.timestamp+`>.<body>" with this source's secret`)
 	}
-	return checkTime(time.Unix(ts, 0), nowOr(v.Now), v.Tolerance, HeaderWebhookTimestamp)
+	return checkTime(time.Unix(ts, 0), nowOr(v.Now), v.Tolerance, names.timestamp)
 }
 
 // ParseStandardSignatures parses a webhook-signature value: space-separated
@@ -122,6 +166,11 @@ func (v *StandardWebhooks) VerifyHeader(h http.Header, body []byte) error {
 // entries of other versions (a future v1a) or not base64 are skipped. An error (class
 // ErrMalformedHeader) means no v1 entry could be read.
 func ParseStandardSignatures(value string) ([][]byte, error) {
+	return parseSignatures(value, HeaderWebhookSignature)
+}
+
+// parseSignatures is ParseStandardSignatures for the header named header.
+func parseSignatures(value, header string) ([][]byte, error) {
 	var sigs [][]byte
 	for _, entry := range strings.Fields(value) {
 		version, sig, ok := strings.Cut(entry, ",")
@@ -136,7 +185,7 @@ func ParseStandardSignatures(value string) ([][]byte, error) {
 		sigs = append(sigs, b)
 	}
 	if len(sigs) == 0 {
-		return nil, fail(ErrMalformedHeader, `header webhook-signature holds no "v1,<base64 HMAC-SHA256>" entry: sign with Standard Webhooks`)
+		return nil, fail(ErrMalformedHeader, "header "+header+` holds no "v1,<base64 HMAC-SHA256>" entry: sign with Standard Webhooks`)
 	}
 	return sigs, nil
 }

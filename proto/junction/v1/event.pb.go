@@ -81,6 +81,13 @@ type Event struct {
 	// or of another type than the mapping expects. The event is stored
 	// anyway, with its raw payload in data.
 	MappingErrors []*MappingError `protobuf:"bytes,14,rep,name=mapping_errors,json=mappingErrors,proto3" json:"mapping_errors,omitempty"`
+	// The sender's own CloudEvents "source", a URI-reference such as
+	// "https://github.com/cloudevents/spec/pull" or "/sensors/tn-1234567",
+	// exactly as it was sent, when the event came from a CloudEvents sender.
+	// source above is then the hub source token of the adapter that received
+	// it (e.g. "cloudevents"); together with id this field identifies the
+	// event as CloudEvents does (source + id). Empty for other senders.
+	SourceUri     string `protobuf:"bytes,15,opt,name=source_uri,json=sourceUri,proto3" json:"source_uri,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -299,6 +306,13 @@ func (x *Event) GetMappingErrors() []*MappingError {
 		return x.MappingErrors
 	}
 	return nil
+}
+
+func (x *Event) GetSourceUri() string {
+	if x != nil {
+		return x.SourceUri
+	}
+	return ""
 }
 
 type isEvent_Model interface {
@@ -651,7 +665,7 @@ var File_junction_v1_event_proto protoreflect.FileDescriptor
 
 const file_junction_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x17junction/v1/event.proto\x12\vjunction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1djunction/model/v1/model.proto\"\xd4\b\n" +
+	"\x17junction/v1/event.proto\x12\vjunction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1djunction/model/v1/model.proto\"\xf3\b\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\x12\x12\n" +
@@ -681,7 +695,9 @@ const file_junction_v1_event_proto_rawDesc = "" +
 	"repository\x18\x1c \x01(\v2\x1d.junction.model.v1.RepositoryH\x00R\n" +
 	"repository\x12)\n" +
 	"\x10provider_version\x18\r \x01(\tR\x0fproviderVersion\x12@\n" +
-	"\x0emapping_errors\x18\x0e \x03(\v2\x19.junction.v1.MappingErrorR\rmappingErrors\x1a=\n" +
+	"\x0emapping_errors\x18\x0e \x03(\v2\x19.junction.v1.MappingErrorR\rmappingErrors\x12\x1d\n" +
+	"\n" +
+	"source_uri\x18\x0f \x01(\tR\tsourceUri\x1a=\n" +
 	"\x0fExtensionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
