@@ -95,6 +95,14 @@ func TestCompile(t *testing.T) {
 		{"cel syntax", good(func(r *junctionv1.Route) { r.Condition = `event.type ==` }), "condition: ERROR: <input>:1:"},
 		{"undeclared var", good(func(r *junctionv1.Route) { r.Condition = `foo == 1` }), "condition: ERROR: <input>:1:1: undeclared reference to 'foo'"},
 		{"unknown event field", good(func(r *junctionv1.Route) { r.Condition = `event.nope == "x"` }), "undefined field 'nope'"},
+		// Routes written against the canonical model are type-checked
+		// against it when saved.
+		{"model field", good(func(r *junctionv1.Route) {
+			r.Condition = `event.ticket.priority == "high" && event.order.total.units >= 100 && event.payment.amount.currency_code == "EUR"`
+		}), ""},
+		{"model field misspelt", good(func(r *junctionv1.Route) { r.Condition = `event.ticket.priorty == "high"` }), "undefined field 'priorty'"},
+		{"model field of another type", good(func(r *junctionv1.Route) { r.Condition = `event.order.total.units == "100"` }), "no matching overload"},
+		{"model message not in the oneof", good(func(r *junctionv1.Route) { r.Condition = `event.invoice.id == "x"` }), "undefined field 'invoice'"},
 		{"condition not bool", good(func(r *junctionv1.Route) { r.Condition = `event.type` }), "condition: must evaluate to bool, not string"},
 		{"no targets", good(func(r *junctionv1.Route) { r.Targets = nil }), "targets: at least one target is required"},
 		{"nil target", good(func(r *junctionv1.Route) { r.Targets = []*junctionv1.Target{nil} }), "targets[0].destination: required"},
