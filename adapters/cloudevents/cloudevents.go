@@ -34,6 +34,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/verify"
@@ -92,12 +93,12 @@ func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 		}
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			writeError(w, http.StatusMethodNotAllowed, "send CloudEvents with POST")
+			apphook.WriteError(w, http.StatusMethodNotAllowed, "send CloudEvents with POST")
 			return
 		}
 		events, batch, err := a.read(w, r)
 		if err != nil {
-			writeError(w, statusOf(err), err.Error())
+			apphook.WriteError(w, statusOf(err), err.Error())
 			return
 		}
 		a.store(w, r, emit, events, batch)
@@ -125,7 +126,7 @@ func (a *Adapter) handshake(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeError(w, http.StatusForbidden, fmt.Sprintf("origin %q may not send here: add it to adapter.allowed_origins", clip.String(origin)))
+	apphook.WriteError(w, http.StatusForbidden, fmt.Sprintf("origin %q may not send here: add it to adapter.allowed_origins", clip.String(origin)))
 }
 
 // read takes a request apart into its events, verified and checked; an
@@ -223,20 +224,20 @@ func (a *Adapter) store(w http.ResponseWriter, r *http.Request, emit sdk.EmitFun
 		}
 		switch {
 		case errors.Is(err, sdk.ErrInvalidEvent):
-			writeError(w, http.StatusBadRequest, where+err.Error())
+			apphook.WriteError(w, http.StatusBadRequest, where+err.Error())
 			return
 		case err != nil: // sdk.ErrUnavailable or the deadline
 			w.Header().Set("Retry-After", retryAfterUnavailable)
-			writeError(w, http.StatusServiceUnavailable, where+"the hub cannot store events right now: retry later (events stored already are answered as duplicates)")
+			apphook.WriteError(w, http.StatusServiceUnavailable, where+"the hub cannot store events right now: retry later (events stored already are answered as duplicates)")
 			return
 		}
 		answers = append(answers, Stored{ID: e.GetId(), Duplicate: res.Duplicate, Sequence: res.Sequence})
 	}
 	if batch {
-		writeJSON(w, http.StatusAccepted, BatchStored{Events: answers})
+		apphook.WriteJSON(w, http.StatusAccepted, BatchStored{Events: answers})
 		return
 	}
-	writeJSON(w, http.StatusAccepted, answers[0])
+	apphook.WriteJSON(w, http.StatusAccepted, answers[0])
 }
 
 var (

@@ -1,21 +1,17 @@
 package cloudevents
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 
+	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/sdk/verify"
 )
 
 // Stored is the answer, with 202, for one event the hub has: its id,
 // whether it was stored before (the sender's retry), and its sequence on
 // the EVENTS stream.
-type Stored struct {
-	ID        string `json:"id"`
-	Duplicate bool   `json:"duplicate"`
-	Sequence  uint64 `json:"sequence"`
-}
+type Stored = apphook.Accepted
 
 // BatchStored is the answer, with 202, to a batch: one Stored per event,
 // in the batch's order.
@@ -56,48 +52,4 @@ func statusOf(err error) int {
 		return http.StatusForbidden
 	}
 	return verify.Status(err) // fail closed: 401
-}
-
-// statusNames are the google.rpc.Code names of the statuses answered, as
-// the generic webhook adapter answers them.
-var statusNames = map[int]string{
-	http.StatusBadRequest:            "INVALID_ARGUMENT",
-	http.StatusUnauthorized:          "UNAUTHENTICATED",
-	http.StatusForbidden:             "PERMISSION_DENIED",
-	http.StatusMethodNotAllowed:      "UNIMPLEMENTED",
-	http.StatusRequestEntityTooLarge: "RESOURCE_EXHAUSTED",
-	http.StatusUnsupportedMediaType:  "INVALID_ARGUMENT",
-	http.StatusServiceUnavailable:    "UNAVAILABLE",
-}
-
-// errorBody is the JSON of every error answer:
-// {"error":{"code":400,"status":"INVALID_ARGUMENT","message":"..."}}.
-type errorBody struct {
-	Error errorStatus `json:"error"`
-}
-
-type errorStatus struct {
-	Code    int    `json:"code"`
-	Status  string `json:"status"`
-	Message string `json:"message"`
-}
-
-func writeError(w http.ResponseWriter, code int, message string) {
-	status, ok := statusNames[code]
-	if !ok {
-		status = "UNKNOWN"
-	}
-	writeJSON(w, code, errorBody{Error: errorStatus{Code: code, Status: status, Message: message}})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		code = http.StatusInternalServerError
-		b = []byte(`{"error":{"code":500,"status":"INTERNAL","message":"response could not be encoded"}}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	_, _ = w.Write(append(b, '\n'))
 }

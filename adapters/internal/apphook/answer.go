@@ -15,6 +15,7 @@ const MaxMessage = 1024
 var statusNames = map[int]string{
 	http.StatusBadRequest:            "INVALID_ARGUMENT",
 	http.StatusUnauthorized:          "UNAUTHENTICATED",
+	http.StatusForbidden:             "PERMISSION_DENIED",
 	http.StatusNotFound:              "NOT_FOUND",
 	http.StatusMethodNotAllowed:      "UNIMPLEMENTED",
 	http.StatusRequestTimeout:        "DEADLINE_EXCEEDED",
