@@ -188,6 +188,18 @@ func TestDeliverErrors(t *testing.T) {
 	}
 }
 
+// TestDeliverMultiStatus: a 207 whose errors refuse the input is
+// permanent, naming HubSpot's error.
+func TestDeliverMultiStatus(t *testing.T) {
+	api := hubspottest.New(t)
+	api.RejectInput("VALIDATION_ERROR", "Property values were not valid: lifecyclestage")
+	a := newSink(t, api, hubspottest.Token)
+	err := a.Deliver(context.Background(), crmDelivery("dlv_1", nil, `{"email":"a@example.com","lifecyclestage":"x"}`))
+	if !sdk.IsPermanent(err) || !strings.Contains(err.Error(), "hubspot upsert contact: VALIDATION_ERROR: Property values were not valid") {
+		t.Errorf("Deliver = %v, want permanent naming HubSpot's error", err)
+	}
+}
+
 // TestDeliverGuards: no token, and an address the egress guard refuses,
 // are permanent without a call.
 func TestDeliverGuards(t *testing.T) {

@@ -66,6 +66,7 @@ type Server struct {
 	companies  map[string]bool
 	deals      map[string]bool
 	unique     map[string]bool
+	reject     *[2]string
 	problems   []string
 	nextID     int
 }
@@ -87,6 +88,15 @@ func (s *Server) AddCompany(id string) { s.mu.Lock(); s.companies[id] = true; s.
 // AddUniqueProperty makes a contact property usable as idProperty
 // besides email (HubSpot allows any property with unique values).
 func (s *Server) AddUniqueProperty(name string) { s.mu.Lock(); s.unique[name] = true; s.mu.Unlock() }
+
+// RejectInput makes the next upserts answer 207 (multi-status) with
+// the input refused by category and message, as HubSpot does for a batch
+// when the request opts in to multi-status errors.
+func (s *Server) RejectInput(category, message string) {
+	s.mu.Lock()
+	s.reject = &[2]string{category, message}
+	s.mu.Unlock()
+}
 
 // AddDeal makes a deal id known.
 func (s *Server) AddDeal(id string) { s.mu.Lock(); s.deals[id] = true; s.mu.Unlock() }
@@ -235,6 +245,12 @@ func (s *Server) upsert(w http.ResponseWriter, r *http.Request, body []byte) {
 	if len(in.Inputs) == 0 || len(in.Inputs) > 100 {
 		s.problem("batch/upsert with %d inputs, want 1 to 100", len(in.Inputs))
 		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "inputs must hold 1 to 100 records")
+		return
+	}
+	if s.reject != nil {
+		now := time.Now().UTC().Format(time.RFC3339)
+		writeJSON(w, http.StatusMultiStatus, map[string]any{"status": "COMPLETE", "results": []any{}, "numErrors": 1, "startedAt": now, "completedAt": now,
+			"errors": []any{map[string]any{"status": "error", "category": s.reject[0], "message": s.reject[1], "context": map[string]any{}}}})
 		return
 	}
 	type result struct {
