@@ -18,6 +18,10 @@
 // stored, else an error, and HubSpot sends the whole batch again; each
 // notification is stored once by its eventId, so the ones stored the
 // first time are not stored twice.
+//
+// The adapter is the "hubspot" destination too (crm.go): each delivery
+// upserts a contact by email through the CRM v3 API and associates it
+// with a company and a deal where given.
 package hubspot
 
 import (
@@ -36,7 +40,9 @@ import (
 
 // Spec describes the adapter: its webhooks are the event source
 // "hubspot".
-var Spec = sdk.Spec{App: "hubspot", Version: "0.1.0", Description: "HubSpot webhooks: v3-signed CRM notifications in, one event each."}
+// Its sink is the "hubspot" destination: contacts upserted by email
+// through the CRM API (crm.go), target config company_id and deal_id.
+var Spec = sdk.Spec{App: "hubspot", Version: "0.1.0", Description: "HubSpot: v3-signed CRM notifications in, one event each; contacts upserted by email out.", Targets: targets}
 
 // Header names HubSpot sends.
 const (
@@ -86,6 +92,8 @@ type Config struct {
 	AckTimeout time.Duration `yaml:"ack_timeout"`
 	// MaxBodyBytes is the largest body accepted. Default 1 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// CRM is how the destination reaches HubSpot's CRM API.
+	CRM CRMConfig `yaml:"crm"`
 }
 
 // Validate says what is wrong with c.
@@ -109,6 +117,9 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("adapter.max_body_bytes %d must not be negative", c.MaxBodyBytes))
 	}
+	if err := c.CRM.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -118,6 +129,7 @@ type Adapter struct {
 	ackTimeout time.Duration
 	maxBody    int64
 	now        func() time.Time
+	crm        *crm
 }
 
 // New builds the adapter from its config, reading the client secrets.
@@ -134,6 +146,9 @@ func New(cfg Config) (*Adapter, error) {
 		ackTimeout: cfg.AckTimeout,
 		maxBody:    cfg.MaxBodyBytes,
 		now:        time.Now,
+	}
+	if a.crm, err = newCRM(cfg.CRM); err != nil {
+		return nil, fmt.Errorf("hubspot crm: %w", err)
 	}
 	if a.ackTimeout == 0 {
 		a.ackTimeout = DefaultAckTimeout
@@ -211,4 +226,5 @@ func (a *Adapter) serve(w http.ResponseWriter, r *http.Request, emit sdk.EmitFun
 var (
 	_ sdk.WebhookSource = (*Adapter)(nil)
 	_ sdk.Sourcer       = (*Adapter)(nil)
+	_ sdk.Sink          = (*Adapter)(nil)
 )

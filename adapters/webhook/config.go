@@ -154,6 +154,9 @@ type OutboundConfig struct {
 	// Timeout bounds one HTTP attempt. Default 30s; the route's attempt
 	// timeout applies too, whichever is shorter.
 	Timeout time.Duration `yaml:"timeout"`
+	// Credentials are the credentials targets name with `auth: <name>`
+	// (see Credential); their secrets are read at start.
+	Credentials map[string]Credential `yaml:"credentials"`
 }
 
 // SecretRef names where a secret comes from: exactly one of Secret,
@@ -245,6 +248,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Outbound.AllowPrivate != nil && *c.Outbound.AllowPrivate {
 		errs = append(errs, errors.New(`outbound: allow_private was removed (deliveries to internal addresses are now refused by default): list the internal targets deliveries may reach in outbound.allow, e.g. allow: ["10.1.2.0/24", "receiver.internal:8443"], or ["127.0.0.1/32"] for receivers on this machine`))
+	}
+	if err := validateCredentials(c.Outbound.Credentials); err != nil {
+		errs = append(errs, err)
 	}
 	if err := egress.ValidateAllow("outbound.allow", c.Outbound.Allow); err != nil {
 		errs = append(errs, err)

@@ -67,6 +67,7 @@ type outbound struct {
 	client    *http.Client
 	timeout   time.Duration
 	userAgent string
+	creds     map[string]authHeader
 }
 
 func newOutbound(cfg OutboundConfig, own func() []string, resolver *net.Resolver) (*outbound, error) {
@@ -82,6 +83,10 @@ func newOutbound(cfg OutboundConfig, own func() []string, resolver *net.Resolver
 		}
 		signer = newDeliverySigner(key)
 	}
+	creds, err := resolveCredentials(cfg.Credentials)
+	if err != nil {
+		return nil, err
+	}
 	timeout := cfg.Timeout
 	if timeout == 0 {
 		timeout = DefaultOutboundTimeout
@@ -96,6 +101,7 @@ func newOutbound(cfg OutboundConfig, own func() []string, resolver *net.Resolver
 		client:    newClient(guard, timeout),
 		timeout:   timeout,
 		userAgent: "Junction-Webhook/" + Version,
+		creds:     creds,
 	}, nil
 }
 
@@ -121,7 +127,11 @@ func newClient(guard *egress.Guard, timeout time.Duration) *http.Client {
 const maxIdleConns = 1000
 
 // Deliver POSTs d.Payload to d.Config["url"], signed with Standard Webhooks
-// (webhook-id is d.Id, the same on every attempt). A 2xx answer is
+// (webhook-id is d.Id, the same on every attempt), with the target's
+// extra headers, its credential (auth, from outbound.credentials) and its
+// body mode (json, or the hub event as a CloudEvent in structured or
+// binary mode); the signature covers the body sent. A target naming a
+// credential the adapter does not have is permanent, saying so. A 2xx answer is
 // success; 408, 429 and 5xx answers and network errors are retryable
 // (honouring Retry-After); any other answer, and a delivery that cannot be
 // sent as configured, is permanent.
@@ -140,19 +150,43 @@ func (o *outbound) deliver(ctx context.Context, d *junctionv1.Delivery) error {
 	if d.GetId() == "" {
 		return sdk.Permanent(errors.New("delivery has no id: it is needed as the webhook-id receivers dedupe on"))
 	}
+	opts, err := readTarget(d.GetConfig())
+	if err != nil {
+		return sdk.Permanent(fmt.Errorf("target config %w", err))
+	}
+	var auth authHeader
+	if opts.auth != "" {
+		var ok bool
+		if auth, ok = o.creds[opts.auth]; !ok {
+			return sdk.Permanent(fmt.Errorf("target auth %q names no credential in the webhook adapter's outbound.credentials (%s): add it there, restart the adapter and redrive the dead letters", opts.auth, credentialNames(o.creds)))
+		}
+		if _, clash := opts.headers[auth.name]; clash {
+			return sdk.Permanent(fmt.Errorf("target headers set %s, which credential %q sets: leave it out of headers", auth.name, opts.auth))
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(d.GetPayload()))
+	modeHeaders := http.Header{}
+	body, contentType, err := opts.encode(d, modeHeaders)
+	if err != nil {
+		return sdk.Permanent(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return sdk.Permanent(fmt.Errorf("build request: %w", err))
 	}
-	contentType := d.GetContentType()
-	if contentType == "" {
-		contentType = "application/json"
+	for _, name := range opts.names {
+		req.Header.Set(name, opts.headers.Get(name))
+	}
+	for name, vs := range modeHeaders {
+		req.Header[name] = vs
+	}
+	if auth.name != "" {
+		req.Header.Set(auth.name, auth.value)
 	}
 	now := time.Now()
-	sig := o.signer.Sign(d.GetId(), now, d.GetPayload())
+	sig := o.signer.Sign(d.GetId(), now, body)
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", o.userAgent)
 	req.Header.Set(verify.HeaderWebhookID, d.GetId())

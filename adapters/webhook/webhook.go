@@ -18,8 +18,10 @@ const Version = "0.1.0"
 // Spec describes the webhook adapter. Its sink consumes the "webhook"
 // destination, whose target config is "url", required: the absolute
 // https:// or http:// URL deliveries are POSTed to, with no user or
-// password. The hub refuses routes that break it, also before any webhook
-// adapter registered.
+// password; "headers", extra "Name: value" lines; "auth", the name of an
+// outbound.credentials entry; and "body", json (default),
+// cloudevent-structured or cloudevent-binary. The hub refuses routes that
+// break it (and CheckTarget), also before any webhook adapter registered.
 var Spec = sdk.Spec{
 	App:         "webhook",
 	Version:     Version,
@@ -30,6 +32,16 @@ var Spec = sdk.Spec{
 		Required:    true,
 		Schemes:     []string{"https", "http"},
 		Description: "the absolute https:// or http:// URL to POST each delivery to, e.g. https://example.com/hook",
+	}, {
+		Name:        "headers",
+		Description: `extra request headers, one "Name: value" per line; never credentials (use auth)`,
+	}, {
+		Name:        "auth",
+		Description: "the name of a credential in the webhook adapter's outbound.credentials (bearer, basic or API key header)",
+	}, {
+		Name:        "body",
+		Values:      []string{BodyJSON, BodyCloudEventStructured, BodyCloudEventBinary},
+		Description: "json (the transform's JSON, default), cloudevent-structured or cloudevent-binary",
 	}}},
 }
 

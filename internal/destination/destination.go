@@ -36,6 +36,10 @@ const StaleAfter = 30 * time.Second
 // the built-in webhook destination's.
 var builtin = map[string]*sdk.TargetSchema{webhook.Spec.App: webhook.Spec.Targets}
 
+// builtinChecks check what a schema cannot say, for the built-in
+// destinations: the webhook target's header lines and credential name.
+var builtinChecks = map[string]func(map[string]string) error{webhook.Spec.App: webhook.CheckTarget}
+
 // registrationJSON reads registrations written by any SDK version.
 var registrationJSON = protojson.UnmarshalOptions{DiscardUnknown: true}
 
@@ -117,6 +121,11 @@ func (c *Catalog) Check(r *junctionv1.Route) error {
 	for i, t := range r.GetTargets() {
 		for _, s := range c.schemasOf(t.GetDestination()) {
 			if err := s.Check(t.GetConfig()); err != nil {
+				return fmt.Errorf("%w: targets[%d].config.%w (the %s destination's target config)", router.ErrInvalidRoute, i, err, t.GetDestination())
+			}
+		}
+		if check := builtinChecks[t.GetDestination()]; check != nil {
+			if err := check(t.GetConfig()); err != nil {
 				return fmt.Errorf("%w: targets[%d].config.%w (the %s destination's target config)", router.ErrInvalidRoute, i, err, t.GetDestination())
 			}
 		}
