@@ -29,19 +29,20 @@ func checkDelay(field string, t *junctionv1.Target) error {
 	if t.GetDelay() == nil {
 		return nil
 	}
+	field = fmt.Sprintf("%s.delay (target %q)", field, t.GetName())
 	if err := t.GetDelay().CheckValid(); err != nil {
-		return fmt.Errorf("%w: %s.delay: %w", ErrInvalidRoute, field, err)
+		return fmt.Errorf("%w: %s: %w", ErrInvalidRoute, field, err)
 	}
 	d := t.GetDelay().AsDuration()
 	switch {
 	case d == 0:
 		return nil
 	case d < 0:
-		return fmt.Errorf("%w: %s.delay: %v is negative; give a delay from %v to %v, or none to send at once", ErrInvalidRoute, field, d, MinDelay, MaxDelay)
+		return fmt.Errorf("%w: %s: %v is negative; give a delay from %v to %v, or none to send at once", ErrInvalidRoute, field, d, MinDelay, MaxDelay)
 	case d < MinDelay:
-		return fmt.Errorf("%w: %s.delay: %v is shorter than %v; give none to send at once", ErrInvalidRoute, field, d, MinDelay)
+		return fmt.Errorf("%w: %s: %v is shorter than %v; give none to send at once", ErrInvalidRoute, field, d, MinDelay)
 	case d > MaxDelay:
-		return fmt.Errorf("%w: %s.delay: %v is longer than %v, how long the hub keeps waiting deliveries", ErrInvalidRoute, field, d, MaxDelay)
+		return fmt.Errorf("%w: %s: %v is longer than %v, how long the hub keeps waiting deliveries", ErrInvalidRoute, field, d, MaxDelay)
 	}
 	return nil
 }
