@@ -39,3 +39,40 @@ func TestRouteTableDelay(t *testing.T) {
 		})
 	}
 }
+
+// TestRouteFileDelay: a route file writes a target's delay the Go way
+// ("72h"), as the README shows; a misspelt one is refused with its path.
+func TestRouteFileDelay(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		want    time.Duration
+		wantErr string
+	}{
+		{"hours", "delay: 72h", 72 * time.Hour, ""},
+		{"seconds", "delay: 2s", 2 * time.Second, ""},
+		{"not a duration", "delay: soon", 0, `field "targets[0].delay": want a duration such as 1s, 5m or 24h, got "soon"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "id: follow-up\nfilter: forms.lead.created\ntargets:\n  - destination: email\n    " + tt.yaml + "\n"
+			docs, err := decodeDocuments("route.yaml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, r, err := parseRoute(docs[0].value.(map[string]any), true, "")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseRoute error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseRoute: %v", err)
+			}
+			if got := r.GetTargets()[0].GetDelay().AsDuration(); got != tt.want {
+				t.Errorf("targets[0].delay = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
