@@ -192,9 +192,11 @@ func TestDelayedDeliverySurvivesRestart(t *testing.T) {
 	first.eventDeliveries(t, "msg_delay_restart", map[string]junctionv1.DeliveryState{
 		"later": junctionv1.DeliveryState_DELIVERY_STATE_SCHEDULED,
 	})
+	stopping := time.Now()
 	if err := first.stop(); err != nil {
 		t.Fatalf("first hub: %v", err)
 	}
+	t.Logf("first hub stopped in %v", time.Since(stopping).Round(time.Millisecond))
 	if n := len(rc.deliveries()); n != 0 {
 		t.Fatalf("delivered %d times before the hub stopped, want 0: the machine stalled past the %v delay, so the restart was not exercised", n, delay)
 	}
