@@ -54,6 +54,11 @@ func (s *Server) ListEventDeliveries(ctx context.Context, req *junctionv1.ListEv
 			order = append(order, a.GetDeliveryId())
 		}
 		st.Attempts = append(st.Attempts, a)
+		if a.GetOutcome() == junctionv1.DeliveryState_DELIVERY_STATE_SCHEDULED && st.AttemptCount > 0 {
+			// The router routed the event again (a redelivery): the
+			// delivery, stored once, was attempted already.
+			continue
+		}
 		st.State = a.GetOutcome()
 		st.NextAttemptTime = a.GetNextAttemptTime()
 		if a.GetOutcome() != junctionv1.DeliveryState_DELIVERY_STATE_PENDING && a.GetOutcome() != junctionv1.DeliveryState_DELIVERY_STATE_SCHEDULED {
