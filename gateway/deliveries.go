@@ -16,9 +16,10 @@ import (
 )
 
 // ListEventDeliveries reports each delivery of an event: the attempt log
-// (ATTEMPTS stream) gives the state of every delivery the sinks attempted;
-// the deliveries the event's routes make and that have no attempt yet are
-// pending. Only routes created before the event arrived count, so a route
+// (ATTEMPTS stream) gives the state of every delivery the sinks attempted,
+// and of those the router scheduled for a target's delay; the deliveries
+// the event's routes make and that have no record yet are pending (or
+// scheduled, for a delayed target). Only routes created before the event arrived count, so a route
 // added later does not show as pending.
 func (s *Server) ListEventDeliveries(ctx context.Context, req *junctionv1.ListEventDeliveriesRequest) (*junctionv1.ListEventDeliveriesResponse, error) {
 	if id, ok := strings.CutPrefix(req.GetParent(), eventPrefix); !ok || id == "" {
@@ -53,9 +54,14 @@ func (s *Server) ListEventDeliveries(ctx context.Context, req *junctionv1.ListEv
 			order = append(order, a.GetDeliveryId())
 		}
 		st.Attempts = append(st.Attempts, a)
+		if a.GetOutcome() == junctionv1.DeliveryState_DELIVERY_STATE_SCHEDULED && st.AttemptCount > 0 {
+			// The router routed the event again (a redelivery): the
+			// delivery, stored once, was attempted already.
+			continue
+		}
 		st.State = a.GetOutcome()
 		st.NextAttemptTime = a.GetNextAttemptTime()
-		if a.GetOutcome() != junctionv1.DeliveryState_DELIVERY_STATE_PENDING {
+		if a.GetOutcome() != junctionv1.DeliveryState_DELIVERY_STATE_PENDING && a.GetOutcome() != junctionv1.DeliveryState_DELIVERY_STATE_SCHEDULED {
 			st.AttemptCount++
 		}
 	}
@@ -82,7 +88,7 @@ func (s *Server) ListEventDeliveries(ctx context.Context, req *junctionv1.ListEv
 			if _, ok := byID[d.GetId()]; ok {
 				continue
 			}
-			byID[d.GetId()] = &junctionv1.DeliveryStatus{DeliveryId: d.GetId(), Destination: d.GetDestination(), RouteId: d.GetRouteId(), Target: d.GetTarget(), State: junctionv1.DeliveryState_DELIVERY_STATE_PENDING}
+			byID[d.GetId()] = pendingStatus(d, e)
 			order = append(order, d.GetId())
 		}
 		for _, f := range res.Failures {

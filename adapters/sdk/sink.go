@@ -145,7 +145,7 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 	pol := resolvePolicy(d.GetPolicy())
 	log := s.log.With("delivery_id", d.GetId(), "event_id", d.GetEventId(), "route_id", d.GetRouteId(), "attempt", attempt)
 
-	if created := d.GetCreateTime(); created != nil {
+	if created := ageFrom(d); created != nil {
 		if age := s.now().Sub(created.AsTime()); age >= pol.maxAge {
 			gerr := fmt.Errorf("delivery is %v old, past its max age of %v, before attempt %d", age.Round(time.Second), pol.maxAge, attempt)
 			state, next := s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAge, attempt-1, gerr, log)
@@ -177,7 +177,7 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 	case attempt >= pol.maxAttempts:
 		log.Warn("delivery attempt failed, no attempts left", "latency", latency, "max_attempts", pol.maxAttempts, "err", err)
 		state, next = s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAttempts, attempt, err, log)
-	case d.GetCreateTime() != nil && s.now().Sub(d.GetCreateTime().AsTime()) >= pol.maxAge:
+	case ageFrom(d) != nil && s.now().Sub(ageFrom(d).AsTime()) >= pol.maxAge:
 		log.Warn("delivery attempt failed, past max age", "latency", latency, "max_age", pol.maxAge, "err", err)
 		state, next = s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAge, attempt, err, log)
 	default:

@@ -186,13 +186,17 @@ func unservedLine(r *junctionv1.Route) string {
 		strings.TrimPrefix(r.GetName(), routePrefix), cell(strings.Join(ds, ", ")))
 }
 
-// targetList shows a route's targets as destination[:action], comma separated.
+// targetList shows a route's targets as destination[:action], followed by
+// "(delay D)" for a delayed target, comma separated.
 func targetList(ts []*junctionv1.Target) string {
 	parts := make([]string, 0, len(ts))
 	for _, t := range ts {
 		p := t.GetDestination()
 		if t.GetAction() != "" {
 			p += ":" + t.GetAction()
+		}
+		if d := t.GetDelay().AsDuration(); t.GetDelay() != nil && d != 0 {
+			p += "(delay " + d.String() + ")"
 		}
 		parts = append(parts, p)
 	}

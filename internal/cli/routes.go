@@ -454,7 +454,13 @@ func writeTestResult(w io.Writer, r *junctionv1.TestRouteResponse) error {
 		fmt.Fprintln(w)
 		tw := newTable(w)
 		fmt.Fprintf(tw, "  id:\t%s\n", cell(d.GetId()))
-		fmt.Fprintf(tw, "  subject:\t%s\n", topology.DeliverySubject(d.GetDestination(), d.GetRouteId()))
+		if nb, ct := d.GetNotBefore(), d.GetCreateTime(); nb != nil && ct != nil {
+			// A delayed target's delivery waits on RETRIES until due.
+			fmt.Fprintf(tw, "  subject:\t%s\n", topology.RetrySubject(d.GetDestination(), d.GetRouteId()))
+			fmt.Fprintf(tw, "  delay:\t%s (due %s)\n", nb.AsTime().Sub(ct.AsTime()), formatTime(nb))
+		} else {
+			fmt.Fprintf(tw, "  subject:\t%s\n", topology.DeliverySubject(d.GetDestination(), d.GetRouteId()))
+		}
 		for _, k := range slices.Sorted(maps.Keys(d.GetConfig())) {
 			fmt.Fprintf(tw, "  config.%s:\t%s\n", k, d.GetConfig()[k])
 		}

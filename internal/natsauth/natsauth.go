@@ -202,6 +202,7 @@ func (u User) Permissions() *Permissions {
 			jsAPI+"CONSUMER.MSG.NEXT."+topology.EventsStream+"."+topology.RouterConsumer,
 			jsAck+topology.EventsStream+"."+topology.RouterConsumer+".>",
 			topology.DeliveriesFilter(""),
+			topology.RetriesFilter(""), // delayed targets' deliveries, due later
 			topology.DLQFilter(""),
 			topology.AttemptsFilter(),
 		)

@@ -206,7 +206,8 @@ var celEnv = sync.OnceValues(func() (*cel.Env, error) {
 //   - condition: CEL that type-checks to bool; empty takes every event
 //   - targets: at least one; each with a destination (topology.ValidToken),
 //     a name unique in the route (default its position), a CEL transform of
-//     any type (empty passes the payload through)
+//     any type (empty passes the payload through), a delay of none or
+//     MinDelay to MaxDelay
 //   - policy: max_attempts >= 0, multiplier 0 or >= 1, jitter 0 to 1,
 //     durations non-negative, initial_backoff <= max_backoff
 //
@@ -269,6 +270,9 @@ func Compile(r *junctionv1.Route) (*Compiled, error) {
 		}
 		if err := checkTargetConfig(t.GetConfig()); err != nil {
 			return nil, fmt.Errorf("%w: %s.config: %w", ErrInvalidRoute, field, err)
+		}
+		if err := checkDelay(field, t); err != nil {
+			return nil, err
 		}
 		ct := compiledTarget{t: t}
 		if strings.TrimSpace(t.Transform) != "" {

@@ -202,6 +202,7 @@ func (c *Compiled) newDelivery(e *junctionv1.Event, t *junctionv1.Target, now ti
 		Config:        cfg,
 		CreateTime:    timestamppb.New(now),
 		Policy:        proto.Clone(c.policy).(*junctionv1.DeliveryPolicy),
+		NotBefore:     notBefore(t, now),
 	}
 }
 

@@ -414,7 +414,7 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 		r.budget.observe(c, cost, time.Since(start)-(in.parseTook-parsed), res)
 		tr.routed(rspan, c, res)
 		for _, d := range res.Deliveries {
-			dm := r.deliveryMsg(d, m.Headers())
+			dm := r.deliveryOrDelayedMsg(d, m.Headers())
 			if size, limit := msgSize(dm), r.maxMsgSize(); size > limit {
 				// It can never be stored: dead-letter it now, without the
 				// payload, rather than fail the event's publish forever.
@@ -435,6 +435,7 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 		}
 	}
 
+	r.recordScheduled(ctx, out)
 	errs := r.publishAll(ctx, msgsOf(out))
 	err = firstError(errs)
 	if err != nil && r.refusedTooOften(m, errs) {

@@ -58,7 +58,11 @@ type Delivery struct {
 	// The route's delivery policy, defaults filled in.
 	Policy *DeliveryPolicy `protobuf:"bytes,14,opt,name=policy,proto3" json:"policy,omitempty"`
 	// Time of the event.
-	EventTime     *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	EventTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	// When a delayed target's delivery is due (create_time plus the target's
+	// delay); unset for a delivery sent at once. It is not attempted before
+	// then, and the policy's max_age counts from it.
+	NotBefore     *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=not_before,json=notBefore,proto3" json:"not_before,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -198,6 +202,13 @@ func (x *Delivery) GetEventTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Delivery) GetNotBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NotBefore
+	}
+	return nil
+}
+
 // DeliveryPolicy says how hard to try each delivery of a route.
 type DeliveryPolicy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -312,7 +323,7 @@ var File_junction_v1_delivery_proto protoreflect.FileDescriptor
 
 const file_junction_v1_delivery_proto_rawDesc = "" +
 	"\n" +
-	"\x1ajunction/v1/delivery.proto\x12\vjunction.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xeb\x04\n" +
+	"\x1ajunction/v1/delivery.proto\x12\vjunction.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa6\x05\n" +
 	"\bDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12!\n" +
@@ -332,7 +343,9 @@ const file_junction_v1_delivery_proto_rawDesc = "" +
 	"createTime\x123\n" +
 	"\x06policy\x18\x0e \x01(\v2\x1b.junction.v1.DeliveryPolicyR\x06policy\x129\n" +
 	"\n" +
-	"event_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x1a9\n" +
+	"event_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x129\n" +
+	"\n" +
+	"not_before\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tnotBefore\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x99\x03\n" +
@@ -376,15 +389,16 @@ var file_junction_v1_delivery_proto_depIdxs = []int32{
 	3, // 1: junction.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
 	1, // 2: junction.v1.Delivery.policy:type_name -> junction.v1.DeliveryPolicy
 	3, // 3: junction.v1.Delivery.event_time:type_name -> google.protobuf.Timestamp
-	4, // 4: junction.v1.DeliveryPolicy.initial_backoff:type_name -> google.protobuf.Duration
-	4, // 5: junction.v1.DeliveryPolicy.max_backoff:type_name -> google.protobuf.Duration
-	4, // 6: junction.v1.DeliveryPolicy.max_age:type_name -> google.protobuf.Duration
-	4, // 7: junction.v1.DeliveryPolicy.attempt_timeout:type_name -> google.protobuf.Duration
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	3, // 4: junction.v1.Delivery.not_before:type_name -> google.protobuf.Timestamp
+	4, // 5: junction.v1.DeliveryPolicy.initial_backoff:type_name -> google.protobuf.Duration
+	4, // 6: junction.v1.DeliveryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	4, // 7: junction.v1.DeliveryPolicy.max_age:type_name -> google.protobuf.Duration
+	4, // 8: junction.v1.DeliveryPolicy.attempt_timeout:type_name -> google.protobuf.Duration
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_junction_v1_delivery_proto_init() }

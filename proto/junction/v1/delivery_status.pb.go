@@ -40,6 +40,9 @@ const (
 	DeliveryState_DELIVERY_STATE_DEAD_LETTERED DeliveryState = 4
 	// Gave up; the route's policy keeps no dead letter.
 	DeliveryState_DELIVERY_STATE_DISCARDED DeliveryState = 5
+	// Held back by its target's delay; the first attempt is due at
+	// next_attempt_time.
+	DeliveryState_DELIVERY_STATE_SCHEDULED DeliveryState = 6
 )
 
 // Enum value maps for DeliveryState.
@@ -51,6 +54,7 @@ var (
 		3: "DELIVERY_STATE_DELIVERED",
 		4: "DELIVERY_STATE_DEAD_LETTERED",
 		5: "DELIVERY_STATE_DISCARDED",
+		6: "DELIVERY_STATE_SCHEDULED",
 	}
 	DeliveryState_value = map[string]int32{
 		"DELIVERY_STATE_UNSPECIFIED":   0,
@@ -59,6 +63,7 @@ var (
 		"DELIVERY_STATE_DELIVERED":     3,
 		"DELIVERY_STATE_DEAD_LETTERED": 4,
 		"DELIVERY_STATE_DISCARDED":     5,
+		"DELIVERY_STATE_SCHEDULED":     6,
 	}
 )
 
@@ -116,7 +121,7 @@ type DeliveryAttempt struct {
 	ResponseExcerpt string `protobuf:"bytes,10,opt,name=response_excerpt,json=responseExcerpt,proto3" json:"response_excerpt,omitempty"`
 	// What the sink did next.
 	Outcome DeliveryState `protobuf:"varint,11,opt,name=outcome,proto3,enum=junction.v1.DeliveryState" json:"outcome,omitempty"`
-	// When the next attempt is due, for outcome RETRYING.
+	// When the next attempt is due, for outcome RETRYING or SCHEDULED.
 	NextAttemptTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=next_attempt_time,json=nextAttemptTime,proto3" json:"next_attempt_time,omitempty"`
 	// Id of the event.
 	EventId string `protobuf:"bytes,13,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
@@ -269,7 +274,7 @@ type DeliveryStatus struct {
 	State DeliveryState `protobuf:"varint,5,opt,name=state,proto3,enum=junction.v1.DeliveryState" json:"state,omitempty"`
 	// Attempts made so far.
 	AttemptCount int32 `protobuf:"varint,6,opt,name=attempt_count,json=attemptCount,proto3" json:"attempt_count,omitempty"`
-	// When the next attempt is due, for state RETRYING.
+	// When the next attempt is due, for state RETRYING or SCHEDULED.
 	NextAttemptTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=next_attempt_time,json=nextAttemptTime,proto3" json:"next_attempt_time,omitempty"`
 	// Every recorded attempt, oldest first.
 	Attempts      []*DeliveryAttempt `protobuf:"bytes,8,rep,name=attempts,proto3" json:"attempts,omitempty"`
@@ -611,14 +616,15 @@ const file_junction_v1_delivery_status_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\"8\n" +
 	"\x13ResendEventResponse\x12!\n" +
-	"\fdelivery_ids\x18\x01 \x03(\tR\vdeliveryIds*\xc6\x01\n" +
+	"\fdelivery_ids\x18\x01 \x03(\tR\vdeliveryIds*\xe4\x01\n" +
 	"\rDeliveryState\x12\x1e\n" +
 	"\x1aDELIVERY_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16DELIVERY_STATE_PENDING\x10\x01\x12\x1b\n" +
 	"\x17DELIVERY_STATE_RETRYING\x10\x02\x12\x1c\n" +
 	"\x18DELIVERY_STATE_DELIVERED\x10\x03\x12 \n" +
 	"\x1cDELIVERY_STATE_DEAD_LETTERED\x10\x04\x12\x1c\n" +
-	"\x18DELIVERY_STATE_DISCARDED\x10\x05B=Z;github.com/junctionhq/junction/proto/junction/v1;junctionv1b\x06proto3"
+	"\x18DELIVERY_STATE_DISCARDED\x10\x05\x12\x1c\n" +
+	"\x18DELIVERY_STATE_SCHEDULED\x10\x06B=Z;github.com/junctionhq/junction/proto/junction/v1;junctionv1b\x06proto3"
 
 var (
 	file_junction_v1_delivery_status_proto_rawDescOnce sync.Once

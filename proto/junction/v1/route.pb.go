@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -340,7 +341,16 @@ type Target struct {
 	// generic webhook destination. Never secrets: those live in the adapter's
 	// own configuration. Checked when the route is saved against the
 	// destination's TargetSchema (see Adapter.target_schema).
-	Config        map[string]string `protobuf:"bytes,5,rep,name=config,proto3" json:"config,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Config map[string]string `protobuf:"bytes,5,rep,name=config,proto3" json:"config,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Hold each delivery of this target back: it is made no sooner than delay
+	// after the event was routed (a follow-up a day after a sign-up, say).
+	// The delivery waits in JetStream (the RETRIES stream, due at its time),
+	// so it survives restarts of the hub, the router and the adapters, and
+	// holds no worker while it waits; its first attempt is attempt 1. Unset
+	// or zero sends at once. At least 1s and at most 7 days (how long the
+	// hub keeps waiting deliveries by default); checked when the route is
+	// saved.
+	Delay         *durationpb.Duration `protobuf:"bytes,6,opt,name=delay,proto3" json:"delay,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -406,6 +416,13 @@ func (x *Target) GetTransform() string {
 func (x *Target) GetConfig() map[string]string {
 	if x != nil {
 		return x.Config
+	}
+	return nil
+}
+
+func (x *Target) GetDelay() *durationpb.Duration {
+	if x != nil {
+		return x.Delay
 	}
 	return nil
 }
@@ -1130,7 +1147,7 @@ var File_junction_v1_route_proto protoreflect.FileDescriptor
 
 const file_junction_v1_route_proto_rawDesc = "" +
 	"\n" +
-	"\x17junction/v1/route.proto\x12\vjunction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ajunction/v1/delivery.proto\x1a\x17junction/v1/event.proto\"\xa2\x04\n" +
+	"\x17junction/v1/route.proto\x12\vjunction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ajunction/v1/delivery.proto\x1a\x17junction/v1/event.proto\"\xa2\x04\n" +
 	"\x05Route\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1b\n" +
@@ -1159,13 +1176,14 @@ const file_junction_v1_route_proto_rawDesc = "" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTATE_HEALTHY\x10\x01\x12\x12\n" +
-	"\x0eSTATE_DEGRADED\x10\x02\"\xed\x01\n" +
+	"\x0eSTATE_DEGRADED\x10\x02\"\x9e\x02\n" +
 	"\x06Target\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\vdestination\x18\x02 \x01(\tB\x03\xe0A\x02R\vdestination\x12\x16\n" +
 	"\x06action\x18\x03 \x01(\tR\x06action\x12\x1c\n" +
 	"\ttransform\x18\x04 \x01(\tR\ttransform\x127\n" +
-	"\x06config\x18\x05 \x03(\v2\x1f.junction.v1.Target.ConfigEntryR\x06config\x1a9\n" +
+	"\x06config\x18\x05 \x03(\v2\x1f.junction.v1.Target.ConfigEntryR\x06config\x12/\n" +
+	"\x05delay\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x05delay\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x88\x01\n" +
@@ -1247,9 +1265,10 @@ var file_junction_v1_route_proto_goTypes = []any{
 	nil,                           // 16: junction.v1.Target.ConfigEntry
 	(*DeliveryPolicy)(nil),        // 17: junction.v1.DeliveryPolicy
 	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 19: google.protobuf.FieldMask
-	(*Event)(nil),                 // 20: junction.v1.Event
-	(*Delivery)(nil),              // 21: junction.v1.Delivery
+	(*durationpb.Duration)(nil),   // 19: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil), // 20: google.protobuf.FieldMask
+	(*Event)(nil),                 // 21: junction.v1.Event
+	(*Delivery)(nil),              // 22: junction.v1.Delivery
 }
 var file_junction_v1_route_proto_depIdxs = []int32{
 	3,  // 0: junction.v1.Route.targets:type_name -> junction.v1.Target
@@ -1261,21 +1280,22 @@ var file_junction_v1_route_proto_depIdxs = []int32{
 	18, // 6: junction.v1.RouteStatus.since:type_name -> google.protobuf.Timestamp
 	18, // 7: junction.v1.RouteStatus.retry_time:type_name -> google.protobuf.Timestamp
 	16, // 8: junction.v1.Target.config:type_name -> junction.v1.Target.ConfigEntry
-	1,  // 9: junction.v1.CreateRouteRequest.route:type_name -> junction.v1.Route
-	1,  // 10: junction.v1.ListRoutesResponse.routes:type_name -> junction.v1.Route
-	1,  // 11: junction.v1.UpdateRouteRequest.route:type_name -> junction.v1.Route
-	19, // 12: junction.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	1,  // 13: junction.v1.TestRouteRequest.route:type_name -> junction.v1.Route
-	20, // 14: junction.v1.TestRouteRequest.event:type_name -> junction.v1.Event
-	21, // 15: junction.v1.TestRouteResponse.deliveries:type_name -> junction.v1.Delivery
-	1,  // 16: junction.v1.CreateRouteResponse.route:type_name -> junction.v1.Route
-	1,  // 17: junction.v1.GetRouteResponse.route:type_name -> junction.v1.Route
-	1,  // 18: junction.v1.UpdateRouteResponse.route:type_name -> junction.v1.Route
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	19, // 9: junction.v1.Target.delay:type_name -> google.protobuf.Duration
+	1,  // 10: junction.v1.CreateRouteRequest.route:type_name -> junction.v1.Route
+	1,  // 11: junction.v1.ListRoutesResponse.routes:type_name -> junction.v1.Route
+	1,  // 12: junction.v1.UpdateRouteRequest.route:type_name -> junction.v1.Route
+	20, // 13: junction.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	1,  // 14: junction.v1.TestRouteRequest.route:type_name -> junction.v1.Route
+	21, // 15: junction.v1.TestRouteRequest.event:type_name -> junction.v1.Event
+	22, // 16: junction.v1.TestRouteResponse.deliveries:type_name -> junction.v1.Delivery
+	1,  // 17: junction.v1.CreateRouteResponse.route:type_name -> junction.v1.Route
+	1,  // 18: junction.v1.GetRouteResponse.route:type_name -> junction.v1.Route
+	1,  // 19: junction.v1.UpdateRouteResponse.route:type_name -> junction.v1.Route
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_junction_v1_route_proto_init() }
