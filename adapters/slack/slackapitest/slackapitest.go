@@ -219,7 +219,6 @@ func (s *Server) Posts() []Post {
 	return append([]Post(nil), s.posts...)
 }
 
-
 // String names the stand-in in test messages.
 func (s *Server) String() string { return fmt.Sprintf("slack stand-in at %s", s.URL) }
 
