@@ -3,6 +3,7 @@ package jira_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -228,6 +229,23 @@ func TestDestinationConfig(t *testing.T) {
 			}
 		})
 	}
+	t.Run("destination only refuses webhooks", func(t *testing.T) {
+		api := jiratest.New(t)
+		a, err := jira.New(destConfig(t, api))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/webhooks/jira", strings.NewReader(`{}`))
+		req.Header.Set("Content-Type", "application/json")
+		a.Webhook(func(context.Context, *junctionv1.Event) (sdk.PublishResult, error) {
+			t.Error("an event was emitted")
+			return sdk.PublishResult{}, nil
+		}).ServeHTTP(rec, req)
+		if rec.Code != http.StatusNotFound {
+			t.Errorf("webhook answered %d, want 404", rec.Code)
+		}
+	})
 	t.Run("source only dead-letters deliveries", func(t *testing.T) {
 		t.Setenv(jira.DefaultSecretEnv, "s3cret")
 		a, err := jira.New(jira.Config{})

@@ -235,20 +235,3 @@ func httptestPost(a *slack.Adapter) int {
 	}).ServeHTTP(rec, req)
 	return rec.Code
 }
-
-// waitFor polls cond until it returns nil, failing after a generous
-// bound (the machine may be busy).
-func waitFor(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
