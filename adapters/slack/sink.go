@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -52,7 +53,8 @@ type DestinationConfig struct {
 	// BotTokenFile is a file holding the bot token instead.
 	BotTokenFile string `yaml:"bot_token_file"`
 	// APIURL is the Web API's base URL; default https://slack.com/api/.
-	// Other values are for a test stand-in or an egress proxy.
+	// Other values are for a test stand-in or an egress proxy; http only
+	// on this machine (loopback).
 	APIURL string `yaml:"api_url"`
 	// Timeout bounds one API call; default 30s.
 	Timeout time.Duration `yaml:"timeout"`
@@ -66,14 +68,26 @@ func (c *DestinationConfig) validate() error {
 	}
 	if c.APIURL != "" {
 		u, err := url.Parse(c.APIURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-			errs = append(errs, errors.New("adapter.api_url must be an absolute http(s) URL without credentials, e.g. https://slack.com/api/"))
+		switch {
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil:
+			errs = append(errs, errors.New("adapter.api_url must be an absolute https URL without credentials, e.g. https://slack.com/api/"))
+		case u.Scheme == "http" && !loopback(u.Hostname()):
+			errs = append(errs, errors.New("adapter.api_url: http is only for a stand-in on this machine (localhost, 127.0.0.1, ::1); the bot token would cross the network in clear: use https"))
 		}
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("adapter.timeout %s must be positive, e.g. 30s", c.Timeout))
 	}
 	return errors.Join(errs...)
+}
+
+// loopback reports whether host names this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // configured reports whether the config names a bot token source.

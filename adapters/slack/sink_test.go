@@ -191,6 +191,7 @@ func TestDestinationConfig(t *testing.T) {
 	}{
 		{"two token sources", slack.Config{DestinationConfig: slack.DestinationConfig{BotTokenEnv: "A", BotTokenFile: "/b"}}, "only one of bot_token_env and bot_token_file"},
 		{"bad api url", slack.Config{DestinationConfig: slack.DestinationConfig{BotTokenEnv: "A", APIURL: "ftp://x"}}, "adapter.api_url"},
+		{"api url in clear", slack.Config{DestinationConfig: slack.DestinationConfig{BotTokenEnv: "A", APIURL: "http://slack.example.com/api/"}}, "http is only for a stand-in"},
 		{"empty token env", slack.Config{DestinationConfig: slack.DestinationConfig{BotTokenEnv: "EMPTY_SLACK_TOKEN_ENV"}}, "EMPTY_SLACK_TOKEN_ENV is empty"},
 		{"neither role", slack.Config{}, "SLACK_SIGNING_SECRET"},
 	} {
