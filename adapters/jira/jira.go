@@ -13,8 +13,10 @@
 package jira
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"unicode/utf8"
 
@@ -25,7 +27,8 @@ import (
 
 // Spec describes the adapter: its webhooks are at /webhooks/jira and its
 // events have source "jira".
-var Spec = sdk.Spec{App: "jira", Version: "0.1.0", Description: "Jira Cloud webhooks in: issues, comments and projects, normalized."}
+// Its Targets are the destination's (issues and comments out, sink.go).
+var Spec = sdk.Spec{App: "jira", Version: "0.1.0", Description: "Jira Cloud webhooks in: issues, comments and projects, normalized; issues and comments out through REST API v3.", Targets: Targets}
 
 // The headers Jira sends with each request.
 const (
@@ -61,6 +64,9 @@ type Config struct {
 	// MaxBodyBytes is the largest body accepted. Default 1 MiB (1048576),
 	// which is what one hub event holds with NATS's default limits.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// DestinationConfig is the destination half: the site, its
+	// credentials and the outbound guard (sink.go).
+	DestinationConfig `yaml:",inline"`
 }
 
 // Validate says what is wrong with c.
@@ -68,13 +74,20 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		return fmt.Errorf("adapter.max_body_bytes %d must be positive, e.g. 1048576", c.MaxBodyBytes)
 	}
-	return apphook.ValidateSecrets(c.SecretRef, c.Previous)
+	return errors.Join(apphook.ValidateSecrets(c.SecretRef, c.Previous), c.DestinationConfig.validate())
+}
+
+// sourceOff reports whether the config runs only the destination: a
+// base_url and no webhook secret named (nor in JIRA_WEBHOOK_SECRET).
+func (c *Config) sourceOff() bool {
+	return c.on() && c.SecretEnv == "" && c.SecretFile == "" && len(c.Previous) == 0 && os.Getenv(DefaultSecretEnv) == ""
 }
 
 // Adapter is the Jira Cloud source.
 type Adapter struct {
-	verifier *verify.HMAC
+	verifier *verify.HMAC // nil when only the destination runs
 	maxBody  int64
+	sink     *sink // nil without a base_url
 }
 
 // New builds the adapter, reading its secrets.
@@ -85,11 +98,18 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = apphook.DefaultMaxBodyBytes
 	}
+	s, err := newSink(cfg.DestinationConfig)
+	if err != nil {
+		return nil, fmt.Errorf("jira destination: %w", err)
+	}
+	if cfg.sourceOff() {
+		return &Adapter{maxBody: cfg.MaxBodyBytes, sink: s}, nil
+	}
 	secrets, err := apphook.ResolveSecrets(cfg.SecretRef, cfg.Previous, DefaultSecretEnv)
 	if err != nil {
 		return nil, err
 	}
-	return &Adapter{verifier: NewVerifier(secrets...), maxBody: cfg.MaxBodyBytes}, nil
+	return &Adapter{verifier: NewVerifier(secrets...), maxBody: cfg.MaxBodyBytes, sink: s}, nil
 }
 
 // NewVerifier returns the verifier of Jira's X-Hub-Signature for secrets,
@@ -107,6 +127,9 @@ func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body []byte
 		rej := apphook.CheckMethod(r)
+		if rej == nil && a.verifier == nil {
+			rej = apphook.Reject(http.StatusNotFound, "the jira source is off (the adapter runs as a destination only): set secret_env or secret_file (default %s) to receive webhooks", DefaultSecretEnv)
+		}
 		if rej == nil {
 			rej = apphook.CheckJSON(r)
 		}

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -35,7 +36,8 @@ import (
 )
 
 // Spec describes the adapter: its webhooks are the event source "slack".
-var Spec = sdk.Spec{App: "slack", Version: "0.1.0", Description: "Slack Events API: signed event callbacks in, as message and other events."}
+// Its Targets are the destination's (chat.postMessage), see sink.go.
+var Spec = sdk.Spec{App: "slack", Version: "0.1.0", Description: "Slack Events API: signed event callbacks in, as message and other events; messages out with chat.postMessage.", Targets: Targets}
 
 // Header names Slack sends.
 const (
@@ -80,6 +82,9 @@ type Config struct {
 	AckTimeout time.Duration `yaml:"ack_timeout"`
 	// MaxBodyBytes is the largest body accepted. Default 1 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// DestinationConfig is the destination half: the bot token and the
+	// Web API's URL (sink.go).
+	DestinationConfig `yaml:",inline"`
 }
 
 // Validate says what is wrong with c.
@@ -97,7 +102,16 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("adapter.max_body_bytes %d must not be negative", c.MaxBodyBytes))
 	}
+	if err := c.DestinationConfig.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// sourceOff reports whether the config runs only the destination: a bot
+// token and no signing secret named (nor in SLACK_SIGNING_SECRET).
+func (c *Config) sourceOff() bool {
+	return c.configured() && c.SecretEnv == "" && c.SecretFile == "" && len(c.Previous) == 0 && os.Getenv(DefaultSecretEnv) == ""
 }
 
 // Adapter is the Slack Events API source.
@@ -106,6 +120,7 @@ type Adapter struct {
 	ackTimeout time.Duration
 	maxBody    int64
 	now        func() time.Time
+	sink       *sink // nil without a bot token
 }
 
 // New builds the adapter from its config, reading the signing secrets.
@@ -113,12 +128,12 @@ func New(cfg Config) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	secrets, err := apphook.ResolveSecrets(cfg.SecretRef, cfg.Previous, DefaultSecretEnv)
+	s, err := newSink(cfg.DestinationConfig)
 	if err != nil {
-		return nil, fmt.Errorf("slack signing secret: %w", err)
+		return nil, fmt.Errorf("slack bot token: %w", err)
 	}
 	a := &Adapter{
-		verifier:   newVerifier(secrets, cfg.Tolerance, nil),
+		sink:       s,
 		ackTimeout: cfg.AckTimeout,
 		maxBody:    cfg.MaxBodyBytes,
 		now:        time.Now,
@@ -129,6 +144,14 @@ func New(cfg Config) (*Adapter, error) {
 	if a.maxBody == 0 {
 		a.maxBody = DefaultMaxBodyBytes
 	}
+	if cfg.sourceOff() {
+		return a, nil // destination only: webhooks are refused
+	}
+	secrets, err := apphook.ResolveSecrets(cfg.SecretRef, cfg.Previous, DefaultSecretEnv)
+	if err != nil {
+		return nil, fmt.Errorf("slack signing secret: %w", err)
+	}
+	a.verifier = newVerifier(secrets, cfg.Tolerance, nil)
 	return a, nil
 }
 
@@ -165,6 +188,9 @@ func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 func (a *Adapter) serve(w http.ResponseWriter, r *http.Request, emit sdk.EmitFunc, deadline time.Time) *apphook.Rejection {
 	if rej := apphook.CheckMethod(r); rej != nil {
 		return rej
+	}
+	if a.verifier == nil {
+		return apphook.Reject(http.StatusNotFound, "the slack source is off (the adapter runs as a destination only): set secret_env or secret_file (default %s) to receive events", DefaultSecretEnv)
 	}
 	body, rej := apphook.ReadBody(w, r, a.maxBody)
 	if rej != nil {
