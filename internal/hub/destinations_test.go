@@ -119,8 +119,8 @@ func TestRoutesThatCannotDeliver(t *testing.T) {
 	}
 	err = json.NewDecoder(resp.Body).Decode(&adapters)
 	resp.Body.Close()
-	if err != nil || len(adapters.Adapters) != 1 || len(adapters.Adapters[0].TargetSchema.Keys) != 1 {
-		t.Fatalf("GET /v1/adapters?app=webhook: %+v (err %v), want one adapter with a one-key target_schema", adapters, err)
+	if err != nil || len(adapters.Adapters) != 1 || len(adapters.Adapters[0].TargetSchema.Keys) != 4 {
+		t.Fatalf("GET /v1/adapters?app=webhook: %+v (err %v), want one adapter with the webhook's four target keys (url, headers, auth, body)", adapters, err)
 	}
 	if k := adapters.Adapters[0].TargetSchema.Keys[0]; k.Name != "url" || k.Type != "TYPE_URL" || !k.Required {
 		t.Errorf("webhook target_schema key = %+v, want url, TYPE_URL, required", k)
