@@ -115,19 +115,8 @@ var eventName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 // store, and answer once the hub has the event.
 func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body []byte
-		rej := apphook.CheckMethod(r)
-		if rej == nil {
-			rej = apphook.CheckJSON(r)
-		}
-		if rej == nil {
-			body, rej = apphook.ReadBody(w, r, a.maxBody)
-		}
-		if rej == nil {
-			rej = apphook.Verify(a.verifier, r, body)
-		}
-		if rej != nil {
-			rej.Answer(w, r, Spec.App)
+		body, ok := apphook.Receive(w, r, Spec.App, a.maxBody, a.verifier, apphook.CheckMethod, apphook.CheckJSON)
+		if !ok {
 			return
 		}
 		reject := func(code int, msg string) { apphook.Reject(code, "%s", msg).Answer(w, r, Spec.App) }

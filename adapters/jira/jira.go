@@ -125,22 +125,14 @@ func (a *Adapter) Sources() []string { return []string{Spec.App} }
 // the hub has the event.
 func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body []byte
-		rej := apphook.CheckMethod(r)
-		if rej == nil && a.verifier == nil {
-			rej = apphook.Reject(http.StatusNotFound, "the jira source is off (the adapter runs as a destination only): set secret_env or secret_file (default %s) to receive webhooks", DefaultSecretEnv)
+		sourceOn := func(*http.Request) *apphook.Rejection {
+			if a.verifier == nil {
+				return apphook.Reject(http.StatusNotFound, "the jira source is off (the adapter runs as a destination only): set secret_env or secret_file (default %s) to receive webhooks", DefaultSecretEnv)
+			}
+			return nil
 		}
-		if rej == nil {
-			rej = apphook.CheckJSON(r)
-		}
-		if rej == nil {
-			body, rej = apphook.ReadBody(w, r, a.maxBody)
-		}
-		if rej == nil {
-			rej = apphook.Verify(a.verifier, r, body)
-		}
-		if rej != nil {
-			rej.Answer(w, r, Spec.App)
+		body, ok := apphook.Receive(w, r, Spec.App, a.maxBody, a.verifier, apphook.CheckMethod, sourceOn, apphook.CheckJSON)
+		if !ok {
 			return
 		}
 		reject := func(code int, msg string) { apphook.Reject(code, "%s", msg).Answer(w, r, Spec.App) }

@@ -115,19 +115,8 @@ func (a *Adapter) Sources() []string { return []string{Spec.App} }
 // stored.
 func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body []byte
-		rej := apphook.CheckPath(r, Spec.App)
-		if rej == nil {
-			rej = apphook.CheckMethod(r)
-		}
-		if rej == nil {
-			body, rej = apphook.ReadBody(w, r, a.maxBody)
-		}
-		if rej == nil {
-			rej = apphook.Verify(a.verifier, r, body)
-		}
-		if rej != nil {
-			rej.Answer(w, r, Spec.App)
+		body, ok := apphook.Receive(w, r, Spec.App, a.maxBody, a.verifier, apphook.PathIs(Spec.App), apphook.CheckMethod)
+		if !ok {
 			return
 		}
 		e, err := Normalize(body)

@@ -2,6 +2,9 @@ package apphook
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/verify"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -202,5 +206,50 @@ func TestSecrets(t *testing.T) {
 	}
 	if err := ValidateSecrets(SecretRef{}, nil); err != nil {
 		t.Errorf("ValidateSecrets of the default = %v, want nil", err)
+	}
+}
+
+// TestReceive: the checks run in order, then the body is read and
+// verified; the first refusal is answered and nothing is returned.
+func TestReceive(t *testing.T) {
+	const secret = "receive-secret"
+	v := &verify.HMAC{Header: "X-Sig", Secrets: []string{secret}, SignedAs: "the raw body"}
+	sign := func(body string) string {
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write([]byte(body))
+		return hex.EncodeToString(mac.Sum(nil))
+	}
+	for _, tt := range []struct {
+		name, method, path, body, sig string
+		wantCode                      int // 0: received
+	}{
+		{name: "received", method: http.MethodPost, path: "/webhooks/x", body: "{}", sig: sign("{}")},
+		{name: "path before method", method: http.MethodGet, path: "/webhooks/y", wantCode: http.StatusNotFound},
+		{name: "method", method: http.MethodGet, path: "/webhooks/x", wantCode: http.StatusMethodNotAllowed},
+		{name: "too large, before the signature", method: http.MethodPost, path: "/webhooks/x", body: strings.Repeat("x", 11), sig: "00", wantCode: http.StatusRequestEntityTooLarge},
+		{name: "bad signature", method: http.MethodPost, path: "/webhooks/x", body: "{}", sig: sign("{ }"), wantCode: http.StatusUnauthorized},
+		{name: "no signature", method: http.MethodPost, path: "/webhooks/x", body: "{}", wantCode: http.StatusBadRequest},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
+			if tt.sig != "" {
+				r.Header.Set("X-Sig", tt.sig)
+			}
+			w := httptest.NewRecorder()
+			body, ok := Receive(w, r, "x", 10, v, PathIs("x"), CheckMethod)
+			if tt.wantCode == 0 {
+				if !ok || string(body) != tt.body {
+					t.Fatalf("Receive = %q, %v (answered %d %s), want the body", body, ok, w.Code, w.Body)
+				}
+				return
+			}
+			if ok || body != nil {
+				t.Fatalf("Receive = %q, %v, want a refusal", body, ok)
+			}
+			var got ErrorBody
+			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != tt.wantCode || got.Error.Code != tt.wantCode {
+				t.Errorf("answered %d %s, want %d with the JSON error body", w.Code, w.Body, tt.wantCode)
+			}
+		})
 	}
 }

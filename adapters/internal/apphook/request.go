@@ -126,3 +126,32 @@ func Verify(v verify.Verifier, r *http.Request, body []byte) *Rejection {
 	}
 	return nil
 }
+
+// Receive takes a webhook for app: it runs checks in order, then reads the
+// body (at most maxBody bytes) and verifies it with v. On the first
+// refusal it answers it and returns false; else it returns the body.
+func Receive(w http.ResponseWriter, r *http.Request, app string, maxBody int64, v verify.Verifier, checks ...func(*http.Request) *Rejection) ([]byte, bool) {
+	var rej *Rejection
+	for _, check := range checks {
+		if rej = check(r); rej != nil {
+			break
+		}
+	}
+	var body []byte
+	if rej == nil {
+		body, rej = ReadBody(w, r, maxBody)
+	}
+	if rej == nil {
+		rej = Verify(v, r, body)
+	}
+	if rej != nil {
+		rej.Answer(w, r, app)
+		return nil, false
+	}
+	return body, true
+}
+
+// PathIs is CheckPath for app, as a check for Receive.
+func PathIs(app string) func(*http.Request) *Rejection {
+	return func(r *http.Request) *Rejection { return CheckPath(r, app) }
+}
