@@ -115,6 +115,16 @@ func baseType(t string) string {
 // columnsOf returns the table's columns and their types (format_type's
 // names), or nil when the table does not exist.
 func (a *Adapter) columnsOf(ctx context.Context, m *mapping) (map[string]string, error) {
+	// Existence first, then the columns: each statement sees what was
+	// committed before it, so a table another instance creates in between
+	// is read whole, never as a table without columns.
+	var exists bool
+	if err := a.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, m.ident()).Scan(&exists); err != nil {
+		return nil, a.classify("look up "+m.name(), err)
+	}
+	if !exists {
+		return nil, nil
+	}
 	rows, err := a.pool.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod)
 		FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`, m.ident())
 	if err != nil {
@@ -131,15 +141,6 @@ func (a *Adapter) columnsOf(ctx context.Context, m *mapping) (map[string]string,
 	}
 	if err := rows.Err(); err != nil {
 		return nil, a.classify("read the columns of "+m.name(), err)
-	}
-	if len(cols) == 0 {
-		var exists bool
-		if err := a.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, m.ident()).Scan(&exists); err != nil {
-			return nil, a.classify("look up "+m.name(), err)
-		}
-		if !exists {
-			return nil, nil
-		}
 	}
 	return cols, nil
 }
