@@ -33,8 +33,11 @@ const (
 // included, parsing the payload not) is measured twice: by its CEL cost,
 // as cel-go tracks it at run time, which is deterministic but leaves out
 // some work (concatenating large strings costs next to nothing in its
-// model), and by its wall time, which sees everything but also the
-// machine's load. When MaxOver of a route's last Window evaluations were over the
+// model), and by its time, which sees everything. On Linux the time is
+// the CPU time the evaluating goroutine used (its OS thread's CPU clock,
+// the goroutine held on the thread meanwhile), so a machine busy with
+// other work, or the Go runtime running other goroutines, does not count
+// against a route; elsewhere it is wall time, which does. When MaxOver of a route's last Window evaluations were over the
 // budget, the route is degraded: for Cooldown it is not evaluated, and the
 // targets of every event it takes are dead-lettered with reason
 // "route_degraded" and the event's own payload (never dropped; redrive
@@ -45,7 +48,8 @@ type Budget struct {
 	// Cost is the most CEL cost one evaluation of a route may take;
 	// default DefaultBudgetCost.
 	Cost uint64
-	// Time is the most wall time one evaluation may take; default 10ms.
+	// Time is the most time (CPU time on Linux, wall time elsewhere) one
+	// evaluation may take; default 10ms.
 	// A negative Time does not measure time.
 	Time time.Duration
 	// Window is how many of a route's latest evaluations are looked at;

@@ -49,7 +49,7 @@
 // event is terminated with an error log. So no event cycles forever.
 //
 // One route cannot take the router's time from the others: each route
-// has a per-event budget (Budget: CEL cost and wall time), and a route
+// has a per-event budget (Budget: CEL cost and CPU time), and a route
 // that keeps going over it is degraded for a while, its targets
 // dead-lettered with reason route_degraded, and reported in
 // topology.RouteStatusBucket, which the API shows as Route.status.

@@ -409,9 +409,9 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 			}
 			continue
 		}
-		start, parsed := time.Now(), in.parseTook
+		timer, parsed := startEvalTimer(), in.parseTook
 		res, cost := c.evaluateCost(in, now)
-		r.budget.observe(c, cost, time.Since(start)-(in.parseTook-parsed), res)
+		r.budget.observe(c, cost, timer.stop()-(in.parseTook-parsed), res)
 		tr.routed(rspan, c, res)
 		for _, d := range res.Deliveries {
 			dm := r.deliveryOrDelayedMsg(d, m.Headers())
