@@ -2,12 +2,15 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +20,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junctionhq/junction/adapters/hubspot/hubspottest"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -259,4 +263,55 @@ func (s *hookServer) unsigned() int {
 		}
 	}
 	return n
+}
+
+// checkJSON reports whether body is the JSON object want, key by key.
+func checkJSON(t *testing.T, what string, body []byte, want string) {
+	t.Helper()
+	var got, exp map[string]any
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Errorf("%s: not a JSON object: %v: %s", what, err, body)
+		return
+	}
+	if err := json.Unmarshal([]byte(want), &exp); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, exp) {
+		t.Errorf("%s:\n got %s\nwant %s", what, body, want)
+	}
+}
+
+// checkContact checks the properties of the contact the HubSpot stand-in
+// holds for email.
+func checkContact(t *testing.T, api *hubspottest.Server, email string, want map[string]string) {
+	t.Helper()
+	c := api.Contact(email)
+	if c == nil {
+		t.Errorf("HubSpot has no contact %s", email)
+		return
+	}
+	if !maps.Equal(c.Properties, want) {
+		t.Errorf("HubSpot contact %s has properties %v, want %v", email, c.Properties, want)
+	}
+	if p := api.Problems(); len(p) > 0 {
+		t.Errorf("requests broke HubSpot's documented API: %q", p)
+	}
+}
+
+// exampleHubSpot starts the HubSpot CRM stand-in and sets the variables
+// the examples' hubspot entries read; point the entry at it with
+// useHubSpot.
+func exampleHubSpot(t *testing.T) *hubspottest.Server {
+	t.Helper()
+	t.Setenv("HUBSPOT_ACCESS_TOKEN", hubspottest.Token)
+	t.Setenv("HUBSPOT_CLIENT_SECRET", "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy")
+	return hubspottest.New(t)
+}
+
+// useHubSpot points the example's hubspot entry at the stand-in, which
+// listens on loopback (refused unless allowed).
+func useHubSpot(t *testing.T, c *Config, api *hubspottest.Server) {
+	t.Helper()
+	setAppConfig(t, c, "hubspot", "crm.base_url", api.URL)
+	setAppConfig(t, c, "hubspot", "crm.allow", []string{"127.0.0.1/32"})
 }
