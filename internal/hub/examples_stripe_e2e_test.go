@@ -60,8 +60,12 @@ func TestExampleStripeToPostgres(t *testing.T) {
 			t.Fatalf("send %d (%s) answered %d %s, want 202", i+1, s.id, code, b)
 		}
 	}
+	// The README's payment, as the folder ships it.
+	if code, b := postStripe(t, h, exampleFile(t, flow, "payment.json")); code != http.StatusAccepted {
+		t.Fatalf("payment.json answered %d %s, want 202", code, b)
+	}
 	delivered := junctionv1.DeliveryState_DELIVERY_STATE_DELIVERED
-	for _, id := range []string{"evt_flow_1", "evt_flow_2", "evt_flow_3", "evt_flow_4"} {
+	for _, id := range []string{"evt_flow_1", "evt_flow_2", "evt_flow_3", "evt_flow_4", "evt_demo_1"} {
 		h.eventDeliveries(t, id, map[string]junctionv1.DeliveryState{"warehouse": delivered})
 	}
 
@@ -85,7 +89,8 @@ func TestExampleStripeToPostgres(t *testing.T) {
 	}
 	rows := query(`SELECT concat_ws('|', payment_id, amount_cents, currency, customer, email, method,
 		to_char(paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), stripe_event) FROM payments ORDER BY payment_id`)
-	if want := "pi_flow_1|12550|USD|cus_ada|cus_ada@example.com|card|2026-12-01 10:00|evt_flow_1\n" +
+	if want := "pi_demo_1|4200|USD|cus_dana|dana@example.com|card|2026-12-03 09:30|evt_demo_1\n" +
+		"pi_flow_1|12550|USD|cus_ada|cus_ada@example.com|card|2026-12-01 10:00|evt_flow_1\n" +
 		"pi_flow_2|2000|USD|cus_bob|cus_bob@example.com|card|2026-12-01 23:59|evt_flow_2\n" +
 		"pi_flow_3|4999|USD|cus_ada|cus_ada@example.com|card|2026-12-02 00:01|evt_flow_3\n" +
 		"pi_flow_4|1000|EUR|cus_cem|cus_cem@example.com|card|2026-12-02 12:00|evt_flow_4"; rows != want {
@@ -97,7 +102,8 @@ func TestExampleStripeToPostgres(t *testing.T) {
 	tiles := query(`SELECT concat_ws('|', day, currency, payments, revenue, customers) FROM (` + dashboard + "\n) AS tile")
 	if want := "2026-12-01|USD|2|145.50|2\n" +
 		"2026-12-02|EUR|1|10.00|1\n" +
-		"2026-12-02|USD|1|49.99|1"; tiles != want {
+		"2026-12-02|USD|1|49.99|1\n" +
+		"2026-12-03|USD|1|42.00|1"; tiles != want {
 		t.Errorf("dashboard.sql gave:\n%s\nwant revenue per day and currency:\n%s", tiles, want)
 	}
 }
