@@ -31,6 +31,7 @@ await build({
 });
 copyFileSync(join(src, "app.css"), join(dist, "app.css"));
 copyFileSync(join(src, "index.html"), join(dist, "index.html"));
+copyFileSync(join(src, "favicon.svg"), join(dist, "favicon.svg"));
 
 // Every input of the build, sorted: the sources, the build script and the
 // lockfile (a dependency bump changes the bundle).

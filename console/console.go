@@ -26,7 +26,7 @@ import (
 	"strings"
 )
 
-//go:embed dist/index.html dist/app.js dist/app.css
+//go:embed dist/index.html dist/app.js dist/app.css dist/favicon.svg
 var dist embed.FS
 
 // CSP is the Content-Security-Policy of every console answer.
@@ -40,15 +40,16 @@ type asset struct {
 	etag        string
 }
 
-// Handler serves the console: GET (and HEAD) "/" is the page, /console/app.js
-// and /console/app.css its assets; any other path under /console/ is 404.
+// Handler serves the console: GET (and HEAD) "/" is the page, /console/app.js,
+// app.css and favicon.svg its assets; any other path under /console/ is 404.
 // Mount it on "GET /{$}" and "GET /console/".
 func Handler() http.Handler {
 	assets := map[string]asset{}
 	for path, file := range map[string]string{
-		"/":                "dist/index.html",
-		"/console/app.js":  "dist/app.js",
-		"/console/app.css": "dist/app.css",
+		"/":                    "dist/index.html",
+		"/console/app.js":      "dist/app.js",
+		"/console/app.css":     "dist/app.css",
+		"/console/favicon.svg": "dist/favicon.svg",
 	} {
 		b, err := fs.ReadFile(dist, file)
 		if err != nil {
@@ -97,6 +98,8 @@ func contentType(file string) string {
 		return "text/javascript; charset=utf-8"
 	case strings.HasSuffix(file, ".css"):
 		return "text/css; charset=utf-8"
+	case strings.HasSuffix(file, ".svg"):
+		return "image/svg+xml"
 	default:
 		return "text/html; charset=utf-8"
 	}

@@ -136,7 +136,7 @@ export function EventPage({ id: raw }) {
         <dl class="kv">
           <dt>Source</dt><dd class="mono">{data.source}</dd>
           <dt>Type</dt><dd class="mono">{data.type}</dd>
-          <dt>Subject</dt><dd class="mono">{data.subject}</dd>
+          <dt>Subject</dt><dd class="mono">{data.subject || "—"}</dd>
           <dt>Time</dt><dd>{fmtTime(data.time)}</dd>
           <dt>Received</dt><dd>{fmtTime(data.receive_time)}</dd>
           <dt>Content type</dt><dd class="mono">{data.data_content_type || "—"}</dd>
