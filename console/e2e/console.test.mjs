@@ -160,6 +160,8 @@ describe("console", () => {
     const csp = pageRes.headers.get("content-security-policy") || "";
     assert.match(csp, /script-src 'self'/, `CSP ${csp}`);
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, `CSP ${csp}`);
+    const served = await (await fetch(`${base}/console/app.js`)).text();
+    assert.equal(served, readFileSync(join(here, "../dist/app.js"), "utf8"), `${junctionBin} embeds another console build than dist/: rebuild it`);
     for (const path of ["/v1/routes", "/v1/deadLetters", "/v1/adapters"]) {
       const res = await fetch(base + path);
       assert.equal(res.status, 401, `GET ${path} without a key: ${res.status}, want 401`);
@@ -225,6 +227,11 @@ describe("console", () => {
     assert.match(res, /Would deliver/);
     assert.match(res, /"order": "ord-1001"/);
     await shot("06-route-dry-run");
+    // The stored route passes the live check too, and an edit saves a new revision.
+    await page.locator("[data-testid=validation] .ok").waitFor({ timeout: waitMs });
+    await page.locator("input[name=description]").fill("Orders over 100 to the CRM");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByText("Saved: revision 2.").waitFor({ timeout: waitMs });
   });
 
   it("shows each failed attempt's reason and the dead letter", async () => {

@@ -42,26 +42,39 @@ export function EventsPage() {
   );
 }
 
+/** A Duration as REST writes it ("0.048150299s") in milliseconds or seconds. */
+function fmtLatency(d) {
+  const s = parseFloat(d);
+  if (!d || Number.isNaN(s)) return "";
+  return s < 1 ? `${(s * 1000).toFixed(s < 0.01 ? 1 : 0)} ms` : `${s.toFixed(2)} s`;
+}
+
+const failedOutcomes = new Set(["DELIVERY_STATE_RETRYING", "DELIVERY_STATE_DEAD_LETTERED"]);
+
 function Attempts({ attempts }) {
   if (!attempts || attempts.length === 0) return <p class="muted small">No attempt yet.</p>;
   return (
     <table class="table inner-table">
-      <thead><tr><th>#</th><th>Time</th><th>Outcome</th><th>HTTP</th><th>Latency</th><th>Failure reason</th></tr></thead>
+      <thead><tr><th>#</th><th>Time</th><th>Outcome</th><th>HTTP</th><th>Latency</th><th>Reason</th></tr></thead>
       <tbody>
-        {attempts.map((a) => (
-          <tr class={a.error ? "failed" : ""}>
-            <td>{a.attempt}</td>
-            <td class="small">{fmtTime(a.time)}</td>
-            <td><StateBadge state={a.outcome} /></td>
-            <td>{a.status_code || ""}</td>
-            <td class="small">{a.latency || ""}</td>
-            <td class="reason">
-              {a.error || <span class="muted">—</span>}
-              {a.response_excerpt && <pre class="excerpt">{a.response_excerpt}</pre>}
-              {a.next_attempt_time && <div class="muted small">next attempt {fmtTime(a.next_attempt_time)} ({ago(a.next_attempt_time)})</div>}
-            </td>
-          </tr>
-        ))}
+        {attempts.map((a) => {
+          const failed = failedOutcomes.has(a.outcome);
+          const excerpt = a.response_excerpt && !(a.error || "").includes(a.response_excerpt.trim()) ? a.response_excerpt : "";
+          return (
+            <tr class={failed ? "failed" : ""}>
+              <td>{a.attempt || ""}</td>
+              <td class="small">{fmtTime(a.time)}</td>
+              <td><StateBadge state={a.outcome} /></td>
+              <td>{a.status_code || <span class="muted">—</span>}</td>
+              <td class="small">{fmtLatency(a.latency)}</td>
+              <td class="reason">
+                {a.error ? <span class={failed ? "fail-text" : "muted"}>{a.error}</span> : <span class="muted">—</span>}
+                {excerpt && <pre class="excerpt">{excerpt}</pre>}
+                {a.next_attempt_time && a.outcome === "DELIVERY_STATE_RETRYING" && <div class="muted small">next attempt {fmtTime(a.next_attempt_time)}</div>}
+              </td>
+            </tr>
+          );
+        })}
       </tbody>
     </table>
   );

@@ -115,7 +115,7 @@ export function ThroughputPage() {
       </section>
       <section class="card">
         <h2>Destinations</h2>
-        <p class="muted small">Lag: from the event's arrival at the hub to its delivery, averaged over the deliveries of the last interval.
+        <p class="muted small">Lag: from the event's arrival at the hub to its delivery, averaged over the deliveries of the last interval (since start when there were none).
           Waiting: deliveries not yet handed to an adapter; in flight: handed out and not yet acknowledged (retries included).</p>
         {cur && dests.length === 0 && <p class="muted">No delivery since this process started.</p>}
         {dests.length > 0 && (
