@@ -281,6 +281,13 @@ describe("console", () => {
       return (await row.count()) > 0;
     });
     receiverFails = false;
+    // The filter goes to the API: another route's dead letters are none.
+    await page.locator("input[name=route_id]").fill("another-route");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.getByText("No dead letters").waitFor({ timeout: waitMs });
+    await page.locator("input[name=route_id]").fill("big-orders");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await row.waitFor({ timeout: waitMs });
     await row.locator("input[type=checkbox]").check();
     await page.getByRole("button", { name: "Purge selected" }).click();
     await page.getByRole("button", { name: "Really purge 1?" }).click();
@@ -320,6 +327,21 @@ describe("console", () => {
     const route = await res.json();
     assert.notEqual(route.enabled, false, "the route is enabled again");
     assert.equal(route.condition, "data.total > 100", "enable and disable change nothing else");
+  });
+
+  it("resends an event to its routes", async () => {
+    const before = received.filter((b) => b.order === "ord-1001").length;
+    await page.goto(`${base}/#/events/ord-1001`);
+    await page.getByRole("button", { name: "Resend to its routes" }).click();
+    await page.getByText("Sent again: 1 delivery.").waitFor({ timeout: waitMs });
+    await until("ord-1001 delivered again", () => received.filter((b) => b.order === "ord-1001").length > before);
+  });
+
+  it("deletes the route after a second click", async () => {
+    await page.goto(`${base}/#/routes/big-orders`);
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("button", { name: "Really delete?" }).click();
+    await page.getByText("No routes yet").waitFor({ timeout: waitMs });
   });
 
   it("shows the event page's placeholders for search and tail", async () => {

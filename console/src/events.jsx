@@ -91,7 +91,8 @@ export function Deliveries({ id, source }) {
     setResend(null);
     try {
       const r = await call("POST", `/v1/events/${seg(id)}:resend`, { body: { source } });
-      setResend({ ok: `Sent again: ${(r.delivery_ids || []).length} deliveries.` });
+      const n = (r.delivery_ids || []).length;
+      setResend({ ok: `Sent again: ${n} ${n === 1 ? "delivery" : "deliveries"}.` });
       reload();
     } catch (e) {
       setResend({ error: e });
