@@ -102,6 +102,18 @@ async function sendOrder(id, total) {
   return json;
 }
 
+/** Calls the REST API with the admin key, as any client would. */
+async function api(method, path, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { Authorization: `Bearer ${adminKey}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json();
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
 /** Waits until fn() answers something truthy (re-running it), then answers that. */
 async function until(what, fn) {
   const end = Date.now() + waitMs;
@@ -218,7 +230,9 @@ describe("console", () => {
     await shot("05-event-delivered");
   });
 
-  it("dry-runs the route against the stored event", async () => {
+  it("dry-runs the route against the stored event and saves an edit", async () => {
+    // A field the editor has no input for, set over the API, must survive a save from the editor.
+    await api("PATCH", "/v1/routes/big-orders?update_mask=policy.dead_letter", { policy: { dead_letter: true } });
     await page.goto(`${base}/#/routes/big-orders`);
     await page.locator("input[name=dry-event-id]").fill(delivered);
     await page.getByRole("button", { name: "Test route" }).click();
@@ -231,7 +245,11 @@ describe("console", () => {
     await page.locator("[data-testid=validation] .ok").waitFor({ timeout: waitMs });
     await page.locator("input[name=description]").fill("Orders over 100 to the CRM");
     await page.getByRole("button", { name: "Save changes" }).click();
-    await page.getByText("Saved: revision 2.").waitFor({ timeout: waitMs });
+    await page.getByText("Saved: revision 3.").waitFor({ timeout: waitMs });
+    const route = await api("GET", "/v1/routes/big-orders");
+    assert.equal(route.description, "Orders over 100 to the CRM");
+    assert.equal(route.policy.dead_letter, true, "policy.dead_letter kept through the editor's save");
+    assert.equal(route.policy.max_attempts, 2);
   });
 
   it("shows each failed attempt's reason and the dead letter", async () => {
@@ -323,8 +341,7 @@ describe("console", () => {
     await shot("13-routes-disabled");
     await row.getByRole("button", { name: "Enable" }).click();
     await row.getByText("enabled").waitFor({ timeout: waitMs });
-    const res = await fetch(`${base}/v1/routes/big-orders`, { headers: { Authorization: `Bearer ${adminKey}` } });
-    const route = await res.json();
+    const route = await api("GET", "/v1/routes/big-orders");
     assert.notEqual(route.enabled, false, "the route is enabled again");
     assert.equal(route.condition, "data.total > 100", "enable and disable change nothing else");
   });

@@ -39,7 +39,8 @@ export async function call(method, path, { body, query, key } = {}) {
   for (const [k, v] of Object.entries(query || {})) {
     if (v !== undefined && v !== null && v !== "") q.append(k, String(v));
   }
-  const url = path + (q.size ? `?${q}` : "");
+  const qs = q.toString();
+  const url = path + (qs ? `?${qs}` : "");
   const headers = { Accept: "application/json", Authorization: `Bearer ${key || apiKey()}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res;

@@ -121,6 +121,8 @@ function draftOf(route) {
       delay: t.delay || "",
     })),
     policy: Object.fromEntries(policyFields.map(([f]) => [f, p[f] === undefined ? "" : String(p[f])])),
+    // Policy fields the form has no input for (dead_letter), kept as they are.
+    otherPolicy: Object.fromEntries(Object.entries(p).filter(([f]) => !policyFields.some(([g]) => g === f))),
     revision: route.revision || "",
   };
 }
@@ -150,7 +152,7 @@ function routeOf(d) {
     if (t.delay.trim()) target.delay = t.delay.trim();
     targets.push(target);
   }
-  const policy = {};
+  const policy = { ...(d.otherPolicy || {}) };
   for (const [f] of policyFields) {
     const v = d.policy[f].trim();
     if (v) policy[f] = f === "max_attempts" ? Number(v) : v;
