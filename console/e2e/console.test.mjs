@@ -233,16 +233,19 @@ describe("console", () => {
   it("dry-runs the route against the stored event and saves an edit", async () => {
     // A field the editor has no input for, set over the API, must survive a save from the editor.
     await api("PATCH", "/v1/routes/big-orders?update_mask=policy.dead_letter", { policy: { dead_letter: true } });
-    await page.goto(`${base}/#/routes/big-orders`);
-    await page.locator("input[name=dry-event-id]").fill(delivered);
-    await page.getByRole("button", { name: "Test route" }).click();
+    // From the event's page: the route's editor opens with the dry run on the event.
+    await page.goto(`${base}/#/events/${delivered}`);
+    await page.getByRole("button", { name: "Open dry run" }).click();
+    await page.getByRole("heading", { name: "Route big-orders" }).waitFor({ timeout: waitMs });
+    assert.equal(await page.locator("input[name=dry-event-id]").inputValue(), delivered);
+    // The stored route passes the live check too.
+    await page.locator("[data-testid=validation] .ok").waitFor({ timeout: waitMs });
     await page.locator("[data-testid=dry-result]").waitFor({ timeout: waitMs });
     const res = await text("[data-testid=dry-result]");
     assert.match(res, /Would deliver/);
     assert.match(res, /"order": "ord-1001"/);
     await shot("06-route-dry-run");
-    // The stored route passes the live check too, and an edit saves a new revision.
-    await page.locator("[data-testid=validation] .ok").waitFor({ timeout: waitMs });
+    // An edit saves a new revision.
     await page.locator("input[name=description]").fill("Orders over 100 to the CRM");
     await page.getByRole("button", { name: "Save changes" }).click();
     await page.getByText("Saved: revision 3.").waitFor({ timeout: waitMs });

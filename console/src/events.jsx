@@ -7,7 +7,7 @@
 // belong on EventsPage, in the two sections marked below, once those APIs
 // are in the tree.
 import { useState } from "preact/hooks";
-import { call, seg } from "./api.js";
+import { call, idOf, seg } from "./api.js";
 import { Badge, ErrorBox, PageHead, Payload, StateBadge, fmtTime, go, useLoad, ago } from "./util.jsx";
 
 /** The events page: open an event by id; search and tail to come. */
@@ -129,6 +129,28 @@ export function Deliveries({ id, source }) {
   );
 }
 
+/** Opens a route's dry run on this event. */
+function DryRunOn({ id, source }) {
+  const { data, error } = useLoad(() => call("GET", "/v1/routes", { query: { page_size: 1000 } }), []);
+  const [route, setRoute] = useState("");
+  const routes = (data && data.routes) || [];
+  if (error || routes.length === 0) return null;
+  const chosen = route || idOf(routes[0].name);
+  return (
+    <form class="card row" data-testid="dry-run-on" onSubmit={(e) => {
+      e.preventDefault();
+      go(`/routes/${chosen}?event=${encodeURIComponent(id)}&source=${encodeURIComponent(source)}`);
+    }}>
+      <label class="field"><span class="field-label">Dry-run a route against this event</span>
+        <select name="dry-run-route" value={chosen} onChange={(e) => setRoute(e.currentTarget.value)}>
+          {routes.map((r) => <option value={idOf(r.name)}>{idOf(r.name)}</option>)}
+        </select></label>
+      <button class="btn" type="submit">Open dry run</button>
+      <span class="muted small">The route's editor opens with this event tested; nothing is delivered.</span>
+    </form>
+  );
+}
+
 const modelFields = ["user", "contact", "company", "deal", "ticket", "order", "payment", "message", "repository"];
 
 /** One event: its envelope, payload, canonical model, and deliveries. */
@@ -176,6 +198,7 @@ export function EventPage({ id: raw }) {
         )}
       </div>
       <Deliveries id={data.id} source={source || data.source} />
+      <DryRunOn id={data.id} source={source || data.source} />
     </div>
   );
 }

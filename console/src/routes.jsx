@@ -206,7 +206,7 @@ function Field({ label, hint, children }) {
   );
 }
 
-function Editor({ initial, isNew, onSaved }) {
+function Editor({ initial, isNew, onSaved, initialEvent }) {
   const [draft, setDraft] = useState(initial);
   const [saveError, setSaveError] = useState(null);
   const [saving, setSaving] = useState(false);
@@ -292,15 +292,15 @@ function Editor({ initial, isNew, onSaved }) {
         <button class="btn btn-primary" type="submit" disabled={saving}>{saving ? "Saving…" : isNew ? "Create route" : "Save changes"}</button>
       </div>
     </form>
-    <DryRun draft={draft} />
+    <DryRun draft={draft} initialEvent={initialEvent} />
     </div>
   );
 }
 
 /** The dry run: the draft (saved or not) against a stored event or one pasted as JSON. */
-function DryRun({ draft }) {
-  const [eventId, setEventId] = useState("");
-  const [source, setSource] = useState("");
+function DryRun({ draft, initialEvent }) {
+  const [eventId, setEventId] = useState((initialEvent && initialEvent.id) || "");
+  const [source, setSource] = useState((initialEvent && initialEvent.source) || "");
   const [pasted, setPasted] = useState("");
   const [result, setResult] = useState(null);
   const [error, setError] = useState(null);
@@ -330,11 +330,15 @@ function DryRun({ draft }) {
     }
     setBusy(false);
   }
+  // Opened from an event's page: run at once.
+  useEffect(() => {
+    if (initialEvent && initialEvent.id) run();
+  }, []);
   return (
     <section class="card dryrun" data-testid="dry-run">
       <h2>Dry run</h2>
       <p class="muted small">
-        Evaluates this form (saved or not) against an event; nothing is delivered.
+        Evaluates this form (saved or not) against an event; nothing is delivered. An event's page opens this on it.
         {/* TODO(issue-13 events): offer the recent events (EventService.ListEvents) to pick from, once that API is in the tree. */}
       </p>
       <div class="grid3">
@@ -368,7 +372,11 @@ function DryRun({ draft }) {
 }
 
 /** One route's page: status, enable and disable, delete, the editor and the dry run; #/routes/new creates. */
-export function RoutePage({ id }) {
+export function RoutePage({ id: raw }) {
+  // "#/routes/<id>?event=<event id>&source=<source>" opens the dry run on that event.
+  const [id, qs] = raw.split("?");
+  const params = new URLSearchParams(qs || "");
+  const initialEvent = params.get("event") ? { id: params.get("event"), source: params.get("source") || "" } : null;
   const isNew = id === "new";
   const { data, error, reload } = useLoad(
     () => (isNew ? Promise.resolve(null) : call("GET", `/v1/routes/${seg(id)}`)),
@@ -418,7 +426,7 @@ export function RoutePage({ id }) {
         {saved && <div class="ok small">{saved}</div>}
       </div>
       <ErrorBox error={actionError} />
-      <Editor key={data.revision} initial={draftOf(data)} isNew={false}
+      <Editor key={data.revision} initial={draftOf(data)} isNew={false} initialEvent={initialEvent}
         onSaved={(r) => { setSaved(`Saved: revision ${r.revision}.`); reload(); }} />
     </div>
   );
