@@ -23,6 +23,7 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
 	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
+	"github.com/junctionhq/junction/console"
 	"github.com/junctionhq/junction/gateway"
 	"github.com/junctionhq/junction/internal/apitls"
 	"github.com/junctionhq/junction/internal/hub"
@@ -178,6 +179,8 @@ func newGatewayCmd() *cobra.Command {
 			srv := gateway.NewGRPCServer(gw, append(grpcOpts, authOpts...)...)
 			mux := http.NewServeMux()
 			mux.Handle("/", natstrace.HTTPHandler(rest, "/v1/*"))
+			mux.Handle("GET /{$}", console.Handler()) // the web console (package console)
+			mux.Handle("GET /console/", console.Handler())
 			store := storecheck.New(js, storecheck.Options{Component: "gateway", Interval: cfg.Storage.CheckInterval,
 				Streams: storecheck.SourceStreams(), Logger: logger.With("component", "store")})
 			handleHealth(mux, func() error { return errors.Join(natsReady(nc), store.Ready()) })

@@ -30,6 +30,7 @@ import (
 	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
 	"github.com/junctionhq/junction/adapters/webhook"
+	"github.com/junctionhq/junction/console"
 	"github.com/junctionhq/junction/gateway"
 	"github.com/junctionhq/junction/gateway/auth"
 	"github.com/junctionhq/junction/internal/apitls"
@@ -216,6 +217,10 @@ func (h *Hub) mux(rest http.Handler) http.Handler {
 	m.Handle("/v1/", rest)
 	m.Handle("/openapi.json", rest)
 	m.Handle("/openapi", rest)
+	// The web console: a static page and its assets, a client of /v1 like
+	// any other (package console).
+	m.Handle("GET /{$}", console.Handler())
+	m.Handle("GET /console/", console.Handler())
 	m.Handle("/webhooks/", h.runner.Handler())
 	for _, a := range h.apps {
 		// The app's own path and anything under it (e.g. /webhooks/slack
