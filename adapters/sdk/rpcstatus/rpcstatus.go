@@ -162,3 +162,44 @@ func WriteNotReady(w http.ResponseWriter, why error, metadata map[string]string)
 	WriteBody(w, http.StatusServiceUnavailable, New(codes.Unavailable, "not ready: "+why.Error(),
 		ErrorInfo(ReasonNotReady, Domain, metadata)))
 }
+
+// Routes serves m, answering what m itself answers (no pattern matches:
+// 404; a pattern matches with another method: 405 with Allow) with an
+// error body instead of net/http's text.
+func Routes(m *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := m.Handler(r)
+		if pattern != "" {
+			m.ServeHTTP(w, r)
+			return
+		}
+		// m's own 404 or 405: run it aside for its status and Allow.
+		rec := &headerRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			allow := rec.header.Get("Allow")
+			w.Header().Set("Allow", allow)
+			Write(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s: use %s", r.Method, r.URL.Path, allow))
+			return
+		}
+		Write(w, http.StatusNotFound, fmt.Sprintf("no endpoint at %s", r.URL.Path))
+	})
+}
+
+// headerRecorder keeps the status and headers of a handler's answer and
+// drops its body.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header { return h.header }
+func (h *headerRecorder) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
+	}
+}
+func (h *headerRecorder) Write(b []byte) (int, error) {
+	h.WriteHeader(http.StatusOK)
+	return len(b), nil
+}

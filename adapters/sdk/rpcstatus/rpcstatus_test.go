@@ -91,3 +91,40 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
+
+// TestRoutes: a ServeMux's own 404 and 405 become error bodies, 405 with
+// the mux's Allow; what a pattern matches passes through untouched.
+func TestRoutes(t *testing.T) {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	h := rpcstatus.Routes(m)
+	tests := []struct {
+		name, method, path string
+		wantStatus         int
+		wantAllow          string
+		wantCode           codes.Code
+	}{
+		{"served", http.MethodGet, "/healthz", http.StatusOK, "", codes.OK},
+		{"wrong method", http.MethodPost, "/healthz", http.StatusMethodNotAllowed, "GET, HEAD", codes.Unimplemented},
+		{"no endpoint", http.MethodGet, "/nope", http.StatusNotFound, "", codes.NotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(tt.method, tt.path, nil))
+			if w.Code != tt.wantStatus || w.Header().Get("Allow") != tt.wantAllow {
+				t.Fatalf("%s %s = %d Allow %q, want %d Allow %q", tt.method, tt.path, w.Code, w.Header().Get("Allow"), tt.wantStatus, tt.wantAllow)
+			}
+			if tt.wantCode == codes.OK {
+				if w.Body.String() != "ok" {
+					t.Errorf("body %q, want the handler's ok", w.Body)
+				}
+				return
+			}
+			b, err := rpcstatus.Parse(w.Body.Bytes())
+			if err != nil || codes.Code(b.Code) != tt.wantCode {
+				t.Errorf("body %s (%v), want an error body with code %s", w.Body, err, tt.wantCode)
+			}
+		})
+	}
+}
