@@ -58,12 +58,21 @@ func mustDocPaths(doc []byte) []docPath {
 	return out
 }
 
-// allowedMethods returns the methods the document gives the request path
-// (several templates may match it), sorted; nil when none matches.
+// allowedMethods returns the methods the document gives the request
+// path, sorted; nil when no path matches. Where several match (a
+// "/v1/events/{event}:resend" request also fits "/v1/events/{event}"),
+// the most specific, with the most literal characters, decides.
 func allowedMethods(path string) []string {
 	var methods []string
+	best := -1
 	for _, p := range docPaths {
-		if p.re.MatchString(path) {
+		if !p.re.MatchString(path) {
+			continue
+		}
+		switch lit := len(templateVar.ReplaceAllString(p.template, "")); {
+		case lit > best:
+			best, methods = lit, slices.Clone(p.methods)
+		case lit == best:
 			methods = append(methods, p.methods...)
 		}
 	}

@@ -69,6 +69,8 @@ func RESTHandler(ctx context.Context, grpcAddr string, opts ...grpc.DialOption) 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /openapi", serveOpenAPI)
+	mux.HandleFunc("/openapi.json", openAPIWrongMethod)
+	mux.HandleFunc("/openapi", openAPIWrongMethod)
 	mux.Handle("/", gw)
 	return mux, nil
 }
@@ -76,6 +78,12 @@ func RESTHandler(ctx context.Context, grpcAddr string, opts ...grpc.DialOption) 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(OpenAPI)
+}
+
+// openAPIWrongMethod answers anything but GET on the document's paths.
+func openAPIWrongMethod(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "GET, HEAD")
+	rpcstatus.Write(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s: use GET", r.Method, r.URL.Path))
 }
 
 // incomingHeader forwards X-Api-Key as x-api-key metadata besides
