@@ -36,10 +36,10 @@ func TestStore(t *testing.T) {
 		{"stored", sdk.PublishResult{Sequence: 7}, nil, http.StatusAccepted, `"id":"evt_1","duplicate":false,"sequence":7`, ""},
 		{"stored under the hub's id", sdk.PublishResult{Sequence: 7, Event: &junctionv1.Event{Id: "evt_hub"}}, nil, http.StatusAccepted, `"id":"evt_hub"`, ""},
 		{"retry", sdk.PublishResult{Duplicate: true, Sequence: 7}, nil, http.StatusAccepted, `"duplicate":true`, ""},
-		{"invalid", sdk.PublishResult{}, fmt.Errorf("%w: type: bad", sdk.ErrInvalidEvent), http.StatusBadRequest, `"status":"INVALID_ARGUMENT"`, ""},
+		{"invalid", sdk.PublishResult{}, fmt.Errorf("%w: type: bad", sdk.ErrInvalidEvent), http.StatusBadRequest, `"code":3,`, ""},
 		{"invalid, joined", sdk.PublishResult{}, errors.Join(sdk.ErrInvalidEvent, errors.New("id is empty")), http.StatusBadRequest, "id is empty", ""},
 		{"unavailable", sdk.PublishResult{}, fmt.Errorf("%w: no stream", sdk.ErrUnavailable), http.StatusServiceUnavailable, "retry later", RetryAfterUnavailable},
-		{"deadline", sdk.PublishResult{}, context.DeadlineExceeded, http.StatusServiceUnavailable, `"status":"UNAVAILABLE"`, RetryAfterUnavailable},
+		{"deadline", sdk.PublishResult{}, context.DeadlineExceeded, http.StatusServiceUnavailable, `"code":14,`, RetryAfterUnavailable},
 		{"other", sdk.PublishResult{}, errors.New("boom"), http.StatusInternalServerError, "could not be stored", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
