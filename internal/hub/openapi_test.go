@@ -181,9 +181,9 @@ func decode(t *testing.T, b []byte) map[string]any {
 	return m
 }
 
-// signedWebhook returns the headers of body signed as a Standard Webhook
+// webhookHeaders returns the headers of body signed as a Standard Webhook
 // of source acme (testConfig's secret).
-func signedWebhook(t *testing.T, id string, body []byte) http.Header {
+func webhookHeaders(t *testing.T, id string, body []byte) http.Header {
 	t.Helper()
 	wh, err := standardwebhooks.NewWebhook(inboundSecret)
 	if err != nil {
@@ -255,9 +255,9 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 
 	// A webhook, stored as an event whose delivery is refused.
 	body := userCreated("free", "openapi@example.com")
-	accepted := decode(t, c.call(http.MethodPost, "/webhooks/acme", body, signedWebhook(t, "msg_openapi_1", body), http.StatusAccepted))
-	c.call(http.MethodPost, "/webhooks/acme", body, signedWebhook(t, "msg_openapi_1", body), http.StatusAccepted) // a duplicate
-	bad := signedWebhook(t, "msg_openapi_2", body)
+	accepted := decode(t, c.call(http.MethodPost, "/webhooks/acme", body, webhookHeaders(t, "msg_openapi_1", body), http.StatusAccepted))
+	c.call(http.MethodPost, "/webhooks/acme", body, webhookHeaders(t, "msg_openapi_1", body), http.StatusAccepted) // a duplicate
+	bad := webhookHeaders(t, "msg_openapi_2", body)
 	bad.Set("webhook-signature", "v1,AAAA")
 	c.call(http.MethodPost, "/webhooks/acme", body, bad, http.StatusUnauthorized)
 	c.call(http.MethodPost, "/webhooks/nosuchsource", body, nil, http.StatusNotFound)
