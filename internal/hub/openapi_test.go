@@ -301,6 +301,8 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	if !strings.HasPrefix(keyName, "keys/") {
 		t.Fatalf("created key %v, want key.name keys/...", key)
 	}
+	readerSecret, _ := key["secret"].(string)
+	c.call(http.MethodPost, "/v1/routes?route_id=not-allowed", route, http.Header{"Authorization": {"Bearer " + readerSecret}}, http.StatusForbidden)
 	c.call(http.MethodPost, "/v1/keys", map[string]any{"scopes": []string{"no-such-scope"}}, nil, http.StatusBadRequest)
 	c.call(http.MethodGet, "/v1/keys", nil, nil, http.StatusOK)
 	c.call(http.MethodGet, "/v1/"+keyName, nil, nil, http.StatusOK)
@@ -308,7 +310,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	c.call(http.MethodPost, "/v1/"+keyName+":revoke", map[string]any{}, nil, http.StatusOK)
 	c.call(http.MethodGet, "/v1/keys/kaaaaaaaaaaaaaaaa", nil, nil, http.StatusNotFound)
 
-	// Without a key, and with a key lacking the scope.
+	// With a key that is none.
 	c.call(http.MethodGet, "/v1/routes", nil, http.Header{"Authorization": {"Bearer jk_not_a_key"}}, http.StatusUnauthorized)
 
 	// Delete last.
