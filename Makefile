@@ -58,6 +58,7 @@ $(BIN)/protoc-gen-openapiv2: tools/go.mod tools/go.sum
 generate: tools ## regenerate Go code and OpenAPI from proto/ (the only writer of generated files)
 	rm -f $(GENERATED)
 	$(BIN)/buf generate
+	$(GO) run ./gateway/internal/openapigen gateway/openapi/junction.swagger.json gateway/openapi/http.swagger.json
 
 .PHONY: check-generate
 check-generate: generate ## fail if regeneration changes any committed file

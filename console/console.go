@@ -24,6 +24,8 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 )
 
 //go:embed dist/index.html dist/app.js dist/app.css dist/favicon.svg
@@ -68,12 +70,12 @@ func Handler() http.Handler {
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			h.Set("Allow", "GET, HEAD")
-			http.Error(w, "the console is read with GET", http.StatusMethodNotAllowed)
+			rpcstatus.Write(w, http.StatusMethodNotAllowed, "the console is read with GET")
 			return
 		}
 		a, ok := assets[r.URL.Path]
 		if !ok {
-			http.NotFound(w, r)
+			rpcstatus.Write(w, http.StatusNotFound, "no such console asset: the console serves / and /console/{app.js,app.css,favicon.svg}")
 			return
 		}
 		// Revalidated on each load (an upgraded binary serves new assets

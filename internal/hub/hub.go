@@ -29,6 +29,7 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
 	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	"github.com/junctionhq/junction/adapters/webhook"
 	"github.com/junctionhq/junction/console"
 	"github.com/junctionhq/junction/gateway"
@@ -234,16 +235,12 @@ func (h *Hub) mux(rest http.Handler) http.Handler {
 	})
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := h.Ready(); err != nil {
-			body := map[string]string{"status": "not ready", "reason": err.Error()}
-			if se := (*storecheck.Error)(nil); errors.As(err, &se) {
-				body["store"] = se.Reason // unavailable, full, write_error, not_checked
-			}
-			writeJSON(w, http.StatusServiceUnavailable, body)
+			rpcstatus.WriteNotReady(w, err, storecheck.Metadata(err)) // store: unavailable, full, write_error, not_checked
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	return m
+	return rpcstatus.Routes(m) // its own 404 and 405 in the API's error shape
 }
 
 // Ready reports whether every component can do its work and the store
