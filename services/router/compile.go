@@ -171,6 +171,9 @@ type Compiled struct {
 	policy    *junctionv1.DeliveryPolicy
 	// health is the router's budget state of this revision (see Budget).
 	health health
+	// span is the name and start options of the route's span, built once
+	// for ID (see eventTrace.route).
+	span routeSpan
 }
 
 type compiledTarget struct {
@@ -232,6 +235,7 @@ func Compile(r *junctionv1.Route) (*Compiled, error) {
 		}
 		c.ID = id
 		route.Name = RouteName(id)
+		c.span = newRouteSpan(id)
 	}
 
 	if c.Filter, err = compileFilter(route.GetFilter()); err != nil {
