@@ -210,18 +210,20 @@ func traceEvent(ctx context.Context, m jetstream.Msg, durable string, handle fun
 func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
 	attempt := attemptsBefore(m) + 1
 	h := m.Headers()
-	meta := topology.MetaOf(h)
 	// A retry or parked delivery is named as the delivery it continues, so
 	// every attempt of a delivery is the same span under the router's
 	// publish.
 	subject := deliverySubject(m.Subject())
-	ctx, span := natstrace.StartProcess(ctx, subject, topology.DeliveryConsumer(s.app), h,
-		natstrace.KeyDestApp.String(s.app),
-		natstrace.KeyDeliveryID.String(meta.DeliveryID),
-		natstrace.KeyEventID.String(meta.EventID),
-		natstrace.KeyAttempt.Int(attempt),
-		natstrace.KeyDeliveryCount.Int(attempt))
-	tm := &tracedMsg{Msg: m, span: span}
+	ctx, span := natstrace.StartProcess(ctx, subject, topology.DeliveryConsumer(s.app), h)
+	if span.IsRecording() { // else skip building the attributes
+		span.SetAttributes(
+			natstrace.KeyDestApp.String(s.app),
+			natstrace.KeyDeliveryID.String(h.Get(topology.HeaderDeliveryID)),
+			natstrace.KeyEventID.String(h.Get(topology.HeaderEventID)),
+			natstrace.KeyAttempt.Int(attempt),
+			natstrace.KeyDeliveryCount.Int(attempt))
+	}
+	tm := &tracedMsg{Msg: m, span: span, attempt: attempt}
 	run := *s
 	run.log = logWithTrace(ctx, s.log)
 	start := time.Now()
@@ -232,31 +234,64 @@ func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
 	if outcome == "" {
 		outcome = outcomeRetry // not settled: redelivered after the ack wait
 	}
-	span.SetAttributes(natstrace.KeyOutcome.String(outcome))
+	if span.IsRecording() {
+		span.SetAttributes(natstrace.KeyOutcome.String(outcome))
+	}
 	if outcome != outcomeSuccess {
 		span.SetStatus(codes.Error, outcome)
 	}
 	span.End()
 
-	dest := attribute.String("destination", s.app)
-	out := attribute.String("outcome", outcome)
+	attrs := sinkAttrs(s.app, outcome)
 	mt := meters()
-	mt.attempts.Add(ctx, 1, metric.WithAttributes(dest, out))
-	mt.attemptDuration.Record(ctx, took, metric.WithAttributes(dest, out))
+	mt.attempts.Add(ctx, 1, attrs.add)
+	mt.attemptDuration.Record(ctx, took, attrs.record)
 	if outcome != outcomeRetry {
-		mt.deliveries.Add(ctx, 1, metric.WithAttributes(dest, out))
+		mt.deliveries.Add(ctx, 1, attrs.add)
 	}
 	if outcome == outcomeSuccess {
-		if d, err := decodeDelivery(m); err == nil {
+		// The delivery handle decoded; decode it here only if it did not.
+		d := tm.delivery
+		if d == nil {
+			d, _ = decodeDelivery(m)
+		}
+		if d != nil {
 			t := d.GetEventTime()
 			if t == nil {
 				t = d.GetCreateTime()
 			}
 			if t != nil {
-				mt.lag.Record(ctx, max(time.Since(t.AsTime()).Seconds(), 0), metric.WithAttributes(dest))
+				mt.lag.Record(ctx, max(time.Since(t.AsTime()).Seconds(), 0), attrs.lag)
 			}
 		}
 	}
+}
+
+// sinkMetricAttrs are the metric options of one destination and outcome,
+// built once: metric.WithAttributes builds and sorts a new attribute set
+// on every call.
+type sinkMetricAttrs struct {
+	add    metric.AddOption
+	record metric.RecordOption
+	lag    metric.RecordOption // destination only
+}
+
+// sinkAttrCache holds the sinkMetricAttrs by destination and outcome: a
+// handful of entries per process (its sinks' apps times four outcomes).
+var sinkAttrCache sync.Map
+
+func sinkAttrs(app, outcome string) *sinkMetricAttrs {
+	key := app + "\x00" + outcome
+	if a, ok := sinkAttrCache.Load(key); ok {
+		return a.(*sinkMetricAttrs)
+	}
+	both := metric.WithAttributeSet(attribute.NewSet(attribute.String("destination", app), attribute.String("outcome", outcome)))
+	a := &sinkMetricAttrs{
+		add: both, record: both,
+		lag: metric.WithAttributeSet(attribute.NewSet(attribute.String("destination", app))),
+	}
+	got, _ := sinkAttrCache.LoadOrStore(key, a)
+	return got.(*sinkMetricAttrs)
 }
 
 // tracedMsg notes how the sink settles a delivery message.
@@ -265,6 +300,10 @@ type tracedMsg struct {
 	span    trace.Span
 	outcome string
 	dead    bool
+	// attempt is the attempt this is (attemptsBefore+1), delivery the
+	// delivery once handle decoded it: each worked out once per message.
+	attempt  int
+	delivery *junctionv1.Delivery
 }
 
 func (t *tracedMsg) settled(outcome string, err error) error {
