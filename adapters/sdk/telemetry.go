@@ -142,11 +142,14 @@ func (t restoreURL) RoundTrip(req *http.Request) (*http.Response, error) {
 // its trace id on ev.
 func startEventPublish(ctx context.Context, ev *junctionv1.Event) (context.Context, trace.Span) {
 	subject := topology.EventSubject(ev.GetSource(), ev.GetType())
-	ctx, span := natstrace.StartPublish(ctx, subject, nil,
-		natstrace.KeyEventID.String(ev.GetId()),
-		natstrace.KeyEventSource.String(ev.GetSource()),
-		natstrace.KeyEventType.String(ev.GetType()),
-		natstrace.KeyMessageID.String(topology.EventMsgID(ev.GetSource(), ev.GetId())))
+	ctx, span := natstrace.StartPublish(ctx, subject, nil)
+	if span.IsRecording() { // else skip building the attributes
+		span.SetAttributes(
+			natstrace.KeyEventID.String(ev.GetId()),
+			natstrace.KeyEventSource.String(ev.GetSource()),
+			natstrace.KeyEventType.String(ev.GetType()),
+			natstrace.KeyMessageID.String(topology.EventMsgID(ev.GetSource(), ev.GetId())))
+	}
 	ev.TraceId = natstrace.TraceID(ctx)
 	return ctx, span
 }
@@ -169,15 +172,14 @@ func endEventPublish(ctx context.Context, span trace.Span, ev *junctionv1.Event,
 	if topology.ValidType(typ) != nil {
 		typ = "invalid"
 	}
-	meters().ingested.Add(ctx, 1, metric.WithAttributes(
-		attribute.String("source", source), attribute.String("type", typ), attribute.String("outcome", outcome)))
+	meters().ingested.Add(ctx, 1, ingestAttrs(source, typ, outcome))
 	if outcome == ingestStored {
 		recordMappingFailure(ctx, ev) // a duplicate was counted when first stored
 	}
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, outcome)
-	} else {
+	} else if span.IsRecording() {
 		span.SetAttributes(natstrace.KeyDuplicate.Bool(res.Duplicate))
 		if n := len(ev.GetMappingErrors()); n > 0 {
 			span.SetAttributes(attribute.Int("junction.event.mapping_errors", n))
@@ -187,6 +189,53 @@ func endEventPublish(ctx context.Context, span trace.Span, ev *junctionv1.Event,
 		}
 	}
 	span.End()
+}
+
+// ingestAttrCache holds the attribute options of
+// junction_events_ingested_total by source, type and outcome, up to
+// maxIngestAttrs of them; past that (a source sending many distinct types)
+// they are built per event, as before, rather than held forever.
+var ingestAttrCache = attrCache[ingestKey, metric.AddOption]{max: 4096}
+
+type ingestKey struct{ source, typ, outcome string }
+
+// ingestAttrs is the source, type and outcome labels of one ingested
+// event: metric.WithAttributes builds and sorts a new set on every call.
+func ingestAttrs(source, typ, outcome string) metric.AddOption {
+	return ingestAttrCache.get(ingestKey{source, typ, outcome}, func(k ingestKey) metric.AddOption {
+		return metric.WithAttributeSet(attribute.NewSet(attribute.String("source", k.source), attribute.String("type", k.typ), attribute.String("outcome", k.outcome)))
+	})
+}
+
+// attrCache keeps metric options built once per label values, up to max
+// entries (none past that: they are built per call). Its lookups do not
+// allocate, as a sync.Map's boxed keys or a concatenated string key do.
+type attrCache[K comparable, V any] struct {
+	mu  sync.RWMutex
+	m   map[K]V
+	max int
+}
+
+func (c *attrCache[K, V]) get(k K, build func(K) V) V {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = build(k)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[k]; ok {
+		return old
+	}
+	if c.m == nil {
+		c.m = make(map[K]V)
+	}
+	if len(c.m) < c.max {
+		c.m[k] = v
+	}
+	return v
 }
 
 // traceEvent is a Subscribe handler step: a CONSUMER span around handling
@@ -278,20 +327,16 @@ type sinkMetricAttrs struct {
 
 // sinkAttrCache holds the sinkMetricAttrs by destination and outcome: a
 // handful of entries per process (its sinks' apps times four outcomes).
-var sinkAttrCache sync.Map
+var sinkAttrCache = attrCache[[2]string, *sinkMetricAttrs]{max: 1024}
 
 func sinkAttrs(app, outcome string) *sinkMetricAttrs {
-	key := app + "\x00" + outcome
-	if a, ok := sinkAttrCache.Load(key); ok {
-		return a.(*sinkMetricAttrs)
-	}
-	both := metric.WithAttributeSet(attribute.NewSet(attribute.String("destination", app), attribute.String("outcome", outcome)))
-	a := &sinkMetricAttrs{
-		add: both, record: both,
-		lag: metric.WithAttributeSet(attribute.NewSet(attribute.String("destination", app))),
-	}
-	got, _ := sinkAttrCache.LoadOrStore(key, a)
-	return got.(*sinkMetricAttrs)
+	return sinkAttrCache.get([2]string{app, outcome}, func(k [2]string) *sinkMetricAttrs {
+		both := metric.WithAttributeSet(attribute.NewSet(attribute.String("destination", k[0]), attribute.String("outcome", k[1])))
+		return &sinkMetricAttrs{
+			add: both, record: both,
+			lag: metric.WithAttributeSet(attribute.NewSet(attribute.String("destination", k[0]))),
+		}
+	})
 }
 
 // tracedMsg notes how the sink settles a delivery message.
