@@ -1,8 +1,11 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -131,12 +134,36 @@ func (t redactURL) RoundTrip(req *http.Request) (*http.Response, error) {
 type restoreURL struct{ next http.RoundTripper }
 
 func (t restoreURL) RoundTrip(req *http.Request) (*http.Response, error) {
+	copied := false
 	if u, ok := req.Context().Value(realURLKey{}).(*url.URL); ok {
 		req = req.WithContext(req.Context()) // a shallow copy: see redactURL
 		req.URL = u
+		copied = true
+	}
+	if b := req.Body; b != nil && b != http.NoBody && req.ContentLength > 0 && req.ContentLength <= inMemoryBodyMax {
+		// The traced transport wraps the body to count it, and net/http
+		// flushes the headers of a body it does not know to be in memory
+		// before writing the body: two writes, two system calls, per
+		// request. Read the small body here (the wrapper counts it, its
+		// Close records the metric) and hand on one net/http knows.
+		data, err := io.ReadAll(io.LimitReader(b, req.ContentLength+1))
+		if cerr := b.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
+		}
+		if !copied {
+			req = req.WithContext(req.Context())
+		}
+		req.Body = io.NopCloser(bytes.NewReader(data))
 	}
 	return t.next.RoundTrip(req)
 }
+
+// inMemoryBodyMax is the largest request body restoreURL reads into memory
+// to send with its headers in one write.
+const inMemoryBodyMax = 64 << 10
 
 // startEventPublish starts the PRODUCER span of publishing ev and records
 // its trace id on ev.
