@@ -181,6 +181,20 @@ type compiledTarget struct {
 	transform cel.Program // nil: pass the payload through
 }
 
+// runsCEL reports whether evaluating the route runs a CEL program: a
+// condition or a transform.
+func (c *Compiled) runsCEL() bool {
+	if c.condition != nil {
+		return true
+	}
+	for _, t := range c.targets {
+		if t.transform != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Enabled reports whether the route is applied.
 func (c *Compiled) Enabled() bool { return c.Route.GetEnabled() }
 
