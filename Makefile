@@ -87,6 +87,8 @@ FUZZ_SMOKE ?= 500x
 test: ## run every module's tests against an embedded NATS (PostgreSQL tests start a server from its binaries, skipped without), then each fuzz target briefly
 	@for m in $(MODULES); do echo "== go test ($$m)"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...); done
 	@if [ "$(FUZZ_SMOKE)" != "0" ]; then $(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_SMOKE); fi
+	@if [ "$(BENCH_SMOKE)" != "0" ]; then echo "== bench smoke (figures only, nothing asserted)"; \
+	  $(MAKE) --no-print-directory bench-smoke || echo "bench smoke did not run to the end (see above); it asserts nothing, the tests above decide"; fi
 
 FUZZTIME ?= 30s
 
@@ -185,17 +187,43 @@ BENCH_FLAGS ?=
 BASE       ?= HEAD~1
 BENCH_PKGS ?= ./services/router
 BENCH_COUNT ?= 6
+BENCH_RUN  ?= .
+BENCH_TIME ?=
+BENCH_OUT  ?= bench/results/benchstat.txt
+# The hot-path benchmarks `make test` runs briefly (BENCH_SMOKE=0 skips them).
+BENCH_SMOKE ?= 1
+BENCH_SMOKE_PKGS ?= ./services/router ./adapters/sdk
+BENCH_SMOKE_RUN  ?= BenchmarkHandle|BenchmarkSinkDelivery|BenchmarkEvaluate
+# Empty: the working tree alone, its test binaries cached by the tests just
+# run (under a minute). A base commit is compiled from scratch in its own
+# worktree, a minute or two more on two busy cores.
+BENCH_SMOKE_BASE ?=
 
 $(BIN)/benchstat: tools/go.mod tools/go.sum
 	$(TOOLS_GO) build -o $@ golang.org/x/perf/cmd/benchstat && touch $@
 
 .PHONY: bench-compare
-bench-compare: $(BIN)/benchstat ## Go benchmarks of BENCH_PKGS at BASE (default HEAD~1) beside the working tree, compared by benchstat
-	dir=$$(mktemp -d); trap 'git worktree remove --force '"$$dir"'/base; rm -rf '"$$dir" EXIT; \
-	git worktree add --quiet --detach $$dir/base $(BASE); \
-	(cd $$dir/base && $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $(BENCH_PKGS)) > $$dir/base.txt; \
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $(BENCH_PKGS) > $$dir/new.txt; \
-	$(BIN)/benchstat base=$$dir/base.txt new=$$dir/new.txt | tee bench/results/benchstat.txt
+bench-compare: $(BIN)/benchstat ## Go benchmarks of BENCH_PKGS (BENCH_RUN, BENCH_TIME) at BASE (default HEAD~1) beside the working tree, compared by benchstat
+	@set -e; dir=$$(mktemp -d); \
+	base=$${TMPDIR:-/tmp}/junction-bench-base-$$(printf %s "$(CURDIR)" | cksum | cut -d' ' -f1); \
+	trap 'git worktree remove --force '"$$base"' 2>/dev/null || true; rm -rf '"$$dir $$base" EXIT; \
+	flags="-run ^$$ -bench '$(BENCH_RUN)' -benchmem -count $(BENCH_COUNT) $(if $(BENCH_TIME),-benchtime $(BENCH_TIME))"; \
+	if [ -n "$(BASE)" ] && git rev-parse --verify --quiet '$(BASE)^{commit}' >/dev/null; then \
+	  git worktree remove --force $$base 2>/dev/null || rm -rf $$base; \
+	  git worktree add --force --quiet --detach $$base $(BASE); \
+	  (cd $$base && eval $(GO) test $$flags $(BENCH_PKGS)) > $$dir/base.txt; \
+	  eval $(GO) test $$flags $(BENCH_PKGS) > $$dir/new.txt; \
+	  $(BIN)/benchstat base=$$dir/base.txt new=$$dir/new.txt | tee $(BENCH_OUT); \
+	else \
+	  if [ -n "$(BASE)" ]; then echo "bench-compare: BASE $(BASE) is not in this clone (shallow?): the working tree alone"; fi; \
+	  eval $(GO) test $$flags $(BENCH_PKGS) > $$dir/new.txt; \
+	  $(BIN)/benchstat new=$$dir/new.txt | tee $(BENCH_OUT); \
+	fi
+
+.PHONY: bench-smoke
+bench-smoke: ## the hot-path Go benchmarks (router event, sink delivery, CEL) briefly, by bench-compare: figures printed, nothing asserted; BENCH_SMOKE_BASE=HEAD~1 adds that commit beside them
+	@start=$$(date +%s); $(MAKE) --no-print-directory bench-compare BASE="$(BENCH_SMOKE_BASE)" BENCH_PKGS="$(BENCH_SMOKE_PKGS)" BENCH_RUN='$(BENCH_SMOKE_RUN)' \
+	  BENCH_COUNT=1 BENCH_TIME=200x BENCH_OUT=/dev/null; echo "bench smoke took $$(( $$(date +%s) - start )) s"
 
 .PHONY: bench
 bench: build ## benchmarks beside raw JetStream baselines (BENCH_QUICK=1 for a short run); writes bench/results/

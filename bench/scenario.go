@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 )
@@ -39,6 +40,10 @@ type WebhookConfig struct {
 type FixedResult struct {
 	Target float64 `json:"target_per_sec"`
 	Latency
+	// DriverCPUPercent is the driver process's CPU (sender and receiver
+	// together) over the phase, in percent of one core: near 100 times
+	// the cores, the driver itself is saturated.
+	DriverCPUPercent float64 `json:"driver_cpu_percent,omitempty"`
 }
 
 // WebhookResult is what one run of the webhook scenario measured.
@@ -59,6 +64,11 @@ type WebhookResult struct {
 	// TotalAlloc and Mallocs, read through pprof: only with PprofURL).
 	AllocBytesPerEvent float64 `json:"alloc_bytes_per_event,omitempty"`
 	MallocsPerEvent    float64 `json:"mallocs_per_event,omitempty"`
+	// DriverCPUMicrosPerEvent and DriverCPUPercent are the driver
+	// process's CPU (the load generator and the receiver, which share it)
+	// over the max-rate phase: per event, and in percent of one core.
+	DriverCPUMicrosPerEvent float64 `json:"driver_cpu_us_per_event,omitempty"`
+	DriverCPUPercent        float64 `json:"driver_cpu_percent,omitempty"`
 	// BadSignatures counts deliveries the receiver refused.
 	BadSignatures int64 `json:"bad_signatures"`
 }
@@ -100,11 +110,13 @@ func RunWebhook(ctx context.Context, url string, rcv *Receiver, cfg WebhookConfi
 	}
 	for _, rate := range cfg.Rates {
 		n := int(rate * cfg.Seconds)
+		dc := startDriverCPU()
 		l, err := FixedRate(ctx, s, rcv, base, n, rate)
 		if err := check(fmt.Sprintf("%g/s", rate), l, err); err != nil {
 			return res, err
 		}
-		res.Fixed = append(res.Fixed, FixedResult{Target: rate, Latency: l})
+		_, pct := dc.stop(n)
+		res.Fixed = append(res.Fixed, FixedResult{Target: rate, Latency: l, DriverCPUPercent: pct})
 		base += n
 	}
 	if cfg.MaxN > 0 {
@@ -142,7 +154,9 @@ func RunWebhook(ctx context.Context, url string, rcv *Receiver, cfg WebhookConfi
 				})
 			}
 		}
+		dc := startDriverCPU()
 		l, err := MaxRate(ctx, s, rcv, base, cfg.MaxN, cfg.Workers)
+		res.DriverCPUMicrosPerEvent, res.DriverCPUPercent = dc.stop(cfg.MaxN)
 		if cfg.PprofURL != "" && profErr == nil {
 			var mem1 [2]int64
 			if mem1, profErr = memStats(ctx, cfg.PprofURL); profErr == nil {
@@ -175,6 +189,30 @@ func RunWebhook(ctx context.Context, url string, rcv *Receiver, cfg WebhookConfi
 		return res, fmt.Errorf("%d deliveries failed signature verification", res.BadSignatures)
 	}
 	return res, nil
+}
+
+// driverCPU measures the driver process's own CPU over a phase.
+type driverCPU struct {
+	cpu0  time.Duration
+	start time.Time
+	err   error
+}
+
+func startDriverCPU() driverCPU {
+	c, err := CPU(os.Getpid())
+	return driverCPU{cpu0: c, start: time.Now(), err: err}
+}
+
+// stop returns the CPU used since start per event of n, in µs, and in
+// percent of one core; zeros when /proc could not be read.
+func (d driverCPU) stop(n int) (usPerEvent, percent float64) {
+	c, err := CPU(os.Getpid())
+	wall := time.Since(d.start)
+	if d.err != nil || err != nil || n <= 0 || wall <= 0 {
+		return 0, 0
+	}
+	used := c - d.cpu0
+	return float64(used.Microseconds()) / float64(n), 100 * used.Seconds() / wall.Seconds()
 }
 
 // probeBase is where the seqs of route probes start, far above any phase.

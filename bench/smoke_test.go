@@ -21,12 +21,20 @@ func TestHopSmoke(t *testing.T) {
 	}
 }
 
-// TestWebhookSmoke runs the webhook scenario at a very small size through
-// the baseline with HTTP in and out and through Junction's hub (the same
+// TestWebhookSmoke runs the webhook scenario at a very small size straight
+// to the receiver (the driver's floor), through the baseline with HTTP in and out and through Junction's hub (the same
 // code `junction serve` runs, in process): every event must reach the
 // receiver with a valid signature.
 func TestWebhookSmoke(t *testing.T) {
 	cfg := WebhookConfig{Rates: []float64{200}, Seconds: 0.25, MaxN: 100, Workers: 8, Warmup: 20}
+	t.Run("floor", func(t *testing.T) {
+		rcv, err := NewFloorReceiver()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rcv.Close()
+		checkWebhook(t, rcv.URL(), rcv, cfg)
+	})
 	t.Run("baseline", func(t *testing.T) {
 		rcv := newTestReceiver(t)
 		addr, err := FreeAddr()

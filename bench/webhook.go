@@ -73,9 +73,19 @@ type Receiver struct {
 	Bad atomic.Int64
 }
 
-// NewReceiver starts a receiver on a free loopback port.
-func NewReceiver() (*Receiver, error) {
-	v, err := standardwebhooks.NewWebhook(OutboundSecret)
+// NewReceiver starts a receiver on a free loopback port that verifies
+// deliveries signed with OutboundSecret.
+func NewReceiver() (*Receiver, error) { return NewReceiverFor(OutboundSecret) }
+
+// NewFloorReceiver starts a receiver that verifies webhooks signed with
+// InboundSecret, as the Sender signs them: the sender posting straight to
+// it, with no hub between, is the driver's own floor.
+func NewFloorReceiver() (*Receiver, error) { return NewReceiverFor(InboundSecret) }
+
+// NewReceiverFor starts a receiver on a free loopback port that verifies
+// Standard Webhooks signatures made with secret.
+func NewReceiverFor(secret string) (*Receiver, error) {
+	v, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -141,14 +142,19 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.TermWithReason("undecodable delivery")
 		return
 	}
-	attempt := attemptsBefore(m) + 1
+	var attempt int
+	if t, ok := m.(*tracedMsg); ok {
+		t.delivery, attempt = d, t.attempt
+	} else {
+		attempt = attemptsBefore(m) + 1
+	}
 	pol := resolvePolicy(d.GetPolicy())
-	log := s.log.With("delivery_id", d.GetId(), "event_id", d.GetEventId(), "route_id", d.GetRouteId(), "attempt", attempt)
+	log := &deliveryLog{base: s.log, d: d, attempt: attempt}
 
 	if created := ageFrom(d); created != nil {
 		if age := s.now().Sub(created.AsTime()); age >= pol.maxAge {
 			gerr := fmt.Errorf("delivery is %v old, past its max age of %v, before attempt %d", age.Round(time.Second), pol.maxAge, attempt)
-			state, next := s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAge, attempt-1, gerr, log)
+			state, next := s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAge, attempt-1, gerr, log.get())
 			s.recordAttempt(ctx, d, attempt-1, s.now(), 0, gerr, state, next)
 			return
 		}
@@ -160,7 +166,9 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 	state, next := junctionv1.DeliveryState_DELIVERY_STATE_RETRYING, time.Time{}
 	switch {
 	case err == nil:
-		log.Debug("delivery attempt succeeded", "latency", latency)
+		if s.log.Enabled(ctx, slog.LevelDebug) {
+			log.get().Debug("delivery attempt succeeded", "latency", latency)
+		}
 		state = junctionv1.DeliveryState_DELIVERY_STATE_DELIVERED
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 		defer cancel()
@@ -169,25 +177,47 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 		}
 	case IsPermanent(err):
 		log.Warn("delivery attempt failed permanently", "latency", latency, "err", err)
-		state, next = s.giveUp(ctx, m, d, pol, topology.DLQReasonPermanent, attempt, err, log)
+		state, next = s.giveUp(ctx, m, d, pol, topology.DLQReasonPermanent, attempt, err, log.get())
 	case ctx.Err() != nil:
 		log.Warn("delivery attempt cut short by shutdown", "latency", latency, "err", err)
 		_ = m.Nak()
 		next = s.now()
 	case attempt >= pol.maxAttempts:
 		log.Warn("delivery attempt failed, no attempts left", "latency", latency, "max_attempts", pol.maxAttempts, "err", err)
-		state, next = s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAttempts, attempt, err, log)
+		state, next = s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAttempts, attempt, err, log.get())
 	case ageFrom(d) != nil && s.now().Sub(ageFrom(d).AsTime()) >= pol.maxAge:
 		log.Warn("delivery attempt failed, past max age", "latency", latency, "max_age", pol.maxAge, "err", err)
-		state, next = s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAge, attempt, err, log)
+		state, next = s.giveUp(ctx, m, d, pol, topology.DLQReasonMaxAge, attempt, err, log.get())
 	default:
 		delay := pol.retryDelay(attempt, err)
 		next = s.now().Add(delay)
 		log.Warn("delivery attempt failed, will retry", "latency", latency, "delay", delay, "err", err)
-		s.retryLater(ctx, m, d, attempt, next, log)
+		s.retryLater(ctx, m, d, attempt, next, log.get())
 	}
 	s.recordAttempt(ctx, d, attempt, start, latency, err, state, next)
 }
+
+// deliveryLog is the sink's logger with one attempt's delivery_id,
+// event_id, route_id and attempt, built only when something is logged:
+// slog's With formats its arguments at once, and a successful attempt at
+// the default level logs nothing.
+type deliveryLog struct {
+	base    *slog.Logger
+	d       *junctionv1.Delivery
+	attempt int
+	l       *slog.Logger
+}
+
+// get returns the logger with the delivery's attributes.
+func (l *deliveryLog) get() *slog.Logger {
+	if l.l == nil {
+		l.l = l.base.With("delivery_id", l.d.GetId(), "event_id", l.d.GetEventId(), "route_id", l.d.GetRouteId(), "attempt", l.attempt)
+	}
+	return l.l
+}
+
+// Warn logs at warn level.
+func (l *deliveryLog) Warn(msg string, args ...any) { l.get().Warn(msg, args...) }
 
 // notDue hands a retry taken before its time back until it is due, and
 // reports whether it did.
@@ -324,19 +354,28 @@ func (s *sink) recordAttempt(ctx context.Context, d *junctionv1.Delivery, attemp
 func (s *sink) attempt(ctx context.Context, m jetstream.Msg, d *junctionv1.Delivery, pol policy) (err error) {
 	actx, cancel := context.WithTimeout(ctx, pol.attemptTimeout)
 	defer cancel()
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		t := time.NewTicker(sinkAckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				_ = m.InProgress()
-			case <-done:
-				return
-			}
+	// A timer rather than a goroutine with a ticker per attempt: most
+	// attempts end long before the first tick. Nothing is sent once the
+	// attempt returned.
+	var mu sync.Mutex
+	stopped := false
+	var tick *time.Timer
+	mu.Lock()
+	tick = time.AfterFunc(sinkAckWait/3, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
 		}
+		_ = m.InProgress()
+		tick.Reset(sinkAckWait / 3)
+	})
+	mu.Unlock()
+	defer func() {
+		mu.Lock()
+		stopped = true
+		tick.Stop()
+		mu.Unlock()
 	}()
 	defer func() {
 		if r := recover(); r != nil {

@@ -1,8 +1,11 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -131,22 +134,49 @@ func (t redactURL) RoundTrip(req *http.Request) (*http.Response, error) {
 type restoreURL struct{ next http.RoundTripper }
 
 func (t restoreURL) RoundTrip(req *http.Request) (*http.Response, error) {
+	copied := false
 	if u, ok := req.Context().Value(realURLKey{}).(*url.URL); ok {
 		req = req.WithContext(req.Context()) // a shallow copy: see redactURL
 		req.URL = u
+		copied = true
+	}
+	if b := req.Body; b != nil && b != http.NoBody && req.ContentLength > 0 && req.ContentLength <= inMemoryBodyMax {
+		// The traced transport wraps the body to count it, and net/http
+		// flushes the headers of a body it does not know to be in memory
+		// before writing the body: two writes, two system calls, per
+		// request. Read the small body here (the wrapper counts it, its
+		// Close records the metric) and hand on one net/http knows.
+		data, err := io.ReadAll(io.LimitReader(b, req.ContentLength+1))
+		if cerr := b.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
+		}
+		if !copied {
+			req = req.WithContext(req.Context())
+		}
+		req.Body = io.NopCloser(bytes.NewReader(data))
 	}
 	return t.next.RoundTrip(req)
 }
+
+// inMemoryBodyMax is the largest request body restoreURL reads into memory
+// to send with its headers in one write.
+const inMemoryBodyMax = 64 << 10
 
 // startEventPublish starts the PRODUCER span of publishing ev and records
 // its trace id on ev.
 func startEventPublish(ctx context.Context, ev *junctionv1.Event) (context.Context, trace.Span) {
 	subject := topology.EventSubject(ev.GetSource(), ev.GetType())
-	ctx, span := natstrace.StartPublish(ctx, subject, nil,
-		natstrace.KeyEventID.String(ev.GetId()),
-		natstrace.KeyEventSource.String(ev.GetSource()),
-		natstrace.KeyEventType.String(ev.GetType()),
-		natstrace.KeyMessageID.String(topology.EventMsgID(ev.GetSource(), ev.GetId())))
+	ctx, span := natstrace.StartPublish(ctx, subject, nil)
+	if span.IsRecording() { // else skip building the attributes
+		span.SetAttributes(
+			natstrace.KeyEventID.String(ev.GetId()),
+			natstrace.KeyEventSource.String(ev.GetSource()),
+			natstrace.KeyEventType.String(ev.GetType()),
+			natstrace.KeyMessageID.String(topology.EventMsgID(ev.GetSource(), ev.GetId())))
+	}
 	ev.TraceId = natstrace.TraceID(ctx)
 	return ctx, span
 }
@@ -169,15 +199,14 @@ func endEventPublish(ctx context.Context, span trace.Span, ev *junctionv1.Event,
 	if topology.ValidType(typ) != nil {
 		typ = "invalid"
 	}
-	meters().ingested.Add(ctx, 1, metric.WithAttributes(
-		attribute.String("source", source), attribute.String("type", typ), attribute.String("outcome", outcome)))
+	meters().ingested.Add(ctx, 1, ingestAttrs(source, typ, outcome))
 	if outcome == ingestStored {
 		recordMappingFailure(ctx, ev) // a duplicate was counted when first stored
 	}
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, outcome)
-	} else {
+	} else if span.IsRecording() {
 		span.SetAttributes(natstrace.KeyDuplicate.Bool(res.Duplicate))
 		if n := len(ev.GetMappingErrors()); n > 0 {
 			span.SetAttributes(attribute.Int("junction.event.mapping_errors", n))
@@ -187,6 +216,53 @@ func endEventPublish(ctx context.Context, span trace.Span, ev *junctionv1.Event,
 		}
 	}
 	span.End()
+}
+
+// ingestAttrCache holds the attribute options of
+// junction_events_ingested_total by source, type and outcome, up to
+// maxIngestAttrs of them; past that (a source sending many distinct types)
+// they are built per event, as before, rather than held forever.
+var ingestAttrCache = attrCache[ingestKey, metric.AddOption]{max: 4096}
+
+type ingestKey struct{ source, typ, outcome string }
+
+// ingestAttrs is the source, type and outcome labels of one ingested
+// event: metric.WithAttributes builds and sorts a new set on every call.
+func ingestAttrs(source, typ, outcome string) metric.AddOption {
+	return ingestAttrCache.get(ingestKey{source, typ, outcome}, func(k ingestKey) metric.AddOption {
+		return metric.WithAttributeSet(attribute.NewSet(attribute.String("source", k.source), attribute.String("type", k.typ), attribute.String("outcome", k.outcome)))
+	})
+}
+
+// attrCache keeps metric options built once per label values, up to max
+// entries (none past that: they are built per call). Its lookups do not
+// allocate, as a sync.Map's boxed keys or a concatenated string key do.
+type attrCache[K comparable, V any] struct {
+	mu  sync.RWMutex
+	m   map[K]V
+	max int
+}
+
+func (c *attrCache[K, V]) get(k K, build func(K) V) V {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = build(k)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[k]; ok {
+		return old
+	}
+	if c.m == nil {
+		c.m = make(map[K]V)
+	}
+	if len(c.m) < c.max {
+		c.m[k] = v
+	}
+	return v
 }
 
 // traceEvent is a Subscribe handler step: a CONSUMER span around handling
@@ -210,18 +286,20 @@ func traceEvent(ctx context.Context, m jetstream.Msg, durable string, handle fun
 func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
 	attempt := attemptsBefore(m) + 1
 	h := m.Headers()
-	meta := topology.MetaOf(h)
 	// A retry or parked delivery is named as the delivery it continues, so
 	// every attempt of a delivery is the same span under the router's
 	// publish.
 	subject := deliverySubject(m.Subject())
-	ctx, span := natstrace.StartProcess(ctx, subject, topology.DeliveryConsumer(s.app), h,
-		natstrace.KeyDestApp.String(s.app),
-		natstrace.KeyDeliveryID.String(meta.DeliveryID),
-		natstrace.KeyEventID.String(meta.EventID),
-		natstrace.KeyAttempt.Int(attempt),
-		natstrace.KeyDeliveryCount.Int(attempt))
-	tm := &tracedMsg{Msg: m, span: span}
+	ctx, span := natstrace.StartProcess(ctx, subject, topology.DeliveryConsumer(s.app), h)
+	if span.IsRecording() { // else skip building the attributes
+		span.SetAttributes(
+			natstrace.KeyDestApp.String(s.app),
+			natstrace.KeyDeliveryID.String(h.Get(topology.HeaderDeliveryID)),
+			natstrace.KeyEventID.String(h.Get(topology.HeaderEventID)),
+			natstrace.KeyAttempt.Int(attempt),
+			natstrace.KeyDeliveryCount.Int(attempt))
+	}
+	tm := &tracedMsg{Msg: m, span: span, attempt: attempt}
 	run := *s
 	run.log = logWithTrace(ctx, s.log)
 	start := time.Now()
@@ -232,31 +310,60 @@ func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
 	if outcome == "" {
 		outcome = outcomeRetry // not settled: redelivered after the ack wait
 	}
-	span.SetAttributes(natstrace.KeyOutcome.String(outcome))
+	if span.IsRecording() {
+		span.SetAttributes(natstrace.KeyOutcome.String(outcome))
+	}
 	if outcome != outcomeSuccess {
 		span.SetStatus(codes.Error, outcome)
 	}
 	span.End()
 
-	dest := attribute.String("destination", s.app)
-	out := attribute.String("outcome", outcome)
+	attrs := sinkAttrs(s.app, outcome)
 	mt := meters()
-	mt.attempts.Add(ctx, 1, metric.WithAttributes(dest, out))
-	mt.attemptDuration.Record(ctx, took, metric.WithAttributes(dest, out))
+	mt.attempts.Add(ctx, 1, attrs.add)
+	mt.attemptDuration.Record(ctx, took, attrs.record)
 	if outcome != outcomeRetry {
-		mt.deliveries.Add(ctx, 1, metric.WithAttributes(dest, out))
+		mt.deliveries.Add(ctx, 1, attrs.add)
 	}
 	if outcome == outcomeSuccess {
-		if d, err := decodeDelivery(m); err == nil {
+		// The delivery handle decoded; decode it here only if it did not.
+		d := tm.delivery
+		if d == nil {
+			d, _ = decodeDelivery(m)
+		}
+		if d != nil {
 			t := d.GetEventTime()
 			if t == nil {
 				t = d.GetCreateTime()
 			}
 			if t != nil {
-				mt.lag.Record(ctx, max(time.Since(t.AsTime()).Seconds(), 0), metric.WithAttributes(dest))
+				mt.lag.Record(ctx, max(time.Since(t.AsTime()).Seconds(), 0), attrs.lag)
 			}
 		}
 	}
+}
+
+// sinkMetricAttrs are the metric options of one destination and outcome,
+// built once: metric.WithAttributes builds and sorts a new attribute set
+// on every call.
+type sinkMetricAttrs struct {
+	add    metric.AddOption
+	record metric.RecordOption
+	lag    metric.RecordOption // destination only
+}
+
+// sinkAttrCache holds the sinkMetricAttrs by destination and outcome: a
+// handful of entries per process (its sinks' apps times four outcomes).
+var sinkAttrCache = attrCache[[2]string, *sinkMetricAttrs]{max: 1024}
+
+func sinkAttrs(app, outcome string) *sinkMetricAttrs {
+	return sinkAttrCache.get([2]string{app, outcome}, func(k [2]string) *sinkMetricAttrs {
+		both := metric.WithAttributeSet(attribute.NewSet(attribute.String("destination", k[0]), attribute.String("outcome", k[1])))
+		return &sinkMetricAttrs{
+			add: both, record: both,
+			lag: metric.WithAttributeSet(attribute.NewSet(attribute.String("destination", k[0]))),
+		}
+	})
 }
 
 // tracedMsg notes how the sink settles a delivery message.
@@ -265,6 +372,10 @@ type tracedMsg struct {
 	span    trace.Span
 	outcome string
 	dead    bool
+	// attempt is the attempt this is (attemptsBefore+1), delivery the
+	// delivery once handle decoded it: each worked out once per message.
+	attempt  int
+	delivery *junctionv1.Delivery
 }
 
 func (t *tracedMsg) settled(outcome string, err error) error {

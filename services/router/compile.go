@@ -171,11 +171,28 @@ type Compiled struct {
 	policy    *junctionv1.DeliveryPolicy
 	// health is the router's budget state of this revision (see Budget).
 	health health
+	// span is the name and start options of the route's span, built once
+	// for ID (see eventTrace.route).
+	span routeSpan
 }
 
 type compiledTarget struct {
 	t         *junctionv1.Target
 	transform cel.Program // nil: pass the payload through
+}
+
+// runsCEL reports whether evaluating the route runs a CEL program: a
+// condition or a transform.
+func (c *Compiled) runsCEL() bool {
+	if c.condition != nil {
+		return true
+	}
+	for _, t := range c.targets {
+		if t.transform != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Enabled reports whether the route is applied.
@@ -232,6 +249,7 @@ func Compile(r *junctionv1.Route) (*Compiled, error) {
 		}
 		c.ID = id
 		route.Name = RouteName(id)
+		c.span = newRouteSpan(id)
 	}
 
 	if c.Filter, err = compileFilter(route.GetFilter()); err != nil {

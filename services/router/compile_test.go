@@ -265,3 +265,28 @@ func TestCompileRefusesCredentialsInTargetURL(t *testing.T) {
 		}
 	}
 }
+
+// TestRunsCEL: only a route with a condition or a transform has CEL to run
+// (and so evaluation time to budget).
+func TestRunsCEL(t *testing.T) {
+	tests := []struct {
+		name  string
+		route *junctionv1.Route
+		want  bool
+	}{
+		{"filter only", &junctionv1.Route{Filter: "acme.>", Targets: []*junctionv1.Target{{Destination: "webhook"}}}, false},
+		{"condition", &junctionv1.Route{Filter: "acme.>", Condition: `event.type == "x"`, Targets: []*junctionv1.Target{{Destination: "webhook"}}}, true},
+		{"transform of the second target", &junctionv1.Route{Filter: "acme.>", Targets: []*junctionv1.Target{{Destination: "webhook"}, {Destination: "slack", Transform: `{"text": event.type}`}}}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Compile(tc.route)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.runsCEL(); got != tc.want {
+				t.Errorf("runsCEL() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

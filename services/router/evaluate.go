@@ -80,7 +80,16 @@ func (c *Compiled) Evaluate(e *junctionv1.Event) (Result, error) {
 	if e == nil || e.GetSource() == "" || e.GetType() == "" {
 		return Result{}, fmt.Errorf("%w: source and type are required", ErrInvalidEvent)
 	}
-	return c.evaluate(newInput(e), time.Now()), nil
+	res := c.evaluate(newInput(e), time.Now())
+	// The router's deliveries share the route's policy (they are only
+	// encoded); the caller's each get their own copy to change.
+	for _, d := range res.Deliveries {
+		d.Policy = proto.CloneOf(d.GetPolicy())
+	}
+	for _, f := range res.Failures {
+		f.Delivery.Policy = proto.CloneOf(f.Delivery.GetPolicy())
+	}
+	return res, nil
 }
 
 // input is an event prepared for evaluation by any number of routes, in
@@ -202,7 +211,7 @@ func (c *Compiled) newDelivery(e *junctionv1.Event, t *junctionv1.Target, now ti
 		Action:        t.GetAction(),
 		Config:        cfg,
 		CreateTime:    timestamppb.New(now),
-		Policy:        proto.Clone(c.policy).(*junctionv1.DeliveryPolicy),
+		Policy:        c.policy, // shared, read only: Evaluate copies it for its callers
 		NotBefore:     notBefore(t, now),
 	}
 }

@@ -93,31 +93,48 @@ type eventTrace struct {
 }
 
 func (r *Router) traceEvent(ctx context.Context, m jetstream.Msg, e *junctionv1.Event) *eventTrace {
-	attrs := []attribute.KeyValue{
-		natstrace.KeyEventID.String(e.GetId()),
-		natstrace.KeyEventSource.String(e.GetSource()),
-		natstrace.KeyEventType.String(e.GetType()),
+	ctx, span := natstrace.StartProcess(ctx, m.Subject(), r.opts.Consumer, m.Headers())
+	if span.IsRecording() { // else skip building the attributes
+		span.SetAttributes(
+			natstrace.KeyEventID.String(e.GetId()),
+			natstrace.KeyEventSource.String(e.GetSource()),
+			natstrace.KeyEventType.String(e.GetType()))
+		if md, err := m.Metadata(); err == nil {
+			span.SetAttributes(natstrace.KeyDeliveryCount.Int64(int64(md.NumDelivered)))
+		}
 	}
-	if md, err := m.Metadata(); err == nil {
-		attrs = append(attrs, natstrace.KeyDeliveryCount.Int64(int64(md.NumDelivered)))
-	}
-	ctx, span := natstrace.StartProcess(ctx, m.Subject(), r.opts.Consumer, m.Headers(), attrs...)
 	return &eventTrace{ctx: ctx, span: span}
+}
+
+// routeSpan is the name and start options of a route's span.
+type routeSpan struct {
+	id, name string
+	opts     []trace.SpanStartOption
+}
+
+func newRouteSpan(id string) routeSpan {
+	return routeSpan{id: id, name: "route " + id, opts: []trace.SpanStartOption{trace.WithAttributes(natstrace.KeyRouteID.String(id))}}
 }
 
 // route starts the span of evaluating one candidate route.
 func (t *eventTrace) route(c *Compiled) (context.Context, trace.Span) {
-	return natstrace.Tracer().Start(t.ctx, "route "+c.ID, trace.WithAttributes(natstrace.KeyRouteID.String(c.ID)))
+	s := c.span
+	if s.id != c.ID || s.name == "" {
+		s = newRouteSpan(c.ID) // a Compiled whose ID was set after Compile
+	}
+	return natstrace.Tracer().Start(t.ctx, s.name, s.opts...)
 }
 
 // routed ends a route span with what the evaluation found.
 func (t *eventTrace) routed(span trace.Span, c *Compiled, res Result) {
-	span.SetAttributes(
-		attribute.Bool("junction.route.matched", res.ConditionMatched),
-		attribute.Int("junction.route.deliveries", len(res.Deliveries)),
-		attribute.Int("junction.route.failures", len(res.Failures)))
-	if res.ConditionError != nil {
-		span.RecordError(res.ConditionError)
+	if span.IsRecording() {
+		span.SetAttributes(
+			attribute.Bool("junction.route.matched", res.ConditionMatched),
+			attribute.Int("junction.route.deliveries", len(res.Deliveries)),
+			attribute.Int("junction.route.failures", len(res.Failures)))
+		if res.ConditionError != nil {
+			span.RecordError(res.ConditionError)
+		}
 	}
 	if res.ConditionMatched {
 		t.matched++
@@ -129,12 +146,15 @@ func (t *eventTrace) routed(span trace.Span, c *Compiled, res Result) {
 // publish starts the PRODUCER span of one delivery message in the route's
 // context and makes msg carry it.
 func (t *eventTrace) publish(rctx context.Context, msg *nats.Msg, d *junctionv1.Delivery) *nats.Msg {
-	_, span := natstrace.StartPublish(rctx, msg.Subject, msg.Header,
-		natstrace.KeyMessageID.String(d.GetId()),
-		natstrace.KeyDeliveryID.String(d.GetId()),
-		natstrace.KeyRouteID.String(d.GetRouteId()),
-		natstrace.KeyDestApp.String(d.GetDestination()),
-		natstrace.KeyTarget.String(d.GetTarget()))
+	_, span := natstrace.StartPublish(rctx, msg.Subject, msg.Header)
+	if span.IsRecording() {
+		span.SetAttributes(
+			natstrace.KeyMessageID.String(d.GetId()),
+			natstrace.KeyDeliveryID.String(d.GetId()),
+			natstrace.KeyRouteID.String(d.GetRouteId()),
+			natstrace.KeyDestApp.String(d.GetDestination()),
+			natstrace.KeyTarget.String(d.GetTarget()))
+	}
 	t.pubs = append(t.pubs, span)
 	t.messages++
 	return msg
@@ -158,7 +178,9 @@ func (t *eventTrace) end(err error) {
 	case t.messages == 0:
 		outcome = outcomeUnmatched
 	}
-	t.span.SetAttributes(attribute.Int("junction.route.matches", t.matched), attribute.String("junction.router.outcome", outcome))
+	if t.span.IsRecording() {
+		t.span.SetAttributes(attribute.Int("junction.route.matches", t.matched), attribute.String("junction.router.outcome", outcome))
+	}
 	meters().events.Add(t.ctx, 1, outcomeAttrs[outcome])
 	t.span.End()
 }

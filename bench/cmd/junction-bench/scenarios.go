@@ -107,12 +107,17 @@ func runHop(ctx context.Context, o options, work string, syncAlways bool, logf f
 
 // WebhookSummary is the webhook scenario in one sync mode.
 type WebhookSummary struct {
-	SyncAlways bool                  `json:"sync_always"`
-	Seconds    float64               `json:"seconds_per_rate"`
-	MaxN       int                   `json:"max_rate_n"`
-	Baseline   []bench.WebhookResult `json:"baseline_runs"`
-	Junction   []bench.WebhookResult `json:"junction_runs"`
+	SyncAlways bool    `json:"sync_always"`
+	Seconds    float64 `json:"seconds_per_rate"`
+	MaxN       int     `json:"max_rate_n"`
+	// Floor are the runs of the load generator posting straight to the
+	// verifying receiver, no hub between: what the driver itself can do
+	// on this machine.
+	Floor    []bench.WebhookResult `json:"floor_runs"`
+	Baseline []bench.WebhookResult `json:"baseline_runs"`
+	Junction []bench.WebhookResult `json:"junction_runs"`
 	// Medians over the runs.
+	FloorMedian    WebhookMedian `json:"floor"`
 	BaselineMedian WebhookMedian `json:"baseline"`
 	JunctionMedian WebhookMedian `json:"junction"`
 	// MaxRateRatio is Junction's max rate over the baseline's.
@@ -126,6 +131,10 @@ type WebhookMedian struct {
 	MaxP99    float64       `json:"max_rate_p99_ms"`
 	CPUus     float64       `json:"max_rate_cpu_us_per_event"`
 	MaxRSSMB  float64       `json:"max_rate_rss_mb"`
+	// DriverCPUus and DriverCPUPercent are the driver's own CPU (sender
+	// and receiver) over the max-rate phase.
+	DriverCPUus      float64 `json:"max_rate_driver_cpu_us_per_event"`
+	DriverCPUPercent float64 `json:"max_rate_driver_cpu_percent"`
 }
 
 // FixedMedian is one fixed rate's latency medians.
@@ -134,6 +143,9 @@ type FixedMedian struct {
 	P50    float64 `json:"p50_ms"`
 	P99    float64 `json:"p99_ms"`
 	P999   float64 `json:"p999_ms"`
+	// DriverCPUPercent is the driver's CPU over the phase, in percent of
+	// one core.
+	DriverCPUPercent float64 `json:"driver_cpu_percent"`
 }
 
 func medians(rs []bench.WebhookResult) WebhookMedian {
@@ -142,20 +154,23 @@ func medians(rs []bench.WebhookResult) WebhookMedian {
 		return m
 	}
 	for i := range rs[0].Fixed {
-		var p50, p99, p999 []float64
+		var p50, p99, p999, dpct []float64
 		for _, r := range rs {
 			p50 = append(p50, r.Fixed[i].P50)
 			p99 = append(p99, r.Fixed[i].P99)
 			p999 = append(p999, r.Fixed[i].P999)
+			dpct = append(dpct, r.Fixed[i].DriverCPUPercent)
 		}
-		m.Fixed = append(m.Fixed, FixedMedian{Target: rs[0].Fixed[i].Target, P50: median(p50), P99: median(p99), P999: median(p999)})
+		m.Fixed = append(m.Fixed, FixedMedian{Target: rs[0].Fixed[i].Target, P50: median(p50), P99: median(p99), P999: median(p999), DriverCPUPercent: median(dpct)})
 	}
-	var rate, p99, cpu, rss []float64
+	var rate, p99, cpu, rss, dcpu, dpct []float64
 	for _, r := range rs {
 		rate, p99 = append(rate, r.Max.Rate), append(p99, r.Max.P99)
 		cpu, rss = append(cpu, r.CPUMicrosPerEvent), append(rss, r.MaxRSSMB)
+		dcpu, dpct = append(dcpu, r.DriverCPUMicrosPerEvent), append(dpct, r.DriverCPUPercent)
 	}
 	m.MaxPerSec, m.MaxP99, m.CPUus, m.MaxRSSMB = median(rate), median(p99), median(cpu), median(rss)
+	m.DriverCPUus, m.DriverCPUPercent = median(dcpu), median(dpct)
 	return m
 }
 
@@ -173,6 +188,14 @@ func runWebhook(ctx context.Context, o options, work string, syncAlways bool, lo
 	var ratios []float64
 	for i := range o.runs {
 		var rates [2]float64
+		// The floor first: the driver alone, before a hub runs beside it.
+		fl, err := webhookRun(ctx, o, work, self, "floor", syncAlways, cfg)
+		if err != nil {
+			return s, fmt.Errorf("webhook floor: %w", err)
+		}
+		logf("webhook sync_always=%v run %d floor: p99 %.2f ms at %g/s, p99 %.2f ms at %g/s, max %.0f/s, driver %.0f%% of a core",
+			syncAlways, i+1, fl.Fixed[0].P99, fl.Fixed[0].Target, fl.Fixed[1].P99, fl.Fixed[1].Target, fl.Max.Rate, fl.DriverCPUPercent)
+		s.Floor = append(s.Floor, fl)
 		for j, target := range []string{"baseline", "junction"} {
 			r, err := webhookRun(ctx, o, work, self, target, syncAlways, cfg)
 			if err != nil {
@@ -189,7 +212,7 @@ func runWebhook(ctx context.Context, o options, work string, syncAlways bool, lo
 		}
 		ratios = append(ratios, rates[1]/rates[0])
 	}
-	s.BaselineMedian, s.JunctionMedian = medians(s.Baseline), medians(s.Junction)
+	s.FloorMedian, s.BaselineMedian, s.JunctionMedian = medians(s.Floor), medians(s.Baseline), medians(s.Junction)
 	s.MaxRateRatio = median(ratios)
 	return s, nil
 }
@@ -197,6 +220,16 @@ func runWebhook(ctx context.Context, o options, work string, syncAlways bool, lo
 // webhookRun starts one target process, runs the scenario and stops it.
 func webhookRun(ctx context.Context, o options, work, self, target string, syncAlways bool, cfg bench.WebhookConfig) (bench.WebhookResult, error) {
 	var res bench.WebhookResult
+	if target == "floor" {
+		// The sender posts straight to a receiver verifying its own
+		// signatures: no hub, no process to sample.
+		rcv, err := bench.NewFloorReceiver()
+		if err != nil {
+			return res, err
+		}
+		defer rcv.Close()
+		return bench.RunWebhook(ctx, rcv.URL(), rcv, cfg)
+	}
 	rcv, err := bench.NewReceiver()
 	if err != nil {
 		return res, err

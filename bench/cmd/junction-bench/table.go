@@ -12,6 +12,15 @@ func syncName(always bool) string {
 	return "sync default"
 }
 
+// fixedAt is fixed rate i of m, zero when m has none (results written
+// before the floor was measured).
+func fixedAt(m WebhookMedian, i int) FixedMedian {
+	if i < len(m.Fixed) {
+		return m.Fixed[i]
+	}
+	return FixedMedian{}
+}
+
 // Table renders the results as Markdown tables.
 func (r *Results) Table() string {
 	var b strings.Builder
@@ -29,19 +38,21 @@ func (r *Results) Table() string {
 	}
 	if len(r.Webhook) > 0 {
 		fmt.Fprintf(&b, "## 2. Webhook in to webhook out (latency from due time to verified at the receiver)\n\n")
-		fmt.Fprintf(&b, "| durability | rate | baseline p50 / p99 / p99.9 ms | junction p50 / p99 / p99.9 ms |\n|---|---|---|---|\n")
+		fmt.Fprintf(&b, "| durability | rate | floor (no hub) p50 / p99 / p99.9 ms | baseline p50 / p99 / p99.9 ms | junction p50 / p99 / p99.9 ms | driver CPU %% of a core: floor / baseline / junction |\n|---|---|---|---|---|---|\n")
 		for _, w := range r.Webhook {
 			for i := range w.JunctionMedian.Fixed {
-				bm, jm := w.BaselineMedian.Fixed[i], w.JunctionMedian.Fixed[i]
-				fmt.Fprintf(&b, "| %s | %g/s | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f |\n", syncName(w.SyncAlways), jm.Target, bm.P50, bm.P99, bm.P999, jm.P50, jm.P99, jm.P999)
+				fm, bm, jm := fixedAt(w.FloorMedian, i), w.BaselineMedian.Fixed[i], w.JunctionMedian.Fixed[i]
+				fmt.Fprintf(&b, "| %s | %g/s | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.0f / %.0f / %.0f |\n", syncName(w.SyncAlways), jm.Target,
+					fm.P50, fm.P99, fm.P999, bm.P50, bm.P99, bm.P999, jm.P50, jm.P99, jm.P999, fm.DriverCPUPercent, bm.DriverCPUPercent, jm.DriverCPUPercent)
 			}
 		}
-		fmt.Fprintf(&b, "\n| durability | baseline max events/s | junction max events/s | ratio | baseline CPU µs/event | junction CPU µs/event | baseline RSS MiB | junction RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		fmt.Fprintf(&b, "\n| durability | floor max events/s | baseline max events/s | junction max events/s | ratio | baseline CPU µs/event | junction CPU µs/event | driver CPU µs/event: floor / baseline / junction | baseline RSS MiB | junction RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
 		for _, w := range r.Webhook {
-			bm, jm := w.BaselineMedian, w.JunctionMedian
-			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.2f | %.1f | %.1f | %.0f | %.0f |\n", syncName(w.SyncAlways), bm.MaxPerSec, jm.MaxPerSec, w.MaxRateRatio, bm.CPUus, jm.CPUus, bm.MaxRSSMB, jm.MaxRSSMB)
+			fm, bm, jm := w.FloorMedian, w.BaselineMedian, w.JunctionMedian
+			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.0f | %.2f | %.1f | %.1f | %.1f / %.1f / %.1f | %.0f | %.0f |\n", syncName(w.SyncAlways), fm.MaxPerSec, bm.MaxPerSec, jm.MaxPerSec, w.MaxRateRatio,
+				bm.CPUus, jm.CPUus, fm.DriverCPUus, bm.DriverCPUus, jm.DriverCPUus, bm.MaxRSSMB, jm.MaxRSSMB)
 		}
-		fmt.Fprintf(&b, "\nMax rate: %d events from %d concurrent senders; events delivered per second from the first send to the last delivery.\n\n", r.Settings.MaxRateN, r.Settings.MaxRateWorkers)
+		fmt.Fprintf(&b, "\nMax rate: %d events from %d concurrent senders; events delivered per second from the first send to the last delivery. The floor is the load generator posting straight to the verifying receiver, no hub between; the driver's CPU is the sender's and the receiver's together (one process).\n\n", r.Settings.MaxRateN, r.Settings.MaxRateWorkers)
 	}
 	if len(r.Routing) > 0 {
 		fmt.Fprintf(&b, "## 3. Routing cost (Go benchmarks, services/router)\n\n| benchmark | ns/op | allocs/op |\n|---|---:|---:|\n")
