@@ -28,6 +28,7 @@ func (s *Server) PublishEvent(ctx context.Context, req *junctionv1.PublishEventR
 	}
 	e := proto.Clone(req.GetEvent()).(*junctionv1.Event)
 	e.ReceiveTime = nil // output only: the publisher sets it
+	e.DataJson = nil    // output only: never stored
 	res, err := s.publisher.Publish(ctx, e)
 	if err != nil {
 		return nil, s.toStatus(ctx, "publish event", err)
@@ -86,7 +87,7 @@ func (s *Server) GetEvent(ctx context.Context, req *junctionv1.GetEventRequest) 
 		// sequence now holds another event.
 		return nil, status.Errorf(codes.NotFound, "event %s from source %s is no longer on the %s stream", id, source, topology.EventsStream)
 	}
-	return &junctionv1.GetEventResponse{Event: e, Sequence: seq}, nil
+	return &junctionv1.GetEventResponse{Event: withDataJSON(e), Sequence: seq}, nil
 }
 
 // sourceOf finds the one source that published id.

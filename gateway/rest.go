@@ -46,6 +46,7 @@ func RESTHandler(ctx context.Context, grpcAddr string, opts ...grpc.DialOption) 
 	}
 	gw := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler),
+		runtime.WithMarshalerOption(MIMEEventStream, sseMarshaler{jsonMarshaler}),
 		runtime.WithErrorHandler(writeError),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 	)
@@ -68,6 +69,7 @@ func RESTHandler(ctx context.Context, grpcAddr string, opts ...grpc.DialOption) 
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /openapi", serveOpenAPI)
 	mux.Handle("/", gw)
+	mux.Handle("GET /v1/events:tail", streamHandler(gw))
 	return mux, nil
 }
 
