@@ -459,10 +459,22 @@ func TestEventSearchScopes(t *testing.T) {
 		call func(context.Context) error
 		want codes.Code
 	}{
-		{"list without key", "", func(ctx context.Context) error { _, err := e.events.ListEvents(ctx, &junctionv1.ListEventsRequest{}); return err }, codes.Unauthenticated},
-		{"list with events:publish", publisher, func(ctx context.Context) error { _, err := e.events.ListEvents(ctx, &junctionv1.ListEventsRequest{}); return err }, codes.PermissionDenied},
-		{"list with events:read", reader, func(ctx context.Context) error { _, err := e.events.ListEvents(ctx, &junctionv1.ListEventsRequest{}); return err }, codes.OK},
-		{"list with events:replay", replayer, func(ctx context.Context) error { _, err := e.events.ListEvents(ctx, &junctionv1.ListEventsRequest{}); return err }, codes.OK},
+		{"list without key", "", func(ctx context.Context) error {
+			_, err := e.events.ListEvents(ctx, &junctionv1.ListEventsRequest{})
+			return err
+		}, codes.Unauthenticated},
+		{"list with events:publish", publisher, func(ctx context.Context) error {
+			_, err := e.events.ListEvents(ctx, &junctionv1.ListEventsRequest{})
+			return err
+		}, codes.PermissionDenied},
+		{"list with events:read", reader, func(ctx context.Context) error {
+			_, err := e.events.ListEvents(ctx, &junctionv1.ListEventsRequest{})
+			return err
+		}, codes.OK},
+		{"list with events:replay", replayer, func(ctx context.Context) error {
+			_, err := e.events.ListEvents(ctx, &junctionv1.ListEventsRequest{})
+			return err
+		}, codes.OK},
 		{"replay with events:read", reader, func(ctx context.Context) error { _, err := e.events.ReplayEvents(ctx, replay); return err }, codes.PermissionDenied},
 		{"replay with events:publish", publisher, func(ctx context.Context) error { _, err := e.events.ReplayEvents(ctx, replay); return err }, codes.PermissionDenied},
 		{"replay with events:replay", replayer, func(ctx context.Context) error { _, err := e.events.ReplayEvents(ctx, replay); return err }, codes.OK},
