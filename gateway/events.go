@@ -34,7 +34,7 @@ func (s *Server) PublishEvent(ctx context.Context, req *junctionv1.PublishEventR
 		return nil, s.toStatus(ctx, "publish event", err)
 	}
 	return &junctionv1.PublishEventResponse{
-		Event:     res.Event,
+		Event:     withDataJSON(res.Event),
 		Duplicate: res.Duplicate,
 		Sequence:  res.Sequence,
 	}, nil

@@ -518,4 +518,31 @@ func TestEventSearchScopes(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(raw), "events:read") {
 		t.Errorf("REST tail with events:publish: got %d %s, want 403 naming events:read", resp.StatusCode, raw)
 	}
+	// As server-sent events too: a refusal is a plain REST error.
+	for _, tc := range []struct {
+		key  string
+		want int
+	}{{"", http.StatusUnauthorized}, {publisher, http.StatusForbidden}} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.rest.URL+"/v1/events:tail?subject_pattern=%3E", nil)
+		req.Header.Set("Accept", "text/event-stream")
+		if tc.key != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var body struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		}
+		if resp.StatusCode != tc.want || resp.Header.Get("Content-Type") != "application/json" || json.Unmarshal(raw, &body) != nil || body.Message == "" {
+			t.Errorf("SSE tail with key %v: got %d %s %s, want %d with a JSON error", tc.key != "", resp.StatusCode, resp.Header.Get("Content-Type"), raw, tc.want)
+		}
+		if tc.want == http.StatusUnauthorized && resp.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("SSE tail without key: no WWW-Authenticate")
+		}
+	}
 }

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -94,7 +97,10 @@ func oneLine(b []byte) []byte {
 
 // streamHandler serves a streaming REST call: it lifts the listener's write
 // deadline for the response (a tail lasts as long as its caller wants, and
-// its heartbeats show it is alive) and hands it to next.
+// its heartbeats show it is alive) and hands it to next. A call refused
+// before its first message (auth, a bad argument) is answered like every
+// other REST error, by writeError (grpc-gateway would write it as a stream
+// chunk, {"error": ...}, without WWW-Authenticate).
 func streamHandler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
@@ -102,6 +108,70 @@ func streamHandler(next http.Handler) http.Handler {
 			w.Header().Set("Cache-Control", "no-cache")
 			w.Header().Set("X-Accel-Buffering", "no")
 		}
-		next.ServeHTTP(w, r)
+		sw := &streamWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.failed == 0 {
+			return
+		}
+		w.Header().Del("Transfer-Encoding")
+		writeError(r.Context(), nil, jsonMarshaler, w, r, streamError(sw.failed, sw.buf.Bytes()))
 	})
+}
+
+// streamWriter holds back an error status written before anything else,
+// and the error chunk after it.
+type streamWriter struct {
+	http.ResponseWriter
+	failed int // the held back status
+	buf    bytes.Buffer
+	wrote  bool
+}
+
+func (s *streamWriter) WriteHeader(code int) {
+	if !s.wrote && code >= 400 {
+		s.failed = code
+		return
+	}
+	s.wrote = true
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *streamWriter) Write(b []byte) (int, error) {
+	if s.failed != 0 {
+		return s.buf.Write(b)
+	}
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher.
+func (s *streamWriter) Flush() {
+	if s.failed == 0 {
+		_ = http.NewResponseController(s.ResponseWriter).Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the listener's writer.
+func (s *streamWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// streamError reads the status of an error chunk, as JSON ({"error": ...})
+// or as a server-sent event ("data: {...}").
+func streamError(code int, chunk []byte) error {
+	body := chunk
+	for _, line := range bytes.Split(chunk, []byte("\n")) {
+		if rest, ok := bytes.CutPrefix(line, []byte("data: ")); ok {
+			body = rest
+		}
+	}
+	var frame struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &frame) == nil && frame.Error != nil {
+		body = frame.Error
+	}
+	st := &spb.Status{}
+	if err := jsonMarshaler.Unmarshal(body, st); err != nil || st.GetCode() == 0 {
+		return status.Errorf(codes.Unknown, "the call failed with HTTP status %d", code)
+	}
+	return status.ErrorProto(st)
 }
