@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"hash/fnv"
 	"slices"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -21,6 +22,10 @@ const (
 	maxSearchScan = 200_000
 	// maxChunkSpan is the widest range of sequences read at once.
 	maxChunkSpan = 1 << 16
+	// maxSearchCall is the longest one ListEvents call reads, and
+	// searchMargin what it keeps before the caller's deadline to answer.
+	maxSearchCall = 20 * time.Second
+	searchMargin  = 500 * time.Millisecond
 )
 
 // pageToken is the decoded form of ListEvents' and ReplayEvents' opaque
@@ -79,8 +84,9 @@ func hashOf(ms ...proto.Message) uint64 {
 // the next chunk ends below it. A chunk that yields less than the page
 // needs makes the next one four times as wide, up to maxChunkSpan. The
 // call stops when the page is full, the time range or the stream is
-// exhausted, or it read maxSearchScan events; the page token is the
-// sequence to continue below.
+// exhausted, it read maxSearchScan events, or its time is up (half a
+// second before the caller's deadline, maxSearchCall at the most); the
+// page token is the sequence to continue below.
 func (s *Server) ListEvents(ctx context.Context, req *junctionv1.ListEventsRequest) (*junctionv1.ListEventsResponse, error) {
 	sel, err := newSelector(req.GetFilter(), "filter.")
 	if err != nil {
@@ -111,6 +117,14 @@ func (s *Server) ListEvents(ctx context.Context, req *junctionv1.ListEventsReque
 	if !ok || hi < lo {
 		return res, nil
 	}
+	// Answer in time: before the caller's deadline, and after
+	// maxSearchCall at the most, with what was found and a token.
+	stopAt := s.now().Add(maxSearchCall)
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-searchMargin).Before(stopAt) {
+		stopAt = dl.Add(-searchMargin)
+	}
+	work, cancel := context.WithDeadline(ctx, stopAt)
+	defer cancel()
 	span := uint64(max(4*size, 256))
 	for len(res.Events) < size {
 		if res.Scanned >= maxSearchScan {
@@ -124,7 +138,7 @@ func (s *Server) ListEvents(ctx context.Context, req *junctionv1.ListEventsReque
 		need := size - len(res.Events)
 		// ring keeps the newest `need` matches of the chunk.
 		ring, count := make([]storedEvent, need), 0
-		n, err := s.scan(ctx, sel.subject, clo, hi, func(se storedEvent) error {
+		n, err := s.scan(work, sel.subject, clo, hi, func(se storedEvent) error {
 			if sel.match(se.event) {
 				ring[count%need] = se
 				count++
@@ -132,6 +146,13 @@ func (s *Server) ListEvents(ctx context.Context, req *junctionv1.ListEventsReque
 			return nil
 		})
 		res.Scanned += n
+		if err != nil && ctx.Err() == nil && work.Err() != nil {
+			// Out of time in this chunk: its matches cannot be shown
+			// before the rest of it is read, so the next call reads it
+			// again.
+			res.NextPageToken = pageToken{Seq: hi, Filter: fh}.encode()
+			break
+		}
 		if err != nil {
 			return nil, s.toStatus(ctx, "list events", err)
 		}

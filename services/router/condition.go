@@ -55,7 +55,9 @@ func (c *Condition) Match(e *junctionv1.Event) (bool, error) {
 	if c == nil {
 		return true, nil
 	}
-	out, _, err := c.compiled.condition.Eval(newInput(e))
+	in := newInput(e)
+	in.untimed = true
+	out, _, err := c.compiled.condition.Eval(in)
 	if err != nil {
 		return false, err
 	}
