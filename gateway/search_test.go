@@ -397,6 +397,16 @@ func TestReplayEvents(t *testing.T) {
 			}
 		})
 	}
+	t.Run("REST dry run", func(t *testing.T) {
+		code, body := e.do(t, http.MethodPost, "/v1/events:replay", map[string]any{
+			"filter": map[string]any{"start_time": start.AsTime().Format(time.RFC3339Nano), "type": "order.paid"},
+			"route":  "routes/orders", "dry_run": true,
+		})
+		items, _ := body["items"].([]any)
+		if code != http.StatusOK || len(items) != 3 || body["replay_id"] == "" {
+			t.Fatalf("POST /v1/events:replay: got %d %v, want 200 with 3 items", code, body)
+		}
+	})
 	rcv.mu.Lock()
 	n := len(rcv.got)
 	rcv.mu.Unlock()
