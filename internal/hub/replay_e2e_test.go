@@ -1,12 +1,15 @@
 package hub
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -137,5 +140,59 @@ func TestReplayThroughLateRoute(t *testing.T) {
 	}
 	if len(ds.GetDeliveries()) != 1 || ds.GetDeliveries()[0].GetState() != junctionv1.DeliveryState_DELIVERY_STATE_DELIVERED || ds.GetDeliveries()[0].GetRouteId() != "late" {
 		t.Errorf("deliveries of %s: got %v, want one delivered through late", eventIDs[0], ds.GetDeliveries())
+	}
+}
+
+// TestTailOverSSE follows events as server-sent events on serve's HTTP
+// listener (the REST handler behind serve's mux and its timeouts): the
+// heartbeat first, then the event a webhook brought in, with its sequence
+// as the event id and its payload as JSON.
+func TestTailOverSSE(t *testing.T) {
+	h := startHub(t, testConfig(t.TempDir()))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+h.Addrs().HTTP+"/v1/events:tail?subject_pattern=acme.>", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+h.adminKey(t))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET /v1/events:tail: got %d %q, want 200 text/event-stream", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	rd := bufio.NewReader(resp.Body)
+	if line, err := rd.ReadString('\n'); err != nil || line != ": heartbeat\n" {
+		t.Fatalf("first line: got %q, %v; want the heartbeat", line, err)
+	}
+	if r := h.sendWebhook(t, "msg_sse_1", userCreated("pro", "sse@example.com")); r.StatusCode/100 != 2 {
+		t.Fatalf("webhook answered %d", r.StatusCode)
+	}
+	var id, data string
+	for data == "" {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the stream: %v", err)
+		}
+		if v, ok := strings.CutPrefix(line, "id: "); ok {
+			id = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "data: "); ok {
+			data = v
+		}
+	}
+	var msg struct {
+		Event struct {
+			ID       string         `json:"id"`
+			DataJSON map[string]any `json:"data_json"`
+		} `json:"event"`
+		Sequence string `json:"sequence"`
+	}
+	if err := json.Unmarshal([]byte(data), &msg); err != nil {
+		t.Fatalf("data %q: %v", data, err)
+	}
+	if msg.Event.ID != "msg_sse_1" || msg.Sequence != id || id == "" || msg.Event.DataJSON["event"] != "user.created" {
+		t.Errorf("event: got id %s, sequence %s (SSE id %s), data_json %v; want msg_sse_1 with its sequence as id and its payload", msg.Event.ID, msg.Sequence, id, msg.Event.DataJSON)
 	}
 }
