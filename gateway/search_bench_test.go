@@ -75,6 +75,9 @@ func BenchmarkEventSearch(b *testing.B) {
 		if _, err := hub.JS.PublishMsgAsync(msg); err != nil {
 			b.Fatal(err)
 		}
+		if i%2000 == 1999 {
+			<-hub.JS.PublishAsyncComplete()
+		}
 	}
 	select {
 	case <-hub.JS.PublishAsyncComplete():
