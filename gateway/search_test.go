@@ -211,21 +211,6 @@ func newReceiver(t *testing.T) *receiver {
 	return r
 }
 
-// wait waits for n requests.
-func (r *receiver) wait(t *testing.T, ctx context.Context, n int) []http.Header {
-	t.Helper()
-	for i := range n {
-		select {
-		case <-r.arrived:
-		case <-ctx.Done():
-			t.Fatalf("receiver: got %d requests, want %d", i, n)
-		}
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.got)
-}
-
 func TestTailEvents(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithCancel(testCtx(t))
