@@ -34,7 +34,7 @@ func (s *Server) PublishEvent(ctx context.Context, req *junctionv1.PublishEventR
 		return nil, s.toStatus(ctx, "publish event", err)
 	}
 	return &junctionv1.PublishEventResponse{
-		Event:     withDataJSON(res.Event),
+		Event:     res.Event,
 		Duplicate: res.Duplicate,
 		Sequence:  res.Sequence,
 	}, nil
@@ -87,7 +87,7 @@ func (s *Server) GetEvent(ctx context.Context, req *junctionv1.GetEventRequest) 
 		// sequence now holds another event.
 		return nil, status.Errorf(codes.NotFound, "event %s from source %s is no longer on the %s stream", id, source, topology.EventsStream)
 	}
-	return &junctionv1.GetEventResponse{Event: withDataJSON(e), Sequence: seq}, nil
+	return &junctionv1.GetEventResponse{Event: e, Sequence: seq}, nil
 }
 
 // sourceOf finds the one source that published id.

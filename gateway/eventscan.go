@@ -18,21 +18,92 @@ import (
 
 // Reading EVENTS for search, replay and tail.
 //
-// The gateway reads ranges of EVENTS through ephemeral pull consumers
-// without acks (AckNone, in memory), one per range: the server filters by
+// The gateway reads ranges of EVENTS through ephemeral push consumers
+// without acks (AckNone, in memory, with flow control), one per range,
+// delivering to an inbox of the gateway's own: the server filters by
 // subject and skips what does not match without sending it, and removes the
-// consumer once it is idle for scanIdle (the gateway's NATS user may create
-// consumers on EVENTS but delete none). See docs/design.md, "Event search,
-// replay and tail".
+// consumer once it is idle for scanIdle. Push, not pull, because the
+// gateway's NATS user may create consumers on EVENTS but neither pull from
+// nor delete any (so it can take no event from the router's consumer and
+// remove none). See docs/design.md, "Event search, replay and tail".
 const (
 	// scanIdle is how long an idle search consumer outlives its use.
 	scanIdle = 10 * time.Second
-	// scanBatch is how many messages one pull asks for.
-	scanBatch = 512
+	// scanBuffer is how many delivered messages wait for the reader; the
+	// server's flow control holds back the rest.
+	scanBuffer = 256
 	// scanStall bounds the wait for one message the consumer said is
 	// pending (it may have aged out of the stream meanwhile).
 	scanStall = 5 * time.Second
+	// feedHeartbeat is the idle heartbeat flow control needs.
+	feedHeartbeat = 5 * time.Second
 )
+
+// feed is the messages of an ephemeral push consumer on EVENTS.
+type feed struct {
+	info *jetstream.ConsumerInfo
+	msgs chan jetstream.Msg
+	done chan struct{}
+	cc   jetstream.ConsumeContext
+}
+
+// follow creates an ephemeral push consumer on EVENTS with cfg, AckNone,
+// in memory, with flow control, delivering to a new inbox of the
+// gateway's connection. Messages are read with next; stop ends it. A
+// consumer with nothing pending is returned not consuming.
+func (s *Server) follow(ctx context.Context, cfg jetstream.ConsumerConfig) (*feed, error) {
+	cfg.AckPolicy = jetstream.AckNonePolicy
+	cfg.MemoryStorage = true
+	cfg.InactiveThreshold = scanIdle
+	cfg.FlowControl = true
+	cfg.IdleHeartbeat = feedHeartbeat
+	cfg.DeliverSubject = s.js.Conn().NewInbox()
+	cons, err := s.events.CreatePushConsumer(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", topology.EventsStream, err)
+	}
+	f := &feed{info: cons.CachedInfo(), msgs: make(chan jetstream.Msg, scanBuffer), done: make(chan struct{})}
+	if f.info.NumPending == 0 && cfg.DeliverPolicy != jetstream.DeliverNewPolicy {
+		return f, nil
+	}
+	// The handler blocks while the buffer is full: the server's flow
+	// control then holds back what follows, so nothing is dropped.
+	f.cc, err = cons.Consume(func(m jetstream.Msg) {
+		select {
+		case f.msgs <- m:
+		case <-f.done:
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", topology.EventsStream, err)
+	}
+	return f, nil
+}
+
+// next returns the next message, waiting at most wait (and until ctx).
+func (f *feed) next(ctx context.Context, wait time.Duration) (jetstream.Msg, error) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case m := <-f.msgs:
+		return m, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+		return nil, errFeedIdle
+	}
+}
+
+// stop ends consuming; the server removes the consumer once idle.
+func (f *feed) stop() {
+	close(f.done)
+	if f.cc != nil {
+		f.cc.Stop()
+	}
+}
+
+// errFeedIdle is returned by feed.next when nothing came in time.
+var errFeedIdle = errors.New("no message")
 
 // storedEvent is one message of EVENTS, decoded.
 type storedEvent struct {
@@ -190,35 +261,21 @@ func (s *Server) scan(ctx context.Context, subject string, lo, hi uint64, fn fun
 	if lo > hi {
 		return 0, nil
 	}
-	cfg := jetstream.ConsumerConfig{
-		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:       lo,
-		AckPolicy:         jetstream.AckNonePolicy,
-		MemoryStorage:     true,
-		InactiveThreshold: scanIdle,
-		FilterSubject:     subject,
-	}
-	cons, err := s.events.CreateConsumer(ctx, cfg)
+	f, err := s.follow(ctx, jetstream.ConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   lo,
+		FilterSubject: subject,
+	})
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", topology.EventsStream, err)
+		return 0, err
 	}
-	if cons.CachedInfo().NumPending == 0 {
+	defer f.stop()
+	if f.info.NumPending == 0 {
 		return 0, nil
 	}
-	batch := scanBatch
-	if span := hi - lo + 1; span < uint64(batch) {
-		batch = int(span)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(max(batch, 2)))
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", topology.EventsStream, err)
-	}
-	defer it.Stop()
 	var n int64
 	for {
-		wait, cancel := context.WithTimeout(ctx, scanStall)
-		m, err := it.Next(jetstream.NextContext(wait))
-		cancel()
+		m, err := f.next(ctx, scanStall)
 		if err != nil {
 			if ctx.Err() != nil {
 				return n, ctx.Err()
@@ -251,15 +308,14 @@ func (s *Server) scan(ctx context.Context, subject string, lo, hi uint64, fn fun
 	}
 }
 
-// withDataJSON returns e with data_json set when its payload is JSON.
-func withDataJSON(e *junctionv1.Event) *junctionv1.Event {
+// withDataJSON sets e's data_json when its payload is JSON.
+func withDataJSON(e *junctionv1.Event) {
 	if len(e.GetData()) == 0 || !router.JSONContentType(e.GetDataContentType()) {
-		return e
+		return
 	}
 	v := &structpb.Value{}
 	if err := protojson.Unmarshal(e.GetData(), v); err != nil {
-		return e
+		return
 	}
 	e.DataJson = v
-	return e
 }

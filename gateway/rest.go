@@ -47,6 +47,7 @@ func RESTHandler(ctx context.Context, grpcAddr string, opts ...grpc.DialOption) 
 	gw := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler),
 		runtime.WithMarshalerOption(MIMEEventStream, sseMarshaler{jsonMarshaler}),
+		runtime.WithForwardResponseRewriter(restDataJSON),
 		runtime.WithErrorHandler(writeError),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 	)

@@ -161,7 +161,7 @@ func (s *Server) ListEvents(ctx context.Context, req *junctionv1.ListEventsReque
 			kept = append(slices.Clone(ring[count%need:]), ring[:count%need]...)
 		}
 		for i := len(kept) - 1; i >= 0; i-- {
-			res.Events = append(res.Events, withDataJSON(kept[i].event))
+			res.Events = append(res.Events, kept[i].event)
 		}
 		if len(res.Events) == size {
 			// Go on below the oldest event returned: the chunk may hold

@@ -1,7 +1,7 @@
 package gateway
 
 import (
-	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -53,38 +53,29 @@ func (s *Server) TailEvents(req *junctionv1.TailEventsRequest, stream grpc.Serve
 		return status.Errorf(codes.ResourceExhausted, "this gateway already serves %d tails: end one, or retry later", MaxTails)
 	}
 
-	cons, err := s.events.CreateConsumer(ctx, jetstream.ConsumerConfig{
-		DeliverPolicy:     jetstream.DeliverNewPolicy,
-		AckPolicy:         jetstream.AckNonePolicy,
-		MemoryStorage:     true,
-		InactiveThreshold: scanIdle,
-		FilterSubject:     subject,
+	f, err := s.follow(ctx, jetstream.ConsumerConfig{
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+		FilterSubject: subject,
 	})
 	if err != nil {
 		return s.toStatus(ctx, "tail events", err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(64))
-	if err != nil {
-		return s.toStatus(ctx, "tail events", err)
-	}
-	defer it.Stop()
+	defer f.stop()
 	if err := stream.Send(&junctionv1.TailEventsResponse{}); err != nil {
 		return err
 	}
 	for {
-		wait, cancel := context.WithTimeout(ctx, s.tailHeartbeat)
-		m, err := it.Next(jetstream.NextContext(wait))
-		cancel()
+		m, err := f.next(ctx, s.tailHeartbeat)
 		if ctx.Err() != nil {
 			return nil // the caller ended the tail
 		}
-		if err != nil {
-			if wait.Err() != nil {
-				if err := stream.Send(&junctionv1.TailEventsResponse{}); err != nil {
-					return err
-				}
-				continue
+		if errors.Is(err, errFeedIdle) {
+			if err := stream.Send(&junctionv1.TailEventsResponse{}); err != nil {
+				return err
 			}
+			continue
+		}
+		if err != nil {
 			return s.toStatus(ctx, "tail events", err)
 		}
 		e, err := topology.ParseEvent(m.Subject(), m.Headers(), m.Data())
@@ -99,7 +90,7 @@ func (s *Server) TailEvents(req *junctionv1.TailEventsRequest, stream grpc.Serve
 		if meta, err := m.Metadata(); err == nil {
 			seq = meta.Sequence.Stream
 		}
-		if err := stream.Send(&junctionv1.TailEventsResponse{Event: withDataJSON(e), Sequence: seq}); err != nil {
+		if err := stream.Send(&junctionv1.TailEventsResponse{Event: e, Sequence: seq}); err != nil {
 			return err
 		}
 	}

@@ -219,11 +219,13 @@ func (u User) Permissions() *Permissions {
 		}
 		pub = append(pub, jsAPI+"STREAM.MSG.DELETE."+topology.DLQStream, jsAPI+"STREAM.PURGE."+topology.DLQStream)
 		// Event search, replay and tail read EVENTS through ephemeral
-		// pull consumers without acks, which the server removes once
-		// idle (the gateway may delete no consumer of EVENTS).
+		// push consumers without acks delivering to the gateway's inbox,
+		// with flow control; the server removes them once idle. The
+		// gateway may pull from no consumer of EVENTS (the router's
+		// events are not its to take) and delete none.
 		pub = append(pub,
 			jsAPI+"CONSUMER.CREATE."+topology.EventsStream+".>",
-			jsAPI+"CONSUMER.MSG.NEXT."+topology.EventsStream+".*",
+			jsFC+topology.EventsStream+".>",
 		)
 		for _, b := range []string{topology.RoutesBucket, topology.IdempotencyBucket, topology.AdaptersBucket, topology.KeysBucket, topology.RouteStatusBucket} {
 			pub = append(pub, kvRead(b)...)

@@ -89,11 +89,12 @@ type Event struct {
 	// it (e.g. "cloudevents"); together with id this field identifies the
 	// event as CloudEvents does (source + id). Empty for other senders.
 	SourceUri string `protobuf:"bytes,15,opt,name=source_uri,json=sourceUri,proto3" json:"source_uri,omitempty"`
-	// The payload parsed as JSON, filled in by the API's answers (GetEvent,
-	// ListEvents, TailEvents) when data is JSON, so that REST shows it as
-	// JSON rather than base64; unset for any other payload. It is never
-	// stored: data stays the payload byte for byte, and route expressions
-	// read the parsed payload as `data`.
+	// The payload parsed as JSON, filled in by every REST answer that
+	// carries events (GetEvent, ListEvents, TailEvents, PublishEvent) when
+	// data is JSON, so that REST shows it as JSON rather than base64; unset
+	// for any other payload, and in gRPC answers, whose callers have data. It
+	// is never stored: data stays the payload byte for byte, and route
+	// expressions read the parsed payload as `data`.
 	DataJson      *structpb.Value `protobuf:"bytes,16,opt,name=data_json,json=dataJson,proto3" json:"data_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
