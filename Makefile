@@ -58,6 +58,7 @@ $(BIN)/protoc-gen-openapiv2: tools/go.mod tools/go.sum
 generate: tools ## regenerate Go code and OpenAPI from proto/ (the only writer of generated files)
 	rm -f $(GENERATED)
 	$(BIN)/buf generate
+	$(GO) run ./gateway/internal/openapigen gateway/openapi/junction.swagger.json gateway/openapi/http.swagger.json
 
 .PHONY: check-generate
 check-generate: generate ## fail if regeneration changes any committed file
@@ -121,6 +122,33 @@ test-modules: ## check every module builds on its own (GOWORK=off)
 	    $(GO) mod edit -replace=github.com/junctionhq/junction/$$s=$(CURDIR)/$$s $$tmp/go.mod; fi; done; \
 	  (cd $$m && GOWORK=off $(GO) build -modfile=$$tmp/go.mod ./... && GOWORK=off $(GO) vet -modfile=$$tmp/go.mod ./...) \
 	    || { rm -rf $$tmp; exit 1; }; rm -rf $$tmp; done
+
+# The web console (console/): Preact and esbuild from npm, versions pinned
+# in console/package.json and console/package-lock.json. Its build,
+# console/dist, is committed and embedded in the binary (go:embed), so
+# building and running the hub needs no Node; only changing the console
+# does. console/console_test.go (in `make test`) checks dist/ was built from
+# the committed sources; check-console rebuilds and compares.
+CONSOLE_DEPS := console/node_modules/.package-lock.json
+
+$(CONSOLE_DEPS): console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund
+
+.PHONY: console
+console: $(CONSOLE_DEPS) ## rebuild the web console (console/src -> console/dist, commit the result)
+	cd console && npm run --silent build
+
+.PHONY: check-console
+check-console: console ## fail if console/dist differs from a fresh build of console/src
+	@if [ -n "$$(git status --porcelain -- console/dist)" ]; then \
+	  echo "console/dist is stale or hand-edited; run 'make console' and commit:"; \
+	  git status --porcelain -- console/dist; exit 1; fi
+	@echo "console/dist matches its sources"
+
+.PHONY: test-console
+test-console: $(CONSOLE_DEPS) ## browser test of the console: headless chromium (CHROMIUM, default /usr/bin/chromium) via playwright-core against a real junction serve; screenshots in console/e2e/out
+	$(GO) build -o $(BIN)/junction ./cmd/junction
+	cd console && JUNCTION_BIN=$(BIN)/junction node --test --test-reporter=spec --test-timeout=300000 e2e/
 
 .PHONY: build
 build: ## build bin/junction and the adapter binaries

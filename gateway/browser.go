@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -12,6 +11,8 @@ import (
 	"strings"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 )
 
 // BrowserConfig says which browser-borne requests the REST API accepts.
@@ -230,8 +231,5 @@ func isJSON(ct string) bool {
 
 // writeGuardError answers in the API's error shape.
 func writeGuardError(w http.ResponseWriter, status int, code codes.Code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(restError{Code: int32(code), Message: msg, Details: []json.RawMessage{}})
+	rpcstatus.WriteBody(w, status, rpcstatus.New(code, msg))
 }

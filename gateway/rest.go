@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
@@ -49,6 +50,7 @@ func RESTHandler(ctx context.Context, grpcAddr string, opts ...grpc.DialOption) 
 		runtime.WithMarshalerOption(MIMEEventStream, sseMarshaler{jsonMarshaler}),
 		runtime.WithForwardResponseRewriter(restDataJSON),
 		runtime.WithErrorHandler(writeError),
+		runtime.WithRoutingErrorHandler(routingError),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 	)
 	for _, reg := range []struct {
@@ -69,6 +71,8 @@ func RESTHandler(ctx context.Context, grpcAddr string, opts ...grpc.DialOption) 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /openapi", serveOpenAPI)
+	mux.HandleFunc("/openapi.json", openAPIWrongMethod)
+	mux.HandleFunc("/openapi", openAPIWrongMethod)
 	mux.Handle("/", gw)
 	mux.Handle("GET /v1/events:tail", streamHandler(gw))
 	return mux, nil
@@ -77,6 +81,12 @@ func RESTHandler(ctx context.Context, grpcAddr string, opts ...grpc.DialOption) 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(OpenAPI)
+}
+
+// openAPIWrongMethod answers anything but GET on the document's paths.
+func openAPIWrongMethod(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "GET, HEAD")
+	rpcstatus.Write(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s: use GET", r.Method, r.URL.Path))
 }
 
 // incomingHeader forwards X-Api-Key as x-api-key metadata besides
@@ -88,14 +98,8 @@ func incomingHeader(key string) (string, bool) {
 	return runtime.DefaultHeaderMatcher(key)
 }
 
-// restError is the JSON body of every REST error.
-type restError struct {
-	Code    int32             `json:"code"`
-	Message string            `json:"message"`
-	Details []json.RawMessage `json:"details"`
-}
-
-// writeError writes err as {"code", "message", "details"} with the HTTP
+// writeError writes err as {"code", "message", "details"} (package
+// rpcstatus, the one error shape of every Junction endpoint) with the HTTP
 // status grpc-gateway maps from its gRPC code. It replaces grpc-gateway's
 // default handler so that details is always an array, never left out.
 //
@@ -115,15 +119,13 @@ func writeError(ctx context.Context, _ *runtime.ServeMux, m runtime.Marshaler, w
 	if st.Code() == codes.Unauthenticated {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="junction"`)
 	}
-	body := restError{Code: int32(st.Code()), Message: st.Message(), Details: []json.RawMessage{}}
+	var details []json.RawMessage
 	for _, d := range st.Proto().GetDetails() {
 		b, merr := m.Marshal(d)
 		if merr != nil {
 			continue
 		}
-		body.Details = append(body.Details, b)
+		details = append(details, b)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(runtime.HTTPStatusFromCode(st.Code()))
-	_ = json.NewEncoder(w).Encode(body)
+	rpcstatus.WriteBody(w, runtime.HTTPStatusFromCode(st.Code()), rpcstatus.New(st.Code(), st.Message(), details...))
 }

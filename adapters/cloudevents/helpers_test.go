@@ -3,7 +3,6 @@ package cloudevents_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +16,7 @@ import (
 
 	ce "github.com/junctionhq/junction/adapters/cloudevents"
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -149,16 +149,12 @@ func sendBatch(t *testing.T, url string, rt http.RoundTripper, events ...cloudev
 	return resp.StatusCode, b
 }
 
-// errorMessage is error.message of a JSON error answer.
+// errorMessage is the message of an error answer.
 func errorMessage(t *testing.T, body []byte) string {
 	t.Helper()
-	var e struct {
-		Error struct {
-			Message string `json:"message"`
-		} `json:"error"`
+	e, err := rpcstatus.Parse(body)
+	if err != nil {
+		t.Fatalf("answer %s is not the JSON error body: %v", body, err)
 	}
-	if err := json.Unmarshal(body, &e); err != nil {
-		t.Fatalf("answer %s is not a JSON error: %v", body, err)
-	}
-	return e.Error.Message
+	return e.Message
 }

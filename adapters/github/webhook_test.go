@@ -2,7 +2,6 @@ package github_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/junctionhq/junction/adapters/github"
 	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -70,14 +70,8 @@ func TestWebhookAnswers(t *testing.T) {
 				t.Errorf("emitted %d events, want %d", len(got), tt.emitted)
 			}
 			if w.Code >= 400 {
-				var e struct {
-					Error struct {
-						Code    int    `json:"code"`
-						Message string `json:"message"`
-					} `json:"error"`
-				}
-				if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Code != w.Code || e.Error.Message == "" {
-					t.Errorf("error answer %s: want {\"error\":{\"code\":%d,\"message\":...}}", w.Body, w.Code)
+				if e, err := rpcstatus.Parse(w.Body.Bytes()); err != nil || e.Code != int32(rpcstatus.CodeFor(w.Code)) || e.Message == "" {
+					t.Errorf("error answer %s (%v): want {\"code\":%d,\"message\":...,\"details\":[]}", w.Body, err, rpcstatus.CodeFor(w.Code))
 				}
 			}
 		})

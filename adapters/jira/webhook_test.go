@@ -12,6 +12,7 @@ import (
 	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/jira"
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -76,14 +77,8 @@ func TestWebhookAnswers(t *testing.T) {
 				}
 			}
 			if w.Code >= 400 {
-				var e struct {
-					Error struct {
-						Code    int    `json:"code"`
-						Message string `json:"message"`
-					} `json:"error"`
-				}
-				if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Code != w.Code || e.Error.Message == "" {
-					t.Errorf("error answer %s: want {\"error\":{\"code\":%d,\"message\":...}}", w.Body, w.Code)
+				if e, err := rpcstatus.Parse(w.Body.Bytes()); err != nil || e.Code != int32(rpcstatus.CodeFor(w.Code)) || e.Message == "" {
+					t.Errorf("error answer %s (%v): want {\"code\":%d,\"message\":...,\"details\":[]}", w.Body, err, rpcstatus.CodeFor(w.Code))
 				}
 			}
 		})

@@ -21,6 +21,7 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
 	"github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -162,7 +163,7 @@ func (r *runner) newHandler() http.Handler {
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := r.Ready(); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "detail": err.Error()})
+			rpcstatus.WriteNotReady(w, err, storecheck.Metadata(err))
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -176,7 +177,7 @@ func (r *runner) newHandler() http.Handler {
 		if !hasRole(r.roles, RoleWebhookSource) {
 			msg = fmt.Sprintf("no route for %s: the %s adapter receives no webhooks", req.URL.Path, r.spec.App)
 		}
-		writeError(w, http.StatusNotFound, "NOT_FOUND", msg)
+		rpcstatus.Write(w, http.StatusNotFound, msg)
 	})
 	return mux
 }
@@ -421,12 +422,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// writeError writes the error body the hub's HTTP edges share:
-// {"error": {"code": 404, "status": "NOT_FOUND", "message": "..."}}.
-func writeError(w http.ResponseWriter, code int, status, msg string) {
-	writeJSON(w, code, map[string]any{"error": map[string]any{"code": code, "status": status, "message": msg}})
 }
 
 func init() {

@@ -132,7 +132,7 @@ func TestRunnerHandler(t *testing.T) {
 		{"webhook invalid source", srv.URL, http.MethodPost, "/webhooks/Bad.Source", "e2", http.StatusBadRequest, "invalid event"},
 		{"healthz", srv.URL, http.MethodGet, "/healthz", "", http.StatusOK, `"ok"`},
 		{"readyz", srv.URL, http.MethodGet, "/readyz", "", http.StatusOK, `"ready"`},
-		{"unknown path", srv.URL, http.MethodGet, "/nope", "", http.StatusNotFound, `"NOT_FOUND"`},
+		{"unknown path", srv.URL, http.MethodGet, "/nope", "", http.StatusNotFound, `"code":5,`},
 		{"no webhooks on a sink", sinkOnly.URL, http.MethodPost, "/webhooks/acme", "e3", http.StatusNotFound, "receives no webhooks"},
 		{"sink not ready before Run", sinkOnly.URL, http.MethodGet, "/readyz", "", http.StatusServiceUnavailable, "consumer is not up"},
 	}

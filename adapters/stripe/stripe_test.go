@@ -3,7 +3,6 @@ package stripe_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/junctionhq/junction/adapters/internal/apphook"
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest/conformance"
 	"github.com/junctionhq/junction/adapters/stripe"
 	modelv1 "github.com/junctionhq/junction/proto/junction/model/v1"
@@ -410,16 +410,11 @@ func TestRejectionAnswers(t *testing.T) {
 			}
 			w := httptest.NewRecorder()
 			newAdapter(t).Webhook(rec.emit).ServeHTTP(w, r)
-			var got struct {
-				Error struct {
-					Code    int    `json:"code"`
-					Message string `json:"message"`
-				} `json:"error"`
-			}
-			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+			got, err := rpcstatus.Parse(w.Body.Bytes())
+			if err != nil {
 				t.Fatalf("answer %q is not the JSON error body: %v", w.Body, err)
 			}
-			if w.Code != tt.wantCode || got.Error.Code != tt.wantCode || !strings.Contains(got.Error.Message, tt.wantIn) {
+			if w.Code != tt.wantCode || got.Code != int32(rpcstatus.CodeFor(tt.wantCode)) || !strings.Contains(got.Message, tt.wantIn) {
 				t.Errorf("answered %d %s, want %d with a message containing %q", w.Code, w.Body, tt.wantCode, tt.wantIn)
 			}
 			if strings.Contains(w.Body.String(), secret) {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
@@ -194,8 +195,7 @@ func FuzzNormalize(f *testing.F) {
 			if len(emitted) != 0 {
 				t.Fatalf("answered %d but published %d events", rec.Code, len(emitted))
 			}
-			var eb errorBody
-			if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error.Code != rec.Code {
+			if eb, err := rpcstatus.Parse(rec.Body.Bytes()); err != nil || eb.Code != int32(rpcstatus.CodeFor(rec.Code)) {
 				t.Fatalf("answered %d with %q, want a JSON error of that code", rec.Code, rec.Body)
 			}
 			return
@@ -279,8 +279,7 @@ func FuzzInboundRequest(f *testing.F) {
 		if published != 0 {
 			t.Fatalf("answered %d but published %d", rec.Code, published)
 		}
-		var eb errorBody
-		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error.Code != rec.Code || eb.Error.Message == "" {
+		if eb, err := rpcstatus.Parse(rec.Body.Bytes()); err != nil || eb.Code != int32(rpcstatus.CodeFor(rec.Code)) || eb.Message == "" {
 			t.Fatalf("answered %d with %q, want a JSON error", rec.Code, rec.Body)
 		}
 	})

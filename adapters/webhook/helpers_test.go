@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,7 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/junctionhq/junction/adapters/internal/apphook"
+	"google.golang.org/genproto/googleapis/rpc/code"
+
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -104,18 +105,21 @@ func gammaHeaders(body string) http.Header {
 	return h
 }
 
-// decodeError reads the JSON error body of a response.
+// decodeError reads the error body of a response (google.rpc.Status, the
+// one shape of every Junction error answer).
 func decodeError(t *testing.T, body []byte) errorStatus {
 	t.Helper()
-	var eb errorBody
-	if err := json.Unmarshal(body, &eb); err != nil {
-		t.Fatalf("error body %q is not JSON: %v", body, err)
+	eb, err := rpcstatus.Parse(body)
+	if err != nil {
+		t.Fatalf("error body: %v", err)
 	}
-	return eb.Error
+	return errorStatus{Code: int(eb.Code), Status: code.Code(eb.Code).String(), Message: eb.Message}
 }
 
-// The error answer's JSON, as the tests decode it.
-type (
-	errorBody   = apphook.ErrorBody
-	errorStatus = apphook.ErrorStatus
-)
+// errorStatus is an error answer as the tests read it: the gRPC code, its
+// google.rpc.Code name and the message.
+type errorStatus struct {
+	Code    int
+	Status  string
+	Message string
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
 	modelv1 "github.com/junctionhq/junction/proto/junction/model/v1"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -261,7 +262,7 @@ func TestInboundRejects(t *testing.T) {
 				t.Fatalf("status = %d, want %d; body %s", resp.code, tt.wantCode, resp.body)
 			}
 			got := decodeError(t, resp.body)
-			if got.Code != tt.wantCode || got.Status != tt.wantStatus || !strings.Contains(got.Message, tt.wantMsg) {
+			if got.Code != int(rpcstatus.CodeFor(tt.wantCode)) || got.Status != tt.wantStatus || !strings.Contains(got.Message, tt.wantMsg) {
 				t.Errorf("error = %+v, want code %d, status %s, message containing %q", got, tt.wantCode, tt.wantStatus, tt.wantMsg)
 			}
 			if ct := resp.header.Get("Content-Type"); ct != "application/json" {
@@ -501,8 +502,8 @@ func TestInboundEmitErrors(t *testing.T) {
 			if rec.Code != tt.wantCode {
 				t.Errorf("status = %d, want %d; body %s", rec.Code, tt.wantCode, rec.Body)
 			}
-			if got := decodeError(t, rec.Body.Bytes()); got.Code != tt.wantCode {
-				t.Errorf("error code = %d, want %d", got.Code, tt.wantCode)
+			if got := decodeError(t, rec.Body.Bytes()); got.Code != int(rpcstatus.CodeFor(tt.wantCode)) {
+				t.Errorf("error code = %d, want %d", got.Code, rpcstatus.CodeFor(tt.wantCode))
 			}
 		})
 	}

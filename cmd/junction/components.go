@@ -23,6 +23,8 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
 	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
+	"github.com/junctionhq/junction/console"
 	"github.com/junctionhq/junction/gateway"
 	"github.com/junctionhq/junction/internal/apitls"
 	"github.com/junctionhq/junction/internal/hub"
@@ -178,10 +180,12 @@ func newGatewayCmd() *cobra.Command {
 			srv := gateway.NewGRPCServer(gw, append(grpcOpts, authOpts...)...)
 			mux := http.NewServeMux()
 			mux.Handle("/", natstrace.HTTPHandler(rest, "/v1/*"))
+			mux.Handle("GET /{$}", console.Handler()) // the web console (package console)
+			mux.Handle("GET /console/", console.Handler())
 			store := storecheck.New(js, storecheck.Options{Component: "gateway", Interval: cfg.Storage.CheckInterval,
 				Streams: storecheck.SourceStreams(), Logger: logger.With("component", "store")})
 			handleHealth(mux, func() error { return errors.Join(natsReady(nc), store.Ready()) })
-			httpSrv := limits.NewHTTPServer(cfg.HTTP, api.Guard(hub.GuardMetricsPath(authn, mux)), logger.With("component", "http"))
+			httpSrv := limits.NewHTTPServer(cfg.HTTP, api.Guard(hub.GuardMetricsPath(authn, rpcstatus.Routes(mux))), logger.With("component", "http"))
 			logger.Info("gateway started", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String(),
 				"tls", api != nil, "mutual_tls", api.MutualTLS(), "tls_ca_file", api.CAFileOrEmpty())
 			g, gctx := errgroup.WithContext(ctx)
@@ -236,7 +240,7 @@ func handleHealth(mux *http.ServeMux, ready func() error) {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := ready(); err != nil {
-			writeStatus(w, http.StatusServiceUnavailable, "not ready", err.Error())
+			rpcstatus.WriteNotReady(w, err, storecheck.Metadata(err))
 			return
 		}
 		writeStatus(w, http.StatusOK, "ready", "")

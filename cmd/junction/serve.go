@@ -177,6 +177,7 @@ SIGINT or SIGTERM drains in-flight work and exits.`,
 			web := h.TLS().Scheme() + "://" + a.HTTP
 			fmt.Fprintf(out, "junction %s ready\n", hub.Version)
 			fmt.Fprintf(out, "  REST      %s/v1  (OpenAPI at /openapi.json)\n", web)
+			fmt.Fprintf(out, "  console   %s/  (sign in with an API key)\n", web)
 			fmt.Fprintf(out, "  webhooks  %s/webhooks/<source>\n", web)
 			fmt.Fprintf(out, "  health    %s/healthz  %s/readyz\n", web, web)
 			fmt.Fprintf(out, "  metrics   %s/metrics\n", web)

@@ -2,8 +2,11 @@
 // on an address, verifies each request's Standard Webhooks signature with
 // the Standard Webhooks library, and prints what arrived. A repeated
 // webhook-id (a retry of a delivery already received) is printed as such.
+// Each -fail PATH makes that path answer 500, standing in for a
+// destination that is down.
 //
 //	go run ./examples/receiver -addr 127.0.0.1:9999 -secret whsec_...
+//	go run ./examples/receiver -secret whsec_... -fail /accounting
 package main
 
 import (
@@ -14,6 +17,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
@@ -22,6 +26,14 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9999", "listen address")
 	secret := flag.String("secret", os.Getenv("RECEIVER_SECRET"), "the hub's outbound whsec_ signing secret (env RECEIVER_SECRET)")
+	failing := map[string]bool{}
+	flag.Func("fail", "answer 500 to deliveries to this path, e.g. /accounting (repeatable)", func(p string) error {
+		if !strings.HasPrefix(p, "/") {
+			return fmt.Errorf("%q: give a path starting with /", p)
+		}
+		failing[p] = true
+		return nil
+	})
 	flag.Parse()
 	wh, err := standardwebhooks.NewWebhook(*secret)
 	if err != nil {
@@ -41,6 +53,11 @@ func main() {
 			return
 		}
 		id := r.Header.Get("webhook-id")
+		if failing[r.URL.Path] {
+			fmt.Printf("FAILING delivery %s to %s: answered 500 (-fail %s)\n", id, r.URL.Path, r.URL.Path)
+			http.Error(w, "down (-fail)", http.StatusInternalServerError)
+			return
+		}
 		mu.Lock()
 		dup := seen[id]
 		seen[id] = true
@@ -55,7 +72,7 @@ func main() {
 		if dup {
 			note = " (retry of a delivery already received)"
 		}
-		fmt.Printf("verified delivery %s%s\n  %s\n", id, note, out)
+		fmt.Printf("verified delivery %s to %s%s\n  %s\n", id, r.URL.Path, note, out)
 		w.WriteHeader(http.StatusNoContent)
 	})
 	fmt.Printf("receiver listening on http://%s/\n", *addr)

@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	"github.com/junctionhq/junction/gateway"
 	"github.com/junctionhq/junction/gateway/auth"
 )
@@ -123,17 +123,17 @@ func GuardMetrics(a *auth.Authenticator, next http.Handler) http.Handler {
 		token, err := auth.ParseBearer(r.Header.Get("Authorization"))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="junction"`)
-			http.Error(w, "/metrics from a non-loopback address needs a key with scope metrics:read", http.StatusUnauthorized)
+			rpcstatus.Write(w, http.StatusUnauthorized, "/metrics from a non-loopback address needs a key with scope metrics:read")
 			return
 		}
 		p, err := a.Authenticate(r.Context(), token)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="junction"`)
-			http.Error(w, fmt.Sprintf("%v", err), http.StatusUnauthorized)
+			rpcstatus.Write(w, http.StatusUnauthorized, err.Error())
 			return
 		}
 		if !auth.Has(p.Scopes, auth.ScopeMetricsRead) {
-			http.Error(w, "this endpoint needs scope metrics:read; "+p.String()+" lacks it", http.StatusForbidden)
+			rpcstatus.Write(w, http.StatusForbidden, "this endpoint needs scope metrics:read; "+p.String()+" lacks it")
 			return
 		}
 		next.ServeHTTP(w, r)

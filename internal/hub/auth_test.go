@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	"github.com/junctionhq/junction/gateway/auth"
 	"github.com/junctionhq/junction/internal/cli"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
@@ -283,7 +284,7 @@ func TestKeysCLI(t *testing.T) {
 }
 
 // TestGuardMetrics: /metrics is open to loopback peers; from another
-// address it needs a key with metrics:read.
+// address it needs a key with metrics:read; refusals are error bodies.
 func TestGuardMetrics(t *testing.T) {
 	h := startHub(t, testConfig(t.TempDir()))
 	ctx := context.Background()
@@ -320,6 +321,11 @@ func TestGuardMetrics(t *testing.T) {
 			guard.ServeHTTP(rec, req)
 			if rec.Code != tc.want {
 				t.Errorf("got %d, want %d (%s)", rec.Code, tc.want, rec.Body.String())
+			}
+			if rec.Code >= 400 {
+				if st, err := rpcstatus.Parse(rec.Body.Bytes()); err != nil || st.Code != int32(rpcstatus.CodeFor(rec.Code)) {
+					t.Errorf("refusal %s (%v), want the error body with the code of %d", rec.Body, err, rec.Code)
+				}
 			}
 		})
 	}

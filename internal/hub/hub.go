@@ -29,7 +29,9 @@ import (
 	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
 	sdktelemetry "github.com/junctionhq/junction/adapters/sdk/platform/telemetry"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	"github.com/junctionhq/junction/adapters/webhook"
+	"github.com/junctionhq/junction/console"
 	"github.com/junctionhq/junction/gateway"
 	"github.com/junctionhq/junction/gateway/auth"
 	"github.com/junctionhq/junction/internal/apitls"
@@ -216,6 +218,10 @@ func (h *Hub) mux(rest http.Handler) http.Handler {
 	m.Handle("/v1/", rest)
 	m.Handle("/openapi.json", rest)
 	m.Handle("/openapi", rest)
+	// The web console: a static page and its assets, a client of /v1 like
+	// any other (package console).
+	m.Handle("GET /{$}", console.Handler())
+	m.Handle("GET /console/", console.Handler())
 	m.Handle("/webhooks/", h.runner.Handler())
 	for _, a := range h.apps {
 		// The app's own path and anything under it (e.g. /webhooks/slack
@@ -229,16 +235,12 @@ func (h *Hub) mux(rest http.Handler) http.Handler {
 	})
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := h.Ready(); err != nil {
-			body := map[string]string{"status": "not ready", "reason": err.Error()}
-			if se := (*storecheck.Error)(nil); errors.As(err, &se) {
-				body["store"] = se.Reason // unavailable, full, write_error, not_checked
-			}
-			writeJSON(w, http.StatusServiceUnavailable, body)
+			rpcstatus.WriteNotReady(w, err, storecheck.Metadata(err)) // store: unavailable, full, write_error, not_checked
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	return m
+	return rpcstatus.Routes(m) // its own 404 and 405 in the API's error shape
 }
 
 // Ready reports whether every component can do its work and the store

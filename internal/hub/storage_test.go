@@ -19,6 +19,7 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk/platform/storecheck"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	"github.com/junctionhq/junction/internal/natsserver"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -31,9 +32,32 @@ func readyz(t *testing.T, h *running) (int, map[string]string) {
 		t.Fatalf("GET /readyz: %v", err)
 	}
 	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read /readyz: %v", err)
+	}
 	body := map[string]string{}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatalf("decode /readyz: %v", err)
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(data, &body); err != nil {
+			t.Fatalf("decode /readyz: %v", err)
+		}
+		return resp.StatusCode, body
+	}
+	// Not ready: the error body every endpoint answers, with an
+	// ErrorInfo NOT_READY whose metadata says which store check failed.
+	st, err := rpcstatus.Parse(data)
+	if err != nil {
+		t.Fatalf("/readyz %d: %v", resp.StatusCode, err)
+	}
+	body["reason"] = st.Message
+	for _, d := range st.Details {
+		var info struct {
+			Reason   string            `json:"reason"`
+			Metadata map[string]string `json:"metadata"`
+		}
+		if json.Unmarshal(d, &info) == nil && info.Reason == rpcstatus.ReasonNotReady {
+			body["store"] = info.Metadata["store"]
+		}
 	}
 	return resp.StatusCode, body
 }

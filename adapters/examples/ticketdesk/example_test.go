@@ -66,7 +66,7 @@ func Example() {
 	}
 	fmt.Println(info.State.Msgs, "stored:", ev.GetSource(), ev.GetType(), ev.GetId())
 	// Output:
-	// 202 {"code":202,"message":"stored"}
-	// 401 {"code":401,"message":"header X-Desk-Signature does not match: send the hex HMAC-SHA256 of \"\u003ct\u003e.\u003cbody\u003e\" with this source's secret"}
+	// 202 {"id":"tkt_42","duplicate":false,"sequence":1}
+	// 401 {"code":16,"message":"header X-Desk-Signature does not match: send the hex HMAC-SHA256 of \"\u003ct\u003e.\u003cbody\u003e\" with this source's secret","details":[]}
 	// 1 stored: ticketdesk ticket.opened tkt_42
 }

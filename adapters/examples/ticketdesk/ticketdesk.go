@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	"github.com/junctionhq/junction/adapters/sdk/verify"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -110,16 +111,16 @@ func (a *Adapter) Sources() []string { return []string{Spec.App} }
 func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
-			answer(w, http.StatusMethodNotAllowed, "send webhooks with POST")
+			rpcstatus.Write(w, http.StatusMethodNotAllowed, "send webhooks with POST")
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 		if err != nil {
-			answer(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is larger than %d bytes", maxBody))
+			rpcstatus.Write(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is larger than %d bytes", maxBody))
 			return
 		}
 		if err := a.verifier.Verify(r, body); err != nil {
-			answer(w, verify.Status(err), err.Error())
+			rpcstatus.Write(w, verify.Status(err), err.Error())
 			return
 		}
 		var t struct {
@@ -127,28 +128,32 @@ func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 			Event string `json:"event"`
 		}
 		if err := json.Unmarshal(body, &t); err != nil || t.ID == "" || t.Event == "" {
-			answer(w, http.StatusBadRequest, `body must be a JSON object with "id" and "event", e.g. {"id":"tkt_1","event":"ticket.opened"}`)
+			rpcstatus.Write(w, http.StatusBadRequest, `body must be a JSON object with "id" and "event", e.g. {"id":"tkt_1","event":"ticket.opened"}`)
 			return
 		}
-		_, err = emit(r.Context(), &junctionv1.Event{
+		res, err := emit(r.Context(), &junctionv1.Event{
 			Id: t.ID, Source: Spec.App, Type: t.Event,
 			DataContentType: "application/json", Data: body,
 		})
 		switch {
 		case errors.Is(err, sdk.ErrInvalidEvent):
-			answer(w, http.StatusBadRequest, err.Error())
+			rpcstatus.Write(w, http.StatusBadRequest, err.Error())
 		case err != nil: // sdk.ErrUnavailable: Ticket Desk retries later
-			answer(w, http.StatusServiceUnavailable, "the hub cannot store events right now: retry later")
-		default:
-			answer(w, http.StatusAccepted, "stored")
+			rpcstatus.Write(w, http.StatusServiceUnavailable, "the hub cannot store events right now: retry later")
+		default: // what every Junction webhook endpoint answers
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusAccepted)
+			_ = json.NewEncoder(w).Encode(accepted{t.ID, res.Duplicate, res.Sequence})
 		}
 	})
 }
 
-func answer(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]any{"code": code, "message": msg})
+// accepted is the answer once the hub has the event: its id, whether it
+// was stored before (a retry), and its EVENTS sequence.
+type accepted struct {
+	ID        string `json:"id"`
+	Duplicate bool   `json:"duplicate"`
+	Sequence  uint64 `json:"sequence"`
 }
 
 // Deliver posts a delivery's payload as a comment to the Ticket Desk API

@@ -15,7 +15,10 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+
 	"github.com/junctionhq/junction/adapters/sdk"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	"github.com/junctionhq/junction/adapters/sdk/verify"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -33,10 +36,10 @@ func TestStore(t *testing.T) {
 		{"stored", sdk.PublishResult{Sequence: 7}, nil, http.StatusAccepted, `"id":"evt_1","duplicate":false,"sequence":7`, ""},
 		{"stored under the hub's id", sdk.PublishResult{Sequence: 7, Event: &junctionv1.Event{Id: "evt_hub"}}, nil, http.StatusAccepted, `"id":"evt_hub"`, ""},
 		{"retry", sdk.PublishResult{Duplicate: true, Sequence: 7}, nil, http.StatusAccepted, `"duplicate":true`, ""},
-		{"invalid", sdk.PublishResult{}, fmt.Errorf("%w: type: bad", sdk.ErrInvalidEvent), http.StatusBadRequest, `"status":"INVALID_ARGUMENT"`, ""},
+		{"invalid", sdk.PublishResult{}, fmt.Errorf("%w: type: bad", sdk.ErrInvalidEvent), http.StatusBadRequest, `"code":3,`, ""},
 		{"invalid, joined", sdk.PublishResult{}, errors.Join(sdk.ErrInvalidEvent, errors.New("id is empty")), http.StatusBadRequest, "id is empty", ""},
 		{"unavailable", sdk.PublishResult{}, fmt.Errorf("%w: no stream", sdk.ErrUnavailable), http.StatusServiceUnavailable, "retry later", RetryAfterUnavailable},
-		{"deadline", sdk.PublishResult{}, context.DeadlineExceeded, http.StatusServiceUnavailable, `"status":"UNAVAILABLE"`, RetryAfterUnavailable},
+		{"deadline", sdk.PublishResult{}, context.DeadlineExceeded, http.StatusServiceUnavailable, `"code":14,`, RetryAfterUnavailable},
 		{"other", sdk.PublishResult{}, errors.New("boom"), http.StatusInternalServerError, "could not be stored", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,25 +132,25 @@ func TestAnswer(t *testing.T) {
 		name             string
 		code             int
 		header, wantHead string
-		wantStatus       string
+		wantCode         codes.Code
 	}{
-		{"unauthenticated", http.StatusUnauthorized, "", "", "UNAUTHENTICATED"},
-		{"method", http.StatusMethodNotAllowed, "Allow", http.MethodPost, "UNIMPLEMENTED"},
-		{"unavailable", http.StatusServiceUnavailable, "Retry-After", RetryAfterUnavailable, "UNAVAILABLE"},
-		{"teapot", http.StatusTeapot, "", "", "UNKNOWN"},
+		{"unauthenticated", http.StatusUnauthorized, "", "", codes.Unauthenticated},
+		{"method", http.StatusMethodNotAllowed, "Allow", http.MethodPost, codes.Unimplemented},
+		{"unavailable", http.StatusServiceUnavailable, "Retry-After", RetryAfterUnavailable, codes.Unavailable},
+		{"teapot", http.StatusTeapot, "", "", codes.Unknown},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := httptest.NewRecorder()
 			Reject(tt.code, "because %s", strings.Repeat("x", 2*MaxMessage)).Answer(w, httptest.NewRequest(http.MethodPost, "/", nil), "test")
-			var eb ErrorBody
-			if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil {
+			eb, err := rpcstatus.Parse(w.Body.Bytes())
+			if err != nil {
 				t.Fatalf("answer %q is not an error body: %v", w.Body, err)
 			}
-			if w.Code != tt.code || eb.Error.Code != tt.code || eb.Error.Status != tt.wantStatus {
-				t.Errorf("answered %d %+v, want %d with status %s", w.Code, eb.Error, tt.code, tt.wantStatus)
+			if w.Code != tt.code || codes.Code(eb.Code) != tt.wantCode {
+				t.Errorf("answered %d %+v, want %d with code %s", w.Code, eb, tt.code, tt.wantCode)
 			}
-			if len(eb.Error.Message) > MaxMessage+40 || !strings.HasPrefix(eb.Error.Message, "because x") {
-				t.Errorf("message of %d bytes %.40q..., want the start, cut near %d bytes", len(eb.Error.Message), eb.Error.Message, MaxMessage)
+			if len(eb.Message) > MaxMessage+40 || !strings.HasPrefix(eb.Message, "because x") {
+				t.Errorf("message of %d bytes %.40q..., want the start, cut near %d bytes", len(eb.Message), eb.Message, MaxMessage)
 			}
 			if tt.header != "" && w.Header().Get(tt.header) != tt.wantHead {
 				t.Errorf("%s: %q, want %q", tt.header, w.Header().Get(tt.header), tt.wantHead)
@@ -246,8 +249,8 @@ func TestReceive(t *testing.T) {
 			if ok || body != nil {
 				t.Fatalf("Receive = %q, %v, want a refusal", body, ok)
 			}
-			var got ErrorBody
-			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != tt.wantCode || got.Error.Code != tt.wantCode {
+			got, err := rpcstatus.Parse(w.Body.Bytes())
+			if err != nil || w.Code != tt.wantCode || codes.Code(got.Code) != rpcstatus.CodeFor(tt.wantCode) {
 				t.Errorf("answered %d %s, want %d with the JSON error body", w.Code, w.Body, tt.wantCode)
 			}
 		})

@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -8,15 +9,22 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 )
 
 // Refusal503 is what a capped plain HTTP listener writes to a connection
 // over its cap before closing it. TLS and gRPC listeners write nothing
 // (a nil refusal): plaintext bytes would only be noise there.
-var Refusal503 = refusal503("too many connections to this server: retry in a second\n")
+// Its body is the error body of every Junction endpoint (rpcstatus).
+var Refusal503 = refusal503("too many connections to this server: retry in a second")
 
-func refusal503(body string) []byte {
-	return fmt.Appendf(nil, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"+
+func refusal503(message string) []byte {
+	body, _ := json.Marshal(rpcstatus.New(codes.Unavailable, message))
+	body = append(body, '\n')
+	return fmt.Appendf(nil, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"+
 		"Retry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 }
 

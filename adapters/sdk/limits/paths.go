@@ -1,13 +1,13 @@
 package limits
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"path"
 	"strings"
 
 	"github.com/junctionhq/junction/adapters/sdk/clip"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 )
 
 // CanonicalPaths answers 400 to a request whose path has ".", ".." or
@@ -30,12 +30,6 @@ func CanonicalPaths(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"code":    3, // google.rpc.Code INVALID_ARGUMENT, as the REST API answers
-			"message": fmt.Sprintf("path %q has '.', '..' or empty segments: request the path itself, without them", clip.String(p)),
-			"details": []any{},
-		})
+		rpcstatus.Write(w, http.StatusBadRequest, fmt.Sprintf("path %q has '.', '..' or empty segments: request the path itself, without them", clip.String(p)))
 	})
 }

@@ -67,6 +67,20 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// Metadata returns the facts of a readiness error for its answer: "store"
+// (the Reason) and "stream" when err holds an *Error, nil otherwise.
+func Metadata(err error) map[string]string {
+	var se *Error
+	if !errors.As(err, &se) {
+		return nil
+	}
+	md := map[string]string{"store": se.Reason}
+	if se.Stream != "" {
+		md["stream"] = se.Stream
+	}
+	return md
+}
+
 // Options configure a [Monitor].
 type Options struct {
 	// Component labels the junction_store_writable gauge (serve, router,

@@ -32,6 +32,7 @@ import (
 
 	"github.com/junctionhq/junction/adapters/sdk/clip"
 	"github.com/junctionhq/junction/adapters/sdk/platform/natstrace"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 )
 
 // ErrConfig wraps an invalid OTEL_* setting.
@@ -158,7 +159,7 @@ func MetricsHandler() http.Handler {
 	if metricsErr != nil {
 		err := metricsErr
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			rpcstatus.Write(w, http.StatusInternalServerError, "metrics are unavailable: "+err.Error())
 		})
 	}
 	return metricsHandler

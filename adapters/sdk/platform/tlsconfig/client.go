@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 )
 
 // ClientFiles are a client's TLS settings.
@@ -67,8 +69,6 @@ func RequireClientCert(next http.Handler, open ...string) http.Handler {
 				return
 			}
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(`{"code":7,"message":"a client certificate signed by the configured client CA is required (mutual TLS)","details":[]}` + "\n"))
+		rpcstatus.Write(w, http.StatusForbidden, "a client certificate signed by the configured client CA is required (mutual TLS)")
 	})
 }

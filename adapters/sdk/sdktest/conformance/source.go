@@ -16,20 +16,19 @@ package conformance
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/junctionhq/junction/adapters/sdk"
 	"github.com/junctionhq/junction/adapters/sdk/platform"
 	"github.com/junctionhq/junction/adapters/sdk/platform/topology"
+	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 	"github.com/junctionhq/junction/adapters/sdk/sdktest"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
@@ -178,8 +177,9 @@ func (e *sourceEnv) events(t *testing.T) []*junctionv1.Event {
 //
 //   - a valid request is answered 2xx and stores exactly one event, with
 //     the provider's id;
-//   - each bad-input class is answered its 4xx with a message saying what
-//     to fix, and stores nothing;
+//   - each bad-input class is answered its 4xx with the error body every
+//     Junction endpoint answers (package rpcstatus: the gRPC code of the
+//     status and a message saying what to fix), and stores nothing;
 //   - the provider's retry of an event, answered 2xx, stores nothing more,
 //     both within JetStream's duplicate window and after it (on a hub
 //     with a short window, waited out): the idempotency bucket dedupes;
@@ -224,8 +224,10 @@ func RunSource(t *testing.T, c SourceCase) {
 				if a.code != want {
 					t.Errorf("%s answered %d %s, want %d", bad, a.code, a.body, want)
 				}
-				if msg := errorMessage(a.body); len(msg) < 10 {
-					t.Errorf("%s answered %q: want a message saying what to fix", bad, a.body)
+				if st, err := rpcstatus.Parse([]byte(a.body)); err != nil {
+					t.Errorf("%s answered %q: want the error body every Junction endpoint answers (package rpcstatus): %v", bad, a.body, err)
+				} else if st.Code != int32(rpcstatus.CodeFor(a.code)) || len(st.Message) < 10 {
+					t.Errorf("%s answered %d %q: want code %d (of HTTP %d) and a message saying what to fix", bad, a.code, a.body, rpcstatus.CodeFor(a.code), a.code)
 				}
 				if n := len(env.events(t)); n != 0 {
 					t.Errorf("%s stored %d events, want none", bad, n)
@@ -307,18 +309,4 @@ func mustRequest(t *testing.T, c SourceCase, id string, bad Bad) *http.Request {
 		t.Fatalf("conformance: Request(%q, valid) = nil, want a request", id)
 	}
 	return req
-}
-
-// errorMessage returns error.message of a JSON error answer, else the
-// trimmed body.
-func errorMessage(body string) string {
-	var e struct {
-		Error struct {
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if json.Unmarshal([]byte(body), &e) == nil && e.Error.Message != "" {
-		return e.Error.Message
-	}
-	return strings.TrimSpace(body)
 }

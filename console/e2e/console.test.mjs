@@ -1,0 +1,388 @@
+// End-to-end test of the web console in a real browser: Debian's chromium,
+// headless, driven by playwright-core, against a real `junction serve`
+// started here on random loopback ports with a temporary data directory,
+// and a webhook receiver run here that answers 200 or 500 on command.
+//
+// Run by `make test-console` (which builds bin/junction first). Env:
+// JUNCTION_BIN (default ../bin/junction), CHROMIUM (default
+// /usr/bin/chromium), CONSOLE_E2E_OUT (screenshots; default e2e/out).
+//
+// It signs in with the admin key, creates a route in the editor (seeing a
+// CEL error first), sends webhooks, opens an event's page and its
+// deliveries, makes the receiver fail until the delivery is dead-lettered,
+// redrives it once the receiver recovers, purges another, and checks that
+// no request left the hub's origin and that the page broke no CSP rule.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const here = new URL(".", import.meta.url).pathname;
+const junctionBin = resolve(process.env.JUNCTION_BIN || join(here, "../../bin/junction"));
+const chromiumBin = process.env.CHROMIUM || "/usr/bin/chromium";
+const outDir = resolve(process.env.CONSOLE_E2E_OUT || join(here, "out"));
+const secret = "console-e2e-source-secret";
+const waitMs = 60_000; // a hang guard only: every wait ends as soon as its condition holds
+
+let tmp, hub, hubOut = "", base, adminKey, receiver, receiverURL, browser, page;
+let receiverFails = false;
+const received = []; // bodies the receiver answered 200
+const external = []; // requests to any other origin than the hub's
+const pageErrors = []; // console errors, CSP violations and uncaught exceptions
+const failedCalls = []; // answers of 400 and above the page got
+
+function startReceiver() {
+  return new Promise((ok) => {
+    receiver = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        if (receiverFails) {
+          res.writeHead(500, { "Content-Type": "text/plain" });
+          res.end("receiver down for the test");
+          return;
+        }
+        received.push(JSON.parse(body));
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.end("{}");
+      });
+    });
+    receiver.listen(0, "127.0.0.1", () => ok(`http://127.0.0.1:${receiver.address().port}/hook`));
+  });
+}
+
+function startHub() {
+  const cfg = join(tmp, "junction.yaml");
+  writeFileSync(cfg, `webhook:
+  sources:
+    - name: shop
+      scheme: hmac-sha256
+      secret: ${secret}
+      id_header: X-Event-Id
+  outbound:
+    secret: whsec_Y29uc29sZS1lMmUtb3V0Ym91bmQtc2lnbmluZy1rZXk=
+    allow: ["127.0.0.1/32"]
+`);
+  hub = spawn(junctionBin, ["serve", "--config", cfg, "--data-dir", join(tmp, "data"), "--http-addr", "127.0.0.1:0",
+    "--grpc-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0", "--log-level", "warn"], { stdio: ["ignore", "pipe", "pipe"] });
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`junction serve not ready within ${waitMs / 1000}s:\n${hubOut}`)), waitMs);
+    const onData = (d) => {
+      hubOut += d;
+      const m = /REST\s+(http:\/\/[0-9.:]+)\/v1/.exec(hubOut);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    };
+    hub.stdout.on("data", onData);
+    hub.stderr.on("data", (d) => (hubOut += d));
+    hub.on("exit", (code) => {
+      clearTimeout(timer);
+      fail(new Error(`junction serve exited with ${code}:\n${hubOut}`));
+    });
+  });
+}
+
+/** Sends an order webhook to the shop source as the shop would (signed); answers the hub's JSON. */
+async function sendOrder(id, total) {
+  const body = JSON.stringify({ type: "order.created", id, total, customer: { email: "alex@example.com" } });
+  const res = await fetch(`${base}/webhooks/shop`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-Event-Id": id, "X-Signature": createHmac("sha256", secret).update(body).digest("hex") },
+    body,
+  });
+  const json = await res.json();
+  assert.equal(res.status, 202, `webhook ${id}: status ${res.status}, want 202: ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Calls the REST API with the admin key, as any client would. */
+async function api(method, path, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { Authorization: `Bearer ${adminKey}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json();
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Waits until fn() answers something truthy (re-running it), then answers that. */
+async function until(what, fn) {
+  const end = Date.now() + waitMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function shot(name) {
+  const path = join(outDir, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+const text = (sel) => page.locator(sel).innerText();
+
+describe("console", () => {
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), "junction-console-"));
+    rmSync(outDir, { recursive: true, force: true });
+    mkdirSync(outDir, { recursive: true });
+    receiverURL = await startReceiver();
+    base = await startHub();
+    adminKey = readFileSync(join(tmp, "data", "admin.key"), "utf8").trim();
+    browser = await chromium.launch({ executablePath: chromiumBin, headless: true, args: ["--no-sandbox"] });
+    const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    page = await ctx.newPage();
+    page.on("request", (r) => {
+      const u = r.url();
+      if (!u.startsWith(`${base}/`) && !u.startsWith("data:")) external.push(u);
+    });
+    page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
+    page.on("pageerror", (e) => pageErrors.push(String(e)));
+    page.on("response", (r) => {
+      if (r.status() >= 400) failedCalls.push(`${r.status()} ${r.request().method()} ${r.url().slice(base.length)}`);
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (hub && hub.exitCode === null) {
+      hub.removeAllListeners("exit");
+      hub.kill("SIGTERM");
+      await new Promise((r) => hub.once("exit", r));
+    }
+    receiver?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("serves the page without a key and keeps the API closed", async () => {
+    const pageRes = await fetch(`${base}/`);
+    assert.equal(pageRes.status, 200);
+    const csp = pageRes.headers.get("content-security-policy") || "";
+    assert.match(csp, /script-src 'self'/, `CSP ${csp}`);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, `CSP ${csp}`);
+    const served = await (await fetch(`${base}/console/app.js`)).text();
+    assert.equal(served, readFileSync(join(here, "../dist/app.js"), "utf8"), `${junctionBin} embeds another console build than dist/: rebuild it`);
+    for (const path of ["/v1/routes", "/v1/deadLetters", "/v1/adapters"]) {
+      const res = await fetch(base + path);
+      assert.equal(res.status, 401, `GET ${path} without a key: ${res.status}, want 401`);
+    }
+  });
+
+  it("signs in with the admin key, refusing a wrong one", async () => {
+    await page.goto(`${base}/`);
+    await page.locator("#api-key").fill("jk_not_a_real_key");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "refused this key" }).waitFor({ timeout: waitMs });
+    await shot("01-sign-in-refused");
+    await page.locator("#api-key").fill(adminKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("No routes yet").waitFor({ timeout: waitMs });
+    assert.equal(await page.evaluate(() => localStorage.length), 0, "the key must not reach localStorage");
+    await shot("02-routes-empty");
+  });
+
+  it("creates a route in the editor with live CEL validation", async () => {
+    await page.getByRole("link", { name: "New route" }).click();
+    await page.locator("input[name=id]").fill("big-orders");
+    await page.locator("input[name=description]").fill("Orders over 100 to the CRM hook");
+    await page.locator("input[name=filter]").fill("shop.order.created");
+    await page.locator("textarea[name=condition]").fill("data.total >");
+    await page.locator("textarea[name=target-0-config]").fill(`url: ${receiverURL}`);
+    await page.locator("textarea[name=target-0-transform]").fill('{"order": data.id, "total": data.total}');
+    await page.locator("input[name=policy-max_attempts]").fill("2");
+    await page.locator("input[name=policy-initial_backoff]").fill("1s");
+    const invalid = page.locator("[data-testid=validation] .error");
+    await invalid.waitFor({ timeout: waitMs });
+    assert.match(await invalid.innerText(), /condition/i);
+    await shot("03-route-editor-cel-error");
+    await page.locator("textarea[name=condition]").fill("data.total > 100");
+    await page.locator("[data-testid=validation] .ok").waitFor({ timeout: waitMs });
+    await shot("04-route-editor-valid");
+    await page.getByRole("button", { name: "Create route" }).click();
+    await page.getByRole("heading", { name: "Route big-orders" }).waitFor({ timeout: waitMs });
+    assert.match(await page.locator(".meta").innerText(), /revision 1/);
+  });
+
+  let delivered;
+  it("shows an event's payload and its delivery", async () => {
+    const ans = await sendOrder("ord-1001", 250);
+    delivered = ans.id;
+    assert.equal(delivered, "ord-1001");
+    await until("the receiver to get ord-1001", () => received.find((b) => b.order === "ord-1001"));
+    await page.goto(`${base}/#/events/${delivered}`);
+    await page.locator("[data-testid=event-envelope]").waitFor({ timeout: waitMs });
+    assert.match(await text("[data-testid=event-envelope]"), /order\.created/);
+    assert.match(await page.locator(".payload pre").first().innerText(), /"total": 250/, "payload shown as JSON");
+    await page.locator("[data-testid=delivery]").filter({ hasText: "delivered" }).waitFor({ timeout: waitMs });
+    assert.match(await text("[data-testid=deliveries]"), /big-orders/);
+    await shot("05-event-delivered");
+  });
+
+  it("dry-runs the route against the stored event and saves an edit", async () => {
+    // A field the editor has no input for, set over the API, must survive a save from the editor.
+    await api("PATCH", "/v1/routes/big-orders?update_mask=policy.dead_letter", { policy: { dead_letter: true } });
+    // From the event's page: the route's editor opens with the dry run on the event.
+    await page.goto(`${base}/#/events/${delivered}`);
+    await page.getByRole("button", { name: "Open dry run" }).click();
+    await page.getByRole("heading", { name: "Route big-orders" }).waitFor({ timeout: waitMs });
+    assert.equal(await page.locator("input[name=dry-event-id]").inputValue(), delivered);
+    // The stored route passes the live check too.
+    await page.locator("[data-testid=validation] .ok").waitFor({ timeout: waitMs });
+    await page.locator("[data-testid=dry-result]").waitFor({ timeout: waitMs });
+    const res = await text("[data-testid=dry-result]");
+    assert.match(res, /Would deliver/);
+    assert.match(res, /"order": "ord-1001"/);
+    await shot("06-route-dry-run");
+    // An edit saves a new revision.
+    await page.locator("input[name=description]").fill("Orders over 100 to the CRM");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByText("Saved: revision 3.").waitFor({ timeout: waitMs });
+    const route = await api("GET", "/v1/routes/big-orders");
+    assert.equal(route.description, "Orders over 100 to the CRM");
+    assert.equal(route.policy.dead_letter, true, "policy.dead_letter kept through the editor's save");
+    assert.equal(route.policy.max_attempts, 2);
+  });
+
+  it("shows each failed attempt's reason and the dead letter", async () => {
+    receiverFails = true;
+    await sendOrder("ord-1002", 480);
+    await page.goto(`${base}/#/events/ord-1002`);
+    await until("ord-1002 dead-lettered", async () => {
+      await page.getByRole("button", { name: "Refresh" }).click();
+      return /dead letter/.test(await text("[data-testid=deliveries]"));
+    });
+    const deliveries = await text("[data-testid=deliveries]");
+    assert.match(deliveries, /500/, "attempts show the receiver's status");
+    assert.match(deliveries, /receiver down for the test/, "attempts show the receiver's answer");
+    await shot("07-event-dead-lettered");
+
+    await page.getByRole("link", { name: "Dead letters" }).click();
+    const row = page.locator("[data-testid=dead-letters-table] tbody tr").filter({ hasText: "ord-1002" });
+    await row.waitFor({ timeout: waitMs });
+    assert.match(await row.innerText(), /big-orders/);
+    await shot("08-dead-letters");
+  });
+
+  it("redrives the dead letter after the receiver recovers", async () => {
+    receiverFails = false;
+    const row = page.locator("[data-testid=dead-letters-table] tbody tr").filter({ hasText: "ord-1002" });
+    await row.locator("input[type=checkbox]").check();
+    await page.getByRole("button", { name: "Redrive selected" }).click();
+    await page.getByRole("status").filter({ hasText: "Redriven: 1." }).waitFor({ timeout: waitMs });
+    await until("the receiver to get ord-1002", () => received.find((b) => b.order === "ord-1002"));
+    await page.getByText("No dead letters").waitFor({ timeout: waitMs });
+    await shot("09-dead-letters-redriven");
+    await page.goto(`${base}/#/events/ord-1002`);
+    await until("ord-1002 delivered on its page", async () => {
+      await page.getByRole("button", { name: "Refresh" }).click();
+      return /delivered/.test(await text("[data-testid=deliveries]"));
+    });
+    await shot("10-event-redriven");
+  });
+
+  it("purges a dead letter", async () => {
+    receiverFails = true;
+    await sendOrder("ord-1003", 999);
+    await page.goto(`${base}/#/dead-letters`);
+    const row = page.locator("[data-testid=dead-letters-table] tbody tr").filter({ hasText: "ord-1003" });
+    await until("ord-1003 dead-lettered", async () => {
+      await page.getByRole("button", { name: "Refresh" }).click();
+      return (await row.count()) > 0;
+    });
+    receiverFails = false;
+    // The filter goes to the API: another route's dead letters are none.
+    await page.locator("input[name=route_id]").fill("another-route");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.getByText("No dead letters").waitFor({ timeout: waitMs });
+    await page.locator("input[name=route_id]").fill("big-orders");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await row.waitFor({ timeout: waitMs });
+    await row.locator("input[type=checkbox]").check();
+    await page.getByRole("button", { name: "Purge selected" }).click();
+    await page.getByRole("button", { name: "Really purge 1?" }).click();
+    await page.getByRole("status").filter({ hasText: "Purged: 1." }).waitFor({ timeout: waitMs });
+    await page.getByText("No dead letters").waitFor({ timeout: waitMs });
+    assert.ok(!received.find((b) => b.order === "ord-1003"), "a purged delivery must not be delivered");
+  });
+
+  it("lists adapters with their health", async () => {
+    await page.getByRole("link", { name: "Adapters" }).click();
+    const table = page.locator("[data-testid=adapters-table]");
+    await table.waitFor({ timeout: waitMs });
+    assert.match(await table.innerText(), /webhook/);
+    assert.match(await table.innerText(), /serving/);
+    await shot("11-adapters");
+  });
+
+  it("shows per-route throughput and per-destination lag", async () => {
+    await page.getByRole("link", { name: "Throughput" }).click();
+    const routes = page.locator("[data-testid=route-throughput]");
+    await routes.waitFor({ timeout: waitMs });
+    assert.match(await routes.innerText(), /big-orders/);
+    await until("a second sample (rates)", async () => !/…/.test(await routes.innerText()));
+    assert.match(await text("[data-testid=destination-throughput]"), /webhook/);
+    await shot("12-throughput");
+  });
+
+  it("disables and enables the route from the list", async () => {
+    await page.getByRole("link", { name: "Routes" }).click();
+    const row = page.locator("[data-testid=routes-table] tbody tr").filter({ hasText: "big-orders" });
+    await row.getByRole("button", { name: "Disable" }).click();
+    await row.getByText("disabled").waitFor({ timeout: waitMs });
+    await shot("13-routes-disabled");
+    await row.getByRole("button", { name: "Enable" }).click();
+    await row.getByText("enabled").waitFor({ timeout: waitMs });
+    const route = await api("GET", "/v1/routes/big-orders");
+    assert.notEqual(route.enabled, false, "the route is enabled again");
+    assert.equal(route.condition, "data.total > 100", "enable and disable change nothing else");
+  });
+
+  it("resends an event to its routes", async () => {
+    const before = received.filter((b) => b.order === "ord-1001").length;
+    await page.goto(`${base}/#/events/ord-1001`);
+    await page.getByRole("button", { name: "Resend to its routes" }).click();
+    await page.getByText("Sent again: 1 delivery.").waitFor({ timeout: waitMs });
+    await until("ord-1001 delivered again", () => received.filter((b) => b.order === "ord-1001").length > before);
+  });
+
+  it("deletes the route after a second click", async () => {
+    await page.goto(`${base}/#/routes/big-orders`);
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("button", { name: "Really delete?" }).click();
+    await page.getByText("No routes yet").waitFor({ timeout: waitMs });
+  });
+
+  it("shows the event page's placeholders for search and tail", async () => {
+    await page.getByRole("link", { name: "Events" }).click();
+    await page.locator("[data-testid=events-search-placeholder]").waitFor({ timeout: waitMs });
+    await shot("14-events");
+  });
+
+  it("signs out and forgets the key", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.locator("#api-key").waitFor({ timeout: waitMs });
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  });
+
+  it("sent nothing off the machine and broke no CSP rule", () => {
+    assert.deepEqual(external, [], "requests to other origins");
+    // The failures the test caused: the wrong key, and the CEL error the
+    // editor's live validation (validate_only) showed.
+    const unexpected = failedCalls.filter((c) => !/^401 GET \/v1\/routes\?page_size=1$/.test(c) && !/^400 POST \/v1\/routes\?.*validate_only=true/.test(c));
+    assert.deepEqual(unexpected, [], "failed calls");
+    const errors = pageErrors.filter((e) => !/^Failed to load resource/.test(e));
+    assert.deepEqual(errors, [], "browser console errors (a CSP violation is one)");
+  });
+});
