@@ -229,3 +229,11 @@ bench-smoke: ## the hot-path Go benchmarks (router event, sink delivery, CEL) br
 bench: build ## benchmarks beside raw JetStream baselines (BENCH_QUICK=1 for a short run); writes bench/results/
 	$(GO) build -o $(BIN)/junction-bench ./bench/cmd/junction-bench
 	$(BIN)/junction-bench -junction $(BIN)/junction -adapter $(BIN)/webhook-adapter -out bench/results $(BENCH_FLAGS)
+	$(MAKE) bench-search $(if $(BENCH_QUICK),SEARCH_EVENTS=100000)
+
+SEARCH_EVENTS ?= 1000000
+
+.PHONY: bench-search
+bench-search: ## event search (ListEvents) over SEARCH_EVENTS (default 1,000,000) stored events; writes bench/results/search.txt
+	@mkdir -p bench/results
+	JUNCTION_SEARCH_EVENTS=$(SEARCH_EVENTS) $(GO) test -run '^$$' -bench EventSearch -benchtime 3x -timeout 60m ./gateway | tee bench/results/search.txt

@@ -28,6 +28,7 @@ func (s *Server) PublishEvent(ctx context.Context, req *junctionv1.PublishEventR
 	}
 	e := proto.Clone(req.GetEvent()).(*junctionv1.Event)
 	e.ReceiveTime = nil // output only: the publisher sets it
+	e.DataJson = nil    // output only: never stored
 	res, err := s.publisher.Publish(ctx, e)
 	if err != nil {
 		return nil, s.toStatus(ctx, "publish event", err)

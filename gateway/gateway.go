@@ -88,6 +88,9 @@ type Server struct {
 	keys      *auth.Store
 	health    *health.Server
 	now       func() time.Time
+	// tails holds a token per running TailEvents call (at most MaxTails).
+	tails         chan struct{}
+	tailHeartbeat time.Duration
 }
 
 // routeStore is the part of router.Store the gateway uses.
@@ -174,6 +177,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		adapters:  adapters,
 		health:    health.NewServer(),
 		now:       time.Now,
+
+		tails:         make(chan struct{}, MaxTails),
+		tailHeartbeat: TailHeartbeat,
 	}
 	for _, name := range s.serviceNames() {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)

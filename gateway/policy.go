@@ -14,7 +14,8 @@ import (
 // fails when a registered method or a REST route has no entry.
 //
 // Scope "admin" grants all; routes:write includes routes:read and
-// deadletters:admin includes deadletters:read.
+// deadletters:admin includes deadletters:read, events:replay includes
+// events:read.
 //
 // Open without credentials (OpenMethod): grpc.health.v1 (load balancers and
 // probes) and server reflection, which tells only what /openapi.json tells
@@ -34,6 +35,11 @@ var MethodScopes = map[string]string{
 
 	junctionv1grpc.EventService_PublishEvent_FullMethodName: auth.ScopeEventsPublish,
 	junctionv1grpc.EventService_GetEvent_FullMethodName:     auth.ScopeEventsRead,
+	junctionv1grpc.EventService_ListEvents_FullMethodName:   auth.ScopeEventsRead,
+	junctionv1grpc.EventService_TailEvents_FullMethodName:   auth.ScopeEventsRead,
+	// Replaying sends stored events' deliveries out again in bulk: a scope
+	// of its own, which no publishing key holds by chance.
+	junctionv1grpc.EventService_ReplayEvents_FullMethodName: auth.ScopeEventsReplay,
 
 	junctionv1grpc.DeliveryService_ListEventDeliveries_FullMethodName: auth.ScopeDeliveriesRead,
 	// Resending sends an event's deliveries out again, as publishing does.

@@ -47,6 +47,8 @@ func RESTHandler(ctx context.Context, grpcAddr string, opts ...grpc.DialOption) 
 	}
 	gw := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler),
+		runtime.WithMarshalerOption(MIMEEventStream, sseMarshaler{jsonMarshaler}),
+		runtime.WithForwardResponseRewriter(restDataJSON),
 		runtime.WithErrorHandler(writeError),
 		runtime.WithRoutingErrorHandler(routingError),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
@@ -72,6 +74,7 @@ func RESTHandler(ctx context.Context, grpcAddr string, opts ...grpc.DialOption) 
 	mux.HandleFunc("/openapi.json", openAPIWrongMethod)
 	mux.HandleFunc("/openapi", openAPIWrongMethod)
 	mux.Handle("/", gw)
+	mux.Handle("GET /v1/events:tail", streamHandler(gw))
 	return mux, nil
 }
 

@@ -23,6 +23,10 @@ import (
 const (
 	HeaderEventID = "Junction-Event-Id"
 	HeaderRoute   = "Junction-Route"
+	// HeaderReplayID is set on a delivery sent by a replay
+	// (EventService.ReplayEvents): the replay's id. Junction-Event-Id
+	// names the original event.
+	HeaderReplayID = "Junction-Replay-Id"
 )
 
 // Limits on what is read back from a receiver.
@@ -194,6 +198,9 @@ func (o *outbound) deliver(ctx context.Context, d *junctionv1.Delivery) error {
 	req.Header.Set(verify.HeaderWebhookSignature, sig)
 	req.Header.Set(HeaderEventID, d.GetEventId())
 	req.Header.Set(HeaderRoute, d.GetRouteId())
+	if id := d.GetReplayId(); id != "" {
+		req.Header.Set(HeaderReplayID, id)
+	}
 
 	target := origin(u)
 	resp, err := o.client.Do(req)

@@ -112,6 +112,29 @@ func TestDeliverSignsRequest(t *testing.T) {
 			t.Errorf("header %s = %q, want %q", k, v, want)
 		}
 	}
+	if v, ok := got.header[HeaderReplayID]; ok {
+		t.Errorf("a delivery that is no replay has %s %q, want none", HeaderReplayID, v)
+	}
+}
+
+// TestDeliverReplay: a replayed delivery carries the replay id beside the
+// original event's id.
+func TestDeliverReplay(t *testing.T) {
+	rc := newReceiver(t)
+	a := newTestAdapter(t, testConfig())
+	d := testDelivery(rc.srv.URL + "/hook")
+	d.ReplayId = "k2jz7rxq4mfa3bcd"
+	if err := a.Deliver(context.Background(), d); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	reqs := rc.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("receiver got %d requests, want 1", len(reqs))
+	}
+	if got := reqs[0].header; got.Get("Junction-Replay-Id") != "k2jz7rxq4mfa3bcd" || got.Get("Junction-Event-Id") != "evt_1" || reqs[0].verified != nil {
+		t.Errorf("replayed delivery: Junction-Replay-Id %q, Junction-Event-Id %q, signature %v; want the replay id, evt_1 and a valid signature",
+			got.Get("Junction-Replay-Id"), got.Get("Junction-Event-Id"), reqs[0].verified)
+	}
 }
 
 func TestDeliverOutcomes(t *testing.T) {

@@ -8,10 +8,13 @@ import (
 
 // Scopes a key or token can hold.
 const (
-	ScopeRoutesRead       = "routes:read"
-	ScopeRoutesWrite      = "routes:write"
-	ScopeEventsPublish    = "events:publish"
-	ScopeEventsRead       = "events:read"
+	ScopeRoutesRead    = "routes:read"
+	ScopeRoutesWrite   = "routes:write"
+	ScopeEventsPublish = "events:publish"
+	ScopeEventsRead    = "events:read"
+	// ScopeEventsReplay lets a caller replay stored events in bulk
+	// (EventService.ReplayEvents), and includes events:read.
+	ScopeEventsReplay     = "events:replay"
 	ScopeDeadLettersRead  = "deadletters:read"
 	ScopeDeadLettersAdmin = "deadletters:admin"
 	ScopeDeliveriesRead   = "deliveries:read"
@@ -25,7 +28,7 @@ const (
 // Scopes lists every scope, in the order the docs show them.
 var Scopes = []string{
 	ScopeRoutesRead, ScopeRoutesWrite,
-	ScopeEventsPublish, ScopeEventsRead,
+	ScopeEventsPublish, ScopeEventsRead, ScopeEventsReplay,
 	ScopeDeadLettersRead, ScopeDeadLettersAdmin,
 	ScopeDeliveriesRead, ScopeAdaptersRead,
 	ScopeKeysAdmin, ScopeMetricsRead,
@@ -38,6 +41,8 @@ var Scopes = []string{
 var implied = map[string][]string{
 	ScopeRoutesWrite:      {ScopeRoutesRead},
 	ScopeDeadLettersAdmin: {ScopeDeadLettersRead},
+	// A replay's dry run lists events, so replaying includes reading them.
+	ScopeEventsReplay: {ScopeEventsRead},
 }
 
 // Has reports whether held grants need.

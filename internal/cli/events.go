@@ -34,6 +34,7 @@ func eventsCommand() *cobra.Command {
 	o.addPersistentFlags(cmd)
 	cmd.AddCommand(eventsPublishCommand(o), eventsGetCommand(o), eventsDeliveriesCommand(o), eventsResendCommand(o))
 	cmd.AddCommand(eventsTraceCommand(o))
+	cmd.AddCommand(eventsListCommand(o), eventsReplayCommand(o), eventsTailCommand(o))
 	return cmd
 }
 

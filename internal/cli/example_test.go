@@ -24,8 +24,11 @@ func ExampleCommands() {
 	// dlq redrive
 	// events deliveries
 	// events get
+	// events list
 	// events publish
+	// events replay
 	// events resend
+	// events tail
 	// events trace
 	// keys create
 	// keys get

@@ -47,6 +47,11 @@ func writeStructured(w io.Writer, format string, m proto.Message) error {
 // result still reads back with `events publish -f`, which takes data as a
 // JSON value.
 func writeEventStructured(w io.Writer, format string, e *junctionv1.Event) error {
+	if e.GetDataJson() != nil {
+		// data is written as JSON below already.
+		e = proto.Clone(e).(*junctionv1.Event)
+		e.DataJson = nil
+	}
 	if len(e.GetData()) == 0 || !json.Valid(e.GetData()) || !isJSONContentType(e.GetDataContentType()) {
 		return writeStructured(w, format, e)
 	}

@@ -271,6 +271,14 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	c.call(http.MethodPost, "/v1/events", map[string]any{"type": "note.added"}, nil, http.StatusBadRequest)
 	c.call(http.MethodGet, "/v1/events/"+eventID+"?source=acme", nil, nil, http.StatusOK)
 	c.call(http.MethodGet, "/v1/events/no-such-event", nil, nil, http.StatusNotFound)
+	// Search, replay (a dry run) and tail (its refusal: a tail's 200 is a
+	// stream without end, which TestTailOverSSE reads).
+	c.call(http.MethodGet, "/v1/events?filter.source=acme&filter.subject_pattern=acme.>&page_size=1", nil, nil, http.StatusOK)
+	c.call(http.MethodGet, "/v1/events?filter.condition=data.(", nil, nil, http.StatusBadRequest)
+	since := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	c.call(http.MethodPost, "/v1/events:replay", map[string]any{"filter": map[string]any{"start_time": since, "source": "acme"}, "all_routes": true, "dry_run": true}, nil, http.StatusOK)
+	c.call(http.MethodPost, "/v1/events:replay", map[string]any{"filter": map[string]any{"source": "acme"}, "all_routes": true}, nil, http.StatusBadRequest) // no start_time
+	c.call(http.MethodGet, "/v1/events:tail?subject_pattern=acme..x", nil, nil, http.StatusBadRequest)
 
 	// The delivery fails for good: a dead letter.
 	var deadLetter string

@@ -218,6 +218,15 @@ func (u User) Permissions() *Permissions {
 			pub = append(pub, jsAPI+"STREAM.MSG.GET."+s)
 		}
 		pub = append(pub, jsAPI+"STREAM.MSG.DELETE."+topology.DLQStream, jsAPI+"STREAM.PURGE."+topology.DLQStream)
+		// Event search, replay and tail read EVENTS through ephemeral
+		// push consumers without acks delivering to the gateway's inbox,
+		// with flow control; the server removes them once idle. The
+		// gateway may pull from no consumer of EVENTS (the router's
+		// events are not its to take) and delete none.
+		pub = append(pub,
+			jsAPI+"CONSUMER.CREATE."+topology.EventsStream+".>",
+			jsFC+topology.EventsStream+".>",
+		)
 		for _, b := range []string{topology.RoutesBucket, topology.IdempotencyBucket, topology.AdaptersBucket, topology.KeysBucket, topology.RouteStatusBucket} {
 			pub = append(pub, kvRead(b)...)
 		}

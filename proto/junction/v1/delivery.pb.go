@@ -62,7 +62,12 @@ type Delivery struct {
 	// When a delayed target's delivery is due (create_time plus the target's
 	// delay); unset for a delivery sent at once. It is not attempted before
 	// then, and the policy's max_age counts from it.
-	NotBefore     *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=not_before,json=notBefore,proto3" json:"not_before,omitempty"`
+	NotBefore *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=not_before,json=notBefore,proto3" json:"not_before,omitempty"`
+	// Id of the replay (EventService.ReplayEvents) that sent this delivery;
+	// empty for a delivery routed when its event arrived. The event it
+	// replays is event_id from event_source; the webhook destination sends
+	// the replay id as the Junction-Replay-Id header.
+	ReplayId      string `protobuf:"bytes,17,opt,name=replay_id,json=replayId,proto3" json:"replay_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -209,6 +214,13 @@ func (x *Delivery) GetNotBefore() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Delivery) GetReplayId() string {
+	if x != nil {
+		return x.ReplayId
+	}
+	return ""
+}
+
 // DeliveryPolicy says how hard to try each delivery of a route.
 type DeliveryPolicy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -323,7 +335,7 @@ var File_junction_v1_delivery_proto protoreflect.FileDescriptor
 
 const file_junction_v1_delivery_proto_rawDesc = "" +
 	"\n" +
-	"\x1ajunction/v1/delivery.proto\x12\vjunction.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa6\x05\n" +
+	"\x1ajunction/v1/delivery.proto\x12\vjunction.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x05\n" +
 	"\bDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12!\n" +
@@ -345,7 +357,8 @@ const file_junction_v1_delivery_proto_rawDesc = "" +
 	"\n" +
 	"event_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x129\n" +
 	"\n" +
-	"not_before\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tnotBefore\x1a9\n" +
+	"not_before\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tnotBefore\x12\x1b\n" +
+	"\treplay_id\x18\x11 \x01(\tR\breplayId\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x99\x03\n" +

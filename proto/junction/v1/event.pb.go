@@ -11,6 +11,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -87,7 +88,14 @@ type Event struct {
 	// source above is then the hub source token of the adapter that received
 	// it (e.g. "cloudevents"); together with id this field identifies the
 	// event as CloudEvents does (source + id). Empty for other senders.
-	SourceUri     string `protobuf:"bytes,15,opt,name=source_uri,json=sourceUri,proto3" json:"source_uri,omitempty"`
+	SourceUri string `protobuf:"bytes,15,opt,name=source_uri,json=sourceUri,proto3" json:"source_uri,omitempty"`
+	// The payload parsed as JSON, filled in by every REST answer that
+	// carries events (GetEvent, ListEvents, TailEvents, PublishEvent) when
+	// data is JSON, so that REST shows it as JSON rather than base64; unset
+	// for any other payload, and in gRPC answers, whose callers have data. It
+	// is never stored: data stays the payload byte for byte, and route
+	// expressions read the parsed payload as `data`.
+	DataJson      *structpb.Value `protobuf:"bytes,16,opt,name=data_json,json=dataJson,proto3" json:"data_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -313,6 +321,13 @@ func (x *Event) GetSourceUri() string {
 		return x.SourceUri
 	}
 	return ""
+}
+
+func (x *Event) GetDataJson() *structpb.Value {
+	if x != nil {
+		return x.DataJson
+	}
+	return nil
 }
 
 type isEvent_Model interface {
@@ -665,7 +680,7 @@ var File_junction_v1_event_proto protoreflect.FileDescriptor
 
 const file_junction_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x17junction/v1/event.proto\x12\vjunction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1djunction/model/v1/model.proto\"\xf3\b\n" +
+	"\x17junction/v1/event.proto\x12\vjunction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1djunction/model/v1/model.proto\"\xad\t\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\x12\x12\n" +
@@ -697,7 +712,8 @@ const file_junction_v1_event_proto_rawDesc = "" +
 	"\x10provider_version\x18\r \x01(\tR\x0fproviderVersion\x12@\n" +
 	"\x0emapping_errors\x18\x0e \x03(\v2\x19.junction.v1.MappingErrorR\rmappingErrors\x12\x1d\n" +
 	"\n" +
-	"source_uri\x18\x0f \x01(\tR\tsourceUri\x1a=\n" +
+	"source_uri\x18\x0f \x01(\tR\tsourceUri\x128\n" +
+	"\tdata_json\x18\x10 \x01(\v2\x16.google.protobuf.ValueB\x03\xe0A\x03R\bdataJson\x1a=\n" +
 	"\x0fExtensionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
@@ -749,6 +765,7 @@ var file_junction_v1_event_proto_goTypes = []any{
 	(*v1.Payment)(nil),            // 14: junction.model.v1.Payment
 	(*v1.Message)(nil),            // 15: junction.model.v1.Message
 	(*v1.Repository)(nil),         // 16: junction.model.v1.Repository
+	(*structpb.Value)(nil),        // 17: google.protobuf.Value
 }
 var file_junction_v1_event_proto_depIdxs = []int32{
 	7,  // 0: junction.v1.Event.time:type_name -> google.protobuf.Timestamp
@@ -764,14 +781,15 @@ var file_junction_v1_event_proto_depIdxs = []int32{
 	15, // 10: junction.v1.Event.message:type_name -> junction.model.v1.Message
 	16, // 11: junction.v1.Event.repository:type_name -> junction.model.v1.Repository
 	1,  // 12: junction.v1.Event.mapping_errors:type_name -> junction.v1.MappingError
-	0,  // 13: junction.v1.PublishEventRequest.event:type_name -> junction.v1.Event
-	0,  // 14: junction.v1.PublishEventResponse.event:type_name -> junction.v1.Event
-	0,  // 15: junction.v1.GetEventResponse.event:type_name -> junction.v1.Event
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	17, // 13: junction.v1.Event.data_json:type_name -> google.protobuf.Value
+	0,  // 14: junction.v1.PublishEventRequest.event:type_name -> junction.v1.Event
+	0,  // 15: junction.v1.PublishEventResponse.event:type_name -> junction.v1.Event
+	0,  // 16: junction.v1.GetEventResponse.event:type_name -> junction.v1.Event
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_junction_v1_event_proto_init() }

@@ -33,8 +33,9 @@ const (
 	// HeaderDLQStatus is the HTTP status of the last answer of a dead
 	// letter, in decimal, when there was one.
 	HeaderDLQStatus = "Junction-Dlq-Status"
-	// HeaderRedrive marks a delivery put back by a redrive or a resend; its
-	// value says which ("dlq:<sequence>" or "resend").
+	// HeaderRedrive marks a delivery put back by a redrive, a resend or a
+	// replay; its value says which ("dlq:<sequence>", "resend" or
+	// "replay:<replay id>").
 	HeaderRedrive = "Junction-Redrive"
 )
 

@@ -48,7 +48,8 @@ type Meta struct {
 	// NotBefore is when a retry is due (HeaderNotBefore); zero when the
 	// header is missing or unreadable.
 	NotBefore time.Time
-	// Redrive says what put a delivery back: "dlq:<sequence>" or "resend".
+	// Redrive says what put a delivery back: "dlq:<sequence>", "resend" or
+	// "replay:<replay id>".
 	Redrive string
 	// DeadLetter is why a dead letter gave up.
 	DeadLetter DeadLetter
@@ -222,6 +223,17 @@ func RedriveMsg(d *junctionv1.Delivery, seq uint64) (*nats.Msg, error) {
 func ResendMsg(d *junctionv1.Delivery, nonce string) (*nats.Msg, error) {
 	msg, err := deliveryMsg(DeliverySubject(d.GetDestination(), d.GetRouteId()), d.GetId()+":resend:"+nonce, d)
 	msg.Header.Set(HeaderRedrive, "resend")
+	return msg, err
+}
+
+// ReplayMsg is delivery d of a stored event sent again by replay
+// replayID (EventService.ReplayEvents), with the Nats-Msg-Id
+// "<id>:replay:<replay id>", so the one replay stores it once while a later
+// replay sends it again; HeaderRedrive is "replay:<replay id>". Set
+// d.ReplayId before: the body carries it to the destination.
+func ReplayMsg(d *junctionv1.Delivery, replayID string) (*nats.Msg, error) {
+	msg, err := deliveryMsg(DeliverySubject(d.GetDestination(), d.GetRouteId()), d.GetId()+":replay:"+replayID, d)
+	msg.Header.Set(HeaderRedrive, "replay:"+replayID)
 	return msg, err
 }
 

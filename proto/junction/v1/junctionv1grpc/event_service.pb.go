@@ -26,25 +26,43 @@ var File_junction_v1_event_service_proto protoreflect.FileDescriptor
 
 const file_junction_v1_event_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fjunction/v1/event_service.proto\x12\vjunction.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17junction/v1/event.proto2\xeb\x01\n" +
+	"\x1fjunction/v1/event_service.proto\x12\vjunction.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17junction/v1/event.proto\x1a\x1ejunction/v1/event_search.proto2\xab\x04\n" +
 	"\fEventService\x12n\n" +
 	"\fPublishEvent\x12 .junction.v1.PublishEventRequest\x1a!.junction.v1.PublishEventResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x05event\"\n" +
 	"/v1/events\x12k\n" +
-	"\bGetEvent\x12\x1c.junction.v1.GetEventRequest\x1a\x1d.junction.v1.GetEventResponse\"\"\x82\xd3\xe4\x93\x02\x1cb\x05event\x12\x13/v1/{name=events/*}BPZNgithub.com/junctionhq/junction/proto/junction/v1/junctionv1grpc;junctionv1grpcb\x06proto3"
+	"\bGetEvent\x12\x1c.junction.v1.GetEventRequest\x1a\x1d.junction.v1.GetEventResponse\"\"\x82\xd3\xe4\x93\x02\x1cb\x05event\x12\x13/v1/{name=events/*}\x12a\n" +
+	"\n" +
+	"ListEvents\x12\x1e.junction.v1.ListEventsRequest\x1a\x1f.junction.v1.ListEventsResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/events\x12h\n" +
+	"\n" +
+	"TailEvents\x12\x1e.junction.v1.TailEventsRequest\x1a\x1f.junction.v1.TailEventsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/events:tail0\x01\x12q\n" +
+	"\fReplayEvents\x12 .junction.v1.ReplayEventsRequest\x1a!.junction.v1.ReplayEventsResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/events:replayBPZNgithub.com/junctionhq/junction/proto/junction/v1/junctionv1grpc;junctionv1grpcb\x06proto3"
 
 var file_junction_v1_event_service_proto_goTypes = []any{
 	(*v1.PublishEventRequest)(nil),  // 0: junction.v1.PublishEventRequest
 	(*v1.GetEventRequest)(nil),      // 1: junction.v1.GetEventRequest
-	(*v1.PublishEventResponse)(nil), // 2: junction.v1.PublishEventResponse
-	(*v1.GetEventResponse)(nil),     // 3: junction.v1.GetEventResponse
+	(*v1.ListEventsRequest)(nil),    // 2: junction.v1.ListEventsRequest
+	(*v1.TailEventsRequest)(nil),    // 3: junction.v1.TailEventsRequest
+	(*v1.ReplayEventsRequest)(nil),  // 4: junction.v1.ReplayEventsRequest
+	(*v1.PublishEventResponse)(nil), // 5: junction.v1.PublishEventResponse
+	(*v1.GetEventResponse)(nil),     // 6: junction.v1.GetEventResponse
+	(*v1.ListEventsResponse)(nil),   // 7: junction.v1.ListEventsResponse
+	(*v1.TailEventsResponse)(nil),   // 8: junction.v1.TailEventsResponse
+	(*v1.ReplayEventsResponse)(nil), // 9: junction.v1.ReplayEventsResponse
 }
 var file_junction_v1_event_service_proto_depIdxs = []int32{
 	0, // 0: junction.v1.EventService.PublishEvent:input_type -> junction.v1.PublishEventRequest
 	1, // 1: junction.v1.EventService.GetEvent:input_type -> junction.v1.GetEventRequest
-	2, // 2: junction.v1.EventService.PublishEvent:output_type -> junction.v1.PublishEventResponse
-	3, // 3: junction.v1.EventService.GetEvent:output_type -> junction.v1.GetEventResponse
-	2, // [2:4] is the sub-list for method output_type
-	0, // [0:2] is the sub-list for method input_type
+	2, // 2: junction.v1.EventService.ListEvents:input_type -> junction.v1.ListEventsRequest
+	3, // 3: junction.v1.EventService.TailEvents:input_type -> junction.v1.TailEventsRequest
+	4, // 4: junction.v1.EventService.ReplayEvents:input_type -> junction.v1.ReplayEventsRequest
+	5, // 5: junction.v1.EventService.PublishEvent:output_type -> junction.v1.PublishEventResponse
+	6, // 6: junction.v1.EventService.GetEvent:output_type -> junction.v1.GetEventResponse
+	7, // 7: junction.v1.EventService.ListEvents:output_type -> junction.v1.ListEventsResponse
+	8, // 8: junction.v1.EventService.TailEvents:output_type -> junction.v1.TailEventsResponse
+	9, // 9: junction.v1.EventService.ReplayEvents:output_type -> junction.v1.ReplayEventsResponse
+	5, // [5:10] is the sub-list for method output_type
+	0, // [0:5] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name

@@ -22,6 +22,9 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	EventService_PublishEvent_FullMethodName = "/junction.v1.EventService/PublishEvent"
 	EventService_GetEvent_FullMethodName     = "/junction.v1.EventService/GetEvent"
+	EventService_ListEvents_FullMethodName   = "/junction.v1.EventService/ListEvents"
+	EventService_TailEvents_FullMethodName   = "/junction.v1.EventService/TailEvents"
+	EventService_ReplayEvents_FullMethodName = "/junction.v1.EventService/ReplayEvents"
 )
 
 // EventServiceClient is the client API for EventService service.
@@ -36,6 +39,20 @@ type EventServiceClient interface {
 	PublishEvent(ctx context.Context, in *v1.PublishEventRequest, opts ...grpc.CallOption) (*v1.PublishEventResponse, error)
 	// GetEvent returns a stored event by id.
 	GetEvent(ctx context.Context, in *v1.GetEventRequest, opts ...grpc.CallOption) (*v1.GetEventResponse, error)
+	// ListEvents searches the stored events, newest first: by source, type,
+	// subject pattern, time range and a CEL condition. Each call reads a
+	// bounded number of stored events; see ListEventsResponse.
+	ListEvents(ctx context.Context, in *v1.ListEventsRequest, opts ...grpc.CallOption) (*v1.ListEventsResponse, error)
+	// TailEvents follows the events stored from now on that match a subject
+	// pattern (and a CEL condition) until the caller ends the call. Over
+	// REST, with "Accept: text/event-stream" the stream is server-sent
+	// events; else newline-delimited JSON.
+	TailEvents(ctx context.Context, in *v1.TailEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.TailEventsResponse], error)
+	// ReplayEvents sends stored events again through one route, every route
+	// or a shadow target, rate capped, or with dry_run lists what it would
+	// send. It runs within the call, bounded by max_events and the call's
+	// time limit, and answers a token to continue when it stopped early.
+	ReplayEvents(ctx context.Context, in *v1.ReplayEventsRequest, opts ...grpc.CallOption) (*v1.ReplayEventsResponse, error)
 }
 
 type eventServiceClient struct {
@@ -66,6 +83,45 @@ func (c *eventServiceClient) GetEvent(ctx context.Context, in *v1.GetEventReques
 	return out, nil
 }
 
+func (c *eventServiceClient) ListEvents(ctx context.Context, in *v1.ListEventsRequest, opts ...grpc.CallOption) (*v1.ListEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.ListEventsResponse)
+	err := c.cc.Invoke(ctx, EventService_ListEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eventServiceClient) TailEvents(ctx context.Context, in *v1.TailEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.TailEventsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &EventService_ServiceDesc.Streams[0], EventService_TailEvents_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[v1.TailEventsRequest, v1.TailEventsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type EventService_TailEventsClient = grpc.ServerStreamingClient[v1.TailEventsResponse]
+
+func (c *eventServiceClient) ReplayEvents(ctx context.Context, in *v1.ReplayEventsRequest, opts ...grpc.CallOption) (*v1.ReplayEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.ReplayEventsResponse)
+	err := c.cc.Invoke(ctx, EventService_ReplayEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EventServiceServer is the server API for EventService service.
 // All implementations must embed UnimplementedEventServiceServer
 // for forward compatibility.
@@ -78,6 +134,20 @@ type EventServiceServer interface {
 	PublishEvent(context.Context, *v1.PublishEventRequest) (*v1.PublishEventResponse, error)
 	// GetEvent returns a stored event by id.
 	GetEvent(context.Context, *v1.GetEventRequest) (*v1.GetEventResponse, error)
+	// ListEvents searches the stored events, newest first: by source, type,
+	// subject pattern, time range and a CEL condition. Each call reads a
+	// bounded number of stored events; see ListEventsResponse.
+	ListEvents(context.Context, *v1.ListEventsRequest) (*v1.ListEventsResponse, error)
+	// TailEvents follows the events stored from now on that match a subject
+	// pattern (and a CEL condition) until the caller ends the call. Over
+	// REST, with "Accept: text/event-stream" the stream is server-sent
+	// events; else newline-delimited JSON.
+	TailEvents(*v1.TailEventsRequest, grpc.ServerStreamingServer[v1.TailEventsResponse]) error
+	// ReplayEvents sends stored events again through one route, every route
+	// or a shadow target, rate capped, or with dry_run lists what it would
+	// send. It runs within the call, bounded by max_events and the call's
+	// time limit, and answers a token to continue when it stopped early.
+	ReplayEvents(context.Context, *v1.ReplayEventsRequest) (*v1.ReplayEventsResponse, error)
 	mustEmbedUnimplementedEventServiceServer()
 }
 
@@ -93,6 +163,15 @@ func (UnimplementedEventServiceServer) PublishEvent(context.Context, *v1.Publish
 }
 func (UnimplementedEventServiceServer) GetEvent(context.Context, *v1.GetEventRequest) (*v1.GetEventResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetEvent not implemented")
+}
+func (UnimplementedEventServiceServer) ListEvents(context.Context, *v1.ListEventsRequest) (*v1.ListEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListEvents not implemented")
+}
+func (UnimplementedEventServiceServer) TailEvents(*v1.TailEventsRequest, grpc.ServerStreamingServer[v1.TailEventsResponse]) error {
+	return status.Error(codes.Unimplemented, "method TailEvents not implemented")
+}
+func (UnimplementedEventServiceServer) ReplayEvents(context.Context, *v1.ReplayEventsRequest) (*v1.ReplayEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReplayEvents not implemented")
 }
 func (UnimplementedEventServiceServer) mustEmbedUnimplementedEventServiceServer() {}
 func (UnimplementedEventServiceServer) testEmbeddedByValue()                      {}
@@ -151,6 +230,53 @@ func _EventService_GetEvent_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EventService_ListEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventServiceServer).ListEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventService_ListEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventServiceServer).ListEvents(ctx, req.(*v1.ListEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EventService_TailEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(v1.TailEventsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(EventServiceServer).TailEvents(m, &grpc.GenericServerStream[v1.TailEventsRequest, v1.TailEventsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type EventService_TailEventsServer = grpc.ServerStreamingServer[v1.TailEventsResponse]
+
+func _EventService_ReplayEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ReplayEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventServiceServer).ReplayEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventService_ReplayEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventServiceServer).ReplayEvents(ctx, req.(*v1.ReplayEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EventService_ServiceDesc is the grpc.ServiceDesc for EventService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -166,7 +292,21 @@ var EventService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetEvent",
 			Handler:    _EventService_GetEvent_Handler,
 		},
+		{
+			MethodName: "ListEvents",
+			Handler:    _EventService_ListEvents_Handler,
+		},
+		{
+			MethodName: "ReplayEvents",
+			Handler:    _EventService_ReplayEvents_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "TailEvents",
+			Handler:       _EventService_TailEvents_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "junction/v1/event_service.proto",
 }
