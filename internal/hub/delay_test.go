@@ -153,9 +153,18 @@ func TestDelayedDeliveryShowsScheduled(t *testing.T) {
 	}
 	h.routeApplied(t, created.GetRoute().GetRevision())
 	postSigned(t, h, "msg_delay_sched", userCreated("pro", "s@example.com"), nil)
-	got := h.eventDeliveries(t, "msg_delay_sched", map[string]junctionv1.DeliveryState{
-		"later": junctionv1.DeliveryState_DELIVERY_STATE_SCHEDULED,
-	})["later"]
+	// Scheduled shows at once, computed from the route, before the router
+	// has routed the event; wait for the router's record as well.
+	var got *junctionv1.DeliveryStatus
+	waitFor(t, 60*time.Second, "the router's record of the delayed delivery", func() error {
+		got = h.eventDeliveries(t, "msg_delay_sched", map[string]junctionv1.DeliveryState{
+			"later": junctionv1.DeliveryState_DELIVERY_STATE_SCHEDULED,
+		})["later"]
+		if len(got.GetAttempts()) == 0 {
+			return errors.New("no record yet")
+		}
+		return nil
+	})
 	received := h.receiveTime(t, "msg_delay_sched")
 	if due := got.GetNextAttemptTime().AsTime(); due.Sub(received) < delay || due.Sub(received) > delay+time.Minute {
 		t.Errorf("next attempt time %v, want the event's receive time %v + %v", due, received, delay)
