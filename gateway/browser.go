@@ -231,5 +231,5 @@ func isJSON(ct string) bool {
 
 // writeGuardError answers in the API's error shape.
 func writeGuardError(w http.ResponseWriter, status int, code codes.Code, msg string) {
-	rpcstatus.WriteBody(w, status, rpcstatus.New(code, msg))
+	rpcstatus.WriteBody(w, status, rpcstatus.New(rpcstatus.Code(code), msg))
 }

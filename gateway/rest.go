@@ -127,5 +127,5 @@ func writeError(ctx context.Context, _ *runtime.ServeMux, m runtime.Marshaler, w
 		}
 		details = append(details, b)
 	}
-	rpcstatus.WriteBody(w, runtime.HTTPStatusFromCode(st.Code()), rpcstatus.New(st.Code(), st.Message(), details...))
+	rpcstatus.WriteBody(w, runtime.HTTPStatusFromCode(st.Code()), rpcstatus.New(rpcstatus.Code(st.Code()), st.Message(), details...))
 }

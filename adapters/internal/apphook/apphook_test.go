@@ -250,7 +250,7 @@ func TestReceive(t *testing.T) {
 				t.Fatalf("Receive = %q, %v, want a refusal", body, ok)
 			}
 			got, err := rpcstatus.Parse(w.Body.Bytes())
-			if err != nil || w.Code != tt.wantCode || codes.Code(got.Code) != rpcstatus.CodeFor(tt.wantCode) {
+			if err != nil || w.Code != tt.wantCode || rpcstatus.Code(got.Code) != rpcstatus.CodeFor(tt.wantCode) {
 				t.Errorf("answered %d %s, want %d with the JSON error body", w.Code, w.Body, tt.wantCode)
 			}
 		})

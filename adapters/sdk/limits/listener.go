@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"google.golang.org/grpc/codes"
-
 	"github.com/junctionhq/junction/adapters/sdk/rpcstatus"
 )
 
@@ -22,7 +20,7 @@ import (
 var Refusal503 = refusal503("too many connections to this server: retry in a second")
 
 func refusal503(message string) []byte {
-	body, _ := json.Marshal(rpcstatus.New(codes.Unavailable, message))
+	body, _ := json.Marshal(rpcstatus.New(rpcstatus.Unavailable, message))
 	body = append(body, '\n')
 	return fmt.Appendf(nil, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"+
 		"Retry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)

@@ -16,8 +16,32 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+)
 
-	"google.golang.org/grpc/codes"
+// Code is a google.rpc.Code, numbered as gRPC's Code (convert one
+// with Code(c)). It is declared here so that the SDK, which every adapter
+// imports, does not pull in google.golang.org/grpc.
+type Code int32
+
+// The google.rpc.Code values Junction answers.
+const (
+	OK                 Code = 0
+	Canceled           Code = 1
+	Unknown            Code = 2
+	InvalidArgument    Code = 3
+	DeadlineExceeded   Code = 4
+	NotFound           Code = 5
+	AlreadyExists      Code = 6
+	PermissionDenied   Code = 7
+	ResourceExhausted  Code = 8
+	FailedPrecondition Code = 9
+	Aborted            Code = 10
+	OutOfRange         Code = 11
+	Unimplemented      Code = 12
+	Internal           Code = 13
+	Unavailable        Code = 14
+	DataLoss           Code = 15
+	Unauthenticated    Code = 16
 )
 
 // ContentType is the media type of an error body.
@@ -35,7 +59,7 @@ type Body struct {
 
 // New returns the Body of code and message with details (none: an empty
 // array).
-func New(code codes.Code, message string, details ...json.RawMessage) Body {
+func New(code Code, message string, details ...json.RawMessage) Body {
 	if details == nil {
 		details = []json.RawMessage{}
 	}
@@ -45,36 +69,36 @@ func New(code codes.Code, message string, details ...json.RawMessage) Body {
 // CodeFor returns the gRPC code answered with HTTP status httpStatus: the
 // inverse of grpc-gateway's runtime.HTTPStatusFromCode where that is one to
 // one, UNKNOWN for a status no code maps to.
-func CodeFor(httpStatus int) codes.Code {
+func CodeFor(httpStatus int) Code {
 	switch httpStatus {
 	case http.StatusOK:
-		return codes.OK
+		return OK
 	case http.StatusBadRequest, http.StatusUnsupportedMediaType, http.StatusMisdirectedRequest:
-		return codes.InvalidArgument
+		return InvalidArgument
 	case http.StatusUnauthorized:
-		return codes.Unauthenticated
+		return Unauthenticated
 	case http.StatusForbidden:
-		return codes.PermissionDenied
+		return PermissionDenied
 	case http.StatusNotFound:
-		return codes.NotFound
+		return NotFound
 	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
-		return codes.Unimplemented
+		return Unimplemented
 	case http.StatusRequestTimeout, http.StatusGatewayTimeout:
-		return codes.DeadlineExceeded
+		return DeadlineExceeded
 	case http.StatusConflict:
-		return codes.Aborted
+		return Aborted
 	case http.StatusPreconditionFailed:
-		return codes.FailedPrecondition
+		return FailedPrecondition
 	case http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
-		return codes.ResourceExhausted
+		return ResourceExhausted
 	case 499: // client closed request, as grpc-gateway maps Canceled
-		return codes.Canceled
+		return Canceled
 	case http.StatusInternalServerError:
-		return codes.Internal
+		return Internal
 	case http.StatusServiceUnavailable:
-		return codes.Unavailable
+		return Unavailable
 	}
-	return codes.Unknown
+	return Unknown
 }
 
 // Write answers httpStatus with the Body of CodeFor(httpStatus) and
@@ -92,7 +116,7 @@ func WriteBody(w http.ResponseWriter, httpStatus int, b Body) {
 	data, err := json.Marshal(b)
 	if err != nil { // a detail that is not JSON
 		httpStatus = http.StatusInternalServerError
-		data, _ = json.Marshal(New(codes.Internal, "the error answer could not be encoded"))
+		data, _ = json.Marshal(New(Internal, "the error answer could not be encoded"))
 	}
 	w.Header().Set("Content-Type", ContentType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -145,7 +169,7 @@ func Parse(data []byte) (Body, error) {
 			return Body{}, fmt.Errorf("error body %s: details[%d] is not an Any with @type", data, i)
 		}
 	}
-	if b.Code == int32(codes.OK) {
+	if b.Code == int32(OK) {
 		return Body{}, errors.New("error body has code 0 (OK)")
 	}
 	return b, nil
@@ -159,7 +183,7 @@ const ReasonNotReady = "NOT_READY"
 // NOT_READY carrying metadata (e.g. "store": "full"), so probes and people
 // read the same shape as every other error.
 func WriteNotReady(w http.ResponseWriter, why error, metadata map[string]string) {
-	WriteBody(w, http.StatusServiceUnavailable, New(codes.Unavailable, "not ready: "+why.Error(),
+	WriteBody(w, http.StatusServiceUnavailable, New(Unavailable, "not ready: "+why.Error(),
 		ErrorInfo(ReasonNotReady, Domain, metadata)))
 }
 

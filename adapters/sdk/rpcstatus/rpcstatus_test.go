@@ -51,6 +51,19 @@ func TestWrite(t *testing.T) {
 	}
 }
 
+// TestCodesNumberedAsGRPC: the package's own Code values (declared so the
+// SDK does not import gRPC) are gRPC's.
+func TestCodesNumberedAsGRPC(t *testing.T) {
+	for c, want := range []rpcstatus.Code{rpcstatus.OK, rpcstatus.Canceled, rpcstatus.Unknown, rpcstatus.InvalidArgument,
+		rpcstatus.DeadlineExceeded, rpcstatus.NotFound, rpcstatus.AlreadyExists, rpcstatus.PermissionDenied,
+		rpcstatus.ResourceExhausted, rpcstatus.FailedPrecondition, rpcstatus.Aborted, rpcstatus.OutOfRange,
+		rpcstatus.Unimplemented, rpcstatus.Internal, rpcstatus.Unavailable, rpcstatus.DataLoss, rpcstatus.Unauthenticated} {
+		if want != rpcstatus.Code(codes.Code(c)) {
+			t.Errorf("code %d (%s in gRPC): the package numbers it %d", c, codes.Code(c), want)
+		}
+	}
+}
+
 // TestCodeForInvertsGateway: where grpc-gateway maps a code to a status
 // that only that code has, CodeFor maps it back, so a webhook's 404 and a
 // REST 404 carry the same code.
@@ -58,15 +71,15 @@ func TestCodeForInvertsGateway(t *testing.T) {
 	for _, c := range []codes.Code{codes.InvalidArgument, codes.Unauthenticated, codes.PermissionDenied,
 		codes.NotFound, codes.Internal, codes.Unavailable, codes.ResourceExhausted, codes.Canceled} {
 		st := runtime.HTTPStatusFromCode(c)
-		if got := rpcstatus.CodeFor(st); got != c {
-			t.Errorf("CodeFor(%d) = %s, want %s (grpc-gateway maps %s to %d)", st, got, c, c, st)
+		if got := rpcstatus.CodeFor(st); got != rpcstatus.Code(c) {
+			t.Errorf("CodeFor(%d) = %d, want %d (grpc-gateway maps %s to %d)", st, got, c, c, st)
 		}
 	}
 }
 
 func TestParse(t *testing.T) {
 	info := rpcstatus.ErrorInfo("STORE_FULL", rpcstatus.Domain, map[string]string{"store": "full"})
-	withInfo, _ := json.Marshal(rpcstatus.New(codes.Unavailable, "not ready", info))
+	withInfo, _ := json.Marshal(rpcstatus.New(rpcstatus.Unavailable, "not ready", info))
 	tests := []struct {
 		name    string
 		body    string
