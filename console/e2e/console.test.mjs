@@ -10,7 +10,10 @@
 // It signs in with the admin key, creates a route in the editor (seeing a
 // CEL error first), sends webhooks, opens an event's page and its
 // deliveries, makes the receiver fail until the delivery is dead-lettered,
-// redrives it once the receiver recovers, purges another, and checks that
+// redrives it once the receiver recovers, purges another, searches the
+// stored events (by source, by a CEL condition), follows the live tail,
+// replays an event through the route (dry run, then a real run the receiver
+// gets with Junction-Replay-Id), dry-runs a recent event, and checks that
 // no request left the hub's origin and that the page broke no CSP rule.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
