@@ -62,12 +62,89 @@ export async function call(method, path, { body, query, key } = {}) {
   } catch {
     json = null;
   }
-  if (!res.ok) {
-    const msg = (json && json.message) || text.trim() || res.statusText;
-    if (res.status === 401 && !key) signOut(msg);
-    throw new ApiError(res.status, json ? json.code : undefined, msg);
-  }
+  if (!res.ok) throw refusal(res, text, json, !key);
   return json ?? {};
+}
+
+/** The ApiError of a refused call (signing the tab out on 401 when signOutOn401). */
+function refusal(res, text, json, signOutOn401) {
+  const msg = (json && json.message) || text.trim() || res.statusText;
+  if (res.status === 401 && signOutOn401) signOut(msg);
+  return new ApiError(res.status, json ? json.code : undefined, msg);
+}
+
+/**
+ * Follows a server-sent events call (GET path?query with Accept:
+ * text/event-stream). EventSource cannot send the Authorization header, so
+ * this reads the stream with fetch and a reader. For each event it calls
+ * onEvent(name, data parsed as JSON, id); for each comment line (": heartbeat")
+ * onComment(text). It answers when the stream ends and stops when signal
+ * aborts (the fetch then rejects with an AbortError); a refused call throws
+ * ApiError with the API's message.
+ */
+export async function stream(path, { query, signal, onEvent, onComment }) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query || {})) {
+    if (v !== undefined && v !== null && v !== "") q.append(k, String(v));
+  }
+  const qs = q.toString();
+  let res;
+  try {
+    res = await fetch(path + (qs ? `?${qs}` : ""), {
+      headers: { Accept: "text/event-stream", Authorization: `Bearer ${apiKey()}` },
+      credentials: "omit",
+      cache: "no-store",
+      signal,
+    });
+  } catch (e) {
+    if (e.name === "AbortError") throw e;
+    throw new ApiError(0, 14, `the hub did not answer (${e.message}): is it running?`);
+  }
+  if (!res.ok) {
+    const text = await res.text();
+    let json = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null;
+    }
+    throw refusal(res, text, json, true);
+  }
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += value.replace(/\r\n?/g, "\n");
+    let end;
+    while ((end = buf.indexOf("\n\n")) >= 0) {
+      const block = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      let name = "message";
+      let id = "";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith(":")) {
+          if (onComment) onComment(line.slice(1).trim());
+          continue;
+        }
+        const at = line.indexOf(":");
+        const field = at < 0 ? line : line.slice(0, at);
+        const val = at < 0 ? "" : line.slice(at + 1).replace(/^ /, "");
+        if (field === "event") name = val;
+        else if (field === "id") id = val;
+        else if (field === "data") data.push(val);
+      }
+      if (data.length === 0) continue;
+      let parsed;
+      try {
+        parsed = JSON.parse(data.join("\n"));
+      } catch {
+        parsed = data.join("\n");
+      }
+      onEvent(name, parsed, id);
+    }
+  }
 }
 
 /** The Prometheus text of /metrics (sent with the key, which /metrics needs from other hosts). */

@@ -1,17 +1,229 @@
-// Events: open one by id (EventService.GetEvent) and see its payload, its
+// Events: search the stored events (EventService.ListEvents), follow new
+// ones live (EventService.TailEvents, server-sent events read with fetch),
+// open one by id (EventService.GetEvent) and see its payload, its
 // deliveries and every attempt with the reason of each failure
 // (DeliveryService.ListEventDeliveries); resend it to its routes.
-//
-// TODO(issue-13 events): the event list with search (EventService.ListEvents)
-// and the live tail (EventService.TailEvents, server-sent events over REST)
-// belong on EventsPage, in the two sections marked below, once those APIs
-// are in the tree.
-import { useState } from "preact/hooks";
-import { call, idOf, seg } from "./api.js";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { call, idOf, seg, stream } from "./api.js";
 import { Badge, ErrorBox, PageHead, Payload, StateBadge, fmtTime, go, useLoad, ago } from "./util.jsx";
 
-/** The events page: open an event by id; search and tail to come. */
-export function EventsPage() {
+/** The page of one event: "#/events/<id>?source=<source>". */
+export function eventHref(e) {
+  return `#/events/${encodeURIComponent(e.id)}?source=${encodeURIComponent(e.source || "")}`;
+}
+
+/** A datetime-local input's value as RFC 3339 (UTC), or "" when empty. */
+export function rfc3339(local) {
+  if (!local) return "";
+  const d = new Date(local);
+  return Number.isNaN(d.getTime()) ? "" : d.toISOString();
+}
+
+/** A Date as a datetime-local input's value (local time, minutes). */
+export function localInput(d) {
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** The payload of an event on one line: its JSON (data_json) or its text. */
+function payloadLine(e) {
+  if (e.data_json !== undefined) return JSON.stringify(e.data_json);
+  if (!e.data) return "";
+  try {
+    return atob(e.data);
+  } catch {
+    return e.data;
+  }
+}
+
+/** Events as a table, newest first; a row opens the event's page. */
+function EventTable({ events, testid, timeOf }) {
+  return (
+    <table class="table events-table" data-testid={testid}>
+      <thead><tr><th>Received</th><th>Source</th><th>Type</th><th>Subject</th><th>Event id</th><th>Payload</th></tr></thead>
+      <tbody>
+        {events.map((e) => (
+          <tr key={`${e.source}/${e.id}`} class="clickable" onClick={() => go(eventHref(e).slice(1))}>
+            <td class="small nowrap" title={fmtTime(e.receive_time)}>{fmtTime(timeOf ? timeOf(e) : e.receive_time)}</td>
+            <td class="mono">{e.source}</td>
+            <td class="mono">{e.type}</td>
+            <td class="mono clip" title={e.subject}>{e.subject || <span class="muted">—</span>}</td>
+            <td><a class="mono" href={eventHref(e)} onClick={(ev) => ev.stopPropagation()}>{e.id}</a></td>
+            <td class="mono small clip payload-cell" title={payloadLine(e)}>{payloadLine(e)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Input({ label, name, value, set, placeholder, hint, type, grow }) {
+  return (
+    <label class={`field${grow ? " grow" : ""}`}><span class="field-label">{label}</span>
+      <input name={name} type={type || "text"} value={value} placeholder={placeholder || ""} class={type ? "" : "mono"}
+        onInput={(e) => set(e.currentTarget.value)} />
+      {hint && <span class="muted small">{hint}</span>}
+    </label>
+  );
+}
+
+/** Search: ListEvents with a filter, newest first, a page at a time. */
+function Search() {
+  const [f, setF] = useState({ source: "", type: "", subject_pattern: "", start: "", end: "", condition: "" });
+  const [pageSize, setPageSize] = useState("50");
+  const [state, setState] = useState({ events: [], scanned: 0, token: "", done: false, busy: false, error: null, query: null });
+  const set = (k) => (v) => setF({ ...f, [k]: v });
+  async function fetchPage(query, prev) {
+    setState({ ...prev, busy: true, error: null });
+    try {
+      const r = await call("GET", "/v1/events", { query: { ...query, page_token: prev.token } });
+      setState({
+        events: [...prev.events, ...(r.events || [])],
+        scanned: prev.scanned + Number(r.scanned || 0),
+        token: r.next_page_token || "",
+        done: true,
+        busy: false,
+        error: null,
+        query,
+      });
+    } catch (error) {
+      setState({ ...prev, busy: false, error });
+    }
+  }
+  function search(e) {
+    if (e) e.preventDefault();
+    const query = {
+      "filter.source": f.source.trim(),
+      "filter.type": f.type.trim(),
+      "filter.subject_pattern": f.subject_pattern.trim(),
+      "filter.start_time": rfc3339(f.start),
+      "filter.end_time": rfc3339(f.end),
+      "filter.condition": f.condition.trim(),
+      page_size: pageSize,
+    };
+    fetchPage(query, { events: [], scanned: 0, token: "", done: false });
+  }
+  useEffect(() => search(), []);
+  const { events, scanned, token, done, busy, error } = state;
+  return (
+    <section class="card" data-testid="events-search">
+      <h2>Search</h2>
+      <form onSubmit={search} data-testid="search-form">
+        <div class="grid3">
+          <Input label="Source" name="search-source" value={f.source} set={set("source")} placeholder="shopify" />
+          <Input label="Type" name="search-type" value={f.type} set={set("type")} placeholder="order.created" />
+          <Input label="Subject pattern" name="search-subject" value={f.subject_pattern} set={set("subject_pattern")} placeholder="shopify.order.*, jira.>" />
+        </div>
+        <div class="row search-row">
+          <Input label="Stored from" name="search-start" type="datetime-local" value={f.start} set={set("start")} />
+          <Input label="Stored before" name="search-end" type="datetime-local" value={f.end} set={set("end")} />
+          <label class="field grow"><span class="field-label">Condition (CEL)</span>
+            <input name="search-condition" value={f.condition} onInput={(e) => set("condition")(e.currentTarget.value)} class="mono"
+              placeholder='over event and data, as a route condition: data.total > 100 && event.subject == "ord_42"' /></label>
+          <label class="field narrow"><span class="field-label">Per page</span>
+            <select name="search-page-size" value={pageSize} onChange={(e) => setPageSize(e.currentTarget.value)}>
+              {["20", "50", "100", "500"].map((n) => <option value={n}>{n}</option>)}
+            </select></label>
+          <button class="btn btn-primary" type="submit" disabled={busy}>{busy && events.length === 0 ? "Searching…" : "Search"}</button>
+        </div>
+      </form>
+      <ErrorBox error={error} title="Search failed" />
+      {done && events.length === 0 && !token && <p class="muted" data-testid="search-empty">No stored event matches.</p>}
+      {events.length > 0 && <EventTable events={events} testid="search-results" />}
+      {done && (
+        <div class="pager search-status" data-testid="search-status" data-source={(state.query || {})["filter.source"] || ""}
+          data-condition={(state.query || {})["filter.condition"] || ""}>
+          <span class="muted small">
+            {events.length} event{events.length === 1 ? "" : "s"} shown, newest first · scanned {scanned} stored event{scanned === 1 ? "" : "s"}
+            {token ? ", more older ones to read" : ", nothing older"}
+          </span>
+          {token && <button class="btn btn-small" type="button" disabled={busy} onClick={() => fetchPage(state.query, state)}>
+            {busy ? "Reading…" : "More…"}</button>}
+        </div>
+      )}
+    </section>
+  );
+}
+
+const tailCap = 100;
+
+/** Live tail: TailEvents as server-sent events, newest on top, the last tailCap kept. */
+function Tail() {
+  const [pattern, setPattern] = useState(">");
+  const [condition, setCondition] = useState("");
+  const [events, setEvents] = useState([]);
+  const [status, setStatus] = useState("stopped"); // stopped, connecting, following
+  const [error, setError] = useState(null);
+  const abort = useRef(null);
+  useEffect(() => () => abort.current && abort.current.abort(), []);
+  async function start(e) {
+    e.preventDefault();
+    if (abort.current) abort.current.abort();
+    const ctl = new AbortController();
+    abort.current = ctl;
+    setError(null);
+    setEvents([]);
+    setStatus("connecting");
+    try {
+      await stream("/v1/events:tail", {
+        query: { subject_pattern: pattern.trim(), condition: condition.trim() },
+        signal: ctl.signal,
+        // The first heartbeat says the tail is in place: every event stored from now on arrives.
+        onComment: () => !ctl.signal.aborted && setStatus("following"),
+        onEvent: (name, msg) => {
+          if (ctl.signal.aborted) return;
+          if (name === "error") {
+            setError({ message: (msg && msg.message) || String(msg) });
+            return;
+          }
+          if (msg && msg.event) {
+            const ev = { ...msg.event, seq: msg.sequence, seen: new Date().toISOString() };
+            setEvents((list) => [ev, ...list].slice(0, tailCap));
+          }
+        },
+      });
+      if (abort.current === ctl) setError({ message: "the hub ended the tail" });
+    } catch (err) {
+      if (err.name !== "AbortError") setError(err);
+    }
+    if (abort.current === ctl) {
+      abort.current = null;
+      setStatus("stopped");
+    }
+  }
+  function stop() {
+    if (abort.current) abort.current.abort();
+    abort.current = null;
+    setStatus("stopped");
+  }
+  const running = status !== "stopped";
+  return (
+    <section class="card" data-testid="events-tail">
+      <div class="section-head">
+        <h2>Live tail</h2>
+        <span data-testid="tail-status">
+          {status === "following" ? <Badge kind="ok">following</Badge> : status === "connecting" ? <Badge kind="info">connecting…</Badge> : <Badge>stopped</Badge>}
+        </span>
+      </div>
+      <form class="row" onSubmit={start} data-testid="tail-form">
+        <Input label="Subject pattern" name="tail-pattern" value={pattern} set={setPattern} hint="> follows every event" />
+        <label class="field grow"><span class="field-label">Condition (CEL)</span>
+          <input name="tail-condition" value={condition} onInput={(e) => setCondition(e.currentTarget.value)} class="mono" placeholder="data.total > 100" />
+          <span class="muted small">events stored from the start on; the newest {tailCap} stay on screen</span></label>
+        {running
+          ? <button key="stop" class="btn" type="button" onClick={stop}>Stop</button>
+          : <button key="start" class="btn btn-primary" type="submit">Start</button>}
+      </form>
+      <ErrorBox error={error} title="Tail" />
+      {running && events.length === 0 && <p class="muted small">Waiting for events…</p>}
+      {events.length > 0 && <EventTable events={events} testid="tail-events" />}
+      {events.length >= tailCap && <p class="muted small">Showing the newest {tailCap}.</p>}
+    </section>
+  );
+}
+
+/** Open an event by id (and source when two sources used the id). */
+function OpenById() {
   const [id, setId] = useState("");
   const [source, setSource] = useState("");
   function open(e) {
@@ -19,25 +231,26 @@ export function EventsPage() {
     if (id.trim()) go(`/events/${encodeURIComponent(id.trim())}${source.trim() ? `?source=${encodeURIComponent(source.trim())}` : ""}`);
   }
   return (
+    <form class="card row" onSubmit={open} data-testid="open-event">
+      <label class="field grow"><span class="field-label">Event id</span>
+        <input name="event-id" value={id} onInput={(e) => setId(e.currentTarget.value)} class="mono" placeholder="the id the webhook answer or the sender gave" /></label>
+      <label class="field"><span class="field-label">Source</span>
+        <input name="event-source" value={source} onInput={(e) => setSource(e.currentTarget.value)} class="mono" placeholder="only if ambiguous" /></label>
+      <button class="btn" type="submit">Open</button>
+    </form>
+  );
+}
+
+/** The events page: search, live tail, open by id. */
+export function EventsPage() {
+  return (
     <div>
-      <PageHead title="Events" sub="Every event the hub stored, with what became of it." />
-      <form class="card row" onSubmit={open} data-testid="open-event">
-        <label class="field grow"><span class="field-label">Event id</span>
-          <input name="event-id" value={id} onInput={(e) => setId(e.currentTarget.value)} class="mono" placeholder="the id the webhook answer or the sender gave" /></label>
-        <label class="field"><span class="field-label">Source</span>
-          <input name="event-source" value={source} onInput={(e) => setSource(e.currentTarget.value)} class="mono" placeholder="only if ambiguous" /></label>
-        <button class="btn btn-primary" type="submit">Open</button>
-      </form>
-      {/* TODO(issue-13 events): search (source, type, subject pattern, time range, CEL filter) over EventService.ListEvents. */}
-      <div class="card placeholder" data-testid="events-search-placeholder">
-        <h2>Search</h2>
-        <p class="muted">Listing and searching stored events needs the event search API (EventService.ListEvents), which this hub does not serve yet.</p>
-      </div>
-      {/* TODO(issue-13 events): live tail over EventService.TailEvents (server-sent events). */}
-      <div class="card placeholder" data-testid="events-tail-placeholder">
-        <h2>Live tail</h2>
-        <p class="muted">Following new events live needs the tail API (EventService.TailEvents), which this hub does not serve yet.</p>
-      </div>
+      <PageHead title="Events" sub="Every event the hub stored, with what became of it.">
+        <a class="btn" href="#/replay">Replay…</a>
+      </PageHead>
+      <Search />
+      <Tail />
+      <OpenById />
     </div>
   );
 }

@@ -10,10 +10,12 @@ import { EventsPage, EventPage } from "./events.jsx";
 import { DeadLettersPage } from "./deadletters.jsx";
 import { AdaptersPage } from "./adapters.jsx";
 import { ThroughputPage } from "./throughput.jsx";
+import { ReplayPage } from "./replay.jsx";
 
 const nav = [
   ["/routes", "Routes"],
   ["/events", "Events"],
+  ["/replay", "Replay"],
   ["/dead-letters", "Dead letters"],
   ["/adapters", "Adapters"],
   ["/throughput", "Throughput"],
@@ -77,6 +79,8 @@ function Page({ path }) {
     case "events":
       if (parts.length > 1) return <EventPage id={parts.slice(1).join("/")} />;
       return <EventsPage />;
+    case "replay":
+      return <ReplayPage />;
     case "dead-letters":
       return <DeadLettersPage />;
     case "adapters":

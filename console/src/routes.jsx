@@ -297,6 +297,37 @@ function Editor({ initial, isNew, onSaved, initialEvent }) {
   );
 }
 
+/**
+ * The recent events to dry-run against (EventService.ListEvents, newest
+ * first), those the route's subject filter takes when it has one, as the
+ * form stood when loaded or refreshed.
+ */
+function RecentEvents({ filter, picked, onPick }) {
+  const [pattern, setPattern] = useState(filter.trim());
+  const { data, error, loading, reload } = useLoad(
+    () => call("GET", "/v1/events", { query: { "filter.subject_pattern": pattern, page_size: 20 } }),
+    [pattern],
+  );
+  const events = (data && data.events) || [];
+  const key = (e) => `${e.source}\u0000${e.id}`;
+  const chosen = events.find((e) => e.id === picked);
+  return (
+    <div class="recent" data-testid="recent-events">
+      <label class="field"><span class="field-label">Recent event{pattern ? <span class="muted"> ({pattern})</span> : null}</span>
+        <select name="dry-recent" value={chosen ? key(chosen) : ""} onChange={(e) => {
+          const ev = events.find((x) => key(x) === e.currentTarget.value);
+          if (ev) onPick(ev);
+        }}>
+          <option value="">{loading ? "Loading…" : events.length ? `pick one of the ${events.length} newest` : "no recent event"}</option>
+          {events.map((e) => <option value={key(e)}>{e.id} · {e.type} · {e.source} · {ago(e.receive_time)}</option>)}
+        </select></label>
+      <button class="btn btn-small" type="button" onClick={() => (filter.trim() === pattern ? reload() : setPattern(filter.trim()))}
+        title="read the newest events again, with the subject filter as it stands">Reload</button>
+      {error && <span class="fail-text small">{error.message}</span>}
+    </div>
+  );
+}
+
 /** The dry run: the draft (saved or not) against a stored event or one pasted as JSON. */
 function DryRun({ draft, initialEvent }) {
   const [eventId, setEventId] = useState((initialEvent && initialEvent.id) || "");
@@ -338,9 +369,10 @@ function DryRun({ draft, initialEvent }) {
     <section class="card dryrun" data-testid="dry-run">
       <h2>Dry run</h2>
       <p class="muted small">
-        Evaluates this form (saved or not) against an event; nothing is delivered. An event's page opens this on it.
-        {/* TODO(issue-13 events): offer the recent events (EventService.ListEvents) to pick from, once that API is in the tree. */}
+        Evaluates this form (saved or not) against an event; nothing is delivered. Pick a recent event, give one by id, or
+        paste one. An event's page opens this on it.
       </p>
+      <RecentEvents filter={draft.filter} picked={eventId} onPick={(e) => { setEventId(e.id); setSource(e.source); setPasted(""); }} />
       <div class="grid3">
         <Field label="Event id"><input name="dry-event-id" value={eventId} onInput={(e) => setEventId(e.currentTarget.value)} class="mono" /></Field>
         <Field label="Source" hint="only when two sources used the id"><input name="dry-event-source" value={source} onInput={(e) => setSource(e.currentTarget.value)} class="mono" /></Field>
