@@ -80,7 +80,7 @@ func meters() *instruments {
 			metric.WithDescription("Time one delivery attempt took, by destination and outcome."),
 			metric.WithExplicitBucketBoundaries(latencyBuckets...))
 		inst.lag, _ = m.Float64Histogram("junction.delivery.lag", metric.WithUnit("s"),
-			metric.WithDescription("End-to-end lag from the event's time to its successful delivery, by destination."),
+			metric.WithDescription("End-to-end lag from the event's time to its successful delivery, by destination and route."),
 			metric.WithExplicitBucketBoundaries(latencyBuckets...))
 		inst.mappingFailures, _ = m.Int64Counter("junction.source.mapping_failures", metric.WithUnit("{event}"),
 			metric.WithDescription("Events stored with mapping errors (fields the adapter could not map onto the canonical model), by source, type and provider_version: an app's interface drift."))
@@ -338,7 +338,7 @@ func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
 				t = d.GetCreateTime()
 			}
 			if t != nil {
-				mt.lag.Record(ctx, max(time.Since(t.AsTime()).Seconds(), 0), attrs.lag)
+				mt.lag.Record(ctx, max(time.Since(t.AsTime()).Seconds(), 0), lagAttrs(s.app, lagRoute(d)))
 			}
 		}
 	}
@@ -350,7 +350,25 @@ func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
 type sinkMetricAttrs struct {
 	add    metric.AddOption
 	record metric.RecordOption
-	lag    metric.RecordOption // destination only
+}
+
+// lagAttrCache holds the lag histogram's options by destination and
+// route: the routes of a hub times its destinations.
+var lagAttrCache = attrCache[[2]string, metric.RecordOption]{max: 4096}
+
+func lagAttrs(app, route string) metric.RecordOption {
+	return lagAttrCache.get([2]string{app, route}, func(k [2]string) metric.RecordOption {
+		return metric.WithAttributeSet(attribute.NewSet(attribute.String("destination", k[0]), attribute.String("route", k[1])))
+	})
+}
+
+// lagRoute is the route label of d's lag: its route id, or "replay" for
+// a replay into a shadow target, whose route id is new on every replay.
+func lagRoute(d *junctionv1.Delivery) string {
+	if r := d.GetReplayId(); r != "" && d.GetRouteId() == "replay-"+r {
+		return "replay"
+	}
+	return d.GetRouteId()
 }
 
 // sinkAttrCache holds the sinkMetricAttrs by destination and outcome: a
@@ -360,10 +378,7 @@ var sinkAttrCache = attrCache[[2]string, *sinkMetricAttrs]{max: 1024}
 func sinkAttrs(app, outcome string) *sinkMetricAttrs {
 	return sinkAttrCache.get([2]string{app, outcome}, func(k [2]string) *sinkMetricAttrs {
 		both := metric.WithAttributeSet(attribute.NewSet(attribute.String("destination", k[0]), attribute.String("outcome", k[1])))
-		return &sinkMetricAttrs{
-			add: both, record: both,
-			lag: metric.WithAttributeSet(attribute.NewSet(attribute.String("destination", k[0]))),
-		}
+		return &sinkMetricAttrs{add: both, record: both}
 	})
 }
 

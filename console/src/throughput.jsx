@@ -1,6 +1,6 @@
 // Throughput and lag, from the hub's Prometheus endpoint (/metrics, the
 // one a Prometheus server scrapes; it takes the same API key): route
-// matches per route, deliveries and delivery lag per destination, and
+// matches and delivery lag per route, deliveries and delivery lag per destination, and
 // what waits in each consumer. Rates are the change between two samples
 // taken by this page every few seconds. The numbers are those of the
 // process that serves this console: under `junction serve`, the whole hub;
@@ -46,6 +46,8 @@ function snapshot(text) {
     deadLettered: sumBy(s, "junction_deliveries_total", "destination", (l) => l.outcome === "dead_letter"),
     lagSum: sumBy(s, "junction_delivery_lag_seconds_sum", "destination"),
     lagCount: sumBy(s, "junction_delivery_lag_seconds_count", "destination"),
+    routeLagSum: sumBy(s, "junction_delivery_lag_seconds_sum", "route"),
+    routeLagCount: sumBy(s, "junction_delivery_lag_seconds_count", "route"),
     pending: sumBy(s, "junction_consumer_pending_messages", "destination"),
     ackPending: sumBy(s, "junction_consumer_ack_pending_messages", "destination"),
     deadLetters: sumBy(s, "junction_dead_letters", "destination"),
@@ -61,12 +63,14 @@ function rate(cur, prev, field, key) {
 
 const num = (v, digits = 0) => (v === null || v === undefined ? "…" : v.toLocaleString(undefined, { maximumFractionDigits: digits }));
 
-function lag(cur, prev, d) {
+function lag(cur, prev, d, sum = "lagSum", count = "lagCount") {
   // Mean lag of the deliveries made since the last sample, else overall.
-  const c = (cur.lagCount[d] || 0) - ((prev && prev.lagCount[d]) || 0);
-  if (prev && c > 0) return ((cur.lagSum[d] || 0) - (prev.lagSum[d] || 0)) / c;
-  return cur.lagCount[d] ? cur.lagSum[d] / cur.lagCount[d] : null;
+  const c = (cur[count][d] || 0) - ((prev && prev[count][d]) || 0);
+  if (prev && c > 0) return ((cur[sum][d] || 0) - (prev[sum][d] || 0)) / c;
+  return cur[count][d] ? cur[sum][d] / cur[count][d] : null;
 }
+
+const secs = (l) => (l === null ? "—" : `${num(l, 3)} s`);
 
 export function ThroughputPage() {
   const [samples, setSamples] = useState({ cur: null, prev: null });
@@ -106,9 +110,10 @@ export function ThroughputPage() {
         {cur && routes.length === 0 && <p class="muted">No route has matched an event since this process started.</p>}
         {routes.length > 0 && (
           <table class="table" data-testid="route-throughput">
-            <thead><tr><th>Route</th><th class="num">Matches/s</th><th class="num">Matches since start</th></tr></thead>
+            <thead><tr><th>Route</th><th class="num">Matches/s</th><th class="num">Matches since start</th><th class="num">Mean lag</th></tr></thead>
             <tbody>{routes.map((r) => (
-              <tr><td><a class="mono" href={`#/routes/${r}`}>{r}</a></td><td class="num">{num(rate(cur, prev, "matches", r), 2)}</td><td class="num">{num(cur.matches[r])}</td></tr>
+              <tr><td><a class="mono" href={`#/routes/${r}`}>{r}</a></td><td class="num">{num(rate(cur, prev, "matches", r), 2)}</td><td class="num">{num(cur.matches[r])}</td>
+                <td class="num">{secs(lag(cur, prev, r, "routeLagSum", "routeLagCount"))}</td></tr>
             ))}</tbody>
           </table>
         )}
@@ -126,7 +131,7 @@ export function ThroughputPage() {
               const l = lag(cur, prev, d);
               return (
                 <tr><td class="mono">{d}</td><td class="num">{num(rate(cur, prev, "delivered", d), 2)}</td><td class="num">{num(cur.delivered[d] || 0)}</td>
-                  <td class="num">{num(cur.deadLettered[d] || 0)}</td><td class="num">{l === null ? "—" : `${num(l, 3)} s`}</td>
+                  <td class="num">{num(cur.deadLettered[d] || 0)}</td><td class="num">{secs(l)}</td>
                   <td class="num">{num(cur.pending[d] || 0)}</td><td class="num">{num(cur.ackPending[d] || 0)}</td><td class="num">{num(cur.deadLetters[d] || 0)}</td></tr>
               );
             })}</tbody>

@@ -136,7 +136,7 @@ func TestMetricsMoveAsEventsFlow(t *testing.T) {
 		{"junction_deliveries_total", map[string]string{"destination": "webhook", "outcome": "success"}, 1},
 		{"junction_deliveries_total", map[string]string{"destination": "webhook", "outcome": "dead_letter"}, 1},
 		{"junction_delivery_attempt_duration_seconds", dest, 3},
-		{"junction_delivery_lag_seconds", dest, 1},
+		{"junction_delivery_lag_seconds", map[string]string{"destination": "webhook", "route": "metrics-ok"}, 1},
 	}
 	for _, tt := range tests {
 		got := value(after, tt.name, tt.labels) - value(before, tt.name, tt.labels)
