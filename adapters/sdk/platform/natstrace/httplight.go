@@ -182,17 +182,7 @@ func (s *serverInstruments) record(ctx context.Context, r *http.Request, status 
 	if port > 0 && ((https && port != 443) || (!https && port != 80)) {
 		attrs = append(attrs, semconv.ServerPort(port))
 	}
-	name, version, _ := strings.Cut(r.Proto, "/")
-	switch name {
-	case "HTTP":
-		name = "http"
-	case "QUIC":
-		name = "quic"
-	case "SPDY":
-		name = "spdy"
-	default:
-		name = strings.ToLower(name)
-	}
+	name, version := netProtocol(r.Proto)
 	if name != "" {
 		attrs = append(attrs, semconv.NetworkProtocolName(name))
 	}

@@ -114,7 +114,13 @@ func collectMetrics(t *testing.T, newHandler func(*sdkmetric.MeterProvider) http
 		h = mux
 	}
 	h.ServeHTTP(httptest.NewRecorder(), r)
+	return points(t, reader)
+}
 
+// points collects what reader's meter provider recorded, one line per
+// data point, durations reduced to their count.
+func points(t *testing.T, reader *sdkmetric.ManualReader) []string {
+	t.Helper()
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatalf("collect: %v", err)
