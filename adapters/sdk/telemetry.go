@@ -294,10 +294,11 @@ func (s *sink) traced(ctx context.Context, m jetstream.Msg) {
 	subject := deliverySubject(m.Subject())
 	ctx, span := natstrace.StartProcess(ctx, subject, topology.DeliveryConsumer(s.app), h)
 	if span.IsRecording() { // else skip building the attributes
+		meta := topology.MetaOf(h)
 		span.SetAttributes(
 			natstrace.KeyDestApp.String(s.app),
-			natstrace.KeyDeliveryID.String(h.Get(topology.HeaderDeliveryID)),
-			natstrace.KeyEventID.String(h.Get(topology.HeaderEventID)),
+			natstrace.KeyDeliveryID.String(meta.DeliveryID),
+			natstrace.KeyEventID.String(meta.EventID),
 			natstrace.KeyAttempt.Int(attempt),
 			natstrace.KeyDeliveryCount.Int(attempt))
 	}
