@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,21 +21,25 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
-// initialTracerProvider is the global tracer provider before anything set
-// one: OTel's delegating provider, which hands out non-recording spans until
-// a provider is set.
-var initialTracerProvider = otel.GetTracerProvider()
+// globalPkg is the package of OTel's own global tracer provider, the one
+// otel.GetTracerProvider returns until a provider is set: it hands out
+// non-recording spans.
+const globalPkg = "go.opentelemetry.io/otel/internal/global"
 
 // tracing reports whether a tracer provider that may record spans is
 // installed (telemetry.SetupTracing with an exporter, or a test's own).
 // Without one, no span of an HTTP request is ever recorded or exported.
 func tracing() bool {
-	switch tp := otel.GetTracerProvider(); tp.(type) {
+	tp := otel.GetTracerProvider()
+	switch tp.(type) {
 	case tracenoop.TracerProvider, *tracenoop.TracerProvider:
 		return false
-	default:
-		return tp != initialTracerProvider
 	}
+	t := reflect.TypeOf(tp)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.PkgPath() != globalPkg
 }
 
 // lightHandler serves a request with otelhttp's handler while a tracer
