@@ -192,8 +192,8 @@ BENCH_TIME ?=
 BENCH_OUT  ?= bench/results/benchstat.txt
 # The hot-path benchmarks `make test` runs briefly (BENCH_SMOKE=0 skips them).
 BENCH_SMOKE ?= 1
-BENCH_SMOKE_PKGS ?= ./services/router ./adapters/sdk
-BENCH_SMOKE_RUN  ?= BenchmarkHandle|BenchmarkSinkDelivery|BenchmarkEvaluate
+BENCH_SMOKE_PKGS ?= ./services/router ./adapters/sdk ./adapters/sdk/platform/natstrace
+BENCH_SMOKE_RUN  ?= BenchmarkHandle|BenchmarkSinkDelivery|BenchmarkEvaluate|BenchmarkHTTPHandler|BenchmarkTraceTransport
 # Empty: the working tree alone, its test binaries cached by the tests just
 # run (under a minute). A base commit is compiled from scratch in its own
 # worktree, a minute or two more on two busy cores.

@@ -100,11 +100,13 @@ func RecordWebhookRejection(ctx context.Context, source, reason string) {
 }
 
 // TraceTransport wraps an HTTP client transport in OTel client spans that
-// carry traceparent to the receiver. The span's url.full is only the
+// carry traceparent to the receiver (without a tracer provider, no spans:
+// the trace context and the HTTP client metrics only, see
+// natstrace.HTTPTransport). The span's url.full is only the
 // target's origin: receivers such as Slack's incoming webhooks carry their
 // secret in the URL's path or query.
 func TraceTransport(rt http.RoundTripper) http.RoundTripper {
-	traced := otelhttp.NewTransport(restoreURL{rt}, otelhttp.WithPropagators(natstrace.Propagator),
+	traced := natstrace.HTTPTransport(restoreURL{rt}, otelhttp.WithPropagators(natstrace.Propagator),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }))
 	return redactURL{traced}
 }

@@ -137,6 +137,15 @@ func TestMetricsMoveAsEventsFlow(t *testing.T) {
 		{"junction_deliveries_total", map[string]string{"destination": "webhook", "outcome": "dead_letter"}, 1},
 		{"junction_delivery_attempt_duration_seconds", dest, 3},
 		{"junction_delivery_lag_seconds", map[string]string{"destination": "webhook", "route": "metrics-ok"}, 1},
+		// otelhttp's HTTP metrics, recorded by natstrace's handler and
+		// transport whether or not spans are: the webhooks in, the
+		// attempts out.
+		{"http_server_request_duration_seconds", map[string]string{"http_request_method": "POST", "http_response_status_code": "202"}, 1},
+		{"http_server_request_duration_seconds", map[string]string{"http_request_method": "POST", "http_response_status_code": "401"}, 1},
+		{"http_server_request_body_size_bytes", map[string]string{"http_request_method": "POST", "http_response_status_code": "202"}, 1},
+		{"http_client_request_duration_seconds", map[string]string{"http_request_method": "POST", "http_response_status_code": "503"}, 1},
+		{"http_client_request_duration_seconds", map[string]string{"http_request_method": "POST", "http_response_status_code": "400"}, 1},
+		{"http_client_request_body_size_bytes", map[string]string{"http_request_method": "POST"}, 3},
 	}
 	for _, tt := range tests {
 		got := value(after, tt.name, tt.labels) - value(before, tt.name, tt.labels)
