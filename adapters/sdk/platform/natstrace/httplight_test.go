@@ -150,7 +150,7 @@ func points(t *testing.T, reader *sdkmetric.ManualReader) []string {
 func attrs(s attribute.Set) string {
 	var b []string
 	for _, kv := range s.ToSlice() {
-		b = append(b, string(kv.Key)+"="+kv.Value.Emit())
+		b = append(b, string(kv.Key)+"="+kv.Value.String())
 	}
 	return strings.Join(b, " ")
 }
