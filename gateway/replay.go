@@ -24,11 +24,10 @@ const (
 	defaultReplayRate = 10
 	// MaxReplayRate is the highest rate a replay may ask for, in events
 	// per second.
-	MaxReplayRate     = 1000
-	defaultReplayMax  = 1000
-	maxReplayMax      = 10_000
-	shadowTargetName  = "shadow"
-	shadowRoutePrefix = "replay-"
+	MaxReplayRate    = 1000
+	defaultReplayMax = 1000
+	maxReplayMax     = 10_000
+	shadowTargetName = "shadow"
 	// MaxReplayCall is the longest one ReplayEvents call works: below the
 	// REST listener's default write timeout (60s), so a REST replay
 	// answers with a token to continue rather than being cut off.
@@ -220,7 +219,7 @@ func (s *Server) replayRoutes(ctx context.Context, req *junctionv1.ReplayEventsR
 			filter = topology.EventsFilter("")
 		}
 		c, err := router.Compile(&junctionv1.Route{
-			Name:    router.RouteName(shadowRoutePrefix + replayID),
+			Name:    router.RouteName(topology.ShadowReplayRouteID(replayID)),
 			Filter:  filter,
 			Targets: []*junctionv1.Target{t},
 		})

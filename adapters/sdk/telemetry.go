@@ -367,7 +367,7 @@ func lagAttrs(app, route string) metric.RecordOption {
 // lagRoute is the route label of d's lag: its route id, or "replay" for
 // a replay into a shadow target, whose route id is new on every replay.
 func lagRoute(d *junctionv1.Delivery) string {
-	if r := d.GetReplayId(); r != "" && d.GetRouteId() == "replay-"+r {
+	if topology.IsShadowReplay(d) {
 		return "replay"
 	}
 	return d.GetRouteId()

@@ -55,9 +55,7 @@ func (c *Condition) Match(e *junctionv1.Event) (bool, error) {
 	if c == nil {
 		return true, nil
 	}
-	in := newInput(e)
-	in.untimed = true
-	out, _, err := c.compiled.condition.Eval(in)
+	out, _, err := c.compiled.condition.Eval(newInput(e))
 	if err != nil {
 		return false, err
 	}

@@ -104,9 +104,9 @@ type input struct {
 	// Budget.Time is measured with, so the route that happened to use
 	// data first is not charged for it.
 	parseTook time.Duration
-	// untimed skips measuring parseTook (two system calls per event) for
-	// callers that keep no budget: a Condition.
-	untimed bool
+	// timed measures parseTook (two system calls per parse): set by the
+	// router, the one caller that keeps a budget.
+	timed bool
 }
 
 func newInput(e *junctionv1.Event) *input {
@@ -119,13 +119,15 @@ func (in *input) ResolveName(name string) (any, bool) {
 	case "event":
 		return in.event, true
 	case "data":
-		if !in.parsed && in.untimed {
-			in.data, in.parsed = parseData(in.event), true
-		}
 		if !in.parsed {
-			start := threadTime()
+			var start time.Duration
+			if in.timed {
+				start = threadTime()
+			}
 			in.data, in.parsed = parseData(in.event), true
-			in.parseTook = threadTime() - start
+			if in.timed {
+				in.parseTook = threadTime() - start
+			}
 		}
 		return in.data, true
 	}

@@ -386,6 +386,7 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 	}
 
 	in := newInput(e)
+	in.timed = true // the budget subtracts payload parsing from the route that parsed it
 	tr := r.traceEvent(ctx, m, e)
 	now := time.Now()
 	var out []outMsg

@@ -226,6 +226,17 @@ func ResendMsg(d *junctionv1.Delivery, nonce string) (*nats.Msg, error) {
 	return msg, err
 }
 
+// ShadowReplayRouteID is the route id of the deliveries a replay into a
+// shadow target makes: new on every replay, so metrics label them by
+// IsShadowReplay rather than by it.
+func ShadowReplayRouteID(replayID string) string { return "replay-" + replayID }
+
+// IsShadowReplay reports whether d was made by a replay into a shadow
+// target (ShadowReplayRouteID).
+func IsShadowReplay(d *junctionv1.Delivery) bool {
+	return d.GetReplayId() != "" && d.GetRouteId() == ShadowReplayRouteID(d.GetReplayId())
+}
+
 // ReplayMsg is delivery d of a stored event sent again by replay
 // replayID (EventService.ReplayEvents), with the Nats-Msg-Id
 // "<id>:replay:<replay id>", so the one replay stores it once while a later
