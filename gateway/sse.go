@@ -45,42 +45,39 @@ func (sseMarshaler) Delimiter() []byte { return []byte("\n") }
 
 // Marshal implements runtime.Marshaler.
 func (m sseMarshaler) Marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
 	if frame, ok := v.(map[string]proto.Message); ok { // an error chunk
-		body, err := m.JSONPb.Marshal(frame["error"])
-		if err != nil {
-			return nil, err
-		}
-		buf.WriteString("event: error\ndata: ")
-		buf.Write(oneLine(body))
-		buf.WriteString("\n")
-		return buf.Bytes(), nil
+		return m.frame("error", "", frame["error"])
 	}
 	frame, ok := v.(map[string]any)
 	if !ok {
 		return m.JSONPb.Marshal(v)
 	}
-	if res, ok := frame["result"]; ok {
-		if t, ok := res.(*junctionv1.TailEventsResponse); ok {
-			if t.GetEvent() == nil {
-				return []byte(": heartbeat\n"), nil
-			}
-			buf.WriteString("id: " + strconv.FormatUint(t.GetSequence(), 10) + "\n")
-		}
-		body, err := m.JSONPb.Marshal(res)
-		if err != nil {
-			return nil, err
-		}
-		buf.WriteString("event: event\ndata: ")
-		buf.Write(oneLine(body))
-		buf.WriteString("\n")
-		return buf.Bytes(), nil
+	res, ok := frame["result"]
+	if !ok {
+		return m.frame("error", "", frame["error"])
 	}
-	body, err := m.JSONPb.Marshal(frame["error"])
+	id := ""
+	if t, ok := res.(*junctionv1.TailEventsResponse); ok {
+		if t.GetEvent() == nil {
+			return []byte(": heartbeat\n"), nil
+		}
+		id = strconv.FormatUint(t.GetSequence(), 10)
+	}
+	return m.frame("event", id, res)
+}
+
+// frame is one server-sent event named name (with id when not empty)
+// whose data is v as JSON on one line.
+func (m sseMarshaler) frame(name, id string, v any) ([]byte, error) {
+	body, err := m.JSONPb.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	buf.WriteString("event: error\ndata: ")
+	var buf bytes.Buffer
+	if id != "" {
+		buf.WriteString("id: " + id + "\n")
+	}
+	buf.WriteString("event: " + name + "\ndata: ")
 	buf.Write(oneLine(body))
 	buf.WriteString("\n")
 	return buf.Bytes(), nil
