@@ -170,6 +170,18 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 			log.get().Debug("delivery attempt succeeded", "latency", latency)
 		}
 		state = junctionv1.DeliveryState_DELIVERY_STATE_DELIVERED
+		if s.record != nil {
+			// The ack is confirmed by the attempt record's own ack: the
+			// hub handles a connection's messages in order, so the
+			// record stored means the ack before it was received. One
+			// round trip where a double ack and a record took two
+			// messages back.
+			if err := m.Ack(); err != nil {
+				log.Warn("ack failed, the delivery may be attempted again", "err", err)
+			}
+			s.confirmAttempt(ctx, d, attempt, start, latency, log)
+			return
+		}
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 		defer cancel()
 		if err := m.DoubleAck(actx); err != nil {
@@ -307,6 +319,17 @@ func routeOf(m jetstream.Msg, app string, d *junctionv1.Delivery) string {
 	return d.GetRouteId()
 }
 
+// confirmAttempt records a successful attempt after its delivery was
+// acknowledged, waiting for the record's ack: it confirms the delivery's
+// ack reached the hub, as a double ack would.
+func (s *sink) confirmAttempt(ctx context.Context, d *junctionv1.Delivery, attempt int, start time.Time, latency time.Duration, log *deliveryLog) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
+	if err := s.record(rctx, s.attemptRecord(d, attempt, start, latency, nil, junctionv1.DeliveryState_DELIVERY_STATE_DELIVERED, time.Time{}), nil); err != nil {
+		log.Warn("attempt record not confirmed: the delivery's ack may not have reached the hub, and it may be attempted again", "err", err)
+	}
+}
+
 // recordAttempt adds an attempt to the attempt log, if the sink keeps one.
 // A record that cannot be stored is logged and otherwise ignored: the
 // delivery itself is already settled.
@@ -314,6 +337,23 @@ func (s *sink) recordAttempt(ctx context.Context, d *junctionv1.Delivery, attemp
 	if s.record == nil {
 		return
 	}
+	a := s.attemptRecord(d, attempt, start, latency, err, state, next)
+	// The record is handed to the connection before the next delivery is
+	// taken, but its ack is not awaited here: the delivery is settled, and
+	// waiting held this worker for one more round trip per attempt. A
+	// failure is still logged, when the ack fails or does not come.
+	warn := func(rerr error) {
+		s.log.Warn("record attempt failed", "delivery_id", d.GetId(), "attempt", attempt, "err", rerr)
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
+	if rerr := s.record(rctx, a, warn); rerr != nil {
+		warn(rerr)
+	}
+}
+
+// attemptRecord is the attempt log's record of one attempt.
+func (s *sink) attemptRecord(d *junctionv1.Delivery, attempt int, start time.Time, latency time.Duration, err error, state junctionv1.DeliveryState, next time.Time) *junctionv1.DeliveryAttempt {
 	a := &junctionv1.DeliveryAttempt{
 		DeliveryId:  d.GetId(),
 		Attempt:     int32(attempt),
@@ -335,18 +375,7 @@ func (s *sink) recordAttempt(ctx context.Context, d *junctionv1.Delivery, attemp
 	if !next.IsZero() {
 		a.NextAttemptTime = timestamppb.New(next)
 	}
-	// The record is handed to the connection before the next delivery is
-	// taken, but its ack is not awaited here: the delivery is settled, and
-	// waiting held this worker for one more round trip per attempt. A
-	// failure is still logged, when the ack fails or does not come.
-	warn := func(rerr error) {
-		s.log.Warn("record attempt failed", "delivery_id", d.GetId(), "attempt", attempt, "err", rerr)
-	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
-	defer cancel()
-	if rerr := s.record(rctx, a, warn); rerr != nil {
-		warn(rerr)
-	}
+	return a
 }
 
 // attempt calls Deliver with the policy's time limit, telling the server the

@@ -24,8 +24,9 @@ func (nopSink) Deliver(context.Context, *junctionv1.Delivery) error { return nil
 // BenchmarkSinkDelivery is the sink's work on one delivery of a 512-byte
 // JSON payload whose Deliver succeeds at once, on a real embedded
 // JetStream: take it from the live consumer, decode it, trace it, deliver
-// it, double-ack it and record the attempt (ATTEMPTS). Per op: one
-// delivery, in one worker, so ns/op includes the ack round trip; allocs/op
+// it, ack it and record the attempt (ATTEMPTS), whose ack confirms the
+// delivery's. Per op: one delivery, in one worker, so ns/op includes the
+// record's round trip; allocs/op
 // and B/op count the whole process (the server's share included).
 func BenchmarkSinkDelivery(b *testing.B) {
 	const app = "benchapp"
