@@ -44,6 +44,11 @@ type FixedResult struct {
 	// together) over the phase, in percent of one core: near 100 times
 	// the cores, the driver itself is saturated.
 	DriverCPUPercent float64 `json:"driver_cpu_percent,omitempty"`
+	// CPUMicrosPerEvent is the measured process's CPU over the phase per
+	// event (with a PID). Below saturation it varies less from run to run
+	// than the max-rate phase's, which moves with how much each pull and
+	// flush could batch.
+	CPUMicrosPerEvent float64 `json:"cpu_us_per_event,omitempty"`
 }
 
 // WebhookResult is what one run of the webhook scenario measured.
@@ -111,12 +116,22 @@ func RunWebhook(ctx context.Context, url string, rcv *Receiver, cfg WebhookConfi
 	for _, rate := range cfg.Rates {
 		n := int(rate * cfg.Seconds)
 		dc := startDriverCPU()
+		var cpu0 time.Duration
+		if cfg.PID != 0 {
+			cpu0, _ = CPU(cfg.PID)
+		}
 		l, err := FixedRate(ctx, s, rcv, base, n, rate)
 		if err := check(fmt.Sprintf("%g/s", rate), l, err); err != nil {
 			return res, err
 		}
 		_, pct := dc.stop(n)
-		res.Fixed = append(res.Fixed, FixedResult{Target: rate, Latency: l, DriverCPUPercent: pct})
+		fr := FixedResult{Target: rate, Latency: l, DriverCPUPercent: pct}
+		if cfg.PID != 0 && cpu0 > 0 {
+			if cpu1, err := CPU(cfg.PID); err == nil {
+				fr.CPUMicrosPerEvent = float64((cpu1 - cpu0).Microseconds()) / float64(n)
+			}
+		}
+		res.Fixed = append(res.Fixed, fr)
 		base += n
 	}
 	if cfg.MaxN > 0 {

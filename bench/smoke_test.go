@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"os"
 	"testing"
 )
 
@@ -54,7 +55,13 @@ func TestWebhookSmoke(t *testing.T) {
 		if err := RouteToReceiver(context.Background(), natsURL, dataDir, rcv.URL()); err != nil {
 			t.Fatalf("RouteToReceiver: %v", err)
 		}
-		checkWebhook(t, url, rcv, cfg)
+		// The hub runs in this process: its CPU is this process's.
+		pcfg := cfg
+		pcfg.PID = os.Getpid()
+		res := checkWebhook(t, url, rcv, pcfg)
+		if res.Fixed[0].CPUMicrosPerEvent <= 0 || res.CPUMicrosPerEvent <= 0 {
+			t.Errorf("CPU per event: fixed rate %v, max rate %v µs; want both measured with a PID", res.Fixed[0].CPUMicrosPerEvent, res.CPUMicrosPerEvent)
+		}
 	})
 }
 
@@ -68,7 +75,7 @@ func newTestReceiver(t *testing.T) *Receiver {
 	return rcv
 }
 
-func checkWebhook(t *testing.T, url string, rcv *Receiver, cfg WebhookConfig) {
+func checkWebhook(t *testing.T, url string, rcv *Receiver, cfg WebhookConfig) WebhookResult {
 	t.Helper()
 	res, err := RunWebhook(context.Background(), url, rcv, cfg)
 	if err != nil {
@@ -76,7 +83,7 @@ func checkWebhook(t *testing.T, url string, rcv *Receiver, cfg WebhookConfig) {
 	}
 	want := int(cfg.Rates[0] * cfg.Seconds)
 	if len(res.Fixed) != 1 || res.Fixed[0].N != want {
-		t.Errorf("fixed-rate phase = %+v, want %d events measured", res.Fixed, want)
+		t.Fatalf("fixed-rate phase = %+v, want %d events measured", res.Fixed, want)
 	}
 	if res.Max.N != cfg.MaxN || res.Max.Sends != 0 {
 		t.Errorf("max-rate phase = %+v, want %d events and no failed sends", res.Max, cfg.MaxN)
@@ -84,4 +91,5 @@ func checkWebhook(t *testing.T, url string, rcv *Receiver, cfg WebhookConfig) {
 	if res.BadSignatures != 0 {
 		t.Errorf("bad signatures = %d, want 0", res.BadSignatures)
 	}
+	return res
 }

@@ -146,6 +146,8 @@ type FixedMedian struct {
 	// DriverCPUPercent is the driver's CPU over the phase, in percent of
 	// one core.
 	DriverCPUPercent float64 `json:"driver_cpu_percent"`
+	// CPUus is the measured process's CPU per event over the phase.
+	CPUus float64 `json:"cpu_us_per_event"`
 }
 
 func medians(rs []bench.WebhookResult) WebhookMedian {
@@ -154,14 +156,15 @@ func medians(rs []bench.WebhookResult) WebhookMedian {
 		return m
 	}
 	for i := range rs[0].Fixed {
-		var p50, p99, p999, dpct []float64
+		var p50, p99, p999, dpct, cpu []float64
 		for _, r := range rs {
 			p50 = append(p50, r.Fixed[i].P50)
 			p99 = append(p99, r.Fixed[i].P99)
 			p999 = append(p999, r.Fixed[i].P999)
 			dpct = append(dpct, r.Fixed[i].DriverCPUPercent)
+			cpu = append(cpu, r.Fixed[i].CPUMicrosPerEvent)
 		}
-		m.Fixed = append(m.Fixed, FixedMedian{Target: rs[0].Fixed[i].Target, P50: median(p50), P99: median(p99), P999: median(p999), DriverCPUPercent: median(dpct)})
+		m.Fixed = append(m.Fixed, FixedMedian{Target: rs[0].Fixed[i].Target, P50: median(p50), P99: median(p99), P999: median(p999), DriverCPUPercent: median(dpct), CPUus: median(cpu)})
 	}
 	var rate, p99, cpu, rss, dcpu, dpct []float64
 	for _, r := range rs {

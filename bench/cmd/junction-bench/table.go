@@ -38,12 +38,12 @@ func (r *Results) Table() string {
 	}
 	if len(r.Webhook) > 0 {
 		fmt.Fprintf(&b, "## 2. Webhook in to webhook out (latency from due time to verified at the receiver)\n\n")
-		fmt.Fprintf(&b, "| durability | rate | floor (no hub) p50 / p99 / p99.9 ms | baseline p50 / p99 / p99.9 ms | junction p50 / p99 / p99.9 ms | driver CPU %% of a core: floor / baseline / junction |\n|---|---|---|---|---|---|\n")
+		fmt.Fprintf(&b, "| durability | rate | floor (no hub) p50 / p99 / p99.9 ms | baseline p50 / p99 / p99.9 ms | junction p50 / p99 / p99.9 ms | driver CPU %% of a core: floor / baseline / junction | CPU µs/event: baseline / junction (ratio) |\n|---|---|---|---|---|---|---|\n")
 		for _, w := range r.Webhook {
 			for i := range w.JunctionMedian.Fixed {
 				fm, bm, jm := fixedAt(w.FloorMedian, i), w.BaselineMedian.Fixed[i], w.JunctionMedian.Fixed[i]
-				fmt.Fprintf(&b, "| %s | %g/s | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.0f / %.0f / %.0f |\n", syncName(w.SyncAlways), jm.Target,
-					fm.P50, fm.P99, fm.P999, bm.P50, bm.P99, bm.P999, jm.P50, jm.P99, jm.P999, fm.DriverCPUPercent, bm.DriverCPUPercent, jm.DriverCPUPercent)
+				fmt.Fprintf(&b, "| %s | %g/s | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.0f / %.0f / %.0f | %s |\n", syncName(w.SyncAlways), jm.Target,
+					fm.P50, fm.P99, fm.P999, bm.P50, bm.P99, bm.P999, jm.P50, jm.P99, jm.P999, fm.DriverCPUPercent, bm.DriverCPUPercent, jm.DriverCPUPercent, cpuPair(bm.CPUus, jm.CPUus))
 			}
 		}
 		fmt.Fprintf(&b, "\n| durability | floor max events/s | baseline max events/s | junction max events/s | ratio | baseline CPU µs/event | junction CPU µs/event | driver CPU µs/event: floor / baseline / junction | baseline RSS MiB | junction RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
@@ -79,4 +79,14 @@ func (r *Results) Table() string {
 		}
 	}
 	return b.String()
+}
+
+// cpuPair is a fixed rate's CPU per event of the baseline and Junction
+// with their ratio; "-" where a figure is missing (results written before
+// it was measured).
+func cpuPair(base, junction float64) string {
+	if base <= 0 || junction <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f / %.1f (%.2fx)", base, junction, junction/base)
 }
