@@ -3,6 +3,8 @@ package hubspot_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -245,5 +247,38 @@ func TestCRMConfigErrors(t *testing.T) {
 	_, err := hubspot.New(hubspot.Config{CRM: hubspot.CRMConfig{TokenEnv: "UNSET_TOKEN_VAR_FOR_TEST"}})
 	if err == nil || !strings.Contains(err.Error(), "UNSET_TOKEN_VAR_FOR_TEST") {
 		t.Errorf("New with an unset token_env = %v, want an error naming it", err)
+	}
+}
+
+// TestDestinationOnly: with a CRM token and no client secret named (nor in
+// HUBSPOT_CLIENT_SECRET) the adapter starts as a destination only, and a
+// webhook, signed or not, is refused with 404 naming the setting, with
+// nothing emitted; without a token the secret is still required.
+func TestDestinationOnly(t *testing.T) {
+	t.Setenv(hubspot.DefaultSecretEnv, "")
+	t.Setenv("TEST_HUBSPOT_TOKEN", "pat-1")
+	a, err := hubspot.New(hubspot.Config{CRM: hubspot.CRMConfig{TokenEnv: "TEST_HUBSPOT_TOKEN"}})
+	if err != nil {
+		t.Fatalf("New with a token and no client secret = %v, want a destination-only adapter", err)
+	}
+	emitted := 0
+	emit := func(context.Context, *junctionv1.Event) (sdk.PublishResult, error) {
+		emitted++
+		return sdk.PublishResult{}, nil
+	}
+	for _, key := range []string{secret, ""} {
+		rec := httptest.NewRecorder()
+		a.Webhook(emit).ServeHTTP(rec, post(`[{"eventId":1,"subscriptionType":"contact.creation","objectId":7,"occurredAt":1700000000000}]`, "/webhooks/hubspot", time.Now(), key))
+		if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), hubspot.DefaultSecretEnv) {
+			t.Errorf("webhook signed with %q answered %d %s, want 404 naming %s", key, rec.Code, rec.Body.String(), hubspot.DefaultSecretEnv)
+		}
+	}
+	if emitted != 0 {
+		t.Errorf("a destination-only adapter emitted %d events, want 0", emitted)
+	}
+
+	t.Setenv("TEST_HUBSPOT_TOKEN", "")
+	if _, err := hubspot.New(hubspot.Config{}); err == nil || !strings.Contains(err.Error(), hubspot.DefaultSecretEnv) {
+		t.Errorf("New with neither token nor secret = %v, want an error naming %s", err, hubspot.DefaultSecretEnv)
 	}
 }

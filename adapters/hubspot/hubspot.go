@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -123,6 +124,14 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// sourceOff reports whether the config runs only the destination: a CRM
+// access token and no client secret named (nor in HUBSPOT_CLIENT_SECRET).
+// Webhooks are then refused, not verified against an empty secret.
+func (c *Config) sourceOff() bool {
+	token, err := c.CRM.token()
+	return err == nil && token != "" && c.SecretEnv == "" && c.SecretFile == "" && len(c.Previous) == 0 && os.Getenv(DefaultSecretEnv) == ""
+}
+
 // Adapter is the HubSpot webhooks source.
 type Adapter struct {
 	verifier   verify.Verifier
@@ -137,18 +146,21 @@ func New(cfg Config) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	secrets, err := apphook.ResolveSecrets(cfg.SecretRef, cfg.Previous, DefaultSecretEnv)
-	if err != nil {
-		return nil, fmt.Errorf("hubspot client secret: %w", err)
-	}
 	a := &Adapter{
-		verifier:   newVerifier(secrets, cfg.PublicURL, cfg.Tolerance, nil),
 		ackTimeout: cfg.AckTimeout,
 		maxBody:    cfg.MaxBodyBytes,
 		now:        time.Now,
 	}
+	var err error
 	if a.crm, err = newCRM(cfg.CRM); err != nil {
 		return nil, fmt.Errorf("hubspot crm: %w", err)
+	}
+	if !cfg.sourceOff() { // destination only: webhooks are refused
+		secrets, err := apphook.ResolveSecrets(cfg.SecretRef, cfg.Previous, DefaultSecretEnv)
+		if err != nil {
+			return nil, fmt.Errorf("hubspot client secret: %w", err)
+		}
+		a.verifier = newVerifier(secrets, cfg.PublicURL, cfg.Tolerance, nil)
 	}
 	if a.ackTimeout == 0 {
 		a.ackTimeout = DefaultAckTimeout
@@ -184,6 +196,9 @@ func (a *Adapter) Webhook(emit sdk.EmitFunc) http.Handler {
 func (a *Adapter) serve(w http.ResponseWriter, r *http.Request, emit sdk.EmitFunc, deadline time.Time) *apphook.Rejection {
 	if rej := apphook.CheckMethod(r); rej != nil {
 		return rej
+	}
+	if a.verifier == nil {
+		return apphook.Reject(http.StatusNotFound, "the hubspot source is off (the adapter runs as a destination only): set secret_env or secret_file (default %s) to receive events", DefaultSecretEnv)
 	}
 	body, rej := apphook.ReadBody(w, r, a.maxBody)
 	if rej != nil {
