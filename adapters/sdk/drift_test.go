@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/common/expfmt"
@@ -123,37 +124,43 @@ func TestMappingFailureMetricBounded(t *testing.T) {
 	hub := sdktest.NewHub(t)
 	srv := httptest.NewServer(newRunner(t, hub, "drifty", driftSource{}, sdk.Config{}).Handler())
 	t.Cleanup(srv.Close)
+	// The metric and its bounds are the process's: a source of its own
+	// per run keeps the test repeatable (go test -count=N).
+	fold := fmt.Sprintf("fold%d", foldRuns.Add(1))
 	for i := range driftMaxTypes + 5 {
-		post(t, srv.URL, "fold", fmt.Sprintf("t%d", i), fmt.Sprintf("thing%d.updated", i), fmt.Sprintf("v%d", i%(driftMaxVersions+3)), "f")
+		post(t, srv.URL, fold, fmt.Sprintf("t%d", i), fmt.Sprintf("thing%d.updated", i), fmt.Sprintf("v%d", i%(driftMaxVersions+3)), "f")
 	}
-	post(t, srv.URL, "fold", "again", "thing0.updated", "v0", "f")
+	post(t, srv.URL, fold, "again", "thing0.updated", "v0", "f")
 	got := mappingFailures(t, srv.URL)
 	types, versions := map[string]bool{}, map[string]bool{}
 	var total float64
 	for k, v := range got {
 		parts := strings.SplitN(k, "/", 3)
-		if parts[0] != "fold" {
+		if parts[0] != fold {
 			continue
 		}
 		types[parts[1]], versions[parts[2]] = true, true
 		total += v
 	}
 	if want := float64(driftMaxTypes + 6); total != want {
-		t.Errorf("source fold counted %v events in all, want %v", total, want)
+		t.Errorf("source %s counted %v events in all, want %v", fold, total, want)
 	}
 	if n := len(types); n != driftMaxTypes+1 {
-		t.Errorf("source fold has %d type values, want %d and %q", n, driftMaxTypes, "other")
+		t.Errorf("source %s has %d type values, want %d and %q", fold, n, driftMaxTypes, "other")
 	}
 	if n := len(versions); n != driftMaxVersions+1 {
-		t.Errorf("source fold has %d provider_version values, want %d and %q", n, driftMaxVersions, "other")
+		t.Errorf("source %s has %d provider_version values, want %d and %q", fold, n, driftMaxVersions, "other")
 	}
 	if !types["other"] || !versions["other"] {
 		t.Errorf("no %q value: types %v versions %v", "other", types, versions)
 	}
-	if got["fold/thing0.updated/v0"] != 2 {
-		t.Errorf("fold/thing0.updated/v0 = %v, want 2 (a value seen before the bound keeps its series)", got["fold/thing0.updated/v0"])
+	if k := fold + "/thing0.updated/v0"; got[k] != 2 {
+		t.Errorf("%s = %v, want 2 (a value seen before the bound keeps its series)", k, got[k])
 	}
 }
+
+// foldRuns numbers TestMappingFailureMetricBounded's runs in this process.
+var foldRuns atomic.Int32
 
 func post(t *testing.T, base, source, id, typ, version, unmapped string) {
 	t.Helper()

@@ -129,6 +129,7 @@ func newRunner(spec Spec, adapter any, nc *nats.Conn, opts runnerOptions) (*runn
 			deadLetter: traceDeadLetter(spec.App, publishDeadLetter(js, spec.App)),
 			record:     publishAttempt(js),
 			now:        time.Now,
+			stopping:   new(atomic.Bool),
 		}
 	}
 	if opts.CheckStore {
@@ -237,6 +238,9 @@ func (r *runner) Run(ctx context.Context) error {
 	var loops []started
 	var ln *lanes
 	if r.sink != nil {
+		// From the stop on, successes are double-acked (sink.stopping).
+		stopWatch := context.AfterFunc(ctx, func() { r.sink.stopping.Store(true) })
+		defer stopWatch()
 		ln = newLanes(r.sink, r.js, r.cfg.RouteConcurrency, r.cfg.ShutdownTimeout, r.log.With("role", "lanes"))
 		// The live consumer takes fresh deliveries, the retry consumer
 		// the retries (see topology.RetriesStream), each with its own

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -105,7 +106,14 @@ type sink struct {
 	// report later should it fail.
 	record func(ctx context.Context, a *junctionv1.DeliveryAttempt, report func(error)) error
 	now    func() time.Time
+	// stopping is set once the sink's runner is told to stop: the
+	// deliveries still in flight then double-ack (see handle). Shared by
+	// the per-delivery copies of the sink; nil never stops.
+	stopping *atomic.Bool
 }
+
+// isStopping reports whether the sink's runner was told to stop.
+func (s *sink) isStopping() bool { return s.stopping != nil && s.stopping.Load() }
 
 // sinkConsumer is the configuration of each of a sink's durable consumers:
 // the live one, the retry one and its routes' lanes.
@@ -170,12 +178,16 @@ func (s *sink) handle(ctx context.Context, m jetstream.Msg) {
 			log.get().Debug("delivery attempt succeeded", "latency", latency)
 		}
 		state = junctionv1.DeliveryState_DELIVERY_STATE_DELIVERED
-		if s.record != nil {
+		if s.record != nil && !s.isStopping() {
 			// The ack is confirmed by the attempt record's own ack: the
 			// hub handles a connection's messages in order, so the
 			// record stored means the ack before it was received. One
 			// round trip where a double ack and a record took two
-			// messages back.
+			// messages back. Received is not yet applied: the consumer
+			// applies acks from a queue of its own, a moment later. So
+			// while stopping, when an embedded hub may shut down right
+			// after and drop that queue (a redelivery after the
+			// restart), the double ack below waits until it is applied.
 			if err := m.Ack(); err != nil {
 				log.Warn("ack failed, the delivery may be attempted again", "err", err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,16 +29,20 @@ func (failSink) Deliver(context.Context, *junctionv1.Delivery) error {
 // free (the record's ack confirms the delivery's, in place of a double
 // ack): handle does not return while the record is unconfirmed, and the
 // delivery is not redelivered. A failed attempt's record is not awaited.
+// While the sink is stopping, a success is double-acked: the consumer has
+// applied the ack when handle returns, and the record is not awaited.
 func TestSinkSuccessConfirmedByItsRecord(t *testing.T) {
 	const app = "confirmapp"
 	tests := []struct {
 		name       string
 		adapter    Sink
+		stopping   bool
 		wantWaited bool
 		wantState  junctionv1.DeliveryState
 	}{
-		{"success awaits its record", nopSink{}, true, junctionv1.DeliveryState_DELIVERY_STATE_DELIVERED},
-		{"failure does not", failSink{}, false, junctionv1.DeliveryState_DELIVERY_STATE_RETRYING},
+		{"success awaits its record", nopSink{}, false, true, junctionv1.DeliveryState_DELIVERY_STATE_DELIVERED},
+		{"failure does not", failSink{}, false, false, junctionv1.DeliveryState_DELIVERY_STATE_RETRYING},
+		{"success while stopping double-acks", nopSink{}, true, false, junctionv1.DeliveryState_DELIVERY_STATE_DELIVERED},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,8 +85,10 @@ func TestSinkSuccessConfirmedByItsRecord(t *testing.T) {
 					<-release
 					return store(ctx, a, report)
 				},
-				now: time.Now,
+				now:      time.Now,
+				stopping: new(atomic.Bool),
 			}
+			s.stopping.Store(tt.stopping)
 			returned := make(chan struct{})
 			go func() { s.handle(ctx, m); close(returned) }()
 
@@ -104,6 +111,15 @@ func TestSinkSuccessConfirmedByItsRecord(t *testing.T) {
 			close(release)
 			<-returned
 
+			if tt.stopping {
+				info, err := cons.Info(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if info.NumAckPending != 0 {
+					t.Errorf("%d acks pending when handle returned while stopping, want 0 (double-acked)", info.NumAckPending)
+				}
+			}
 			if !tt.wantWaited {
 				return
 			}
