@@ -234,14 +234,12 @@ type clientInstruments struct {
 // provider, as otelhttp.NewTransport makes its own.
 func newClientInstruments() *clientInstruments {
 	c := &clientInstruments{}
-	m := otel.GetMeterProvider().Meter(otelhttp.ScopeName, metric.WithInstrumentationVersion(otelhttp.Version))
+	m := otelhttpMeter()
 	var err error
 	if c.requestBody, err = httpconv.NewClientRequestBodySize(m); err != nil {
 		otel.Handle(err)
 	}
-	// otelhttp's buckets (its internal/semconv NewHTTPClient).
-	if c.duration, err = httpconv.NewClientRequestDuration(m, metric.WithExplicitBucketBoundaries(
-		0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)); err != nil {
+	if c.duration, err = httpconv.NewClientRequestDuration(m, otelhttpDurationBuckets); err != nil {
 		otel.Handle(err)
 	}
 	return c

@@ -140,6 +140,17 @@ func (w *countingWriter) Flush() {
 // Unwrap is the server's writer, for http.ResponseController.
 func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// otelhttpMeter is a meter of otelhttp's own scope, so that the light
+// path's instruments and otelhttp's feed the same series.
+func otelhttpMeter() metric.Meter {
+	return otel.GetMeterProvider().Meter(otelhttp.ScopeName, metric.WithInstrumentationVersion(otelhttp.Version))
+}
+
+// otelhttpDurationBuckets are otelhttp's request duration buckets (its
+// internal/semconv NewHTTPServer and NewHTTPClient), in seconds.
+var otelhttpDurationBuckets = metric.WithExplicitBucketBoundaries(
+	0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
+
 // serverInstruments are otelhttp's HTTP server histograms, made from a
 // meter of otelhttp's scope so that both paths feed the same series.
 type serverInstruments struct {
@@ -152,7 +163,7 @@ type serverInstruments struct {
 // provider, as otelhttp.NewHandler makes its own.
 func newServerInstruments() *serverInstruments {
 	s := &serverInstruments{}
-	m := otel.GetMeterProvider().Meter(otelhttp.ScopeName, metric.WithInstrumentationVersion(otelhttp.Version))
+	m := otelhttpMeter()
 	var err error
 	if s.requestBody, err = httpconv.NewServerRequestBodySize(m); err != nil {
 		otel.Handle(err)
@@ -160,9 +171,7 @@ func newServerInstruments() *serverInstruments {
 	if s.responseBody, err = httpconv.NewServerResponseBodySize(m); err != nil {
 		otel.Handle(err)
 	}
-	// otelhttp's buckets (its internal/semconv NewHTTPServer).
-	if s.duration, err = httpconv.NewServerRequestDuration(m, metric.WithExplicitBucketBoundaries(
-		0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)); err != nil {
+	if s.duration, err = httpconv.NewServerRequestDuration(m, otelhttpDurationBuckets); err != nil {
 		otel.Handle(err)
 	}
 	return s
