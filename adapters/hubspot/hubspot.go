@@ -124,12 +124,11 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// sourceOff reports whether the config runs only the destination: a CRM
-// access token and no client secret named (nor in HUBSPOT_CLIENT_SECRET).
-// Webhooks are then refused, not verified against an empty secret.
-func (c *Config) sourceOff() bool {
-	token, err := c.CRM.token()
-	return err == nil && token != "" && c.SecretEnv == "" && c.SecretFile == "" && len(c.Previous) == 0 && os.Getenv(DefaultSecretEnv) == ""
+// noSecret reports whether no client secret is named (nor in
+// HUBSPOT_CLIENT_SECRET). With a CRM token the adapter then runs as a
+// destination only: webhooks are refused, not verified against nothing.
+func (c *Config) noSecret() bool {
+	return c.SecretEnv == "" && c.SecretFile == "" && len(c.Previous) == 0 && os.Getenv(DefaultSecretEnv) == ""
 }
 
 // Adapter is the HubSpot webhooks source.
@@ -155,7 +154,7 @@ func New(cfg Config) (*Adapter, error) {
 	if a.crm, err = newCRM(cfg.CRM); err != nil {
 		return nil, fmt.Errorf("hubspot crm: %w", err)
 	}
-	if !cfg.sourceOff() { // destination only: webhooks are refused
+	if a.crm.token == "" || !cfg.noSecret() { // else destination only: webhooks are refused
 		secrets, err := apphook.ResolveSecrets(cfg.SecretRef, cfg.Previous, DefaultSecretEnv)
 		if err != nil {
 			return nil, fmt.Errorf("hubspot client secret: %w", err)
