@@ -23,6 +23,9 @@ func NextLink(values []string) string {
 				return ""
 			}
 			target := v[1:end]
+			if strings.IndexByte(target, '<') >= 0 {
+				return "" // a URI reference holds no '<': malformed (the fuzzer found "<<>rel=next")
+			}
 			v = v[end+1:]
 			params, rest := splitParams(v)
 			v = rest
