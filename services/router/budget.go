@@ -3,6 +3,7 @@ package router
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -37,7 +38,12 @@ const (
 // the CPU time the evaluating goroutine used (its OS thread's CPU clock,
 // the goroutine held on the thread meanwhile), so a machine busy with
 // other work, or the Go runtime running other goroutines, does not count
-// against a route; elsewhere it is wall time, which does. When MaxOver of a route's last Window evaluations were over the
+// against a route; elsewhere it is wall time, which does. Reading that CPU
+// clock costs two system calls per evaluation, so a route is timed by the
+// wall clock (nearly free, and never below the CPU time) until one
+// evaluation takes longer than Time by it; that one is not counted, and
+// the route's next Window evaluations are timed by the CPU clock, which
+// stays on while they go over. When MaxOver of a route's last Window evaluations were over the
 // budget, the route is degraded: for Cooldown it is not evaluated, and the
 // targets of every event it takes are dead-lettered with reason
 // "route_degraded" and the event's own payload (never dropped; redrive
@@ -106,6 +112,12 @@ func (b Budget) withDefaults() Budget {
 
 // health is the budget state of one compiled route (one revision).
 type health struct {
+	// cpuLeft is how many more evaluations are timed by the thread's CPU
+	// clock: set to the window's length when a wall-clock reading went
+	// over Budget.Time, and again while exact readings do; 0 times by the
+	// wall clock (see evalTimer).
+	cpuLeft atomic.Int32
+
 	mu       sync.Mutex
 	window   []bool // ring of the latest evaluations: over the budget
 	next     int
@@ -158,10 +170,27 @@ func (bs *budgets) restore(c *Compiled, reason string, since, until time.Time) {
 	h.degraded, h.reason, h.since, h.until = true, reason, since, until
 }
 
-// observe records one evaluation of c that cost cost and took took.
-func (bs *budgets) observe(c *Compiled, cost uint64, took time.Duration, res Result) {
-	over := cost > bs.b.Cost || (bs.b.Time > 0 && took > bs.b.Time) || costLimited(res)
+// cpuTimed reports whether the route's next evaluation is to be timed by
+// the thread's CPU clock.
+func (h *health) cpuTimed() bool { return h.cpuLeft.Load() > 0 }
+
+// observe records one evaluation of c that cost cost and took took. A
+// time that is not exact (wall clock) and over Budget.Time is not counted
+// against the route, which may only have waited for the CPU: it makes the
+// route's next Window evaluations timed exactly, and those count.
+func (bs *budgets) observe(c *Compiled, cost uint64, took time.Duration, exact bool, res Result) {
 	h := &c.health
+	slow := bs.b.Time > 0 && took > bs.b.Time
+	switch {
+	case slow:
+		h.cpuLeft.Store(int32(bs.b.Window))
+		if !exact {
+			slow = false
+		}
+	case exact && h.cpuLeft.Load() > 0:
+		h.cpuLeft.Add(-1)
+	}
+	over := cost > bs.b.Cost || slow || costLimited(res)
 	h.mu.Lock()
 	if h.degraded {
 		h.mu.Unlock()

@@ -145,7 +145,7 @@ func TestBudgetWindow(t *testing.T) {
 				if _, d := bs.degraded(c); d {
 					break
 				}
-				bs.observe(c, cost, 0, Result{})
+				bs.observe(c, cost, 0, true, Result{})
 			}
 			why, degraded := bs.degraded(c)
 			if degraded != tt.degraded {
@@ -171,9 +171,60 @@ func TestBudgetWindow(t *testing.T) {
 			if len(reports) != 2 || reports[1].GetState() != junctionv1.RouteStatus_STATE_HEALTHY {
 				t.Errorf("reports = %v, want degraded then healthy", reports)
 			}
-			bs.observe(c, 200, 0, Result{})
+			bs.observe(c, 200, 0, true, Result{})
 			if _, d := bs.degraded(c); d {
 				t.Error("degraded by one evaluation after the cooldown: the window was not fresh")
+			}
+		})
+	}
+}
+
+// TestBudgetClocks: a route is timed by the wall clock until a reading
+// over Budget.Time; that reading is not counted (the goroutine may only
+// have waited), but the route's next Window evaluations are timed by the
+// CPU clock, whose readings over the budget count, and which stays on while
+// they keep coming. After Window exact readings under the budget the
+// route is timed by the wall clock again.
+func TestBudgetClocks(t *testing.T) {
+	const ms = time.Millisecond
+	type reading struct {
+		took  time.Duration
+		exact bool
+	}
+	wall := func(d time.Duration) reading { return reading{d, false} }
+	cpu := func(d time.Duration) reading { return reading{d, true} }
+	tests := []struct {
+		name     string
+		readings []reading
+		degraded bool
+		cpuNext  bool // the next evaluation is timed by the CPU clock
+	}{
+		{"cheap on the wall clock", []reading{wall(1 * ms), wall(2 * ms), wall(1 * ms)}, false, false},
+		{"slow wall readings never count", []reading{wall(50 * ms), wall(50 * ms), wall(50 * ms), wall(50 * ms)}, false, true},
+		{"slow wall reading, cheap by the CPU clock", []reading{wall(50 * ms), cpu(1 * ms), cpu(1 * ms)}, false, true},
+		{"back to the wall clock after a window of cheap exact readings", []reading{wall(50 * ms), cpu(1 * ms), cpu(1 * ms), cpu(1 * ms), cpu(1 * ms)}, false, false},
+		{"slow by the CPU clock degrades", []reading{wall(50 * ms), cpu(50 * ms), cpu(50 * ms)}, true, true},
+		{"exact slow readings keep the CPU clock on", []reading{wall(50 * ms), cpu(1 * ms), cpu(1 * ms), cpu(1 * ms), cpu(50 * ms), cpu(1 * ms)}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bs := &budgets{b: Budget{Cost: 100, Time: 10 * ms, Window: 4, MaxOver: 2, Cooldown: time.Minute}.withDefaults(),
+				now: time.Now, report: func(*Compiled, *junctionv1.RouteStatus) {}}
+			c, err := Compile(&junctionv1.Route{Name: "routes/r", Filter: "acme.>", Targets: []*junctionv1.Target{{Destination: "webhook"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.health.cpuTimed() {
+				t.Fatal("a new route is timed by the CPU clock, want the wall clock")
+			}
+			for _, r := range tt.readings {
+				bs.observe(c, 1, r.took, r.exact, Result{})
+			}
+			if why, degraded := bs.degraded(c); degraded != tt.degraded {
+				t.Errorf("readings %v: degraded = %v (%q), want %v", tt.readings, degraded, why, tt.degraded)
+			}
+			if got := c.health.cpuTimed(); got != tt.cpuNext {
+				t.Errorf("readings %v: next timed by the CPU clock = %v, want %v", tt.readings, got, tt.cpuNext)
 			}
 		})
 	}

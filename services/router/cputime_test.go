@@ -13,14 +13,14 @@ func TestEvalTimerCountsCPUNotWaiting(t *testing.T) {
 	if !threadTimeIsCPU {
 		t.Skip("no per-thread CPU clock here: Budget.Time is wall time")
 	}
-	timer := startEvalTimer()
+	timer := startEvalTimer(true)
 	time.Sleep(50 * time.Millisecond)
 	if took := timer.stop(); took > 10*time.Millisecond {
 		t.Errorf("50ms asleep measured as %s of CPU, want next to nothing", took)
 	}
 
 	// Work is counted: spin until the clock has seen 5ms of it.
-	timer = startEvalTimer()
+	timer = startEvalTimer(true)
 	deadline := time.Now().Add(30 * time.Second)
 	n := 0
 	for threadTime()-timer.start < 5*time.Millisecond && time.Now().Before(deadline) {

@@ -100,13 +100,15 @@ type input struct {
 	subject string
 	parsed  bool
 	data    any // parsed JSON payload, nil when not JSON
-	// parseTook is how long parsing the payload took, by the clock
-	// Budget.Time is measured with, so the route that happened to use
-	// data first is not charged for it.
+	// parseTook is how long parsing the payload took, by the clock of
+	// the route evaluation that parsed it, so the route that happened to
+	// use data first is not charged for it.
 	parseTook time.Duration
-	// timed measures parseTook (two system calls per parse): set by the
-	// router, the one caller that keeps a budget.
-	timed bool
+	// timer is the timer of the route evaluation in progress, which
+	// measures parseTook when timing is set: by the router, the one
+	// caller that keeps a budget.
+	timer  evalTimer
+	timing bool
 }
 
 func newInput(e *junctionv1.Event) *input {
@@ -121,12 +123,12 @@ func (in *input) ResolveName(name string) (any, bool) {
 	case "data":
 		if !in.parsed {
 			var start time.Duration
-			if in.timed {
-				start = threadTime()
+			if in.timing {
+				start = in.timer.now()
 			}
 			in.data, in.parsed = parseData(in.event), true
-			if in.timed {
-				in.parseTook = threadTime() - start
+			if in.timing {
+				in.parseTook = in.timer.now() - start
 			}
 		}
 		return in.data, true

@@ -386,7 +386,6 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 	}
 
 	in := newInput(e)
-	in.timed = true // the budget subtracts payload parsing from the route that parsed it
 	tr := r.traceEvent(ctx, m, e)
 	now := time.Now()
 	var out []outMsg
@@ -413,17 +412,21 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) {
 		var res Result
 		var cost uint64
 		var took time.Duration
+		exact := true
 		if c.runsCEL() {
-			timer, parsed := startEvalTimer(), in.parseTook
+			// The budget subtracts parsing the payload from the route
+			// that parsed it.
+			parsed := in.parseTook
+			in.timer, in.timing = startEvalTimer(c.health.cpuTimed()), true
 			res, cost = c.evaluateCost(in, now)
-			took = timer.stop() - (in.parseTook - parsed)
+			took = in.timer.stop() - (in.parseTook - parsed)
+			in.timing, exact = false, in.timer.exact()
 		} else {
 			// Nothing of the route's runs CEL: there is no time to
-			// budget, and reading the thread's CPU clock costs two
-			// system calls.
+			// budget.
 			res, cost = c.evaluateCost(in, now)
 		}
-		r.budget.observe(c, cost, took, res)
+		r.budget.observe(c, cost, took, exact, res)
 		tr.routed(rspan, c, res)
 		for _, d := range res.Deliveries {
 			dm := r.deliveryOrDelayedMsg(d, m.Headers())
