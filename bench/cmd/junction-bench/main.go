@@ -47,11 +47,19 @@ func baselineServe(args []string) error {
 	addr := fs.String("http-addr", "127.0.0.1:0", "webhook listen address")
 	receiver := fs.String("receiver", "", "URL deliveries are POSTed to")
 	syncAlways := fs.Bool("sync-always", false, "flush before every ack")
+	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiles (/debug/pprof/) on this address, as junction serve's --pprof-addr does (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *pprofAddr != "" {
+		stopPprof, err := servePprof(*pprofAddr)
+		if err != nil {
+			return fmt.Errorf("pprof: %w", err)
+		}
+		defer stopPprof()
+	}
 	b, err := bench.StartBaseline(ctx, bench.BaselineConfig{Dir: *dir, SyncAlways: *syncAlways, HTTPAddr: *addr, ReceiverURL: *receiver})
 	if err != nil {
 		return err
@@ -91,7 +99,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Float64Var(&o.syncWebhookSecs, "sync-webhook-seconds", 5, "seconds each fixed webhook rate is held with sync always")
 	fs.IntVar(&o.syncMaxN, "sync-max-n", 5000, "events of each max-rate webhook run with sync always")
 	fs.IntVar(&o.routerConcurrency, "router-concurrency", 0, "router Options.Concurrency in the router-hop scenario (0: the router's default)")
-	fs.StringVar(&o.profile, "profile", "", "directory for CPU and allocation profiles of junction serve during each max-rate webhook run (off when empty)")
+	fs.StringVar(&o.profile, "profile", "", "directory for CPU and allocation profiles of junction serve and of the baseline server during each max-rate webhook run (off when empty)")
 	fs.IntVar(&o.profileSecs, "profile-seconds", 8, "seconds of each CPU profile (-profile); keep it below the max-rate phase")
 	fs.StringVar(&o.skip, "skip", "", "comma-separated scenarios to skip: hop, webhook, routing, footprint, sync")
 	if err := fs.Parse(args); err != nil {

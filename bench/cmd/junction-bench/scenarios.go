@@ -253,6 +253,11 @@ func webhookRun(ctx context.Context, o options, work, self, target string, syncA
 		if syncAlways {
 			args = append(args, "-sync-always")
 		}
+		if o.profile != "" {
+			if args, err = profileArgs(o, &cfg, "baseline", "-pprof-addr", args, syncAlways); err != nil {
+				return res, err
+			}
+		}
 		if p, err = bench.StartProc(ctx, self, args, "http://"+httpAddr+"/readyz", filepath.Join(work, "baseline.log")); err != nil {
 			return res, err
 		}
@@ -271,17 +276,9 @@ func webhookRun(ctx context.Context, o options, work, self, target string, syncA
 		}
 		args := []string{"serve", "--config", conf}
 		if o.profile != "" {
-			pprofAddr, err := bench.FreeAddr()
-			if err != nil {
+			if args, err = profileArgs(o, &cfg, "junction", "--pprof-addr", args, syncAlways); err != nil {
 				return res, err
 			}
-			if err := os.MkdirAll(o.profile, 0o755); err != nil {
-				return res, err
-			}
-			args = append(args, "--pprof-addr", pprofAddr)
-			cfg.PprofURL = "http://" + pprofAddr + "/debug/pprof/"
-			cfg.ProfilePrefix = filepath.Join(o.profile, fmt.Sprintf("junction-sync%v-%s-", syncAlways, time.Now().Format("150405")))
-			cfg.ProfileSeconds = o.profileSecs
 		}
 		if p, err = bench.StartProc(ctx, o.junction, args, "http://"+httpAddr+"/readyz", filepath.Join(work, "junction.log")); err != nil {
 			return res, err
@@ -294,6 +291,23 @@ func webhookRun(ctx context.Context, o options, work, self, target string, syncA
 	defer p.Stop()
 	cfg.PID = p.PID()
 	return bench.RunWebhook(ctx, "http://"+httpAddr+"/webhooks/"+bench.Source, rcv, cfg)
+}
+
+// profileArgs adds a pprof address flag to a target's arguments and points
+// cfg's profiles of the max-rate phase at it, written to o.profile as
+// <target>-sync<bool>-<time>-cpu.pprof and -allocs.pprof.
+func profileArgs(o options, cfg *bench.WebhookConfig, target, flag string, args []string, syncAlways bool) ([]string, error) {
+	pprofAddr, err := bench.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.profile, 0o755); err != nil {
+		return nil, err
+	}
+	cfg.PprofURL = "http://" + pprofAddr + "/debug/pprof/"
+	cfg.ProfilePrefix = filepath.Join(o.profile, fmt.Sprintf("%s-sync%v-%s-", target, syncAlways, time.Now().Format("150405")))
+	cfg.ProfileSeconds = o.profileSecs
+	return append(args, flag, pprofAddr), nil
 }
 
 // GoBench is the median of one Go benchmark over its runs.
