@@ -40,7 +40,7 @@ var extensionNameRe = regexp.MustCompile(`^[a-z0-9]{1,20}$`)
 // It is safe for concurrent use.
 type Publisher struct {
 	js     jetstream.JetStream
-	kv     jetstream.KeyValue
+	idem   jetstream.Stream // the idempotency bucket's stream
 	stream jetstream.Stream
 	now    func() time.Time
 	scoped bool
@@ -84,11 +84,11 @@ func NewPublisherWithOptions(js jetstream.JetStream, o PublisherOptions) (*Publi
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s (is the hub topology created?): %w", topology.EventsStream, err)
 	}
-	kv, err := js.KeyValue(ctx, topology.IdempotencyBucket)
+	idem, err := js.Stream(ctx, topology.IdempotencyStream)
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s (is the hub topology created?): %w", topology.IdempotencyBucket, err)
 	}
-	return &Publisher{js: js, kv: kv, stream: stream, now: time.Now, scoped: o.Scoped}, nil
+	return &Publisher{js: js, idem: idem, stream: stream, now: time.Now, scoped: o.Scoped}, nil
 }
 
 // Publish stores e on the EVENTS stream under
@@ -135,18 +135,18 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (res Publi
 
 	key := topology.IdempotencyKey(ev.GetSource(), ev.GetId())
 	msgID := topology.EventMsgID(ev.GetSource(), ev.GetId())
-	var entry jetstream.KeyValueEntry
+	var entry *jetstream.RawStreamMsg
 	err = jetstream.ErrKeyNotFound // a fresh random id cannot have been seen
 	if !generated {
-		entry, err = untilAnswered(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) { return p.kv.Get(ctx, key) })
+		entry, err = untilAnswered(ctx, func(ctx context.Context) (*jetstream.RawStreamMsg, error) { return p.lookup(ctx, key) })
 	}
 	switch {
 	case err == nil:
 		// A sequence that no longer holds this event (the stream was
 		// purged or recreated) is stale: publish afresh.
-		if seq, perr := strconv.ParseUint(string(entry.Value()), 10, 64); perr == nil {
+		if seq, perr := strconv.ParseUint(string(entry.Data), 10, 64); perr == nil {
 			if p.scoped {
-				res, found, err := p.recorded(ctx, seq, entry, ev)
+				res, found, err := p.recorded(ctx, seq, entry.Time, ev)
 				if err != nil || found {
 					return res, err
 				}
@@ -168,8 +168,8 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (res Publi
 	if err != nil {
 		return PublishResult{}, fmt.Errorf("%w: publish event: %w", ErrUnavailable, err)
 	}
-	if _, err := untilAnswered(ctx, func(ctx context.Context) (uint64, error) {
-		return p.kv.Put(ctx, key, []byte(strconv.FormatUint(ack.Sequence, 10)))
+	if _, err := untilAnswered(ctx, func(ctx context.Context) (*jetstream.PubAck, error) {
+		return p.js.Publish(ctx, topology.IdempotencySubject(key), strconv.AppendUint(nil, ack.Sequence, 10))
 	}); err != nil {
 		return PublishResult{}, fmt.Errorf("%w: record event id: %w", ErrUnavailable, err)
 	}
@@ -207,15 +207,31 @@ func (p *Publisher) stored(ctx context.Context, seq uint64, msgID string) (res P
 	return PublishResult{Sequence: seq, Duplicate: true, Event: e}, true, nil
 }
 
+// lookup reads key's record in the idempotency bucket, as the key-value
+// API's Get does (jetstream.ErrKeyNotFound when there is none, or when it
+// was removed) but without its check of the key.
+func (p *Publisher) lookup(ctx context.Context, key string) (*jetstream.RawStreamMsg, error) {
+	raw, err := p.idem.GetLastMsgForSubject(ctx, topology.IdempotencySubject(key))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return nil, jetstream.ErrKeyNotFound
+	case err != nil:
+		return nil, err
+	case topology.KVRemoved(raw.Header):
+		return nil, jetstream.ErrKeyNotFound
+	}
+	return raw, nil
+}
+
 // recorded is the duplicate answer of a scoped publisher, which may not
 // read the stream: the record at seq stands when the stream still holds
 // that sequence and was not created after the record was written.
-func (p *Publisher) recorded(ctx context.Context, seq uint64, entry jetstream.KeyValueEntry, ev *junctionv1.Event) (res PublishResult, found bool, err error) {
+func (p *Publisher) recorded(ctx context.Context, seq uint64, recordedAt time.Time, ev *junctionv1.Event) (res PublishResult, found bool, err error) {
 	info, err := untilAnswered(ctx, func(ctx context.Context) (*jetstream.StreamInfo, error) { return p.stream.Info(ctx) })
 	if err != nil {
 		return PublishResult{}, false, fmt.Errorf("%w: read stream %s bounds: %w", ErrUnavailable, topology.EventsStream, err)
 	}
-	if seq < info.State.FirstSeq || seq > info.State.LastSeq || info.Created.After(entry.Created()) {
+	if seq < info.State.FirstSeq || seq > info.State.LastSeq || info.Created.After(recordedAt) {
 		return PublishResult{}, false, nil
 	}
 	return PublishResult{Sequence: seq, Duplicate: true, Event: ev}, true, nil
