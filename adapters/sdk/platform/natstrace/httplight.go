@@ -178,25 +178,63 @@ func newServerInstruments() *serverInstruments {
 }
 
 // record counts one request with the attributes otelhttp gives it
-// (http.request.method, url.scheme, server.address, server.port when not
-// the scheme's default, network.protocol.name and version,
-// http.response.status_code, http.route from the mux's pattern).
+// (http.request.method, url.scheme, network.protocol.name and version,
+// http.response.status_code, http.route from the mux's pattern), except
+// server.address and server.port: otelhttp takes them from the request's
+// Host header, and the hub's meter provider drops them from every HTTP
+// server metric (platform/telemetry), so a client cannot mint a series per
+// request. What is left takes few values, so each attribute set is built
+// once (serverSets) rather than per request and per histogram.
 func (s *serverInstruments) record(ctx context.Context, r *http.Request, status int, read, written int64, took time.Duration) {
-	https := r.TLS != nil
-	scheme := "http"
-	if https {
-		scheme = "https"
+	set := serverSet(r, status)
+	opts := recordOpts.Get().(*[]metric.RecordOption)
+	*opts = append((*opts)[:0], metric.WithAttributeSet(set))
+	s.requestBody.Inst().Record(ctx, read, *opts...)
+	s.responseBody.Inst().Record(ctx, written, *opts...)
+	s.duration.Inst().Record(ctx, float64(took)/float64(time.Second), *opts...)
+	(*opts)[0] = nil
+	recordOpts.Put(opts)
+}
+
+// ServerHostKeys are the HTTP server metric attributes taken from the
+// request's Host header (server.address, server.port), which the hub's
+// meter provider drops from every http.server.* metric: the light path
+// never records them, otelhttp's handler does and they are filtered out.
+var ServerHostKeys = []attribute.Key{semconv.ServerAddressKey, semconv.ServerPortKey}
+
+// serverKey is what a request's server metric attributes are made of.
+type serverKey struct {
+	method, scheme, proto, route string
+	status                       int
+}
+
+// maxServerSets bounds serverSets; past it a set is built per request.
+const maxServerSets = 1024
+
+// serverSets holds the attribute set of each serverKey seen.
+var serverSets struct {
+	sync.RWMutex
+	m map[serverKey]attribute.Set
+}
+
+// serverSet returns the attribute set of r answered with status.
+func serverSet(r *http.Request, status int) attribute.Set {
+	k := serverKey{method: standardMethod(r.Method), scheme: "http", proto: r.Proto, status: status}
+	if r.TLS != nil {
+		k.scheme = "https"
 	}
-	host, port := splitHostPort(r.Host)
-	var kv [8]attribute.KeyValue
-	attrs := append(kv[:0],
-		semconv.HTTPRequestMethodKey.String(standardMethod(r.Method)),
-		semconv.URLScheme(scheme),
-		semconv.ServerAddress(host))
-	if port > 0 && ((https && port != 443) || (!https && port != 80)) {
-		attrs = append(attrs, semconv.ServerPort(port))
+	if i := strings.IndexByte(r.Pattern, '/'); i >= 0 {
+		k.route = r.Pattern[i:]
 	}
-	name, version := netProtocol(r.Proto)
+	serverSets.RLock()
+	set, ok := serverSets.m[k]
+	serverSets.RUnlock()
+	if ok {
+		return set
+	}
+	var kv [6]attribute.KeyValue
+	attrs := append(kv[:0], semconv.HTTPRequestMethodKey.String(k.method), semconv.URLScheme(k.scheme))
+	name, version := netProtocol(k.proto)
 	if name != "" {
 		attrs = append(attrs, semconv.NetworkProtocolName(name))
 	}
@@ -206,16 +244,19 @@ func (s *serverInstruments) record(ctx context.Context, r *http.Request, status 
 	if status > 0 {
 		attrs = append(attrs, semconv.HTTPResponseStatusCode(status))
 	}
-	if i := strings.IndexByte(r.Pattern, '/'); i >= 0 {
-		attrs = append(attrs, semconv.HTTPRoute(r.Pattern[i:]))
+	if k.route != "" {
+		attrs = append(attrs, semconv.HTTPRoute(k.route))
 	}
-	opts := recordOpts.Get().(*[]metric.RecordOption)
-	*opts = append((*opts)[:0], metric.WithAttributeSet(attribute.NewSet(attrs...)))
-	s.requestBody.Inst().Record(ctx, read, *opts...)
-	s.responseBody.Inst().Record(ctx, written, *opts...)
-	s.duration.Inst().Record(ctx, float64(took)/float64(time.Second), *opts...)
-	(*opts)[0] = nil
-	recordOpts.Put(opts)
+	set = attribute.NewSet(attrs...)
+	serverSets.Lock()
+	if serverSets.m == nil {
+		serverSets.m = map[serverKey]attribute.Set{}
+	}
+	if len(serverSets.m) < maxServerSets {
+		serverSets.m[k] = set
+	}
+	serverSets.Unlock()
+	return set
 }
 
 // recordOpts holds the option slices of record: a slice passed to an

@@ -16,14 +16,16 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // TestHTTPHandlerMetricsMatchOtelhttp: without a tracer provider,
 // HTTPHandler counts each request in the HTTP server metrics exactly as
-// otelhttp's handler does: same scope, names, units, descriptions,
-// buckets, attribute sets, counts and body sizes (durations differ).
+// otelhttp's handler does on the hub's meter provider, which drops
+// ServerHostKeys: same scope, names, units, descriptions, buckets,
+// attribute sets, counts and body sizes (durations differ).
 func TestHTTPHandlerMetricsMatchOtelhttp(t *testing.T) {
 	if tracing() {
 		t.Fatal("a tracer provider is installed before the test: the light path cannot be tested")
@@ -92,7 +94,10 @@ func TestHTTPHandlerMetricsMatchOtelhttp(t *testing.T) {
 func collectMetrics(t *testing.T, newHandler func(*sdkmetric.MeterProvider) http.Handler, method, url, body, pattern string, useTLS bool, proto string) []string {
 	t.Helper()
 	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithView(sdkmetric.NewView(
+		sdkmetric.Instrument{Name: "http.server.*"},
+		sdkmetric.Stream{AttributeFilter: attribute.NewDenyKeysFilter(ServerHostKeys...)},
+	)))
 	h := newHandler(mp)
 	var rd io.Reader
 	if body != "" {
@@ -201,5 +206,32 @@ func TestHTTPHandlerContinuesTheSendersTrace(t *testing.T) {
 				t.Errorf("handler runs in the sender's span, want a server span of its own")
 			}
 		})
+	}
+}
+
+// TestServerSetsBounded: the attribute sets of the light path's server
+// metrics are built once per distinct request shape, at most
+// maxServerSets of them; past that they are built per request, still
+// right.
+func TestServerSetsBounded(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "http://a.example/webhooks/acme", nil)
+	r.Pattern = "POST /webhooks/{source}"
+	first := serverSet(r, http.StatusAccepted)
+	r.Host = "b.example:9999" // the Host header is not part of the set
+	if again := serverSet(r, http.StatusAccepted); !again.Equals(&first) {
+		t.Errorf("same request shape: %v, then %v", attrs(first), attrs(again))
+	}
+	for i := range maxServerSets + 100 {
+		r.Pattern = fmt.Sprintf("/r%d", i)
+		set := serverSet(r, http.StatusOK)
+		if v, ok := set.Value(semconv.HTTPRouteKey); !ok || v.AsString() != r.Pattern {
+			t.Fatalf("route %s: set %s", r.Pattern, attrs(set))
+		}
+	}
+	serverSets.RLock()
+	n := len(serverSets.m)
+	serverSets.RUnlock()
+	if n > maxServerSets {
+		t.Errorf("%d attribute sets kept, want at most %d", n, maxServerSets)
 	}
 }

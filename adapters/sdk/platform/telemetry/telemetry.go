@@ -122,7 +122,7 @@ func SpanLimits() sdktrace.SpanLimits {
 // client could otherwise mint a new Prometheus series per request.
 var requestLabels = sdkmetric.NewView(
 	sdkmetric.Instrument{Name: "http.server.*"},
-	sdkmetric.Stream{AttributeFilter: attribute.NewDenyKeysFilter("server.address", "server.port")},
+	sdkmetric.Stream{AttributeFilter: attribute.NewDenyKeysFilter(natstrace.ServerHostKeys...)},
 )
 
 var (
