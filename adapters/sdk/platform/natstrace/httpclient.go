@@ -283,6 +283,18 @@ func (c *clientInstruments) attributes(r *http.Request, res *http.Response, stat
 	if res != nil && res.Proto != "" {
 		proto = res.Proto
 	}
+	// A request that was answered is counted under a set built once per
+	// shape (clientSets); an error's type is not kept.
+	k := clientKey{method: r.Method, host: host, port: port, scheme: scheme, proto: proto, status: status}
+	cache := status > 0
+	if cache {
+		clientSets.RLock()
+		set, ok := clientSets.m[k]
+		clientSets.RUnlock()
+		if ok {
+			return set
+		}
+	}
 	var kv [9]attribute.KeyValue
 	attrs := append(kv[:0],
 		semconv.HTTPRequestMethodKey.String(standardMethod(r.Method)),
@@ -304,7 +316,34 @@ func (c *clientInstruments) attributes(r *http.Request, res *http.Response, stat
 	if status == 0 && err != nil {
 		attrs = append(attrs, errorType(err))
 	}
-	return attribute.NewSet(attrs...)
+	set := attribute.NewSet(attrs...)
+	if cache {
+		clientSets.Lock()
+		if clientSets.m == nil {
+			clientSets.m = map[clientKey]attribute.Set{}
+		}
+		if len(clientSets.m) < maxClientSets {
+			clientSets.m[k] = set
+		}
+		clientSets.Unlock()
+	}
+	return set
+}
+
+// clientKey is what a client request's metric attributes are made of.
+type clientKey struct {
+	method, host, scheme, proto string
+	port, status                int
+}
+
+// maxClientSets bounds clientSets (hosts come from routes' targets); past
+// it a set is built per request.
+const maxClientSets = 1024
+
+// clientSets holds the attribute set of each clientKey seen.
+var clientSets struct {
+	sync.RWMutex
+	m map[clientKey]attribute.Set
 }
 
 // errorType is error.type as otelhttp gives it: the error's type, by

@@ -3,9 +3,11 @@ package natstrace
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/baggage"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -162,4 +165,35 @@ func equalHeaders(a, b http.Header) bool {
 		}
 	}
 	return true
+}
+
+// TestClientSetsBounded: the client metrics' attribute sets are built once
+// per request shape, at most maxClientSets of them; past that they are
+// built per request, still right; a failed request's set (with its
+// error.type) is not kept.
+func TestClientSetsBounded(t *testing.T) {
+	var c clientInstruments
+	res := &http.Response{StatusCode: http.StatusOK, Proto: "HTTP/1.1"}
+	for i := range maxClientSets + 100 {
+		host := fmt.Sprintf("h%d.example", i)
+		r := httptest.NewRequest(http.MethodPost, "http://"+host+"/hook", nil)
+		set := c.attributes(r, res, http.StatusOK, nil)
+		if v, ok := set.Value(semconv.ServerAddressKey); !ok || v.AsString() != host {
+			t.Fatalf("host %s: set %v", host, set.ToSlice())
+		}
+		if again := c.attributes(r, res, http.StatusOK, nil); !again.Equals(&set) {
+			t.Fatalf("host %s: %v, then %v", host, set.ToSlice(), again.ToSlice())
+		}
+	}
+	clientSets.RLock()
+	n := len(clientSets.m)
+	clientSets.RUnlock()
+	if n > maxClientSets {
+		t.Errorf("%d attribute sets kept, want at most %d", n, maxClientSets)
+	}
+	r := httptest.NewRequest(http.MethodPost, "http://failing.example/hook", nil)
+	set := c.attributes(r, nil, 0, errors.New("refused"))
+	if _, ok := set.Value(semconv.ErrorTypeKey); !ok {
+		t.Errorf("failed request: set %v has no error.type", set.ToSlice())
+	}
 }
