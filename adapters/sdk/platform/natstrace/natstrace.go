@@ -9,7 +9,9 @@ package natstrace
 
 import (
 	"context"
+	"reflect"
 	"strings"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel"
@@ -106,11 +108,32 @@ func Extract(ctx context.Context, h nats.Header) context.Context {
 	return Propagator.Extract(ctx, Carrier(h))
 }
 
-// Tracer returns Junction's tracer from the global provider, looked up on
-// every call so a provider installed later (or by a test) takes effect.
+// Tracer returns Junction's tracer from the global provider, so a
+// provider installed later (or by a test) takes effect. The tracer of the
+// provider seen last is kept: asking the provider again takes its lock and
+// a map lookup, four times per webhook.
 func Tracer() trace.Tracer {
-	return otel.GetTracerProvider().Tracer(ScopeName)
+	tp := otel.GetTracerProvider()
+	// Only pointer-typed providers are kept (the global delegate and the
+	// SDK's are), so the comparison below never meets two values of a
+	// type that cannot be compared.
+	if c := lastTracer.Load(); c != nil && c.tp == tp {
+		return c.t
+	}
+	t := tp.Tracer(ScopeName)
+	if reflect.TypeOf(tp).Kind() == reflect.Pointer {
+		lastTracer.Store(&providerTracer{tp: tp, t: t})
+	}
+	return t
 }
+
+// providerTracer is a tracer provider and Junction's tracer from it.
+type providerTracer struct {
+	tp trace.TracerProvider
+	t  trace.Tracer
+}
+
+var lastTracer atomic.Pointer[providerTracer]
 
 // StartPublish starts a PRODUCER span "publish <subject>" and injects its
 // context into h, so the consumer continues the trace.
