@@ -212,7 +212,7 @@ func (l *lanes) park(ctx context.Context, m jetstream.Msg, route string) {
 	}
 	id := t.DeliveryID
 	msg := topology.LaneMsg(t, attemptsBefore(m))
-	if _, err := l.js.PublishMsg(pctx, msg, jetstream.WithExpectStream(topology.LanesStream)); err != nil {
+	if _, err := publishSync(pctx, l.js, msg, topology.LanesStream); err != nil {
 		l.log.Warn("parking a delivery failed, it is handed back", "route_id", route, "delivery_id", id, "err", err)
 		_ = m.NakWithDelay(time.Second)
 		return

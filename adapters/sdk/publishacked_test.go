@@ -21,7 +21,7 @@ func TestPublishAcked(t *testing.T) {
 	report := func(err error) { reports <- err }
 
 	// No stream listens on this subject: the store fails.
-	if err := publishAcked(ctx, hub.JS, nats.NewMsg("nowhere.at.all"), time.Second, report); err != nil {
+	if err := publishAcked(ctx, hub.JS, nats.NewMsg("nowhere.at.all"), time.Second, report, ""); err != nil {
 		t.Fatalf("with a report: err = %v, want nil (failure reported later)", err)
 	}
 	select {
@@ -35,7 +35,7 @@ func TestPublishAcked(t *testing.T) {
 
 	msg := nats.NewMsg(topology.AttemptSubject("acme", "evt_1", "d1"))
 	msg.Data = []byte("x")
-	if err := publishAcked(ctx, hub.JS, msg, time.Second, report); err != nil {
+	if err := publishAcked(ctx, hub.JS, msg, time.Second, report, ""); err != nil {
 		t.Fatal(err)
 	}
 	hub.WaitMsgs(t, topology.AttemptsStream, 1, 5*time.Second)
@@ -45,7 +45,7 @@ func TestPublishAcked(t *testing.T) {
 	case <-time.After(1500 * time.Millisecond): // past the report's own wait
 	}
 
-	if err := publishAcked(ctx, hub.JS, nats.NewMsg("nowhere.at.all"), time.Second, nil); err == nil {
+	if err := publishAcked(ctx, hub.JS, nats.NewMsg("nowhere.at.all"), time.Second, nil, ""); err == nil {
 		t.Error("without a report: err = nil, want the failed store")
 	}
 }

@@ -163,13 +163,13 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (res Publi
 
 	natstrace.Inject(ctx, msg.Header)
 	ack, err := untilAnswered(ctx, func(ctx context.Context) (*jetstream.PubAck, error) {
-		return p.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.EventsStream))
+		return publishSync(ctx, p.js, msg, topology.EventsStream)
 	})
 	if err != nil {
 		return PublishResult{}, fmt.Errorf("%w: publish event: %w", ErrUnavailable, err)
 	}
 	if _, err := untilAnswered(ctx, func(ctx context.Context) (*jetstream.PubAck, error) {
-		return p.js.Publish(ctx, topology.IdempotencySubject(key), strconv.AppendUint(nil, ack.Sequence, 10))
+		return publishSync(ctx, p.js, &nats.Msg{Subject: topology.IdempotencySubject(key), Data: strconv.AppendUint(nil, ack.Sequence, 10)}, "")
 	}); err != nil {
 		return PublishResult{}, fmt.Errorf("%w: record event id: %w", ErrUnavailable, err)
 	}
@@ -335,11 +335,16 @@ func untilAnswered[T any](ctx context.Context, call func(ctx context.Context) (T
 // ack: the message is handed to the connection, in order with what the
 // caller published before it, and a goroutine waits up to wait for the ack
 // and calls report should it fail or not come. Without one it waits for
-// the ack and returns its error.
-func publishAcked(ctx context.Context, js jetstream.JetStream, msg *nats.Msg, wait time.Duration, report func(error), opts ...jetstream.PublishOpt) error {
+// the ack and returns its error. expectStream, when set, is the stream
+// the message must be stored on.
+func publishAcked(ctx context.Context, js jetstream.JetStream, msg *nats.Msg, wait time.Duration, report func(error), expectStream string) error {
 	if report == nil {
-		_, err := js.PublishMsg(ctx, msg, opts...)
+		_, err := publishSync(ctx, js, msg, expectStream)
 		return err
+	}
+	var opts []jetstream.PublishOpt
+	if expectStream != "" {
+		opts = append(opts, jetstream.WithExpectStream(expectStream))
 	}
 	f, err := js.PublishMsgAsync(msg, opts...)
 	if err != nil {

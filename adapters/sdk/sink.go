@@ -480,7 +480,7 @@ func publishAttempt(js jetstream.JetStream) func(ctx context.Context, a *junctio
 		if err != nil {
 			return err
 		}
-		if err := publishAcked(ctx, js, msg, ackTimeout, report, jetstream.WithExpectStream(topology.AttemptsStream)); err != nil {
+		if err := publishAcked(ctx, js, msg, ackTimeout, report, topology.AttemptsStream); err != nil {
 			return fmt.Errorf("publish attempt to %s: %w", msg.Subject, err)
 		}
 		return nil
