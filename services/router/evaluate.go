@@ -297,8 +297,8 @@ func parseData(e *junctionv1.Event) any {
 }
 
 func isJSONType(ct string) bool {
-	if ct == "" {
-		return true
+	if ct == "" || ct == "application/json" {
+		return true // the common cases, without parsing (parameters allocate)
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
