@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/semconv/v1.43.0/httpconv"
+	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
@@ -29,8 +30,11 @@ const globalPkg = "go.opentelemetry.io/otel/internal/global"
 // tracing reports whether a tracer provider that may record spans is
 // installed (telemetry.SetupTracing with an exporter, or a test's own).
 // Without one, no span of an HTTP request is ever recorded or exported.
-func tracing() bool {
-	tp := otel.GetTracerProvider()
+func tracing() bool { return recording(otel.GetTracerProvider()) }
+
+// recording reports whether tp may record spans: it is neither the no-op
+// provider nor OTel's global stand-in for a provider not yet set.
+func recording(tp trace.TracerProvider) bool {
 	switch tp.(type) {
 	case tracenoop.TracerProvider, *tracenoop.TracerProvider:
 		return false

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // ScopeName is the instrumentation scope of Junction's spans.
@@ -111,7 +112,9 @@ func Extract(ctx context.Context, h nats.Header) context.Context {
 // Tracer returns Junction's tracer from the global provider, so a
 // provider installed later (or by a test) takes effect. The tracer of the
 // provider seen last is kept: asking the provider again takes its lock and
-// a map lookup, four times per webhook.
+// a map lookup, four times per webhook. While no provider that records is
+// installed (tracing is not configured), it is a tracer that starts no
+// span at all (quietTracer).
 func Tracer() trace.Tracer {
 	tp := otel.GetTracerProvider()
 	// Only pointer-typed providers are kept (the global delegate and the
@@ -120,11 +123,33 @@ func Tracer() trace.Tracer {
 	if c := lastTracer.Load(); c != nil && c.tp == tp {
 		return c.t
 	}
-	t := tp.Tracer(ScopeName)
+	var t trace.Tracer = quietTracer{}
+	if recording(tp) {
+		t = tp.Tracer(ScopeName)
+	}
 	if reflect.TypeOf(tp).Kind() == reflect.Pointer {
 		lastTracer.Store(&providerTracer{tp: tp, t: t})
 	}
 	return t
+}
+
+// quietTracer is the tracer while no provider records spans. Its Start
+// returns ctx as it is and a span that does nothing: what OTel's global
+// stand-in would give, a span that records nothing and carries ctx's span
+// context (so injected headers and logged trace ids stay the caller's),
+// without allocating a span and a context per call (five per webhook).
+type quietTracer struct{ tracenoop.Tracer }
+
+// Start implements trace.Tracer.
+func (quietTracer) Start(ctx context.Context, _ string, _ ...trace.SpanStartOption) (context.Context, trace.Span) {
+	return ctx, tracenoop.Span{}
+}
+
+// quiet reports whether t starts no spans, so a caller can skip building
+// a span's name and options.
+func quiet(t trace.Tracer) bool {
+	_, ok := t.(quietTracer)
+	return ok
 }
 
 // providerTracer is a tracer provider and Junction's tracer from it.
@@ -138,7 +163,14 @@ var lastTracer atomic.Pointer[providerTracer]
 // StartPublish starts a PRODUCER span "publish <subject>" and injects its
 // context into h, so the consumer continues the trace.
 func StartPublish(ctx context.Context, subject string, h nats.Header, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
-	ctx, span := Tracer().Start(ctx, "publish "+subject, trace.WithSpanKind(trace.SpanKindProducer))
+	t := Tracer()
+	if quiet(t) {
+		if h != nil {
+			Inject(ctx, h)
+		}
+		return ctx, tracenoop.Span{}
+	}
+	ctx, span := t.Start(ctx, "publish "+subject, trace.WithSpanKind(trace.SpanKindProducer))
 	if span.IsRecording() { // else skip the work: tracing is off or not sampled
 		span.SetAttributes(
 			KeySystem.String(System),
@@ -159,11 +191,15 @@ func StartPublish(ctx context.Context, subject string, h nats.Header, attrs ...a
 // single-message processing.
 func StartProcess(ctx context.Context, subject, consumer string, h nats.Header, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
 	pctx := Extract(ctx, h)
+	t := Tracer()
+	if quiet(t) {
+		return pctx, tracenoop.Span{}
+	}
 	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}
 	if sc := trace.SpanContextFromContext(pctx); sc.IsValid() {
 		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
 	}
-	ctx, span := Tracer().Start(pctx, "process "+subject, opts...)
+	ctx, span := t.Start(pctx, "process "+subject, opts...)
 	if span.IsRecording() {
 		span.SetAttributes(
 			KeySystem.String(System),
