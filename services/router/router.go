@@ -518,8 +518,9 @@ func (r *Router) carry(m *nats.Msg, d *junctionv1.Delivery, err error, eventHdr 
 		r.log.Error("encode delivery failed", "delivery_id", d.GetId(), "error", err)
 	}
 	for k, v := range eventHdr {
-		switch strings.ToLower(k) {
-		case "traceparent", "tracestate", "baggage":
+		// EqualFold, not ToLower: lowering each of the event's header
+		// names allocated a string per header per delivery.
+		if strings.EqualFold(k, "traceparent") || strings.EqualFold(k, "tracestate") || strings.EqualFold(k, "baggage") {
 			m.Header[k] = v
 		}
 	}
