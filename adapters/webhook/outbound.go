@@ -191,13 +191,15 @@ func (o *outbound) deliver(ctx context.Context, d *junctionv1.Delivery) error {
 	}
 	now := time.Now()
 	sig := o.signer.Sign(d.GetId(), now, body)
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("User-Agent", o.userAgent)
-	req.Header.Set(verify.HeaderWebhookID, d.GetId())
-	req.Header.Set(verify.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set(verify.HeaderWebhookSignature, sig)
-	req.Header.Set(HeaderEventID, d.GetEventId())
-	req.Header.Set(HeaderRoute, d.GetRouteId())
+	// Canonical names set directly: Header.Set would canonicalise the
+	// Standard Webhooks names, given in lower case, on every delivery.
+	req.Header["Content-Type"] = []string{contentType}
+	req.Header["User-Agent"] = []string{o.userAgent}
+	req.Header[canonicalWebhookID] = []string{d.GetId()}
+	req.Header[canonicalWebhookTimestamp] = []string{strconv.FormatInt(now.Unix(), 10)}
+	req.Header[canonicalWebhookSignature] = []string{sig}
+	req.Header[HeaderEventID] = []string{d.GetEventId()}
+	req.Header[HeaderRoute] = []string{d.GetRouteId()}
 	if id := d.GetReplayId(); id != "" {
 		req.Header.Set(HeaderReplayID, id)
 	}
@@ -220,6 +222,13 @@ func (o *outbound) deliver(ctx context.Context, d *junctionv1.Delivery) error {
 	_, _ = io.CopyN(io.Discard, resp.Body, drainBytes)
 	return classify(resp, excerpt, target, time.Now())
 }
+
+// The Standard Webhooks header names as net/http writes them.
+var (
+	canonicalWebhookID        = http.CanonicalHeaderKey(verify.HeaderWebhookID)
+	canonicalWebhookTimestamp = http.CanonicalHeaderKey(verify.HeaderWebhookTimestamp)
+	canonicalWebhookSignature = http.CanonicalHeaderKey(verify.HeaderWebhookSignature)
+)
 
 // origin is the part of a target URL errors may show: URLs such as Slack's
 // incoming webhooks carry their secret in the path or query.
