@@ -135,10 +135,12 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (res Publi
 
 	key := topology.IdempotencyKey(ev.GetSource(), ev.GetId())
 	msgID := topology.EventMsgID(ev.GetSource(), ev.GetId())
+	calls := newHubCalls(ctx)
+	defer calls.done()
 	var entry *jetstream.RawStreamMsg
 	err = jetstream.ErrKeyNotFound // a fresh random id cannot have been seen
 	if !generated {
-		entry, err = untilAnswered(ctx, func(ctx context.Context) (*jetstream.RawStreamMsg, error) { return p.lookup(ctx, key) })
+		entry, err = untilAnswered(calls, func(ctx context.Context) (*jetstream.RawStreamMsg, error) { return p.lookup(ctx, key) })
 	}
 	switch {
 	case err == nil:
@@ -162,13 +164,13 @@ func (p *Publisher) Publish(ctx context.Context, e *junctionv1.Event) (res Publi
 	}
 
 	natstrace.Inject(ctx, msg.Header)
-	ack, err := untilAnswered(ctx, func(ctx context.Context) (*jetstream.PubAck, error) {
+	ack, err := untilAnswered(calls, func(ctx context.Context) (*jetstream.PubAck, error) {
 		return publishSync(ctx, p.js, msg, topology.EventsStream)
 	})
 	if err != nil {
 		return PublishResult{}, fmt.Errorf("%w: publish event: %w", ErrUnavailable, err)
 	}
-	if _, err := untilAnswered(ctx, func(ctx context.Context) (*jetstream.PubAck, error) {
+	if _, err := untilAnswered(calls, func(ctx context.Context) (*jetstream.PubAck, error) {
 		return publishSync(ctx, p.js, &nats.Msg{Subject: topology.IdempotencySubject(key), Data: strconv.AppendUint(nil, ack.Sequence, 10)}, "")
 	}); err != nil {
 		return PublishResult{}, fmt.Errorf("%w: record event id: %w", ErrUnavailable, err)
@@ -227,7 +229,9 @@ func (p *Publisher) lookup(ctx context.Context, key string) (*jetstream.RawStrea
 // read the stream: the record at seq stands when the stream still holds
 // that sequence and was not created after the record was written.
 func (p *Publisher) recorded(ctx context.Context, seq uint64, recordedAt time.Time, ev *junctionv1.Event) (res PublishResult, found bool, err error) {
-	info, err := untilAnswered(ctx, func(ctx context.Context) (*jetstream.StreamInfo, error) { return p.stream.Info(ctx) })
+	calls := newHubCalls(ctx)
+	defer calls.done()
+	info, err := untilAnswered(calls, func(ctx context.Context) (*jetstream.StreamInfo, error) { return p.stream.Info(ctx) })
 	if err != nil {
 		return PublishResult{}, false, fmt.Errorf("%w: read stream %s bounds: %w", ErrUnavailable, topology.EventsStream, err)
 	}
@@ -309,25 +313,54 @@ func decodeDelivery(msg jetstream.Msg) (*junctionv1.Delivery, error) {
 	return topology.ParseDelivery(msg.Subject(), msg.Headers(), msg.Data())
 }
 
-// hubCallTimeout bounds one call to the hub inside Publish. A call that
-// reached a stream leader the moment it died gets no answer at all; it is
+// hubCallTimeout bounds one call to the hub inside Publish (see
+// hubCalls). A call that reached a stream leader the moment it died gets
+// no answer at all; it is
 // made again (each call of Publish is idempotent: a lookup, a publish
 // deduplicated by Nats-Msg-Id, a put of the same value) as long as the
 // caller's context allows, so a leader election costs the election's few
 // seconds rather than the caller's whole deadline.
 const hubCallTimeout = 2 * time.Second
 
-// untilAnswered makes call with at most hubCallTimeout each time, again
-// while it times out unanswered and ctx has time left. Any other outcome,
-// an error included, is returned at once.
-func untilAnswered[T any](ctx context.Context, call func(ctx context.Context) (T, error)) (T, error) {
+// hubCalls bounds the calls to the hub one Publish makes in turn: they
+// share a window of hubCallTimeout (each normally answers in well under a
+// millisecond, and one context with a timer per call was three per
+// webhook), and a call the window ran out on is made again in a fresh one.
+// It is used by one goroutine; done releases its timer.
+type hubCalls struct {
+	parent context.Context
+	ctx    context.Context // the current window; nil before the first call
+	cancel context.CancelFunc
+}
+
+func newHubCalls(ctx context.Context) *hubCalls { return &hubCalls{parent: ctx} }
+
+// window returns the current window, opening one when there is none.
+func (h *hubCalls) window() context.Context {
+	if h.ctx == nil {
+		h.ctx, h.cancel = context.WithTimeout(h.parent, hubCallTimeout)
+	}
+	return h.ctx
+}
+
+// done closes the current window.
+func (h *hubCalls) done() {
+	if h.cancel != nil {
+		h.cancel()
+		h.ctx, h.cancel = nil, nil
+	}
+}
+
+// untilAnswered makes call within h's window, again in a fresh window
+// while it times out unanswered and h's caller has time left. Any other
+// outcome, an error included, is returned at once.
+func untilAnswered[T any](h *hubCalls, call func(ctx context.Context) (T, error)) (T, error) {
 	for {
-		cctx, cancel := context.WithTimeout(ctx, hubCallTimeout)
-		v, err := call(cctx)
-		cancel()
-		if err == nil || ctx.Err() != nil || !(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)) {
+		v, err := call(h.window())
+		if err == nil || h.parent.Err() != nil || !(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)) {
 			return v, err
 		}
+		h.done()
 	}
 }
 

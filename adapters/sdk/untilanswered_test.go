@@ -40,7 +40,16 @@ func TestUntilAnswered(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*hubCallTimeout)
 	defer cancel()
-	got, err := untilAnswered(ctx, request)
+	calls := newHubCalls(ctx)
+	defer calls.done()
+	// An answered call first: the lost one shares its window, and is
+	// still made again in a fresh one.
+	if _, err := untilAnswered(calls, func(ctx context.Context) (*nats.Msg, error) {
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := untilAnswered(calls, request)
 	if err != nil || got != "stored" {
 		t.Fatalf("untilAnswered = %q, %v; want the second request's answer", got, err)
 	}
@@ -48,7 +57,7 @@ func TestUntilAnswered(t *testing.T) {
 		t.Errorf("requests made = %d, want 2", n)
 	}
 
-	_, err = untilAnswered(ctx, func(ctx context.Context) (*nats.Msg, error) {
+	_, err = untilAnswered(newHubCalls(ctx), func(ctx context.Context) (*nats.Msg, error) {
 		return nc.Request("nobody.listens", nil, time.Second)
 	})
 	if !errors.Is(err, nats.ErrNoResponders) {
@@ -62,7 +71,7 @@ func TestUntilAnswered(t *testing.T) {
 	defer silent.Unsubscribe()
 	short, cancelShort := context.WithTimeout(context.Background(), hubCallTimeout/2)
 	defer cancelShort()
-	if _, err := untilAnswered(short, func(ctx context.Context) (string, error) {
+	if _, err := untilAnswered(newHubCalls(short), func(ctx context.Context) (string, error) {
 		m, err := nc.RequestWithContext(ctx, "silent", nil)
 		if err != nil {
 			return "", err
