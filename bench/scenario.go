@@ -69,6 +69,10 @@ type WebhookResult struct {
 	// TotalAlloc and Mallocs, read through pprof: only with PprofURL).
 	AllocBytesPerEvent float64 `json:"alloc_bytes_per_event,omitempty"`
 	MallocsPerEvent    float64 `json:"mallocs_per_event,omitempty"`
+	// CPUParts is CPUMicrosPerEvent divided among the parts of the
+	// webhook's path (Parts) by the CPU profile's samples: only with
+	// PprofURL.
+	CPUParts map[string]float64 `json:"cpu_parts_us_per_event,omitempty"`
 	// DriverCPUMicrosPerEvent and DriverCPUPercent are the driver
 	// process's CPU (the load generator and the receiver, which share it)
 	// over the max-rate phase: per event, and in percent of one core.
@@ -189,6 +193,16 @@ func RunWebhook(ctx context.Context, url string, rcv *Receiver, cfg WebhookConfi
 		if cfg.PID != 0 {
 			if cpu1, err := CPU(cfg.PID); err == nil {
 				res.CPUMicrosPerEvent = float64((cpu1 - cpu0).Microseconds()) / float64(cfg.MaxN)
+			}
+			if cfg.PprofURL != "" {
+				shares, err := CPUShares(cfg.ProfilePrefix + "cpu.pprof")
+				if err != nil {
+					return res, fmt.Errorf("profile: %w", err)
+				}
+				res.CPUParts = map[string]float64{}
+				for part, share := range shares {
+					res.CPUParts[part] = share * res.CPUMicrosPerEvent
+				}
 			}
 			if sys1, err := Syscalls(cfg.PID); err == nil && sys0 > 0 {
 				res.SyscallsPerEvent = float64(sys1-sys0) / float64(cfg.MaxN)

@@ -135,6 +135,9 @@ type WebhookMedian struct {
 	// and receiver) over the max-rate phase.
 	DriverCPUus      float64 `json:"max_rate_driver_cpu_us_per_event"`
 	DriverCPUPercent float64 `json:"max_rate_driver_cpu_percent"`
+	// CPUParts is the max-rate CPU per event by part of the path
+	// (bench.Parts), with -profile only.
+	CPUParts map[string]float64 `json:"max_rate_cpu_parts_us_per_event,omitempty"`
 }
 
 // FixedMedian is one fixed rate's latency medians.
@@ -174,6 +177,20 @@ func medians(rs []bench.WebhookResult) WebhookMedian {
 	}
 	m.MaxPerSec, m.MaxP99, m.CPUus, m.MaxRSSMB = median(rate), median(p99), median(cpu), median(rss)
 	m.DriverCPUus, m.DriverCPUPercent = median(dcpu), median(dpct)
+	for _, part := range bench.Parts {
+		var us []float64
+		for _, r := range rs {
+			if r.CPUParts != nil {
+				us = append(us, r.CPUParts[part])
+			}
+		}
+		if len(us) > 0 {
+			if m.CPUParts == nil {
+				m.CPUParts = map[string]float64{}
+			}
+			m.CPUParts[part] = median(us)
+		}
+	}
 	return m
 }
 

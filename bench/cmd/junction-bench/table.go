@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"strings"
+
+	"github.com/junctionhq/junction/bench"
 )
 
 func syncName(always bool) string {
@@ -53,6 +55,9 @@ func (r *Results) Table() string {
 				bm.CPUus, jm.CPUus, fm.DriverCPUus, bm.DriverCPUus, jm.DriverCPUus, bm.MaxRSSMB, jm.MaxRSSMB)
 		}
 		fmt.Fprintf(&b, "\nMax rate: %d events from %d concurrent senders; events delivered per second from the first send to the last delivery. The floor is the load generator posting straight to the verifying receiver, no hub between; the driver's CPU is the sender's and the receiver's together (one process).\n\n", r.Settings.MaxRateN, r.Settings.MaxRateWorkers)
+		for _, w := range r.Webhook {
+			writeCPUParts(&b, w)
+		}
 	}
 	if len(r.Routing) > 0 {
 		fmt.Fprintf(&b, "## 3. Routing cost (Go benchmarks, services/router)\n\n| benchmark | ns/op | allocs/op |\n|---|---:|---:|\n")
@@ -89,4 +94,22 @@ func cpuPair(base, junction float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f / %.1f (%.2fx)", base, junction, junction/base)
+}
+
+// writeCPUParts renders where each server's CPU went at the max rate (run
+// with -profile): its CPU per event divided among the parts of the path
+// by the CPU profile's samples, medians over the runs.
+func writeCPUParts(b *strings.Builder, w WebhookSummary) {
+	bp, jp := w.BaselineMedian.CPUParts, w.JunctionMedian.CPUParts
+	if len(bp) == 0 || len(jp) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "Where the CPU went at the max rate, %s (µs per webhook, from CPU profiles of each server, -profile):\n\n", syncName(w.SyncAlways))
+	fmt.Fprintf(b, "| part | baseline | junction | junction - baseline |\n|---|---:|---:|---:|\n")
+	var bt, jt float64
+	for _, part := range bench.Parts {
+		fmt.Fprintf(b, "| %s | %.1f | %.1f | %+.1f |\n", part, bp[part], jp[part], jp[part]-bp[part])
+		bt, jt = bt+bp[part], jt+jp[part]
+	}
+	fmt.Fprintf(b, "| all | %.1f | %.1f | %+.1f |\n\n", bt, jt, jt-bt)
 }
