@@ -43,3 +43,43 @@ func BenchmarkParse(b *testing.B) {
 		}
 	})
 }
+
+// TestMsgWithHeaders: headers set through msgWithHeaders behave as
+// nats.Header.Set's: a later Add to one does not touch the next one's
+// value (they share a backing array), empty values are left out, and more
+// values than room still land.
+func TestMsgWithHeaders(t *testing.T) {
+	msg, hset := msgWithHeaders("s", 2)
+	hset("A", "1")
+	hset("B", "2")
+	hset("C", "3") // past the room given
+	hset("D", "")
+	msg.Header.Add("A", "1b")
+	if got := msg.Header.Values("A"); len(got) != 2 || got[0] != "1" || got[1] != "1b" {
+		t.Errorf("A = %v, want [1 1b]", got)
+	}
+	if got := msg.Header.Get("B"); got != "2" {
+		t.Errorf("B = %q after an Add to A, want 2", got)
+	}
+	if got := msg.Header.Get("C"); got != "3" {
+		t.Errorf("C = %q, want 3", got)
+	}
+	if _, ok := msg.Header["D"]; ok {
+		t.Error("an empty value was set")
+	}
+}
+
+// BenchmarkMsg encodes the messages the hub writes for every webhook.
+func BenchmarkMsg(b *testing.B) {
+	ev := &junctionv1.Event{Id: "evt_1", Source: "acme", Type: "order.created", Data: []byte(`{"seq":1}`)}
+	d := &junctionv1.Delivery{Id: "d1", EventId: "evt_1", EventSource: "acme", EventType: "order.created", RouteId: "r", Destination: "webhook", Payload: ev.GetData()}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := EventMsg(ev); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := DeliveryMsg(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

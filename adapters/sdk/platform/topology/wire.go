@@ -101,6 +101,31 @@ func set(h nats.Header, k, v string) {
 	}
 }
 
+// msgWithHeaders returns a message on subject whose headers are built by
+// the returned function: each value shares one backing array and the map
+// is made at its final size, where nats.Header.Set allocates a slice per
+// header and the map grows (about 5 allocations a message, several
+// messages a webhook). Values are set as Set sets them; an empty one is
+// left out, as set leaves it.
+func msgWithHeaders(subject string, n int) (*nats.Msg, func(k, v string)) {
+	// A map made for up to 8 entries is one group: room for the trace
+	// context and an expected-stream header besides a message's own.
+	msg := &nats.Msg{Subject: subject, Header: make(nats.Header, min(n, 8))}
+	vals := make([]string, 0, n)
+	return msg, func(k, v string) {
+		if v == "" {
+			return
+		}
+		if len(vals) == cap(vals) {
+			msg.Header.Set(k, v)
+			return
+		}
+		vals = append(vals, v)
+		i := len(vals) - 1
+		msg.Header[k] = vals[i : i+1 : i+1]
+	}
+}
+
 // EventMsg is the message that stores ev on EVENTS: under
 // EventSubject(source, type), with Nats-Msg-Id EventMsgID(source, id), the
 // event's id, source and type in headers and the encoded event as body.
@@ -110,13 +135,13 @@ func EventMsg(ev *junctionv1.Event) (*nats.Msg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
-	msg := nats.NewMsg(EventSubject(ev.GetSource(), ev.GetType()))
+	msg, hset := msgWithHeaders(EventSubject(ev.GetSource(), ev.GetType()), 5)
 	msg.Data = data
-	msg.Header.Set(jetstream.MsgIDHeader, EventMsgID(ev.GetSource(), ev.GetId()))
-	msg.Header.Set(HeaderContentType, ContentTypeEvent)
-	msg.Header.Set(HeaderEventID, ev.GetId())
-	msg.Header.Set(HeaderEventSource, ev.GetSource())
-	msg.Header.Set(HeaderEventType, ev.GetType())
+	hset(jetstream.MsgIDHeader, EventMsgID(ev.GetSource(), ev.GetId()))
+	hset(HeaderContentType, ContentTypeEvent)
+	hset(HeaderEventID, ev.GetId())
+	hset(HeaderEventSource, ev.GetSource())
+	hset(HeaderEventType, ev.GetType())
 	return msg, nil
 }
 
@@ -179,14 +204,14 @@ func ParseAttempt(subject string, h nats.Header, data []byte) (*junctionv1.Deliv
 // not encode (invalid UTF-8 kept in a string field), with no body.
 func deliveryMsg(subject, msgID string, d *junctionv1.Delivery) (*nats.Msg, error) {
 	data, err := proto.Marshal(d)
-	msg := nats.NewMsg(subject)
+	msg, hset := msgWithHeaders(subject, 6)
 	msg.Data = data
-	set(msg.Header, jetstream.MsgIDHeader, msgID)
-	msg.Header.Set(HeaderContentType, ContentTypeDelivery)
-	set(msg.Header, HeaderDeliveryID, d.GetId())
-	set(msg.Header, HeaderEventID, d.GetEventId())
-	set(msg.Header, HeaderEventSource, d.GetEventSource())
-	set(msg.Header, HeaderEventType, d.GetEventType())
+	hset(jetstream.MsgIDHeader, msgID)
+	hset(HeaderContentType, ContentTypeDelivery)
+	hset(HeaderDeliveryID, d.GetId())
+	hset(HeaderEventID, d.GetEventId())
+	hset(HeaderEventSource, d.GetEventSource())
+	hset(HeaderEventType, d.GetEventType())
 	if err != nil {
 		return msg, fmt.Errorf("encode delivery %s: %w", d.GetId(), err)
 	}
@@ -382,10 +407,10 @@ func AttemptMsg(a *junctionv1.DeliveryAttempt) (*nats.Msg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode attempt: %w", err)
 	}
-	msg := nats.NewMsg(AttemptSubject(a.GetEventSource(), a.GetEventId(), a.GetDeliveryId()))
+	msg, hset := msgWithHeaders(AttemptSubject(a.GetEventSource(), a.GetEventId(), a.GetDeliveryId()), 2)
 	msg.Data = data
-	msg.Header.Set(HeaderContentType, ContentTypeAttempt)
-	set(msg.Header, HeaderDeliveryID, a.GetDeliveryId())
+	hset(HeaderContentType, ContentTypeAttempt)
+	hset(HeaderDeliveryID, a.GetDeliveryId())
 	return msg, nil
 }
 
