@@ -150,18 +150,27 @@ func applyExampleRoutes(t *testing.T, h *running, flow string, replace ...string
 		}
 		return nil
 	})
-	list, err := h.routes(t).ListRoutes(context.Background(), &junctionv1.ListRoutesRequest{})
-	if err != nil {
-		t.Fatalf("ListRoutes: %v", err)
-	}
+	// The flow's destination adapters register as they start, beside the
+	// hub: on a busy machine one may not have yet when the routes are
+	// saved. Every destination must be served within the wait.
+	var list *junctionv1.ListRoutesResponse
+	waitFor(t, 30*time.Second, "every destination of "+flow+"'s routes served", func() error {
+		var err error
+		if list, err = h.routes(t).ListRoutes(context.Background(), &junctionv1.ListRoutesRequest{}); err != nil {
+			return fmt.Errorf("ListRoutes: %w", err)
+		}
+		for _, r := range list.GetRoutes() {
+			if len(r.GetUnservedDestinations()) > 0 {
+				return fmt.Errorf("route %s has destinations no adapter serves: %v", r.GetName(), r.GetUnservedDestinations())
+			}
+		}
+		return nil
+	})
 	var rev uint64
 	for _, r := range list.GetRoutes() {
 		rev = max(rev, r.GetRevision())
 		if !strings.Contains(out, "route/"+strings.TrimPrefix(r.GetName(), "routes/")+" ") {
 			t.Errorf("routes apply printed %q, no line for %s", out, r.GetName())
-		}
-		if len(r.GetUnservedDestinations()) > 0 {
-			t.Errorf("route %s has destinations no adapter serves: %v", r.GetName(), r.GetUnservedDestinations())
 		}
 	}
 	if len(list.GetRoutes()) != len(files) {
