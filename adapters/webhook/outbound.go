@@ -102,7 +102,7 @@ func newOutbound(cfg OutboundConfig, own func() []string, resolver *net.Resolver
 	return &outbound{
 		signer:    signer,
 		guard:     guard,
-		client:    newClient(guard, timeout),
+		client:    newClient(guard),
 		timeout:   timeout,
 		userAgent: "Junction-Webhook/" + Version,
 		creds:     creds,
@@ -114,7 +114,7 @@ func newOutbound(cfg OutboundConfig, own func() []string, resolver *net.Resolver
 // allowed URL lead to a refused one), uses no proxy, and refuses internal
 // addresses not in outbound.allow when it connects, after DNS resolution,
 // so a name cannot be re-pointed past the check.
-func newClient(guard *egress.Guard, timeout time.Duration) *http.Client {
+func newClient(guard *egress.Guard) *http.Client {
 	tr := guard.Transport()
 	// Keep as many idle connections to one receiver as deliveries may run
 	// at once (sdk hub.concurrency is at most maxIdleConns): with fewer,
@@ -123,7 +123,10 @@ func newClient(guard *egress.Guard, timeout time.Duration) *http.Client {
 	// close after IdleConnTimeout.
 	tr.MaxIdleConns = maxIdleConns
 	tr.MaxIdleConnsPerHost = maxIdleConns
-	return guard.Client(sdk.TraceTransport(tr), timeout)
+	// No client timeout: every request carries a context with the
+	// deadline (Deliver), which bounds reading the answer too; a client
+	// timeout would add a timer and a context per request.
+	return guard.Client(sdk.TraceTransport(tr), 0)
 }
 
 // maxIdleConns bounds the idle connections the outbound client keeps, per
@@ -168,8 +171,13 @@ func (o *outbound) deliver(ctx context.Context, d *junctionv1.Delivery) error {
 			return sdk.Permanent(fmt.Errorf("target headers set %s, which credential %q sets: leave it out of headers", auth.name, opts.auth))
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
+	// The attempt's own deadline (the delivery policy's attempt_timeout)
+	// may already be the sooner one: then no second timer.
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > o.timeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+	}
 
 	modeHeaders := http.Header{}
 	body, contentType, err := opts.encode(d, modeHeaders)
