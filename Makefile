@@ -192,8 +192,8 @@ BENCH_TIME ?=
 BENCH_OUT  ?= bench/results/benchstat.txt
 # The hot-path benchmarks `make test` runs briefly (BENCH_SMOKE=0 skips them).
 BENCH_SMOKE ?= 1
-BENCH_SMOKE_PKGS ?= ./services/router ./adapters/sdk ./adapters/sdk/platform/natstrace
-BENCH_SMOKE_RUN  ?= BenchmarkHandle|BenchmarkSinkDelivery|BenchmarkEvaluate|BenchmarkHTTPHandler|BenchmarkTraceTransport
+BENCH_SMOKE_PKGS ?= ./services/router ./adapters/sdk ./adapters/sdk/platform/natstrace ./adapters/sdk/platform/topology
+BENCH_SMOKE_RUN  ?= BenchmarkHandle|BenchmarkSinkDelivery|BenchmarkEvaluate|BenchmarkHTTPHandler|BenchmarkTraceTransport|BenchmarkPublish|BenchmarkParse|BenchmarkMsg
 # Empty: the working tree alone, its test binaries cached by the tests just
 # run (under a minute). A base commit is compiled from scratch in its own
 # worktree, a minute or two more on two busy cores.
@@ -221,7 +221,7 @@ bench-compare: $(BIN)/benchstat ## Go benchmarks of BENCH_PKGS (BENCH_RUN, BENCH
 	fi
 
 .PHONY: bench-smoke
-bench-smoke: ## the hot-path Go benchmarks (router event, sink delivery, CEL) briefly, by bench-compare: figures printed, nothing asserted; BENCH_SMOKE_BASE=HEAD~1 adds that commit beside them
+bench-smoke: ## the hot-path Go benchmarks (event publish, router event, sink delivery, CEL, message encode and decode) briefly, by bench-compare: figures printed, nothing asserted; BENCH_SMOKE_BASE=HEAD~1 adds that commit beside them
 	@start=$$(date +%s); $(MAKE) --no-print-directory bench-compare BASE="$(BENCH_SMOKE_BASE)" BENCH_PKGS="$(BENCH_SMOKE_PKGS)" BENCH_RUN='$(BENCH_SMOKE_RUN)' \
 	  BENCH_COUNT=1 BENCH_TIME=200x BENCH_OUT=/dev/null; echo "bench smoke took $$(( $$(date +%s) - start )) s"
 
