@@ -118,7 +118,10 @@ type realURLKey struct{}
 type redactURL struct{ next http.RoundTripper }
 
 func (t redactURL) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL == nil {
+	if req.URL == nil || !natstrace.Recording() {
+		// Without a provider that records, the transport makes no span
+		// and its metrics take the host only: nothing shows the URL, and
+		// two request copies a delivery would be for nothing.
 		return t.next.RoundTrip(req)
 	}
 	// A shallow copy is enough: only URL and Host change, and the traced

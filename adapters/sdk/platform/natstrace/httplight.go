@@ -32,6 +32,11 @@ const globalPkg = "go.opentelemetry.io/otel/internal/global"
 // Without one, no span of an HTTP request is ever recorded or exported.
 func tracing() bool { return recording(otel.GetTracerProvider()) }
 
+// Recording reports whether a tracer provider that may record spans is
+// installed: without one, HTTPHandler, HTTPTransport and the span helpers
+// make no spans, so nothing a span would show needs preparing.
+func Recording() bool { return tracing() }
+
 // recording reports whether tp may record spans: it is neither the no-op
 // provider nor OTel's global stand-in for a provider not yet set.
 func recording(tp trace.TracerProvider) bool {
