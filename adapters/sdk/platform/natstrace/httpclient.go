@@ -288,10 +288,7 @@ func (c *clientInstruments) attributes(r *http.Request, res *http.Response, stat
 	k := clientKey{method: r.Method, host: host, port: port, scheme: scheme, proto: proto, status: status}
 	cache := status > 0
 	if cache {
-		clientSets.RLock()
-		set, ok := clientSets.m[k]
-		clientSets.RUnlock()
-		if ok {
+		if set, ok := clientSets.get(k); ok {
 			return set
 		}
 	}
@@ -318,14 +315,7 @@ func (c *clientInstruments) attributes(r *http.Request, res *http.Response, stat
 	}
 	set := attribute.NewSet(attrs...)
 	if cache {
-		clientSets.Lock()
-		if clientSets.m == nil {
-			clientSets.m = map[clientKey]attribute.Set{}
-		}
-		if len(clientSets.m) < maxClientSets {
-			clientSets.m[k] = set
-		}
-		clientSets.Unlock()
+		clientSets.put(k, set)
 	}
 	return set
 }
@@ -336,15 +326,9 @@ type clientKey struct {
 	port, status                int
 }
 
-// maxClientSets bounds clientSets (hosts come from routes' targets); past
-// it a set is built per request.
-const maxClientSets = 1024
-
-// clientSets holds the attribute set of each clientKey seen.
-var clientSets struct {
-	sync.RWMutex
-	m map[clientKey]attribute.Set
-}
+// clientSets holds the attribute set of each clientKey seen (hosts come
+// from routes' targets).
+var clientSets attrSets[clientKey]
 
 // errorType is error.type as otelhttp gives it: the error's type, by
 // package path and name.

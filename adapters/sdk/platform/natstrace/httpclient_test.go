@@ -168,13 +168,13 @@ func equalHeaders(a, b http.Header) bool {
 }
 
 // TestClientSetsBounded: the client metrics' attribute sets are built once
-// per request shape, at most maxClientSets of them; past that they are
+// per request shape, at most maxAttrSets of them; past that they are
 // built per request, still right; a failed request's set (with its
 // error.type) is not kept.
 func TestClientSetsBounded(t *testing.T) {
 	var c clientInstruments
 	res := &http.Response{StatusCode: http.StatusOK, Proto: "HTTP/1.1"}
-	for i := range maxClientSets + 100 {
+	for i := range maxAttrSets + 100 {
 		host := fmt.Sprintf("h%d.example", i)
 		r := httptest.NewRequest(http.MethodPost, "http://"+host+"/hook", nil)
 		set := c.attributes(r, res, http.StatusOK, nil)
@@ -185,11 +185,9 @@ func TestClientSetsBounded(t *testing.T) {
 			t.Fatalf("host %s: %v, then %v", host, set.ToSlice(), again.ToSlice())
 		}
 	}
-	clientSets.RLock()
-	n := len(clientSets.m)
-	clientSets.RUnlock()
-	if n > maxClientSets {
-		t.Errorf("%d attribute sets kept, want at most %d", n, maxClientSets)
+	n := clientSets.len()
+	if n > maxAttrSets {
+		t.Errorf("%d attribute sets kept, want at most %d", n, maxAttrSets)
 	}
 	r := httptest.NewRequest(http.MethodPost, "http://failing.example/hook", nil)
 	set := c.attributes(r, nil, 0, errors.New("refused"))

@@ -30,11 +30,12 @@ const globalPkg = "go.opentelemetry.io/otel/internal/global"
 // tracing reports whether a tracer provider that may record spans is
 // installed (telemetry.SetupTracing with an exporter, or a test's own).
 // Without one, no span of an HTTP request is ever recorded or exported.
-func tracing() bool { return recording(otel.GetTracerProvider()) }
+func tracing() bool { return !quiet(Tracer()) }
 
 // Recording reports whether a tracer provider that may record spans is
 // installed: without one, HTTPHandler, HTTPTransport and the span helpers
-// make no spans, so nothing a span would show needs preparing.
+// make no spans, so nothing a span would show needs preparing. It is
+// read from Tracer's cache of the provider last seen.
 func Recording() bool { return tracing() }
 
 // recording reports whether tp may record spans: it is neither the no-op
@@ -217,14 +218,8 @@ type serverKey struct {
 	status                       int
 }
 
-// maxServerSets bounds serverSets; past it a set is built per request.
-const maxServerSets = 1024
-
 // serverSets holds the attribute set of each serverKey seen.
-var serverSets struct {
-	sync.RWMutex
-	m map[serverKey]attribute.Set
-}
+var serverSets attrSets[serverKey]
 
 // serverSet returns the attribute set of r answered with status.
 func serverSet(r *http.Request, status int) attribute.Set {
@@ -235,10 +230,7 @@ func serverSet(r *http.Request, status int) attribute.Set {
 	if i := strings.IndexByte(r.Pattern, '/'); i >= 0 {
 		k.route = r.Pattern[i:]
 	}
-	serverSets.RLock()
-	set, ok := serverSets.m[k]
-	serverSets.RUnlock()
-	if ok {
+	if set, ok := serverSets.get(k); ok {
 		return set
 	}
 	var kv [6]attribute.KeyValue
@@ -256,15 +248,8 @@ func serverSet(r *http.Request, status int) attribute.Set {
 	if k.route != "" {
 		attrs = append(attrs, semconv.HTTPRoute(k.route))
 	}
-	set = attribute.NewSet(attrs...)
-	serverSets.Lock()
-	if serverSets.m == nil {
-		serverSets.m = map[serverKey]attribute.Set{}
-	}
-	if len(serverSets.m) < maxServerSets {
-		serverSets.m[k] = set
-	}
-	serverSets.Unlock()
+	set := attribute.NewSet(attrs...)
+	serverSets.put(k, set)
 	return set
 }
 

@@ -211,7 +211,7 @@ func TestHTTPHandlerContinuesTheSendersTrace(t *testing.T) {
 
 // TestServerSetsBounded: the attribute sets of the light path's server
 // metrics are built once per distinct request shape, at most
-// maxServerSets of them; past that they are built per request, still
+// maxAttrSets of them; past that they are built per request, still
 // right.
 func TestServerSetsBounded(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "http://a.example/webhooks/acme", nil)
@@ -221,17 +221,15 @@ func TestServerSetsBounded(t *testing.T) {
 	if again := serverSet(r, http.StatusAccepted); !again.Equals(&first) {
 		t.Errorf("same request shape: %v, then %v", attrs(first), attrs(again))
 	}
-	for i := range maxServerSets + 100 {
+	for i := range maxAttrSets + 100 {
 		r.Pattern = fmt.Sprintf("/r%d", i)
 		set := serverSet(r, http.StatusOK)
 		if v, ok := set.Value(semconv.HTTPRouteKey); !ok || v.AsString() != r.Pattern {
 			t.Fatalf("route %s: set %s", r.Pattern, attrs(set))
 		}
 	}
-	serverSets.RLock()
-	n := len(serverSets.m)
-	serverSets.RUnlock()
-	if n > maxServerSets {
-		t.Errorf("%d attribute sets kept, want at most %d", n, maxServerSets)
+	n := serverSets.len()
+	if n > maxAttrSets {
+		t.Errorf("%d attribute sets kept, want at most %d", n, maxAttrSets)
 	}
 }
