@@ -37,7 +37,7 @@ type lightTransport struct {
 }
 
 func (t *lightTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if tracing() {
+	if Recording() {
 		return t.traced.RoundTrip(req)
 	}
 	start := time.Now()

@@ -27,17 +27,6 @@ import (
 // non-recording spans.
 const globalPkg = "go.opentelemetry.io/otel/internal/global"
 
-// tracing reports whether a tracer provider that may record spans is
-// installed (telemetry.SetupTracing with an exporter, or a test's own).
-// Without one, no span of an HTTP request is ever recorded or exported.
-func tracing() bool { return !quiet(Tracer()) }
-
-// Recording reports whether a tracer provider that may record spans is
-// installed: without one, HTTPHandler, HTTPTransport and the span helpers
-// make no spans, so nothing a span would show needs preparing. It is
-// read from Tracer's cache of the provider last seen.
-func Recording() bool { return tracing() }
-
 // recording reports whether tp may record spans: it is neither the no-op
 // provider nor OTel's global stand-in for a provider not yet set.
 func recording(tp trace.TracerProvider) bool {
@@ -51,6 +40,13 @@ func recording(tp trace.TracerProvider) bool {
 	}
 	return t.PkgPath() != globalPkg
 }
+
+// Recording reports whether a tracer provider that may record spans is
+// installed (telemetry.SetupTracing with an exporter, or a test's own):
+// without one, HTTPHandler, HTTPTransport and the span helpers make no
+// spans, so nothing a span would show needs preparing. It is read from
+// Tracer's cache of the provider last seen.
+func Recording() bool { return !quiet(Tracer()) }
 
 // lightHandler serves a request with otelhttp's handler while a tracer
 // provider is installed, and otherwise with the part of it that is not
@@ -69,7 +65,7 @@ type lightHandler struct {
 }
 
 func (h *lightHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if tracing() {
+	if Recording() {
 		h.traced.ServeHTTP(w, r)
 		return
 	}

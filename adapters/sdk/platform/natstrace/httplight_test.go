@@ -27,7 +27,7 @@ import (
 // ServerHostKeys: same scope, names, units, descriptions, buckets,
 // attribute sets, counts and body sizes (durations differ).
 func TestHTTPHandlerMetricsMatchOtelhttp(t *testing.T) {
-	if tracing() {
+	if Recording() {
 		t.Fatal("a tracer provider is installed before the test: the light path cannot be tested")
 	}
 	answer := []byte(`{"id":"evt_1"}`)
@@ -184,8 +184,8 @@ func TestHTTPHandlerContinuesTheSendersTrace(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ended := tc.install(t)
-			if got := tracing(); got != tc.wantSpan {
-				t.Fatalf("tracing() = %v, want %v", got, tc.wantSpan)
+			if got := Recording(); got != tc.wantSpan {
+				t.Fatalf("Recording() = %v, want %v", got, tc.wantSpan)
 			}
 			var seen trace.SpanContext
 			h := HTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
