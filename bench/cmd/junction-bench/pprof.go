@@ -2,9 +2,11 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"time"
 )
 
@@ -22,7 +24,7 @@ func servePprof(addr string) (stop func(), err error) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			panic(err)
+			fmt.Fprintln(os.Stderr, "baseline-serve: pprof:", err)
 		}
 	}()
 	return func() { _ = srv.Close() }, nil
