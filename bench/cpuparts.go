@@ -9,14 +9,14 @@ import (
 )
 
 // The parts of a webhook's path a CPU sample of the webhook scenario's
-// server (junction serve or the baseline server) is charged to, by the
-// functions on its stack. Both servers do the same steps with the same
+// server (junction serve or the baseline server, plain or plus) is charged to, by the
+// functions on its stack. The servers do the same steps with the same
 // libraries, so a part's figures can be read side by side.
 const (
 	PartHTTPStore   = "webhook in: storing the event (Junction: id lookup, publish, id record)"
 	PartHTTPVerify  = "webhook in: signature check and JSON parse"
 	PartHTTPRest    = "webhook in: net/http, limits, metrics, the answer"
-	PartRouting     = "routing (Junction: the router; baseline: the republisher)"
+	PartRouting     = "routing (Junction: the router; baselines: the republisher)"
 	PartDeliverPOST = "delivery: the outbound POST (request side)"
 	PartDeliverLog  = "delivery: the attempt record"
 	PartDeliverRest = "delivery: fetch, decode, ack, lanes, metrics"
@@ -49,7 +49,8 @@ func cpuPart(funcs []string) string {
 		switch {
 		case has("sdk.(*Publisher).Publish") || (has("bench.storeWebhook") && has("nats-io/nats")):
 			return PartHTTPStore
-		case has("sdk/verify.", "webhook.parseObject", "webhook.(*source).event", "standard-webhooks"):
+		case has("sdk/verify.", "webhook.parseObject", "webhook.(*source).event", "standard-webhooks"),
+			has("bench.storeWebhookPlus") && has("encoding/json."):
 			return PartHTTPVerify
 		}
 		return PartHTTPRest
@@ -57,13 +58,13 @@ func cpuPart(funcs []string) string {
 		switch {
 		case has("webhook.(*outbound).deliver", "bench.postSigned"):
 			return PartDeliverPOST
-		case has("sdk.(*sink).confirmAttempt", "publishAttempt"):
+		case has("sdk.(*sink).confirmAttempt", "publishAttempt", "bench.recordAttempt"):
 			return PartDeliverLog
 		}
 		return PartDeliverRest
 	case has("net/http.(*persistConn)"):
 		return PartConnLoops
-	case has("services/router.(*Router)", "bench.Republish"):
+	case has("services/router.(*Router)", "bench.republish"):
 		return PartRouting
 	case has("nats-io/nats-server"):
 		return PartNATSServer

@@ -65,7 +65,7 @@ const (
 
 // HopConfig is one run of the router-hop scenario.
 type HopConfig struct {
-	// Pipeline is Baseline or Junction.
+	// Pipeline is Baseline, BaselinePlus or Junction.
 	Pipeline Pipeline
 	// N is how many events are published.
 	N int
@@ -164,6 +164,13 @@ func CreateRoute(ctx context.Context, js jetstream.JetStream, destination string
 // junction.deliveries.<destination>.baseline and acks it once the second
 // stream acknowledged. It returns when ctx is done.
 func Republish(ctx context.Context, js jetstream.JetStream, destination string) error {
+	return republish(ctx, js, destination, nil)
+}
+
+// republish is Republish, keeping only the messages keep accepts (every
+// message when keep is nil): one it refuses is acked without a publish,
+// one it fails on is terminated.
+func republish(ctx context.Context, js jetstream.JetStream, destination string, keep func(jetstream.Msg) (bool, error)) error {
 	cons, err := js.CreateOrUpdateConsumer(ctx, topology.EventsStream, jetstream.ConsumerConfig{
 		Durable:       baselineConsumer,
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -204,6 +211,16 @@ func Republish(ctx context.Context, js jetstream.JetStream, destination string) 
 				return nil
 			}
 			continue
+		}
+		if keep != nil {
+			switch ok, err := keep(m); {
+			case err != nil:
+				_ = m.Term()
+				continue
+			case !ok:
+				_ = m.Ack()
+				continue
+			}
 		}
 		out := &nats.Msg{Subject: subject, Data: m.Data(), Header: m.Headers()}
 		f, err := js.PublishMsgAsync(out, jetstream.WithStallWait(time.Minute))
@@ -327,6 +344,16 @@ func RunHop(ctx context.Context, cfg HopConfig) (HopResult, error) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+	case BaselinePlus:
+		rt, err := newRoute()
+		if err != nil {
+			return HopResult{}, fmt.Errorf("route: %w", err)
+		}
+		pipe.Go(func() {
+			if err := republish(pipeCtx, mid, Destination, hopFilter(rt)); err != nil {
+				pipeErr.Store(&err)
+			}
+		})
 	default:
 		return HopResult{}, fmt.Errorf("hop: unknown pipeline %q", cfg.Pipeline)
 	}

@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// TestHopSmoke runs both router-hop pipelines with a few events: every
+// TestHopSmoke runs every router-hop pipeline with a few events: every
 // event must arrive on the second stream. It checks correctness, not speed.
 func TestHopSmoke(t *testing.T) {
-	for _, p := range []Pipeline{Baseline, Junction} {
+	for _, p := range []Pipeline{Baseline, BaselinePlus, Junction} {
 		t.Run(string(p), func(t *testing.T) {
 			res, err := RunHop(context.Background(), HopConfig{Pipeline: p, N: 500, Dir: t.TempDir()})
 			if err != nil {
@@ -23,7 +23,7 @@ func TestHopSmoke(t *testing.T) {
 }
 
 // TestWebhookSmoke runs the webhook scenario at a very small size straight
-// to the receiver (the driver's floor), through the baseline with HTTP in and out and through Junction's hub (the same
+// to the receiver (the driver's floor), through the baseline with HTTP in and out, plain and plus, and through Junction's hub (the same
 // code `junction serve` runs, in process): every event must reach the
 // receiver with a valid signature.
 func TestWebhookSmoke(t *testing.T) {
@@ -45,6 +45,19 @@ func TestWebhookSmoke(t *testing.T) {
 		b, err := StartBaseline(context.Background(), BaselineConfig{Dir: t.TempDir(), HTTPAddr: addr, ReceiverURL: rcv.URL()})
 		if err != nil {
 			t.Fatalf("StartBaseline: %v", err)
+		}
+		defer b.Close()
+		checkWebhook(t, b.URL(), rcv, cfg)
+	})
+	t.Run("baseline+", func(t *testing.T) {
+		rcv := newTestReceiver(t)
+		addr, err := FreeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := StartBaseline(context.Background(), BaselineConfig{Dir: t.TempDir(), HTTPAddr: addr, ReceiverURL: rcv.URL(), Plus: true})
+		if err != nil {
+			t.Fatalf("StartBaseline(Plus): %v", err)
 		}
 		defer b.Close()
 		checkWebhook(t, b.URL(), rcv, cfg)

@@ -358,6 +358,9 @@ type BaselineConfig struct {
 	HTTPAddr string
 	// ReceiverURL is where every event is POSTed.
 	ReceiverURL string
+	// Plus runs the baseline plus (plus.go): idempotency, routing and the
+	// delivery log added the shortest way.
+	Plus bool
 }
 
 // BaselineServer is the router-hop baseline extended with the same HTTP in
@@ -406,7 +409,19 @@ func StartBaseline(ctx context.Context, cfg BaselineConfig) (*BaselineServer, er
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.cancel = cancel
-	b.wg.Go(func() { _ = Republish(runCtx, js, WebhookDestination) })
+	var keep func(jetstream.Msg) (bool, error)
+	var ids jetstream.KeyValue
+	if cfg.Plus {
+		rt, err := newRoute()
+		if err != nil {
+			return fail(err)
+		}
+		keep = rawFilter(rt)
+		if ids, err = js.KeyValue(ctx, topology.IdempotencyBucket); err != nil {
+			return fail(err)
+		}
+	}
+	b.wg.Go(func() { _ = republish(runCtx, js, WebhookDestination, keep) })
 	cons, err := js.CreateOrUpdateConsumer(ctx, topology.DeliveriesStream, jetstream.ConsumerConfig{
 		Durable:       "baseline-out",
 		FilterSubject: topology.DeliveriesFilter(WebhookDestination),
@@ -425,7 +440,11 @@ func StartBaseline(ctx context.Context, cfg BaselineConfig) (*BaselineServer, er
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	work := make(chan jetstream.Msg)
 	for range outConcurrency {
-		b.wg.Go(func() { deliverWorker(runCtx, client, signer, cfg.ReceiverURL, work) })
+		var log jetstream.JetStream // nil: no delivery log
+		if cfg.Plus {
+			log = js
+		}
+		b.wg.Go(func() { deliverWorker(runCtx, client, signer, cfg.ReceiverURL, work, log) })
 	}
 	b.wg.Go(func() {
 		<-runCtx.Done()
@@ -447,7 +466,11 @@ func StartBaseline(ctx context.Context, cfg BaselineConfig) (*BaselineServer, er
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	mux.HandleFunc("POST /webhooks/"+Source, func(w http.ResponseWriter, r *http.Request) { storeWebhook(w, r, js, verifier) })
+	if cfg.Plus {
+		mux.HandleFunc("POST /webhooks/"+Source, func(w http.ResponseWriter, r *http.Request) { storeWebhookPlus(w, r, js, ids, verifier) })
+	} else {
+		mux.HandleFunc("POST /webhooks/"+Source, func(w http.ResponseWriter, r *http.Request) { storeWebhook(w, r, js, verifier) })
+	}
 	b.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	b.wg.Go(func() { _ = b.srv.Serve(b.lis) })
 	return b, nil
@@ -458,13 +481,8 @@ func StartBaseline(ctx context.Context, cfg BaselineConfig) (*BaselineServer, er
 // (Named, as deliverWorker and postSigned are, so a CPU profile's parts
 // can be told apart: CPUShares.)
 func storeWebhook(w http.ResponseWriter, r *http.Request, js jetstream.JetStream, verifier *standardwebhooks.Webhook) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		http.Error(w, "read body", http.StatusBadRequest)
-		return
-	}
-	if err := verifier.Verify(body, r.Header); err != nil {
-		http.Error(w, "bad signature", http.StatusUnauthorized)
+	body, ok := verifiedBody(w, r, verifier)
+	if !ok {
 		return
 	}
 	m := topology.RawEventMsg(Source, EventType, r.Header.Get(standardwebhooks.HeaderWebhookID), body)
@@ -475,29 +493,50 @@ func storeWebhook(w http.ResponseWriter, r *http.Request, js jetstream.JetStream
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// deliverWorker POSTs each delivery from work to url, acking it on a 2xx.
-func deliverWorker(ctx context.Context, client *http.Client, signer *standardwebhooks.Webhook, url string, work <-chan jetstream.Msg) {
+// verifiedBody reads r's body and checks its Standard Webhooks signature;
+// on a failure it answers w and returns false.
+func verifiedBody(w http.ResponseWriter, r *http.Request, verifier *standardwebhooks.Webhook) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return nil, false
+	}
+	if err := verifier.Verify(body, r.Header); err != nil {
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return nil, false
+	}
+	return body, true
+}
+
+// deliverWorker POSTs each delivery from work to url, acking it on a 2xx;
+// with log (the baseline plus), it then records the attempt there.
+func deliverWorker(ctx context.Context, client *http.Client, signer *standardwebhooks.Webhook, url string, work <-chan jetstream.Msg, log jetstream.JetStream) {
 	for m := range work {
-		if postSigned(ctx, client, signer, url, m) == nil {
-			_ = m.Ack()
-		} else {
+		start := time.Now()
+		status, err := postSigned(ctx, client, signer, url, m)
+		if err != nil {
 			_ = m.NakWithDelay(time.Second)
+			continue
+		}
+		_ = m.Ack()
+		if log != nil {
+			_ = recordAttempt(ctx, log, m, status, time.Since(start))
 		}
 	}
 }
 
 // postSigned POSTs m's body to url signed with Standard Webhooks, with its
 // Nats-Msg-Id as webhook-id.
-func postSigned(ctx context.Context, c *http.Client, signer *standardwebhooks.Webhook, url string, m jetstream.Msg) error {
+func postSigned(ctx context.Context, c *http.Client, signer *standardwebhooks.Webhook, url string, m jetstream.Msg) (int, error) {
 	id := topology.MetaOf(m.Headers()).MsgID
 	now := time.Now()
 	sig, err := signer.Sign(id, now, m.Data())
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(m.Data()))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(standardwebhooks.HeaderWebhookID, id)
@@ -505,14 +544,14 @@ func postSigned(ctx context.Context, c *http.Client, signer *standardwebhooks.We
 	req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
 	resp, err := c.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("receiver answered %d", resp.StatusCode)
+		return resp.StatusCode, fmt.Errorf("receiver answered %d", resp.StatusCode)
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 // URL is where webhooks are posted.

@@ -47,6 +47,7 @@ func baselineServe(args []string) error {
 	addr := fs.String("http-addr", "127.0.0.1:0", "webhook listen address")
 	receiver := fs.String("receiver", "", "URL deliveries are POSTed to")
 	syncAlways := fs.Bool("sync-always", false, "flush before every ack")
+	plus := fs.Bool("plus", false, "run the baseline plus: idempotency, routing and the delivery log added the shortest way (bench.BaselineConfig.Plus)")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiles (/debug/pprof/) on this address, as junction serve's --pprof-addr does (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -60,7 +61,7 @@ func baselineServe(args []string) error {
 		}
 		defer stopPprof()
 	}
-	b, err := bench.StartBaseline(ctx, bench.BaselineConfig{Dir: *dir, SyncAlways: *syncAlways, HTTPAddr: *addr, ReceiverURL: *receiver})
+	b, err := bench.StartBaseline(ctx, bench.BaselineConfig{Dir: *dir, SyncAlways: *syncAlways, HTTPAddr: *addr, ReceiverURL: *receiver, Plus: *plus})
 	if err != nil {
 		return err
 	}
@@ -73,6 +74,7 @@ func baselineServe(args []string) error {
 type options struct {
 	junction, adapter, out, work, repo string
 	quick                              bool
+	plus                               bool // run the baseline plus beside the baseline
 	runs, n                            int
 	skip                               string
 	webhookSecs, syncWebhookSecs       float64
@@ -101,7 +103,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.routerConcurrency, "router-concurrency", 0, "router Options.Concurrency in the router-hop scenario (0: the router's default)")
 	fs.StringVar(&o.profile, "profile", "", "directory for CPU and allocation profiles of junction serve and of the baseline server during each max-rate webhook run (off when empty)")
 	fs.IntVar(&o.profileSecs, "profile-seconds", 8, "seconds of each CPU profile (-profile); keep it below the max-rate phase")
-	fs.StringVar(&o.skip, "skip", "", "comma-separated scenarios to skip: hop, webhook, routing, footprint, sync")
+	fs.StringVar(&o.skip, "skip", "", "comma-separated scenarios to skip: hop, webhook, routing, footprint, sync; plus skips the baseline plus in hop and webhook")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -113,6 +115,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	for s := range strings.SplitSeq(o.skip, ",") {
 		skip[strings.TrimSpace(s)] = true
 	}
+	o.plus = !skip["plus"]
 	work := o.work
 	if work == "" {
 		d, err := os.MkdirTemp("", "junction-bench-")

@@ -55,6 +55,13 @@ type HopSummary struct {
 	JunctionCPUus    float64 `json:"junction_cpu_us_per_event"`
 	ThroughputRatio  float64 `json:"throughput_ratio"`
 	CPUPerEventRatio float64 `json:"cpu_per_event_ratio"`
+	// The baseline plus (bench.BaselinePlus), unless skipped: its medians,
+	// its rate over the baseline's and Junction's over its own (medians of
+	// the runs' ratios).
+	PlusPerSec       float64 `json:"baseline_plus_events_per_sec,omitempty"`
+	PlusCPUus        float64 `json:"baseline_plus_cpu_us_per_event,omitempty"`
+	PlusRatio        float64 `json:"baseline_plus_throughput_ratio,omitempty"`
+	JunctionOverPlus float64 `json:"junction_over_baseline_plus_throughput_ratio,omitempty"`
 }
 
 func median(xs []float64) float64 {
@@ -75,10 +82,14 @@ func runHop(ctx context.Context, o options, work string, syncAlways bool, logf f
 		s.N = o.syncN
 	}
 	n := s.N
-	var bps, jps, bcpu, jcpu, ratios []float64
+	var bps, jps, bcpu, jcpu, ratios, pps, pcpu, pratios, jpratios []float64
+	pipelines := []bench.Pipeline{bench.Baseline, bench.Junction}
+	if o.plus {
+		pipelines = []bench.Pipeline{bench.Baseline, bench.BaselinePlus, bench.Junction}
+	}
 	for i := range o.runs {
-		var pair [2]bench.HopResult
-		for j, p := range []bench.Pipeline{bench.Baseline, bench.Junction} {
+		got := map[bench.Pipeline]bench.HopResult{}
+		for _, p := range pipelines {
 			dir, err := os.MkdirTemp(work, "hop-")
 			if err != nil {
 				return s, err
@@ -90,15 +101,21 @@ func runHop(ctx context.Context, o options, work string, syncAlways bool, logf f
 			}
 			logf("hop sync_always=%v run %d %s: %.0f events/s, %.1f us CPU/event", syncAlways, i+1, p, r.EventsPerSec, r.CPUMicrosPerEvent)
 			s.Runs = append(s.Runs, r)
-			pair[j] = r
+			got[p] = r
 		}
-		bps, jps = append(bps, pair[0].EventsPerSec), append(jps, pair[1].EventsPerSec)
-		bcpu, jcpu = append(bcpu, pair[0].CPUMicrosPerEvent), append(jcpu, pair[1].CPUMicrosPerEvent)
-		ratios = append(ratios, pair[1].EventsPerSec/pair[0].EventsPerSec)
+		base, jn := got[bench.Baseline], got[bench.Junction]
+		bps, jps = append(bps, base.EventsPerSec), append(jps, jn.EventsPerSec)
+		bcpu, jcpu = append(bcpu, base.CPUMicrosPerEvent), append(jcpu, jn.CPUMicrosPerEvent)
+		ratios = append(ratios, jn.EventsPerSec/base.EventsPerSec)
+		if plus, ok := got[bench.BaselinePlus]; ok {
+			pps, pcpu = append(pps, plus.EventsPerSec), append(pcpu, plus.CPUMicrosPerEvent)
+			pratios, jpratios = append(pratios, plus.EventsPerSec/base.EventsPerSec), append(jpratios, jn.EventsPerSec/plus.EventsPerSec)
+		}
 	}
 	s.BaselinePerSec, s.JunctionPerSec = median(bps), median(jps)
 	s.BaselineCPUus, s.JunctionCPUus = median(bcpu), median(jcpu)
 	s.ThroughputRatio = median(ratios)
+	s.PlusPerSec, s.PlusCPUus, s.PlusRatio, s.JunctionOverPlus = median(pps), median(pcpu), median(pratios), median(jpratios)
 	if s.BaselineCPUus > 0 {
 		s.CPUPerEventRatio = s.JunctionCPUus / s.BaselineCPUus
 	}
@@ -115,13 +132,22 @@ type WebhookSummary struct {
 	// on this machine.
 	Floor    []bench.WebhookResult `json:"floor_runs"`
 	Baseline []bench.WebhookResult `json:"baseline_runs"`
+	// Plus are the runs of the baseline plus (bench.BaselineConfig.Plus),
+	// unless skipped.
+	Plus     []bench.WebhookResult `json:"baseline_plus_runs,omitempty"`
 	Junction []bench.WebhookResult `json:"junction_runs"`
 	// Medians over the runs.
-	FloorMedian    WebhookMedian `json:"floor"`
-	BaselineMedian WebhookMedian `json:"baseline"`
-	JunctionMedian WebhookMedian `json:"junction"`
+	FloorMedian    WebhookMedian  `json:"floor"`
+	BaselineMedian WebhookMedian  `json:"baseline"`
+	PlusMedian     *WebhookMedian `json:"baseline_plus,omitempty"`
+	JunctionMedian WebhookMedian  `json:"junction"`
 	// MaxRateRatio is Junction's max rate over the baseline's.
 	MaxRateRatio float64 `json:"max_rate_ratio"`
+	// PlusRatio is the baseline plus's max rate over the baseline's,
+	// JunctionOverPlus Junction's over the baseline plus's (medians of
+	// the runs' ratios).
+	PlusRatio        float64 `json:"baseline_plus_max_rate_ratio,omitempty"`
+	JunctionOverPlus float64 `json:"junction_over_baseline_plus_max_rate_ratio,omitempty"`
 }
 
 // WebhookMedian are the medians of one target's runs.
@@ -205,9 +231,13 @@ func runWebhook(ctx context.Context, o options, work string, syncAlways bool, lo
 		cfg.Seconds, cfg.MaxN = o.syncWebhookSecs, o.syncMaxN
 	}
 	s.Seconds, s.MaxN = cfg.Seconds, cfg.MaxN
-	var ratios []float64
+	var ratios, pratios, jpratios []float64
+	targets := []string{"baseline", "junction"}
+	if o.plus {
+		targets = []string{"baseline", "baseline+", "junction"}
+	}
 	for i := range o.runs {
-		var rates [2]float64
+		rates := map[string]float64{}
 		// The floor first: the driver alone, before a hub runs beside it.
 		fl, err := webhookRun(ctx, o, work, self, "floor", syncAlways, cfg)
 		if err != nil {
@@ -216,24 +246,35 @@ func runWebhook(ctx context.Context, o options, work string, syncAlways bool, lo
 		logf("webhook sync_always=%v run %d floor: p99 %.2f ms at %g/s, p99 %.2f ms at %g/s, max %.0f/s, driver %.0f%% of a core",
 			syncAlways, i+1, fl.Fixed[0].P99, fl.Fixed[0].Target, fl.Fixed[1].P99, fl.Fixed[1].Target, fl.Max.Rate, fl.DriverCPUPercent)
 		s.Floor = append(s.Floor, fl)
-		for j, target := range []string{"baseline", "junction"} {
+		for _, target := range targets {
 			r, err := webhookRun(ctx, o, work, self, target, syncAlways, cfg)
 			if err != nil {
 				return s, fmt.Errorf("webhook %s (sync always %v): %w", target, syncAlways, err)
 			}
 			logf("webhook sync_always=%v run %d %s: p99 %.2f ms at %g/s, p99 %.2f ms at %g/s, max %.0f/s, %.0f MiB",
 				syncAlways, i+1, target, r.Fixed[0].P99, r.Fixed[0].Target, r.Fixed[1].P99, r.Fixed[1].Target, r.Max.Rate, r.MaxRSSMB)
-			if target == "baseline" {
+			switch target {
+			case "baseline":
 				s.Baseline = append(s.Baseline, r)
-			} else {
+			case "baseline+":
+				s.Plus = append(s.Plus, r)
+			default:
 				s.Junction = append(s.Junction, r)
 			}
-			rates[j] = r.Max.Rate
+			rates[target] = r.Max.Rate
 		}
-		ratios = append(ratios, rates[1]/rates[0])
+		ratios = append(ratios, rates["junction"]/rates["baseline"])
+		if p, ok := rates["baseline+"]; ok {
+			pratios, jpratios = append(pratios, p/rates["baseline"]), append(jpratios, rates["junction"]/p)
+		}
 	}
 	s.FloorMedian, s.BaselineMedian, s.JunctionMedian = medians(s.Floor), medians(s.Baseline), medians(s.Junction)
 	s.MaxRateRatio = median(ratios)
+	if len(s.Plus) > 0 {
+		m := medians(s.Plus)
+		s.PlusMedian = &m
+		s.PlusRatio, s.JunctionOverPlus = median(pratios), median(jpratios)
+	}
 	return s, nil
 }
 
@@ -265,17 +306,21 @@ func webhookRun(ctx context.Context, o options, work, self, target string, syncA
 		return res, err
 	}
 	var p *bench.Proc
-	if target == "baseline" {
+	if target == "baseline" || target == "baseline+" {
 		args := []string{"baseline-serve", "-dir", filepath.Join(dir, "store"), "-http-addr", httpAddr, "-receiver", rcv.URL()}
 		if syncAlways {
 			args = append(args, "-sync-always")
 		}
+		name := "baseline"
+		if target == "baseline+" {
+			args, name = append(args, "-plus"), "baseline-plus"
+		}
 		if o.profile != "" {
-			if args, err = profileArgs(o, &cfg, "baseline", "-pprof-addr", args, syncAlways); err != nil {
+			if args, err = profileArgs(o, &cfg, name, "-pprof-addr", args, syncAlways); err != nil {
 				return res, err
 			}
 		}
-		if p, err = bench.StartProc(ctx, self, args, "http://"+httpAddr+"/readyz", filepath.Join(work, "baseline.log")); err != nil {
+		if p, err = bench.StartProc(ctx, self, args, "http://"+httpAddr+"/readyz", filepath.Join(work, name+".log")); err != nil {
 			return res, err
 		}
 	} else {

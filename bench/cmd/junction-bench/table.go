@@ -37,6 +37,14 @@ func (r *Results) Table() string {
 			fmt.Fprintf(&b, "| %s | %d | %.0f | %.0f | %.2f | %.1f | %.1f | %.2f |\n", syncName(h.SyncAlways), h.N, h.BaselinePerSec, h.JunctionPerSec, h.ThroughputRatio, h.BaselineCPUus, h.JunctionCPUus, h.CPUPerEventRatio)
 		}
 		b.WriteString("\n")
+		if r.Hop[0].PlusPerSec > 0 {
+			fmt.Fprintf(&b, "Beside the baseline plus (the baseline routing the shortest way: each protobuf event decoded, its payload parsed, the route's CEL condition evaluated with cel-go):\n\n")
+			fmt.Fprintf(&b, "| durability | baseline+ events/s | baseline+ / baseline | junction / baseline+ | CPU µs/event: baseline / baseline+ / junction |\n|---|---:|---:|---:|---|\n")
+			for _, h := range r.Hop {
+				fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.2f | %.1f / %.1f / %.1f |\n", syncName(h.SyncAlways), h.PlusPerSec, h.PlusRatio, h.JunctionOverPlus, h.BaselineCPUus, h.PlusCPUus, h.JunctionCPUus)
+			}
+			b.WriteString("\n")
+		}
 	}
 	if len(r.Webhook) > 0 {
 		fmt.Fprintf(&b, "## 2. Webhook in to webhook out (latency from due time to verified at the receiver)\n\n")
@@ -54,6 +62,7 @@ func (r *Results) Table() string {
 			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.0f | %.2f | %.1f | %.1f | %.1f / %.1f / %.1f | %.0f | %.0f |\n", syncName(w.SyncAlways), fm.MaxPerSec, bm.MaxPerSec, jm.MaxPerSec, w.MaxRateRatio,
 				bm.CPUus, jm.CPUus, fm.DriverCPUus, bm.DriverCPUus, jm.DriverCPUus, bm.MaxRSSMB, jm.MaxRSSMB)
 		}
+		writePlus(&b, r.Webhook)
 		fmt.Fprintf(&b, "\nMax rate: %d events from %d concurrent senders; events delivered per second from the first send to the last delivery. The floor is the load generator posting straight to the verifying receiver, no hub between; the driver's CPU is the sender's and the receiver's together (one process).\n\n", r.Settings.MaxRateN, r.Settings.MaxRateWorkers)
 		for _, w := range r.Webhook {
 			writeCPUParts(&b, w)
@@ -96,6 +105,28 @@ func cpuPair(base, junction float64) string {
 	return fmt.Sprintf("%.1f / %.1f (%.2fx)", base, junction, junction/base)
 }
 
+// writePlus renders the webhook scenario's baseline plus beside the
+// baseline and Junction, when it ran.
+func writePlus(b *strings.Builder, ws []WebhookSummary) {
+	if len(ws) == 0 || ws[0].PlusMedian == nil {
+		return
+	}
+	fmt.Fprintf(b, "\nBeside the baseline plus (the baseline with the idempotency lookup and record, the body parsed for its type, the route's CEL condition over the parsed payload and an awaited attempt record per delivery, each written the shortest way):\n\n")
+	fmt.Fprintf(b, "| durability | baseline+ max events/s | baseline+ / baseline | junction / baseline+ | CPU µs/event at max: baseline / baseline+ / junction | baseline+ p99 ms at each rate | baseline+ RSS MiB |\n|---|---:|---:|---:|---|---|---:|\n")
+	for _, w := range ws {
+		pm := w.PlusMedian
+		if pm == nil {
+			continue
+		}
+		var p99s []string
+		for _, f := range pm.Fixed {
+			p99s = append(p99s, fmt.Sprintf("%.2f at %g/s", f.P99, f.Target))
+		}
+		fmt.Fprintf(b, "| %s | %.0f | %.2f | %.2f | %.1f / %.1f / %.1f | %s | %.0f |\n", syncName(w.SyncAlways), pm.MaxPerSec, w.PlusRatio, w.JunctionOverPlus,
+			w.BaselineMedian.CPUus, pm.CPUus, w.JunctionMedian.CPUus, strings.Join(p99s, ", "), pm.MaxRSSMB)
+	}
+}
+
 // writeCPUParts renders where each server's CPU went at the max rate (run
 // with -profile): its CPU per event divided among the parts of the path
 // by the CPU profile's samples, medians over the runs.
@@ -105,11 +136,27 @@ func writeCPUParts(b *strings.Builder, w WebhookSummary) {
 		return
 	}
 	fmt.Fprintf(b, "Where the CPU went at the max rate, %s (µs per webhook, from CPU profiles of each server, -profile):\n\n", syncName(w.SyncAlways))
-	fmt.Fprintf(b, "| part | baseline | junction | junction - baseline |\n|---|---:|---:|---:|\n")
-	var bt, jt float64
-	for _, part := range bench.Parts {
-		fmt.Fprintf(b, "| %s | %.1f | %.1f | %+.1f |\n", part, bp[part], jp[part], jp[part]-bp[part])
-		bt, jt = bt+bp[part], jt+jp[part]
+	var pp map[string]float64
+	if w.PlusMedian != nil {
+		pp = w.PlusMedian.CPUParts
 	}
-	fmt.Fprintf(b, "| all | %.1f | %.1f | %+.1f |\n\n", bt, jt, jt-bt)
+	if len(pp) == 0 {
+		fmt.Fprintf(b, "| part | baseline | junction | junction - baseline |\n|---|---:|---:|---:|\n")
+	} else {
+		fmt.Fprintf(b, "| part | baseline | baseline+ | junction | junction - baseline | junction - baseline+ |\n|---|---:|---:|---:|---:|---:|\n")
+	}
+	var bt, pt, jt float64
+	row := func(name string, bv, pv, jv float64) {
+		if len(pp) == 0 {
+			fmt.Fprintf(b, "| %s | %.1f | %.1f | %+.1f |\n", name, bv, jv, jv-bv)
+		} else {
+			fmt.Fprintf(b, "| %s | %.1f | %.1f | %.1f | %+.1f | %+.1f |\n", name, bv, pv, jv, jv-bv, jv-pv)
+		}
+	}
+	for _, part := range bench.Parts {
+		row(part, bp[part], pp[part], jp[part])
+		bt, pt, jt = bt+bp[part], pt+pp[part], jt+jp[part]
+	}
+	row("all", bt, pt, jt)
+	b.WriteString("\n")
 }
