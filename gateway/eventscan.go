@@ -50,8 +50,10 @@ type feed struct {
 // follow creates an ephemeral push consumer on EVENTS with cfg, AckNone,
 // in memory, with flow control, delivering to a new inbox of the
 // gateway's connection. Messages are read with next; stop ends it. A
-// consumer with nothing pending is returned not consuming.
-func (s *Server) follow(ctx context.Context, cfg jetstream.ConsumerConfig) (*feed, error) {
+// bounded read's consumer (live false) with nothing pending is returned
+// not consuming; a live one (a tail) always consumes, for what is stored
+// later.
+func (s *Server) follow(ctx context.Context, cfg jetstream.ConsumerConfig, live bool) (*feed, error) {
 	cfg.AckPolicy = jetstream.AckNonePolicy
 	cfg.MemoryStorage = true
 	cfg.InactiveThreshold = scanIdle
@@ -63,7 +65,7 @@ func (s *Server) follow(ctx context.Context, cfg jetstream.ConsumerConfig) (*fee
 		return nil, fmt.Errorf("read %s: %w", topology.EventsStream, err)
 	}
 	f := &feed{info: cons.CachedInfo(), msgs: make(chan jetstream.Msg, scanBuffer), done: make(chan struct{})}
-	if f.info.NumPending == 0 && cfg.DeliverPolicy != jetstream.DeliverNewPolicy {
+	if !live && f.info.NumPending == 0 {
 		return f, nil
 	}
 	// The handler blocks while the buffer is full: the server's flow
@@ -265,7 +267,7 @@ func (s *Server) scan(ctx context.Context, subject string, lo, hi uint64, fn fun
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:   lo,
 		FilterSubject: subject,
-	})
+	}, false)
 	if err != nil {
 		return 0, err
 	}

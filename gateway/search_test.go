@@ -22,6 +22,47 @@ import (
 	"github.com/junctionhq/junction/proto/junction/v1/junctionv1grpc"
 )
 
+// sseEvent is one server-sent event of a tail: its id line and its data,
+// the TailEventsResponse as JSON.
+type sseEvent struct {
+	ID    string `json:"-"` // the id: line
+	Event struct {
+		ID       string         `json:"id"`
+		DataJSON map[string]any `json:"data_json"`
+	} `json:"event"`
+}
+
+// readSSE reads n server-sent events named "event" from r, skipping
+// heartbeats; anything else fails the test.
+func readSSE(t *testing.T, r *bufio.Reader, n int) []sseEvent {
+	t.Helper()
+	var out []sseEvent
+	var cur sseEvent
+	name := ""
+	for len(out) < n {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("server-sent events after %d of %d: %v", len(out), n, err)
+		}
+		switch {
+		case strings.HasPrefix(line, "id: "):
+			cur.ID = strings.TrimSpace(strings.TrimPrefix(line, "id: "))
+		case strings.HasPrefix(line, "event: "):
+			name = strings.TrimSpace(strings.TrimPrefix(line, "event: "))
+		case strings.HasPrefix(line, "data: "):
+			if name != "event" {
+				t.Fatalf("server-sent event %q: %s", name, line)
+			}
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &cur); err != nil {
+				t.Fatalf("data %q: %v", line, err)
+			}
+			out = append(out, cur)
+			cur, name = sseEvent{}, ""
+		}
+	}
+	return out
+}
+
 // publishN publishes events evt_<i> (i from 0) round robin over the given
 // source.type pairs, with payload {"n": i}, and returns them in order.
 func publishN(t *testing.T, e *env, n int, kinds ...string) []*junctionv1.Event {
@@ -275,37 +316,11 @@ func TestTailEvents(t *testing.T) {
 	}
 
 	var sseIDs []string
-	var event string
-	for len(sseIDs) < 3 {
-		line, err := sse.ReadString('\n')
-		if err != nil {
-			t.Fatalf("REST tail after %v: %v", sseIDs, err)
+	for _, ev := range readSSE(t, sse, 3) {
+		if ev.Event.DataJSON == nil {
+			t.Errorf("REST tail: event %s without data_json", ev.Event.ID)
 		}
-		switch {
-		case strings.HasPrefix(line, "event: "):
-			event = strings.TrimSpace(strings.TrimPrefix(line, "event: "))
-		case strings.HasPrefix(line, "data: "):
-			if event != "event" {
-				t.Fatalf("REST tail: event %q: %s", event, line)
-			}
-			// The data is the TailEventsResponse itself.
-			var msg struct {
-				Result struct {
-					Event struct {
-						ID       string         `json:"id"`
-						DataJSON map[string]any `json:"data_json"`
-					} `json:"event"`
-					Sequence string `json:"sequence"`
-				}
-			}
-			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &msg.Result); err != nil {
-				t.Fatalf("REST tail data %q: %v", line, err)
-			}
-			if msg.Result.Event.DataJSON == nil {
-				t.Errorf("REST tail: event %s without data_json", msg.Result.Event.ID)
-			}
-			sseIDs = append(sseIDs, msg.Result.Event.ID)
-		}
+		sseIDs = append(sseIDs, ev.Event.ID)
 	}
 	if want := wantIDs(2, 3, 5); !slices.Equal(sseIDs, want) {
 		t.Errorf("REST tail acme.user.*: got %v, want %v", sseIDs, want)

@@ -94,7 +94,8 @@ func oneLine(b []byte) []byte {
 
 // streamHandler serves a streaming REST call: it lifts the listener's write
 // deadline for the response (a tail lasts as long as its caller wants, and
-// its heartbeats show it is alive) and hands it to next. A call refused
+// its heartbeats show it is alive), resumes a server-sent events tail after
+// its Last-Event-ID (resumeAfter) and hands it to next. A call refused
 // before its first message (auth, a bad argument) is answered like every
 // other REST error, by writeError (grpc-gateway would write it as a stream
 // chunk, {"error": ...}, without WWW-Authenticate).
@@ -104,6 +105,11 @@ func streamHandler(next http.Handler) http.Handler {
 		if r.Header.Get("Accept") == MIMEEventStream {
 			w.Header().Set("Cache-Control", "no-cache")
 			w.Header().Set("X-Accel-Buffering", "no")
+			var err error
+			if r, err = resumeAfter(r); err != nil {
+				writeError(r.Context(), nil, jsonMarshaler, w, r, err)
+				return
+			}
 		}
 		sw := &streamWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
@@ -113,6 +119,24 @@ func streamHandler(next http.Handler) http.Handler {
 		w.Header().Del("Transfer-Encoding")
 		writeError(r.Context(), nil, jsonMarshaler, w, r, streamError(sw.failed, sw.buf.Bytes()))
 	})
+}
+
+// resumeAfter turns the Last-Event-ID header an EventSource sends when
+// it reconnects (the id of the last event it got: an EVENTS sequence)
+// into the tail's after_sequence, unless the query sets that itself.
+func resumeAfter(r *http.Request) (*http.Request, error) {
+	id := r.Header.Get("Last-Event-ID")
+	q := r.URL.Query()
+	if id == "" || q.Has("after_sequence") || q.Has("afterSequence") {
+		return r, nil
+	}
+	if _, err := strconv.ParseUint(id, 10, 64); err != nil {
+		return r, invalid("Last-Event-ID", "%q is not the id of an event this tail sent (a decimal EVENTS sequence): reconnect without it to follow from now on", id)
+	}
+	q.Set("after_sequence", id)
+	r = r.Clone(r.Context())
+	r.URL.RawQuery = q.Encode()
+	return r, nil
 }
 
 // streamWriter holds back an error status written before anything else,

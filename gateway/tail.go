@@ -53,10 +53,20 @@ func (s *Server) TailEvents(req *junctionv1.TailEventsRequest, stream grpc.Serve
 		return status.Errorf(codes.ResourceExhausted, "this gateway already serves %d tails: end one, or retry later", MaxTails)
 	}
 
-	f, err := s.follow(ctx, jetstream.ConsumerConfig{
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-		FilterSubject: subject,
-	})
+	cfg := jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy, FilterSubject: subject}
+	if after := req.GetAfterSequence(); after > 0 {
+		info, err := s.events.Info(ctx)
+		if err != nil {
+			return s.toStatus(ctx, "tail events", err)
+		}
+		if last := info.State.LastSeq; after > last {
+			return invalid("after_sequence", "%d is past the newest stored event (%d): resume after a sequence this hub sent, or leave it 0 to follow from now on", after, last)
+		}
+		// Events aged out meanwhile are skipped: the consumer starts at
+		// the oldest the stream still holds.
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
+	}
+	f, err := s.follow(ctx, cfg, true)
 	if err != nil {
 		return s.toStatus(ctx, "tail events", err)
 	}

@@ -277,17 +277,23 @@ func writeReplayItems(w io.Writer, items []*junctionv1.ReplayedDelivery, dryRun,
 // eventsTailCommand returns `events tail`.
 func eventsTailCommand(o *options) *cobra.Command {
 	var condition string
+	var after uint64
 	cmd := &cobra.Command{
 		Use:   "tail PATTERN",
 		Short: "Follow the events stored from now on",
 		Long: `Follow the events stored from now on whose subject matches PATTERN (a route
 filter: acme.user.*, shopify.>, or > for every event), and --where a CEL
-condition holds, until interrupted. -o json writes one JSON event per line.`,
+condition holds, until interrupted. Each line starts with the event's
+EVENTS sequence: --after SEQ resumes a tail after that event, sending the
+matching events stored since first. -o json writes one JSON event per
+line.`,
 		Example: `  junction events tail '>'
-  junction events tail 'shopify.order.*' --where 'data.total_price > 100'`,
+  junction events tail 'shopify.order.*' --where 'data.total_price > 100'
+  junction events tail '>' --after 1842`,
 		Args: cobra.ExactArgs(1),
 	}
 	cmd.Flags().StringVar(&condition, "where", "", "only events this CEL expression over event and data is true for")
+	cmd.Flags().Uint64Var(&after, "after", 0, "resume after this EVENTS sequence (the first column of a tail's line): the events stored since come first")
 	cmd.RunE = runE(o, func(ctx context.Context, cmd *cobra.Command, args []string) error {
 		c, err := o.dial()
 		if err != nil {
@@ -295,7 +301,7 @@ condition holds, until interrupted. -o json writes one JSON event per line.`,
 		}
 		defer c.Close()
 		// No --timeout: a tail lasts until interrupted.
-		stream, err := junctionv1grpc.NewEventServiceClient(c.cc).TailEvents(ctx, &junctionv1.TailEventsRequest{SubjectPattern: args[0], Condition: condition})
+		stream, err := junctionv1grpc.NewEventServiceClient(c.cc).TailEvents(ctx, &junctionv1.TailEventsRequest{SubjectPattern: args[0], Condition: condition, AfterSequence: after})
 		if err != nil {
 			return c.wrap(err)
 		}
@@ -328,7 +334,7 @@ condition holds, until interrupted. -o json writes one JSON event per line.`,
 				fmt.Fprintf(w, "%s\n", b)
 				continue
 			}
-			fmt.Fprintf(w, "%s  %s  %s/%s  %s  %s\n", formatTime(e.GetReceiveTime()), e.GetId(), e.GetSource(), e.GetType(), quoteIfEmpty(e.GetSubject()), oneLinePayload(e.GetData()))
+			fmt.Fprintf(w, "%d  %s  %s  %s/%s  %s  %s\n", m.GetSequence(), formatTime(e.GetReceiveTime()), e.GetId(), e.GetSource(), e.GetType(), quoteIfEmpty(e.GetSubject()), oneLinePayload(e.GetData()))
 		}
 	})
 	return cmd

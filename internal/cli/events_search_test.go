@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,22 +30,28 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// runBackground runs the CLI with args until ctx ends, writing to the
+// buffers it returns; done gets its error.
+func runBackground(ctx context.Context, args ...string) (stdout, stderr *lockedBuffer, done chan error) {
+	stdout, stderr, done = &lockedBuffer{}, &lockedBuffer{}, make(chan error, 1)
+	go func() {
+		root := &cobra.Command{Use: "junction", SilenceErrors: true, SilenceUsage: true}
+		root.AddCommand(Commands()...)
+		root.SetOut(stdout)
+		root.SetErr(stderr)
+		root.SetArgs(args)
+		done <- root.ExecuteContext(ctx)
+	}()
+	return stdout, stderr, done
+}
+
 func TestEventsListReplayTail(t *testing.T) {
 	addr, sink := realGateway(t)
 
 	// The tail runs first, so it sees every event published below.
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var tailOut, tailErr lockedBuffer
-	tailDone := make(chan error, 1)
-	go func() {
-		root := &cobra.Command{Use: "junction", SilenceErrors: true, SilenceUsage: true}
-		root.AddCommand(Commands()...)
-		root.SetOut(&tailOut)
-		root.SetErr(&tailErr)
-		root.SetArgs([]string{"events", "tail", "acme.user.*", "--where", "data.a != 2", "--server", addr})
-		tailDone <- root.ExecuteContext(ctx)
-	}()
+	tailOut, tailErr, tailDone := runBackground(ctx, "events", "tail", "acme.user.*", "--where", "data.a != 2", "--server", addr)
 	eventually(t, "the tail to start", func() bool { return strings.Contains(tailErr.String(), "following acme.user.*") })
 
 	for i, typ := range []string{"user.created", "user.created", "order.paid", "user.deleted"} {
@@ -65,6 +72,31 @@ func TestEventsListReplayTail(t *testing.T) {
 	}
 	if out := tailOut.String(); strings.Contains(out, " e2 ") || strings.Contains(out, " e3 ") || !strings.Contains(out, `"a": 4`) {
 		t.Errorf("events tail 'acme.user.*' --where 'data.a != 2': got\n%s\nwant e1 and e4 with their payloads, not e2 (condition) or e3 (subject)", out)
+	}
+
+	// A tail resumed after e1's sequence (its line's first column) sends
+	// the stored events after it that match: e2 and e4, not e1.
+	var e1Seq string
+	for line := range strings.SplitSeq(tailOut.String(), "\n") {
+		if strings.Contains(line, " e1 ") {
+			e1Seq, _, _ = strings.Cut(line, " ")
+		}
+	}
+	if _, err := strconv.ParseUint(e1Seq, 10, 64); err != nil {
+		t.Fatalf("the tail's e1 line does not start with its sequence:\n%s", tailOut.String())
+	}
+	rctx, rcancel := context.WithCancel(t.Context())
+	resumed, _, resumedDone := runBackground(rctx, "events", "tail", "acme.user.*", "--after", e1Seq, "--server", addr)
+	eventually(t, "the resumed tail to show e2 and e4", func() bool {
+		out := resumed.String()
+		return strings.Contains(out, " e2 ") && strings.Contains(out, " e4 ")
+	})
+	rcancel()
+	if err := <-resumedDone; err != nil {
+		t.Errorf("events tail --after after interrupt: %v", err)
+	}
+	if out := resumed.String(); strings.Contains(out, " e1 ") || strings.Index(out, " e2 ") > strings.Index(out, " e4 ") {
+		t.Errorf("events tail --after %s: got\n%s\nwant e2 then e4, not e1", e1Seq, out)
 	}
 
 	tests := []struct {

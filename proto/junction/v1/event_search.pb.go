@@ -259,7 +259,14 @@ type TailEventsRequest struct {
 	// ">" for every event. Required.
 	SubjectPattern string `protobuf:"bytes,1,opt,name=subject_pattern,json=subjectPattern,proto3" json:"subject_pattern,omitempty"`
 	// CEL the event must satisfy, as EventFilter.condition.
-	Condition     string `protobuf:"bytes,2,opt,name=condition,proto3" json:"condition,omitempty"`
+	Condition string `protobuf:"bytes,2,opt,name=condition,proto3" json:"condition,omitempty"`
+	// Resume after this EVENTS stream sequence (the sequence of a
+	// TailEventsResponse this hub sent): the matching events stored after it
+	// that the stream still holds come first, oldest first, then every new
+	// one. 0, the default, follows from the call on. Over REST with
+	// server-sent events the Last-Event-ID header sets it when the query
+	// does not, so an EventSource that reconnects resumes where it stopped.
+	AfterSequence uint64 `protobuf:"varint,3,opt,name=after_sequence,json=afterSequence,proto3" json:"after_sequence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -306,6 +313,13 @@ func (x *TailEventsRequest) GetCondition() string {
 		return x.Condition
 	}
 	return ""
+}
+
+func (x *TailEventsRequest) GetAfterSequence() uint64 {
+	if x != nil {
+		return x.AfterSequence
+	}
+	return 0
 }
 
 // TailEventsResponse is one message of EventService.TailEvents: an event
@@ -759,10 +773,11 @@ const file_junction_v1_event_search_proto_rawDesc = "" +
 	"\x12ListEventsResponse\x12*\n" +
 	"\x06events\x18\x01 \x03(\v2\x12.junction.v1.EventR\x06events\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x18\n" +
-	"\ascanned\x18\x03 \x01(\x03R\ascanned\"_\n" +
+	"\ascanned\x18\x03 \x01(\x03R\ascanned\"\x86\x01\n" +
 	"\x11TailEventsRequest\x12,\n" +
 	"\x0fsubject_pattern\x18\x01 \x01(\tB\x03\xe0A\x02R\x0esubjectPattern\x12\x1c\n" +
-	"\tcondition\x18\x02 \x01(\tR\tcondition\"Z\n" +
+	"\tcondition\x18\x02 \x01(\tR\tcondition\x12%\n" +
+	"\x0eafter_sequence\x18\x03 \x01(\x04R\rafterSequence\"Z\n" +
 	"\x12TailEventsResponse\x12(\n" +
 	"\x05event\x18\x01 \x01(\v2\x12.junction.v1.EventR\x05event\x12\x1a\n" +
 	"\bsequence\x18\x02 \x01(\x04R\bsequence\"\xaa\x02\n" +

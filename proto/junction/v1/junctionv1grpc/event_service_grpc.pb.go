@@ -43,10 +43,11 @@ type EventServiceClient interface {
 	// subject pattern, time range and a CEL condition. Each call reads a
 	// bounded number of stored events; see ListEventsResponse.
 	ListEvents(ctx context.Context, in *v1.ListEventsRequest, opts ...grpc.CallOption) (*v1.ListEventsResponse, error)
-	// TailEvents follows the events stored from now on that match a subject
-	// pattern (and a CEL condition) until the caller ends the call. Over
-	// REST, with "Accept: text/event-stream" the stream is server-sent
-	// events; else newline-delimited JSON.
+	// TailEvents follows the events stored from now on (or, with
+	// after_sequence, from just after an event it sent before) that match a
+	// subject pattern (and a CEL condition) until the caller ends the call.
+	// Over REST, with "Accept: text/event-stream" the stream is server-sent
+	// events, whose Last-Event-ID resumes it; else newline-delimited JSON.
 	TailEvents(ctx context.Context, in *v1.TailEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.TailEventsResponse], error)
 	// ReplayEvents sends stored events again through one route, every route
 	// or a shadow target, rate capped, or with dry_run lists what it would
@@ -138,10 +139,11 @@ type EventServiceServer interface {
 	// subject pattern, time range and a CEL condition. Each call reads a
 	// bounded number of stored events; see ListEventsResponse.
 	ListEvents(context.Context, *v1.ListEventsRequest) (*v1.ListEventsResponse, error)
-	// TailEvents follows the events stored from now on that match a subject
-	// pattern (and a CEL condition) until the caller ends the call. Over
-	// REST, with "Accept: text/event-stream" the stream is server-sent
-	// events; else newline-delimited JSON.
+	// TailEvents follows the events stored from now on (or, with
+	// after_sequence, from just after an event it sent before) that match a
+	// subject pattern (and a CEL condition) until the caller ends the call.
+	// Over REST, with "Accept: text/event-stream" the stream is server-sent
+	// events, whose Last-Event-ID resumes it; else newline-delimited JSON.
 	TailEvents(*v1.TailEventsRequest, grpc.ServerStreamingServer[v1.TailEventsResponse]) error
 	// ReplayEvents sends stored events again through one route, every route
 	// or a shadow target, rate capped, or with dry_run lists what it would
