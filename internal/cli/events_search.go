@@ -285,8 +285,10 @@ func eventsTailCommand(o *options) *cobra.Command {
 filter: acme.user.*, shopify.>, or > for every event), and --where a CEL
 condition holds, until interrupted. Each line starts with the event's
 EVENTS sequence: --after SEQ resumes a tail after that event, sending the
-matching events stored since first. -o json writes one JSON event per
-line.`,
+matching events stored since first. When the hub drops the tail (a
+restart, a lost connection) it reconnects by itself and resumes after the
+last event shown, trying for up to 2 minutes. -o json writes one JSON
+event per line.`,
 		Example: `  junction events tail '>'
   junction events tail 'shopify.order.*' --where 'data.total_price > 100'
   junction events tail '>' --after 1842`,
@@ -300,44 +302,117 @@ line.`,
 			return err
 		}
 		defer c.Close()
-		// No --timeout: a tail lasts until interrupted.
-		stream, err := junctionv1grpc.NewEventServiceClient(c.cc).TailEvents(ctx, &junctionv1.TailEventsRequest{SubjectPattern: args[0], Condition: condition, AfterSequence: after})
-		if err != nil {
-			return c.wrap(err)
-		}
-		w := cmd.OutOrStdout()
-		line := protojson.MarshalOptions{UseProtoNames: true}
-		started := false
+		t := &tail{o: o, cmd: cmd, pattern: args[0], last: after,
+			client: junctionv1grpc.NewEventServiceClient(c.cc), req: &junctionv1.TailEventsRequest{SubjectPattern: args[0], Condition: condition}}
+		// No --timeout: a tail lasts until interrupted. A tail the hub
+		// drops (a restart, a lost connection) is taken up again after
+		// the last event it showed, so nothing stored meanwhile is missed.
+		var down time.Time
+		wait := tailRetryMin
 		for {
-			m, err := stream.Recv()
-			if err != nil {
-				if errors.Is(err, io.EOF) || ctx.Err() != nil || status.Code(err) == codes.Canceled {
-					return nil
-				}
-				return c.wrap(err)
+			err := t.follow(ctx)
+			if ctx.Err() != nil || status.Code(err) == codes.Canceled {
+				return nil
 			}
-			if m.GetEvent() == nil { // a heartbeat
-				if !started && o.output == formatTable {
-					fmt.Fprintf(cmd.ErrOrStderr(), "following %s (interrupt to stop)\n", args[0])
-				}
-				started = true
-				continue
+			if !t.started || !tailResumable(err) {
+				return c.wrap(err) // never up, or refused: nothing to take up
 			}
-			e := m.GetEvent()
-			if o.output != formatTable {
-				e = proto.Clone(e).(*junctionv1.Event)
-				e.DataJson = nil
-				b, err := line.Marshal(e)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(w, "%s\n", b)
-				continue
+			if t.got { // the call that ended had been up: a new outage
+				down, wait = time.Now(), tailRetryMin
+				fmt.Fprintf(cmd.ErrOrStderr(), "tail interrupted (%s); reconnecting%s\n", status.Convert(err).Message(), t.resumeNote())
+			} else if time.Since(down) > tailGiveUp {
+				return c.wrap(fmt.Errorf("the tail could not be taken up again within %s: %w", tailGiveUp, err))
 			}
-			fmt.Fprintf(w, "%d  %s  %s  %s/%s  %s  %s\n", m.GetSequence(), formatTime(e.GetReceiveTime()), e.GetId(), e.GetSource(), e.GetType(), quoteIfEmpty(e.GetSubject()), oneLinePayload(e.GetData()))
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, tailRetryMax)
 		}
 	})
 	return cmd
+}
+
+// How `events tail` takes up a dropped tail: retries from tailRetryMin,
+// doubling up to tailRetryMax, until one is answered or tailGiveUp has
+// passed since the tail dropped.
+const (
+	tailRetryMin = 250 * time.Millisecond
+	tailRetryMax = 5 * time.Second
+	tailGiveUp   = 2 * time.Minute
+)
+
+// tail is one `events tail` run: its request, and the sequence of the last
+// event it showed, which a reconnection resumes after.
+type tail struct {
+	o       *options
+	cmd     *cobra.Command
+	pattern string
+	client  junctionv1grpc.EventServiceClient
+	req     *junctionv1.TailEventsRequest
+	last    uint64 // the last event shown (or --after)
+	started bool   // "following" was said
+	got     bool   // the current call got its first message
+}
+
+// tailResumable says whether a tail that ended with err is worth taking
+// up again: the gateway went away or ended the stream, not a refusal.
+func tailResumable(err error) bool {
+	return errors.Is(err, io.EOF) || status.Code(err) == codes.Unavailable
+}
+
+// resumeNote says where a reconnected tail picks up.
+func (t *tail) resumeNote() string {
+	if t.last == 0 {
+		return " (no event shown yet: from when it is back)"
+	}
+	return fmt.Sprintf(" after sequence %d", t.last)
+}
+
+// follow runs one TailEvents call, resuming after t.last, and prints its
+// events until the call ends, with the error that ended it (io.EOF when
+// the gateway closed it).
+func (t *tail) follow(ctx context.Context) error {
+	t.got = false
+	req := proto.Clone(t.req).(*junctionv1.TailEventsRequest)
+	req.AfterSequence = t.last
+	stream, err := t.client.TailEvents(ctx, req)
+	if err != nil {
+		return err
+	}
+	w := t.cmd.OutOrStdout()
+	line := protojson.MarshalOptions{UseProtoNames: true}
+	for {
+		m, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		if !t.got && t.started {
+			fmt.Fprintf(t.cmd.ErrOrStderr(), "following %s again%s\n", t.pattern, t.resumeNote())
+		}
+		t.got = true
+		if m.GetEvent() == nil { // a heartbeat
+			if !t.started && t.o.output == formatTable {
+				fmt.Fprintf(t.cmd.ErrOrStderr(), "following %s (interrupt to stop)\n", t.pattern)
+			}
+			t.started = true
+			continue
+		}
+		t.last = m.GetSequence()
+		e := m.GetEvent()
+		if t.o.output != formatTable {
+			e = proto.Clone(e).(*junctionv1.Event)
+			e.DataJson = nil
+			b, err := line.Marshal(e)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "%s\n", b)
+			continue
+		}
+		fmt.Fprintf(w, "%d  %s  %s  %s/%s  %s  %s\n", m.GetSequence(), formatTime(e.GetReceiveTime()), e.GetId(), e.GetSource(), e.GetType(), quoteIfEmpty(e.GetSubject()), oneLinePayload(e.GetData()))
+	}
 }
 
 // oneLinePayload is the start of a payload on one line.
