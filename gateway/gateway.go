@@ -91,6 +91,9 @@ type Server struct {
 	// tails holds a token per running TailEvents call (at most MaxTails).
 	tails         chan struct{}
 	tailHeartbeat time.Duration
+	// scans counts each caller's running searches and replays (at most
+	// MaxScansPerCaller).
+	scans scanSlots
 }
 
 // routeStore is the part of router.Store the gateway uses.

@@ -76,6 +76,11 @@ func (s *Server) ReplayEvents(ctx context.Context, req *junctionv1.ReplayEventsR
 		limit = defaultReplayMax
 	}
 
+	release, err := s.scanSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	res := &junctionv1.ReplayEventsResponse{DryRun: req.GetDryRun()}
 	// The token belongs to the filter and the destination, not to the
 	// pace, the size or dry_run.

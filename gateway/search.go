@@ -101,6 +101,11 @@ func (s *Server) ListEvents(ctx context.Context, req *junctionv1.ListEventsReque
 	case size > maxEventPage:
 		size = maxEventPage
 	}
+	release, err := s.scanSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	fh := hashOf(req.GetFilter())
 	lo, hi, ok, err := s.bounds(ctx, sel)
 	if err != nil {
