@@ -11,7 +11,8 @@
 // CEL error first), sends webhooks, opens an event's page and its
 // deliveries, makes the receiver fail until the delivery is dead-lettered,
 // redrives it once the receiver recovers, purges another, searches the
-// stored events (by source, by a CEL condition), follows the live tail,
+// stored events (by source, by a CEL condition), follows the live tail
+// (and takes it up again after a dropped connection, without a gap),
 // replays an event through the route (dry run, then a real run the receiver
 // gets with Junction-Replay-Id), dry-runs a recent event, and checks that
 // no request left the hub's origin and that the page broke no CSP rule.
@@ -413,6 +414,43 @@ describe("console", () => {
     await shot("16-events-tail");
     await page.getByRole("button", { name: "Stop" }).click();
     await page.locator("[data-testid=tail-status]").filter({ hasText: "stopped" }).waitFor({ timeout: waitMs });
+  });
+
+  it("takes a dropped tail up again after the last event it showed", async () => {
+    // Two events stored through the API, which answers their EVENTS sequences.
+    const publish = (id, total) => api("POST", "/v1/events", {
+      id, source: "shop", type: "order.created", data_content_type: "application/json",
+      data: Buffer.from(JSON.stringify({ order: id, total })).toString("base64"),
+    });
+    const a = await publish("tail-a", 300);
+    await publish("tail-b", 400);
+    // The tail's first call stands for a connection that drops: it is
+    // answered with the heartbeat and tail-a only, then ends. The calls
+    // after it reach the hub.
+    const tailURLs = [];
+    await page.route(/\/v1\/events:tail/, async (route) => {
+      tailURLs.push(route.request().url());
+      if (tailURLs.length > 1) return route.continue();
+      const data = JSON.stringify({ event: a.event, sequence: a.sequence });
+      await route.fulfill({ status: 200, headers: { "Content-Type": "text/event-stream" }, body: `: heartbeat\n\nid: ${a.sequence}\nevent: event\ndata: ${data}\n\n` });
+    });
+    await page.getByRole("link", { name: "Events" }).click();
+    await page.locator("input[name=tail-pattern]").fill("shop.>");
+    await page.locator("input[name=tail-condition]").fill("");
+    await page.getByRole("button", { name: "Start" }).click();
+    const tail = page.locator("[data-testid=tail-events]");
+    await tail.filter({ hasText: "tail-b" }).waitFor({ timeout: waitMs });
+    await page.locator("[data-testid=tail-status]").filter({ hasText: "following" }).waitFor({ timeout: waitMs });
+    const resumedAt = new URL(tailURLs[1]).searchParams.get("after_sequence");
+    assert.equal(resumedAt, String(a.sequence), `the tail's second call ${tailURLs[1]} must resume after tail-a's sequence ${a.sequence}`);
+    const shown = await tail.innerText();
+    assert.equal(await tail.locator("tbody tr").filter({ hasText: "tail-a" }).count(), 1, `tail-a must be shown once:\n${shown}`);
+    assert.equal(await tail.locator("tbody tr").count(), 2, `the tail must show tail-a and tail-b:\n${shown}`);
+    assert.doesNotMatch(shown, /ord-1004/, "the resumed tail starts after tail-a, not at older events");
+    await shot("16b-events-tail-resumed");
+    await page.getByRole("button", { name: "Stop" }).click();
+    await page.locator("[data-testid=tail-status]").filter({ hasText: "stopped" }).waitFor({ timeout: waitMs });
+    await page.unroute(/\/v1\/events:tail/);
   });
 
   it("replays an event through the route: dry run, then a real run", async () => {

@@ -4,7 +4,7 @@
 // deliveries and every attempt with the reason of each failure
 // (DeliveryService.ListEventDeliveries); resend it to its routes.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { call, idOf, seg, stream } from "./api.js";
+import { ApiError, call, idOf, seg, stream } from "./api.js";
 import { Badge, ErrorBox, PageHead, Payload, StateBadge, fmtTime, go, useLoad, ago } from "./util.jsx";
 
 /** The page of one event: "#/events/<id>?source=<source>". */
@@ -146,13 +146,33 @@ function Search() {
 }
 
 const tailCap = 100;
+// A dropped tail (the hub restarting, the connection lost) is taken up again
+// after the last event it showed: tries from tailRetryMin ms, doubling up to
+// tailRetryMax, for tailGiveUpMs at most.
+const tailRetryMin = 250;
+const tailRetryMax = 5000;
+const tailGiveUpMs = 120000;
+
+/** Whether a tail that failed with err is worth taking up again: the hub did not answer or went away, not a refusal. */
+function resumable(err) {
+  if (!(err instanceof ApiError)) return true; // the stream broke while being read
+  return err.status === 0 || err.code === 14 || err.status === 502 || err.status === 503 || err.status === 504;
+}
+
+/** Waits ms; answers false when signal aborts first. */
+function pause(ms, signal) {
+  return new Promise((ok) => {
+    const t = setTimeout(() => ok(true), ms);
+    signal.addEventListener("abort", () => { clearTimeout(t); ok(false); }, { once: true });
+  });
+}
 
 /** Live tail: TailEvents as server-sent events, newest on top, the last tailCap kept. */
 function Tail() {
   const [pattern, setPattern] = useState(">");
   const [condition, setCondition] = useState("");
   const [events, setEvents] = useState([]);
-  const [status, setStatus] = useState("stopped"); // stopped, connecting, following
+  const [status, setStatus] = useState("stopped"); // stopped, connecting, following, reconnecting
   const [error, setError] = useState(null);
   const abort = useRef(null);
   useEffect(() => () => abort.current && abort.current.abort(), []);
@@ -164,27 +184,55 @@ function Tail() {
     setError(null);
     setEvents([]);
     setStatus("connecting");
-    try {
-      await stream("/v1/events:tail", {
-        query: { subject_pattern: pattern.trim(), condition: condition.trim() },
-        signal: ctl.signal,
-        // The first heartbeat says the tail is in place: every event stored from now on arrives.
-        onComment: () => !ctl.signal.aborted && setStatus("following"),
-        onEvent: (name, msg) => {
-          if (ctl.signal.aborted) return;
-          if (name === "error") {
-            setError({ message: (msg && msg.message) || String(msg) });
-            return;
-          }
-          if (msg && msg.event) {
-            const ev = { ...msg.event, seq: msg.sequence, seen: new Date().toISOString() };
-            setEvents((list) => [ev, ...list].slice(0, tailCap));
-          }
-        },
-      });
-      if (abort.current === ctl) setError({ message: "the hub ended the tail" });
-    } catch (err) {
-      if (err.name !== "AbortError") setError(err);
+    let last = ""; // the sequence of the last event shown: a dropped tail resumes after it
+    let followed = false; // a heartbeat came: the tail was up once
+    let down = 0; // when the tail dropped; 0 while it is up
+    let wait = tailRetryMin;
+    for (;;) {
+      let dropped;
+      try {
+        await stream("/v1/events:tail", {
+          query: { subject_pattern: pattern.trim(), condition: condition.trim(), after_sequence: last },
+          signal: ctl.signal,
+          // The first heartbeat says the tail is in place: every event stored from now on (or after the last one shown) arrives.
+          onComment: () => {
+            if (ctl.signal.aborted) return;
+            followed = true;
+            down = 0;
+            wait = tailRetryMin;
+            setStatus("following");
+          },
+          onEvent: (name, msg) => {
+            if (ctl.signal.aborted) return;
+            if (name === "error") {
+              setError({ message: (msg && msg.message) || String(msg) });
+              return;
+            }
+            if (msg && msg.event) {
+              last = msg.sequence || last;
+              const ev = { ...msg.event, seq: msg.sequence, seen: new Date().toISOString() };
+              setEvents((list) => [ev, ...list].slice(0, tailCap));
+            }
+          },
+        });
+        dropped = { message: "the hub ended the tail" };
+      } catch (err) {
+        if (err.name === "AbortError") break;
+        if (!followed || !resumable(err)) {
+          setError(err);
+          break;
+        }
+        dropped = err;
+      }
+      if (abort.current !== ctl) break;
+      if (!down) down = Date.now();
+      else if (Date.now() - down > tailGiveUpMs) {
+        setError({ message: `the tail could not be taken up again: ${dropped.message}` });
+        break;
+      }
+      setStatus("reconnecting");
+      if (!(await pause(wait, ctl.signal))) break;
+      wait = Math.min(wait * 2, tailRetryMax);
     }
     if (abort.current === ctl) {
       abort.current = null;
@@ -202,14 +250,16 @@ function Tail() {
       <div class="section-head">
         <h2>Live tail</h2>
         <span data-testid="tail-status">
-          {status === "following" ? <Badge kind="ok">following</Badge> : status === "connecting" ? <Badge kind="info">connecting…</Badge> : <Badge>stopped</Badge>}
+          {status === "following" ? <Badge kind="ok">following</Badge>
+            : status === "connecting" ? <Badge kind="info">connecting…</Badge>
+              : status === "reconnecting" ? <Badge kind="warn">reconnecting…</Badge> : <Badge>stopped</Badge>}
         </span>
       </div>
       <form class="row" onSubmit={start} data-testid="tail-form">
         <Input label="Subject pattern" name="tail-pattern" value={pattern} set={setPattern} hint="> follows every event" />
         <label class="field grow"><span class="field-label">Condition (CEL)</span>
           <input name="tail-condition" value={condition} onInput={(e) => setCondition(e.currentTarget.value)} class="mono" placeholder="data.total > 100" />
-          <span class="muted small">events stored from the start on; the newest {tailCap} stay on screen</span></label>
+          <span class="muted small">events stored from the start on; the newest {tailCap} stay on screen; a dropped tail resumes after the last event shown</span></label>
         {running
           ? <button key="stop" class="btn" type="button" onClick={stop}>Stop</button>
           : <button key="start" class="btn btn-primary" type="submit">Start</button>}
