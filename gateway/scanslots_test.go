@@ -4,6 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +70,38 @@ func TestScanSlotsPerCaller(t *testing.T) {
 	if err := replay(bob); err != nil {
 		t.Errorf("bob's replay while alice is at her cap: %v", err)
 	}
+	// Over REST (auth off here: every caller is the same one), the refusal
+	// is a 429 with Retry-After.
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := NewGRPCServer(s)
+	go func() { _ = g.Serve(lis) }()
+	defer g.Stop()
+	h, err := RESTHandler(ctx, lis.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest := httptest.NewServer(h)
+	defer rest.Close()
+	for range MaxScansPerCaller {
+		release, err := s.scanSlot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+	}
+	resp, err := http.Get(rest.URL + "/v1/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" || !strings.Contains(string(body), "searches and replays") {
+		t.Errorf("REST search past the cap: %d, Retry-After %q, %s; want 429, Retry-After 1 and the reason", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+
 	held[0]()
 	if err := search(alice); err != nil {
 		t.Errorf("alice's search after one slot was given back: %v", err)
@@ -75,9 +110,10 @@ func TestScanSlotsPerCaller(t *testing.T) {
 		release()
 	}
 	s.scans.mu.Lock()
-	left := len(s.scans.n)
+	_, aliceHolds := s.scans.n["key:kalice"]
+	_, bobHolds := s.scans.n["key:kbob"]
 	s.scans.mu.Unlock()
-	if left != 0 {
+	if aliceHolds || bobHolds {
 		t.Errorf("slots still held after every call ended: %v", s.scans.n)
 	}
 }
