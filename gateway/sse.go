@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/junctionhq/junction/adapters/sdk/clip"
 	junctionv1 "github.com/junctionhq/junction/proto/junction/v1"
 )
 
@@ -131,7 +132,7 @@ func resumeAfter(r *http.Request) (*http.Request, error) {
 		return r, nil
 	}
 	if _, err := strconv.ParseUint(id, 10, 64); err != nil {
-		return r, invalid("Last-Event-ID", "%q is not the id of an event this tail sent (a decimal EVENTS sequence): reconnect without it to follow from now on", id)
+		return r, invalid("Last-Event-ID", "%q is not the id of an event this tail sent (a decimal EVENTS sequence): reconnect without it to follow from now on", clip.Cut(id, 64))
 	}
 	q.Set("after_sequence", id)
 	r = r.Clone(r.Context())
