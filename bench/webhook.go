@@ -439,11 +439,11 @@ func StartBaseline(ctx context.Context, cfg BaselineConfig) (*BaselineServer, er
 	tr.MaxIdleConnsPerHost = outConcurrency
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	work := make(chan jetstream.Msg)
+	var log jetstream.JetStream // nil: no delivery log
+	if cfg.Plus {
+		log = js
+	}
 	for range outConcurrency {
-		var log jetstream.JetStream // nil: no delivery log
-		if cfg.Plus {
-			log = js
-		}
 		b.wg.Go(func() { deliverWorker(runCtx, client, signer, cfg.ReceiverURL, work, log) })
 	}
 	b.wg.Go(func() {
@@ -466,11 +466,11 @@ func StartBaseline(ctx context.Context, cfg BaselineConfig) (*BaselineServer, er
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	store := func(w http.ResponseWriter, r *http.Request) { storeWebhook(w, r, js, verifier) }
 	if cfg.Plus {
-		mux.HandleFunc("POST /webhooks/"+Source, func(w http.ResponseWriter, r *http.Request) { storeWebhookPlus(w, r, js, ids, verifier) })
-	} else {
-		mux.HandleFunc("POST /webhooks/"+Source, func(w http.ResponseWriter, r *http.Request) { storeWebhook(w, r, js, verifier) })
+		store = func(w http.ResponseWriter, r *http.Request) { storeWebhookPlus(w, r, js, ids, verifier) }
 	}
+	mux.HandleFunc("POST /webhooks/"+Source, store)
 	b.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	b.wg.Go(func() { _ = b.srv.Serve(b.lis) })
 	return b, nil

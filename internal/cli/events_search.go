@@ -302,8 +302,8 @@ event per line.`,
 			return err
 		}
 		defer c.Close()
-		t := &tail{o: o, cmd: cmd, pattern: args[0], last: after,
-			client: junctionv1grpc.NewEventServiceClient(c.cc), req: &junctionv1.TailEventsRequest{SubjectPattern: args[0], Condition: condition}}
+		t := &tail{o: o, cmd: cmd, pattern: args[0], condition: condition, last: after,
+			client: junctionv1grpc.NewEventServiceClient(c.cc)}
 		// No --timeout: a tail lasts until interrupted. A tail the hub
 		// drops (a restart, a lost connection) is taken up again after
 		// the last event it showed, so nothing stored meanwhile is missed.
@@ -343,17 +343,16 @@ const (
 	tailGiveUp   = 2 * time.Minute
 )
 
-// tail is one `events tail` run: its request, and the sequence of the last
-// event it showed, which a reconnection resumes after.
+// tail is one `events tail` run: what it follows, and the sequence of the
+// last event it showed, which a reconnection resumes after.
 type tail struct {
-	o       *options
-	cmd     *cobra.Command
-	pattern string
-	client  junctionv1grpc.EventServiceClient
-	req     *junctionv1.TailEventsRequest
-	last    uint64 // the last event shown (or --after)
-	started bool   // "following" was said
-	got     bool   // the current call got its first message
+	o                  *options
+	cmd                *cobra.Command
+	pattern, condition string
+	client             junctionv1grpc.EventServiceClient
+	last               uint64 // the last event shown (or --after)
+	started            bool   // "following" was said
+	got                bool   // the current call got its first message
 }
 
 // tailResumable says whether a tail that ended with err is worth taking
@@ -375,9 +374,7 @@ func (t *tail) resumeNote() string {
 // the gateway closed it).
 func (t *tail) follow(ctx context.Context) error {
 	t.got = false
-	req := proto.Clone(t.req).(*junctionv1.TailEventsRequest)
-	req.AfterSequence = t.last
-	stream, err := t.client.TailEvents(ctx, req)
+	stream, err := t.client.TailEvents(ctx, &junctionv1.TailEventsRequest{SubjectPattern: t.pattern, Condition: t.condition, AfterSequence: t.last})
 	if err != nil {
 		return err
 	}
